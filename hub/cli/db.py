@@ -1,0 +1,50 @@
+"""hub db: create, upgrade and inspect the store."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli.common import console, fail
+from hub.config import get_settings, redact_url
+from hub.i18n import tr
+from hub.store.db import current_revision, downgrade, get_engine, head_revision, upgrade
+
+app = typer.Typer(help=tr("Basis data: buat, perbarui, periksa.", "Database: create, upgrade, inspect."),
+                  no_args_is_help=True)
+
+
+@app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Buat atau perbarui skema basis data (Alembic)."""
+    url = get_settings().effective_database_url()
+    try:
+        upgrade(url, revision)
+    except Exception as exc:  # noqa: BLE001 - show any driver error plainly
+        fail(tr(f"migrasi gagal: {exc}", f"migration failed: {exc}"),
+             tr("periksa HUB_DATABASE_URL dan apakah server basis data berjalan.",
+                "check HUB_DATABASE_URL and that the database server is running."))
+    console.print(tr(f"Basis data siap ({redact_url(url)}) pada revisi {current_revision(get_engine(url))}.",
+                     f"Database ready ({redact_url(url)}) at revision {current_revision(get_engine(url))}."))
+
+
+@app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g. -1 or base"),
+                 yes: bool = typer.Option(False, "--yes", help="confirm")) -> None:
+    """Turunkan skema (hati-hati: dapat menghapus tabel)."""
+    if not yes:
+        fail(tr("downgrade dapat menghapus data.", "a downgrade can drop data."),
+             tr("ulangi dengan --yes bila yakin.", "repeat with --yes if you are sure."))
+    downgrade(get_settings().effective_database_url(), revision)
+    console.print(tr("Selesai.", "Done."))
+
+
+@app.command("status")
+def db_status() -> None:
+    """Tampilkan revisi basis data saat ini dan revisi terbaru."""
+    url = get_settings().effective_database_url()
+    cur = current_revision(get_engine(url))
+    head = head_revision(url)
+    console.print(f"URL: {redact_url(url)}")
+    console.print(tr(f"revisi: {cur or '-'} (terbaru: {head})", f"revision: {cur or '-'} (head: {head})"))
+    if cur != head:
+        console.print(tr("Jalankan `hub db upgrade`.", "Run `hub db upgrade`."), style="yellow")

@@ -1,0 +1,144 @@
+"""hub device: register and manage terminals."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from sqlalchemy import select
+
+from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, fail, store
+from hub.fleet.registry import (
+    KINDS,
+    DeviceSpec,
+    RegistryError,
+    add_device,
+    edit_device,
+    find_device,
+    remove_device,
+)
+from hub.i18n import tr
+from hub.store.models import Device, Site
+
+app = typer.Typer(help=tr("Terminal absensi: daftar, ubah, hapus.", "Terminals: register, edit, remove."),
+                  no_args_is_help=True)
+
+
+@app.command("add")
+def device_add(
+    serial: str = typer.Argument(..., help="nomor seri terminal"),
+    kind: str = typer.Option(..., "--kind", help=" | ".join(KINDS)),
+    name: str = typer.Option("", "--name"),
+    site: str | None = typer.Option(None, "--site", help="kode kantor"),
+    host: str | None = typer.Option(None, "--host"),
+    port: int | None = typer.Option(None, "--port"),
+    line: str | None = typer.Option(None, "--line", help="port serial, mis. /dev/ttyUSB0"),
+    baud: int | None = typer.Option(None, "--baud"),
+    comm_key: int | None = typer.Option(None, "--comm-key", help="comm key (rahasia)"),
+    tz: str = typer.Option("Asia/Jakarta", "--tz", help="zona IANA terminal"),
+    pin_group: str = typer.Option("default", "--pin-group"),
+    disabled: bool = typer.Option(False, "--disabled"),
+) -> None:
+    """Daftarkan terminal baru."""
+    spec = DeviceSpec(serial=serial, kind=kind, name=name, site=site, host=host, port=port,
+                      serial_line=line, baud=baud, comm_key=comm_key, tz=tz,
+                      enabled=not disabled, pin_group=pin_group)
+    with store() as s:
+        try:
+            device = add_device(s, spec)
+        except RegistryError as exc:
+            fail(str(exc))
+        audit(s, cli_actor(), "device.add", "device", device.id, serial=serial, kind=kind)
+    typer.echo(tr(f"Terminal {serial} terdaftar.", f"Terminal {serial} registered."))
+
+
+def _row(d: Device, sites: dict[int, str]) -> dict:
+    return {"serial": d.serial, "name": d.name, "kind": d.kind,
+            "site": sites.get(d.site_id or -1), "address": d.serial_line or
+            (f"{d.host}:{d.port}" if d.host else ""), "tz": d.tz,
+            "enabled": "ya" if d.enabled else "tidak", "last_seen": d.last_seen_at,
+            "clock_offset_s": d.last_clock_offset_s, "status": d.status}
+
+
+COLUMNS = ["serial", "name", "kind", "site", "address", "tz", "enabled", "last_seen",
+           "clock_offset_s", "status"]
+
+
+@app.command("list")
+def device_list(site: str | None = typer.Option(None, "--site"),
+                fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Daftar terminal."""
+    with store() as s:
+        sites = dict(s.execute(select(Site.id, Site.code)).all())
+        q = select(Device).order_by(Device.serial)
+        if site:
+            q = q.join(Site).where(Site.code == site)
+        rows = [_row(d, sites) for d in s.scalars(q)]
+    emit(rows, COLUMNS, fmt, title=tr("Terminal", "Terminals"))
+
+
+@app.command("show")
+def device_show(ref: str) -> None:
+    """Rincian satu terminal (comm key tidak pernah ditampilkan)."""
+    with store() as s:
+        try:
+            d = find_device(s, ref)
+        except RegistryError as exc:
+            fail(str(exc))
+        sites = dict(s.execute(select(Site.id, Site.code)).all())
+        row = _row(d, sites)
+        row["comm_key"] = "********" if d.comm_key_enc else "-"
+        row["pin_group"] = d.pin_group
+        row["records"] = d.last_record_count
+        row["last_error"] = d.last_error
+        for k, v in row.items():
+            console.print(f"[bold]{k}[/]: {'' if v is None else v}")
+        console.print("[bold]capabilities[/]: " + json.dumps(d.capabilities or {}, default=str))
+
+
+@app.command("edit")
+def device_edit(
+    ref: str,
+    name: str | None = typer.Option(None, "--name"),
+    site: str | None = typer.Option(None, "--site"),
+    host: str | None = typer.Option(None, "--host"),
+    port: int | None = typer.Option(None, "--port"),
+    line: str | None = typer.Option(None, "--line"),
+    baud: int | None = typer.Option(None, "--baud"),
+    comm_key: int | None = typer.Option(None, "--comm-key"),
+    tz: str | None = typer.Option(None, "--tz"),
+    kind: str | None = typer.Option(None, "--kind"),
+    pin_group: str | None = typer.Option(None, "--pin-group"),
+    enable: bool | None = typer.Option(None, "--enable/--disable"),
+) -> None:
+    """Ubah data terminal."""
+    changes = {k: v for k, v in {
+        "name": name, "site": site, "host": host, "port": port, "serial_line": line,
+        "baud": baud, "comm_key": comm_key, "tz": tz, "kind": kind, "pin_group": pin_group,
+        "enabled": enable}.items() if v is not None}
+    if not changes:
+        fail(tr("tidak ada yang diubah", "nothing to change"), "hub device edit --help")
+    with store() as s:
+        try:
+            d = find_device(s, ref)
+            changed = edit_device(s, d, changes)
+        except RegistryError as exc:
+            fail(str(exc))
+        audit(s, cli_actor(), "device.edit", "device", d.id, **changed)
+    typer.echo(tr(f"Terminal {ref} diperbarui: {', '.join(changed) or 'tidak ada perubahan'}.",
+                  f"Terminal {ref} updated: {', '.join(changed) or 'no change'}."))
+
+
+@app.command("remove")
+def device_remove(ref: str, disable: bool = typer.Option(
+        False, "--disable", help="nonaktifkan bila masih ada punch tersimpan")) -> None:
+    """Hapus terminal (atau nonaktifkan bila sudah punya punch)."""
+    with store() as s:
+        try:
+            d = find_device(s, ref)
+            serial = d.serial
+            remove_device(s, d, force=disable)
+        except RegistryError as exc:
+            fail(str(exc))
+        audit(s, cli_actor(), "device.remove", "device", serial, disabled_only=disable)
+    typer.echo(tr(f"Terminal {ref} dihapus/nonaktif.", f"Terminal {ref} removed/disabled."))

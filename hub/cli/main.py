@@ -1,0 +1,55 @@
+"""The `hub` command: one group per area of work."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import func, select
+
+from hub.cli import db, devices, employees, punches, sites
+from hub.cli.common import console, ensure_store
+from hub.config import get_settings, redact_url
+from hub.i18n import tr
+
+app = typer.Typer(
+    help=tr("Hub perangkat absensi: terminal, punch, rekap TPP.",
+            "Attendance device hub: terminals, punches, TPP recap."),
+    no_args_is_help=True, pretty_exceptions_show_locals=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(sites.app, name="site")
+app.add_typer(devices.app, name="device")
+app.add_typer(employees.app, name="employee")
+app.add_typer(punches.app, name="punch")
+
+
+@app.command("status")
+def status() -> None:
+    """Siapkan penyimpanan bila perlu dan tampilkan ringkasannya."""
+    from hub.store.models import Device, Employee, IngestRun, RawPunch, Site
+
+    engine = ensure_store()
+    settings = get_settings()
+    with engine.connect() as conn:
+        counts = {name: conn.scalar(select(func.count()).select_from(model))
+                  for name, model in (("sites", Site), ("devices", Device),
+                                      ("employees", Employee), ("punches", RawPunch),
+                                      ("ingest_runs", IngestRun))}
+    console.print(f"[bold]{tr('Basis data', 'Database')}[/]: "
+                  f"{redact_url(settings.effective_database_url())}")
+    labels = {"sites": tr("kantor", "offices"), "devices": tr("terminal", "terminals"),
+              "employees": tr("pegawai", "employees"), "punches": "punch",
+              "ingest_runs": tr("riwayat tarik/terima", "ingest runs")}
+    for key, value in counts.items():
+        console.print(f"  {labels[key]}: {value}")
+
+
+@app.command("config")
+def config_show() -> None:
+    """Tampilkan konfigurasi efektif (rahasia disamarkan)."""
+    import json
+
+    console.print_json(json.dumps(get_settings().redacted()))
+
+
+def main() -> None:
+    app()

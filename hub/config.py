@@ -1,0 +1,159 @@
+"""Configuration: a TOML file plus HUB_* environment overrides.
+
+Lookup order for the file: $HUB_CONFIG, ./hub.toml, ./config/hub.toml. Every key can be
+overridden by an environment variable named HUB_<SECTION>_<KEY> (or HUB_<KEY> for the
+top-level ones), e.g. HUB_DATABASE_URL, HUB_SECRET_KEY, HUB_MQTT_HOST.
+Secrets (the template/comm-key encryption key, passwords) are never printed: use
+`Settings.redacted()` for display.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+SECRET_KEYS = {"secret_key", "password", "comm_key", "api_token"}
+
+
+@dataclass
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    client_id: str = "hub"
+    enabled: bool = False
+
+
+@dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    session_minutes: int = 480
+
+
+@dataclass
+class PullSettings:
+    concurrency: int = 32
+    timeout_s: float = 10.0
+    retries: int = 3
+    clock_tolerance_s: int = 120
+    auto_sync_time: bool = True
+    clear_after_pull: bool = False
+    working_hours: str = "06:00-18:00"
+
+
+@dataclass
+class Settings:
+    database_url: str = ""
+    var_dir: str = "var"
+    secret_key: str = ""
+    language: str = "id"
+    default_timezone: str = "Asia/Jakarta"
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    pull: PullSettings = field(default_factory=PullSettings)
+    source: str = ""
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.var_dir)
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_path / 'hub.sqlite3').resolve()}"
+
+    def redacted(self) -> dict[str, Any]:
+        return _redact(self)
+
+
+def _redact(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            out[f.name] = _redact(value)
+        elif f.name in SECRET_KEYS and value:
+            out[f.name] = "********"
+        elif f.name == "database_url" and value:
+            out[f.name] = redact_url(value)
+        else:
+            out[f.name] = value
+    return out
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":********"
+    return f"{scheme}://{creds}@{host}"
+
+
+def _coerce(current: Any, raw: str) -> Any:
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on", "ya"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    return raw
+
+
+def _apply(obj: Any, data: dict[str, Any], prefix: str, env: dict[str, str]) -> None:
+    for f in fields(obj):
+        current = getattr(obj, f.name)
+        if is_dataclass(current):
+            _apply(current, data.get(f.name, {}) or {}, f"{prefix}{f.name.upper()}_", env)
+            continue
+        if f.name in data:
+            setattr(obj, f.name, data[f.name])
+        env_name = f"{prefix}{f.name.upper()}"
+        if env_name in env:
+            setattr(obj, f.name, _coerce(current, env[env_name]))
+
+
+def config_path(env: dict[str, str] | None = None) -> Path | None:
+    env = dict(os.environ) if env is None else env
+    if env.get("HUB_CONFIG"):
+        return Path(env["HUB_CONFIG"])
+    for candidate in (Path("hub.toml"), Path("config/hub.toml")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    settings = Settings()
+    path = config_path(env)
+    data: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        settings.source = str(path)
+    _apply(settings, data, "HUB_", env)
+    return settings
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Replace the process-wide settings (tests, CLI options)."""
+    global _settings
+    _settings = settings

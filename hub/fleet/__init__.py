@@ -1,0 +1,1 @@
+"""The fleet: registering terminals and validating how to reach them."""

@@ -1,0 +1,211 @@
+"""Register, edit and remove terminals, with validation that says what to fix."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.i18n import tr
+from hub.secrets import decrypt, encrypt
+from hub.store.models import Device, IngestRun, RawPunch, Site
+
+KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "mqtt", "adms", "file", "mobile")
+NETWORK_KINDS = ("zk-tcp", "zk-udp", "zk-auto")
+DEFAULT_PORTS = {"zk-tcp": 4370, "zk-udp": 4370, "zk-auto": 4370}
+INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                       r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+class RegistryError(ValueError):
+    """A device definition that cannot be accepted; the message says what to change."""
+
+
+def validate_zone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RegistryError(tr(
+            f"zona waktu '{tz}' tidak dikenal; gunakan nama IANA, mis. "
+            f"{', '.join(INDONESIAN_ZONES)}",
+            f"unknown time zone '{tz}'; use an IANA name such as "
+            f"{', '.join(INDONESIAN_ZONES)}")) from exc
+    return tz
+
+
+def validate_host(host: str) -> str:
+    host = host.strip()
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(host):
+        raise RegistryError(tr(f"alamat '{host}' bukan IP atau nama host yang sah",
+                               f"'{host}' is not a valid IP address or host name"))
+    return host
+
+
+def validate_port(port: int) -> int:
+    if not 1 <= int(port) <= 65535:
+        raise RegistryError(tr(f"port {port} di luar 1-65535", f"port {port} is not in 1-65535"))
+    return int(port)
+
+
+def validate_comm_key(key: int | str | None) -> int | None:
+    if key is None or key == "":
+        return None
+    try:
+        value = int(key)
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(tr("comm key harus berupa angka", "the comm key must be a number")) from exc
+    if not 0 <= value <= 999999:
+        raise RegistryError(tr("comm key harus 0-999999", "the comm key must be 0-999999"))
+    return value
+
+
+@dataclass
+class DeviceSpec:
+    serial: str
+    kind: str
+    name: str = ""
+    site: str | None = None
+    host: str | None = None
+    port: int | None = None
+    serial_line: str | None = None
+    baud: int | None = None
+    comm_key: int | str | None = None
+    tz: str = "Asia/Jakarta"
+    enabled: bool = True
+    pin_group: str = "default"
+
+
+def _site_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    site = session.scalar(select(Site).where(Site.code == code))
+    if site is None:
+        raise RegistryError(tr(f"kantor '{code}' belum terdaftar (lihat `hub site list`)",
+                               f"office '{code}' is not registered (see `hub site list`)"))
+    return site.id
+
+
+def _check(spec: DeviceSpec) -> None:
+    if not _SERIAL.match(spec.serial or ""):
+        raise RegistryError(tr(f"nomor seri '{spec.serial}' tidak sah (huruf/angka, maks 64)",
+                               f"serial number '{spec.serial}' is not valid"))
+    if spec.kind not in KINDS:
+        raise RegistryError(tr(f"jenis '{spec.kind}' tidak dikenal; pilih: {', '.join(KINDS)}",
+                               f"unknown kind '{spec.kind}'; choose one of {', '.join(KINDS)}"))
+    validate_zone(spec.tz)
+    if spec.kind in NETWORK_KINDS:
+        if not spec.host:
+            raise RegistryError(tr(f"terminal {spec.kind} butuh --host",
+                                   f"a {spec.kind} terminal needs --host"))
+        spec.host = validate_host(spec.host)
+        spec.port = validate_port(spec.port or DEFAULT_PORTS[spec.kind])
+    elif spec.host:
+        spec.host = validate_host(spec.host)
+    if spec.kind == "zk-serial":
+        if not spec.serial_line:
+            raise RegistryError(tr("terminal zk-serial butuh --line (mis. /dev/ttyUSB0)",
+                                   "a zk-serial terminal needs --line (e.g. /dev/ttyUSB0)"))
+        spec.baud = spec.baud or 115200
+    if spec.port is not None:
+        validate_port(spec.port)
+    spec.comm_key = validate_comm_key(spec.comm_key)
+
+
+def add_device(session: Session, spec: DeviceSpec) -> Device:
+    _check(spec)
+    if session.scalar(select(Device.id).where(Device.serial == spec.serial)) is not None:
+        raise RegistryError(tr(f"terminal {spec.serial} sudah terdaftar (ubah dengan `hub device edit`)",
+                               f"terminal {spec.serial} is already registered (use `hub device edit`)"))
+    device = Device(serial=spec.serial, name=spec.name or spec.serial, kind=spec.kind,
+                    site_id=_site_id(session, spec.site), host=spec.host, port=spec.port,
+                    serial_line=spec.serial_line, baud=spec.baud, tz=spec.tz,
+                    enabled=spec.enabled, pin_group=spec.pin_group, capabilities={})
+    set_comm_key(device, spec.comm_key)
+    session.add(device)
+    session.flush()
+    return device
+
+
+def set_comm_key(device: Device, key: int | str | None) -> None:
+    value = validate_comm_key(key)
+    device.comm_key_enc = None if value is None else encrypt(str(value).encode())
+
+
+def comm_key(device: Device) -> int:
+    """The comm key to authenticate with (0 when none is set)."""
+    if not device.comm_key_enc:
+        return 0
+    return int(decrypt(device.comm_key_enc).decode())
+
+
+def find_device(session: Session, ref: str) -> Device:
+    device = session.scalar(select(Device).where(Device.serial == ref))
+    if device is None and ref.isdigit():
+        device = session.get(Device, int(ref))
+    if device is None:
+        device = session.scalar(select(Device).where(Device.name == ref))
+    if device is None:
+        raise RegistryError(tr(f"terminal '{ref}' tidak ditemukan (lihat `hub device list`)",
+                               f"terminal '{ref}' not found (see `hub device list`)"))
+    return device
+
+
+EDITABLE = ("name", "site", "host", "port", "serial_line", "baud", "comm_key", "tz",
+            "enabled", "pin_group", "kind")
+
+
+def edit_device(session: Session, device: Device, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply changes after validating the result as a whole; returns what changed."""
+    spec = DeviceSpec(serial=device.serial, kind=device.kind, name=device.name,
+                      site=device.site.code if device.site else None, host=device.host,
+                      port=device.port, serial_line=device.serial_line, baud=device.baud,
+                      comm_key=None, tz=device.tz, enabled=device.enabled,
+                      pin_group=device.pin_group)
+    for key, value in changes.items():
+        if key not in EDITABLE:
+            raise RegistryError(tr(f"kolom '{key}' tidak dapat diubah", f"'{key}' cannot be edited"))
+        setattr(spec, key, value)
+    _check(spec)
+    changed: dict[str, Any] = {}
+    for key in changes:
+        if key == "comm_key":
+            set_comm_key(device, spec.comm_key)
+            changed[key] = "********"
+        elif key == "site":
+            device.site_id = _site_id(session, spec.site)
+            changed[key] = spec.site
+        else:
+            new = getattr(spec, key)
+            if getattr(device, key) != new:
+                setattr(device, key, new)
+                changed[key] = new
+    return changed
+
+
+def remove_device(session: Session, device: Device, force: bool = False) -> None:
+    """Remove a terminal. One with stored punches is disabled instead, unless forced off."""
+    punches = session.scalar(select(func.count()).select_from(RawPunch)
+                             .where(RawPunch.device_id == device.id)) or 0
+    if punches:
+        if not force:
+            raise RegistryError(tr(
+                f"terminal {device.serial} punya {punches} punch tersimpan; punch tidak "
+                f"pernah dihapus. Gunakan --disable untuk menonaktifkan terminal.",
+                f"terminal {device.serial} has {punches} stored punches, which are never "
+                f"deleted. Use --disable to switch the terminal off instead."))
+        device.enabled = False
+        device.status = "retired"
+        return
+    session.query(IngestRun).filter(IngestRun.device_id == device.id).delete()
+    session.delete(device)

@@ -1,0 +1,1 @@
+"""The roster: employees, offices, identity numbers and PIN mappings."""

@@ -1,0 +1,262 @@
+"""Import employees from SIMPEG/SIASN exports (CSV or XLSX).
+
+A bad row is reported with its row number (as the spreadsheet shows it) and the reason;
+valid rows are imported; each row is applied whole or not at all (a savepoint per row);
+importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.roster.identity import IdentityError, clean, validate_identity, validate_ni_pppk, validate_nip
+from hub.store.models import Employee, Site
+
+# Header aliases seen in SIMPEG/SIASN/e-presensi exports, normalised (upper, single spaces).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id_number": ("NIP", "NIP BARU", "NIP/NI PPPK", "NIP/NIPPPK", "NI PPPK", "NIPPPK", "NIK PEGAWAI",
+                  "NO INDUK", "NOMOR INDUK", "ID PEGAWAI", "KODE PEGAWAI", "ID NUMBER"),
+    "name": ("NAMA", "NAMA LENGKAP", "NAMA PEGAWAI", "NAME"),
+    "employment_type": ("STATUS", "STATUS PEGAWAI", "JENIS PEGAWAI", "JENIS ASN", "KEDUDUKAN",
+                        "EMPLOYMENT TYPE", "TYPE"),
+    "site": ("OPD", "KODE OPD", "UNIT KERJA", "KODE UNIT", "UNOR", "SATUAN KERJA", "SATKER",
+             "PERANGKAT DAERAH", "SITE", "OFFICE"),
+    "position": ("JABATAN", "NAMA JABATAN", "POSITION"),
+    "grade": ("GOLONGAN", "GOL", "GOL/RUANG", "GOL. RUANG", "PANGKAT/GOL", "KELAS JABATAN", "GRADE"),
+    "monthly_tpp": ("TPP", "PAGU TPP", "TPP PAGU", "MONTHLY TPP"),
+    "joined_on": ("TMT", "TMT CPNS", "TMT PPPK", "TMT JABATAN", "JOINED ON"),
+    "left_on": ("TMT BERHENTI", "TANGGAL KELUAR", "TGL KELUAR", "LEFT ON"),
+}
+TYPE_WORDS = {
+    "PNS": "pns", "CPNS": "cpns", "PPPK": "pppk", "P3K": "pppk",
+    "PPPK PARUH WAKTU": "pppk_pw", "PPPK PW": "pppk_pw", "PPPK-PW": "pppk_pw",
+    "NON ASN": "non_asn", "NON-ASN": "non_asn", "HONORER": "non_asn", "PTT": "non_asn",
+    "THL": "non_asn", "TKK": "non_asn", "KONTRAK": "non_asn",
+}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (format, header)."""
+
+
+@dataclass
+class RowError:
+    row: int
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def _norm(header: Any) -> str:
+    return re.sub(r"\s+", " ", str(header or "").strip().upper())
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (spreadsheet row number, {canonical field: value}) for every data row."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        raw = _xlsx_rows(path)
+    elif suffix in (".csv", ".txt"):
+        raw = _csv_rows(path)
+    else:
+        raise ImportFileError(f"format berkas '{path.suffix}' tidak didukung: gunakan .csv atau .xlsx")
+    header: list[str] | None = None
+    mapping: dict[int, str] = {}
+    for number, values in raw:
+        if header is None:
+            if not any(str(v or "").strip() for v in values):
+                continue
+            header = [_norm(v) for v in values]
+            for idx, h in enumerate(header):
+                for key, names in ALIASES.items():
+                    if h in names and key not in mapping.values():
+                        mapping[idx] = key
+            missing = {"id_number", "name"} - set(mapping.values())
+            if missing:
+                raise ImportFileError(
+                    f"baris judul (baris {number}) tidak memuat kolom "
+                    f"{' dan '.join('NIP' if m == 'id_number' else 'NAMA' for m in sorted(missing))}")
+            continue
+        if not any(str(v or "").strip() for v in values):
+            continue
+        yield number, {key: values[idx] if idx < len(values) else None
+                       for idx, key in mapping.items()}
+    if header is None:
+        raise ImportFileError("berkas kosong: tidak ada baris judul")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+        yield number, row
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+        raise ImportFileError(f"berkas XLSX tidak dapat dibaca: {exc}") from exc
+    ws = wb.worksheets[0]
+    for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        yield number, list(row)
+    wb.close()
+
+
+def _date(value: Any, label: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{label} '{text}' bukan tanggal (gunakan YYYY-MM-DD atau DD-MM-YYYY)")
+
+
+def _type(value: Any, number: str) -> str:
+    word = _norm(value)
+    if word:
+        if word in TYPE_WORDS:
+            return TYPE_WORDS[word]
+        if word.lower() in TYPE_WORDS.values():
+            return word.lower()
+        raise ValueError(f"status pegawai '{value}' tidak dikenal (PNS, CPNS, PPPK, PPPK PARUH "
+                         f"WAKTU, NON ASN)")
+    digits = clean(number)
+    for kind, check in (("pns", validate_nip), ("pppk", validate_ni_pppk)):
+        try:
+            check(digits)
+            return kind
+        except IdentityError:
+            continue
+    return "non_asn"
+
+
+def _number_text(value: Any) -> str:
+    # Excel keeps an 18-digit NIP typed as a number as a float and loses digits;
+    # integers survive, floats are refused with a hint.
+    if isinstance(value, float):
+        if value.is_integer() and value < 2**53:
+            return str(int(value))
+        raise ValueError("NIP tersimpan sebagai angka di Excel dan digitnya hilang; "
+                         "format kolom NIP sebagai Teks lalu ekspor ulang")
+    return str(value if value is not None else "").strip()
+
+
+def parse_row(values: dict[str, Any], sites: dict[str, int]) -> dict[str, Any]:
+    number = _number_text(values.get("id_number"))
+    if not number:
+        raise ValueError("NIP/nomor induk kosong")
+    kind = _type(values.get("employment_type"), number)
+    try:
+        id_number = validate_identity(number, kind)
+    except IdentityError as exc:
+        raise ValueError(str(exc)) from exc
+    name = re.sub(r"\s+", " ", str(values.get("name") or "")).strip()
+    if not name:
+        raise ValueError("nama kosong")
+    if len(name) > 200:
+        raise ValueError("nama lebih dari 200 karakter")
+    site_id = None
+    site_ref = str(values.get("site") or "").strip()
+    if site_ref:
+        site_id = sites.get(site_ref.upper())
+        if site_id is None:
+            raise ValueError(f"OPD/unit '{site_ref}' belum terdaftar (tambahkan dengan `hub site add`)")
+    tpp = values.get("monthly_tpp")
+    if tpp in (None, ""):
+        tpp_value = None
+    else:
+        try:
+            tpp_value = int(float(str(tpp).replace(".", "").replace(",", "")))
+        except ValueError as exc:
+            raise ValueError(f"TPP '{tpp}' bukan angka") from exc
+    left_on = _date(values.get("left_on"), "tanggal keluar")
+    return {
+        "id_number": id_number, "employment_type": kind, "name": name, "site_id": site_id,
+        "position": (str(values.get("position")).strip() or None) if values.get("position") else None,
+        "grade": (str(values.get("grade")).strip() or None) if values.get("grade") else None,
+        "monthly_tpp": tpp_value,
+        "joined_on": _date(values.get("joined_on"), "TMT"),
+        "left_on": left_on,
+        "active": left_on is None or left_on > date.today(),
+    }
+
+
+def import_employees(session: Session, path: Path) -> ImportResult:
+    result = ImportResult()
+    sites: dict[str, int] = {}
+    for site in session.scalars(select(Site)):
+        sites[site.code.upper()] = site.id
+        sites.setdefault(site.name.upper(), site.id)
+    seen: dict[str, int] = {}
+    for number, values in read_rows(path):
+        result.rows += 1
+        try:
+            data = parse_row(values, sites)
+            if data["id_number"] in seen:
+                raise ValueError(f"NIP {data['id_number']} sudah ada di baris {seen[data['id_number']]}")
+            seen[data["id_number"]] = number
+            with session.begin_nested():
+                outcome = _upsert(session, data)
+        except ValueError as exc:
+            result.errors.append(RowError(number, str(exc)))
+            continue
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    return result
+
+
+def _upsert(session: Session, data: dict[str, Any]) -> str:
+    emp = session.scalar(select(Employee).where(Employee.id_number == data["id_number"]))
+    if emp is None:
+        session.add(Employee(**data))
+        session.flush()
+        return "created"
+    changed = False
+    for key, value in data.items():
+        if getattr(emp, key) != value:
+            setattr(emp, key, value)
+            changed = True
+    if changed:
+        session.flush()
+        return "updated"
+    return "unchanged"

@@ -1,0 +1,1 @@
+"""The punch store: SQLAlchemy models, engine set-up and bulk ingest."""
