@@ -8,6 +8,7 @@ where they fail: CI must never skip them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -71,10 +72,8 @@ class PgDatabases:
 
     def close(self) -> None:
         for name in self.created:
-            try:
+            with contextlib.suppress(Exception):  # best-effort clean-up
                 self.drop(name)
-            except Exception:  # noqa: BLE001 - best effort clean-up
-                pass
         self.admin.dispose()
 
 

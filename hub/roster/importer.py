@@ -19,7 +19,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.roster.identity import IdentityError, clean, validate_identity, validate_ni_pppk, validate_nip
+from hub.roster.identity import (
+    IdentityError,
+    clean,
+    validate_identity,
+    validate_ni_pppk,
+    validate_nip,
+)
 from hub.store.models import Employee, Site
 
 # Header aliases seen in SIMPEG/SIASN/e-presensi exports, normalised (upper, single spaces).
@@ -83,44 +89,64 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportFileError(f"format berkas '{path.suffix}' tidak didukung: gunakan .csv atau .xlsx")
     header: list[str] | None = None
     mapping: dict[int, str] = {}
+    first_number: int | None = None
     for number, values in raw:
         if header is None:
+            # Exports often put a title or the office name above the header row: the
+            # header is the first row (of the first 20) naming both NIP and NAMA.
             if not any(str(v or "").strip() for v in values):
                 continue
-            header = [_norm(v) for v in values]
-            for idx, h in enumerate(header):
-                for key, names in ALIASES.items():
-                    if h in names and key not in mapping.values():
-                        mapping[idx] = key
-            missing = {"id_number", "name"} - set(mapping.values())
-            if missing:
-                raise ImportFileError(
-                    f"baris judul (baris {number}) tidak memuat kolom "
-                    f"{' dan '.join('NIP' if m == 'id_number' else 'NAMA' for m in sorted(missing))}")
+            first_number = first_number or number
+            candidate = _header_mapping([_norm(v) for v in values])
+            if {"id_number", "name"} <= set(candidate.values()):
+                header, mapping = [_norm(v) for v in values], candidate
+            elif number - first_number >= 20:
+                break
             continue
         if not any(str(v or "").strip() for v in values):
             continue
         yield number, {key: values[idx] if idx < len(values) else None
                        for idx, key in mapping.items()}
     if header is None:
-        raise ImportFileError("berkas kosong: tidak ada baris judul")
+        if first_number is None:
+            raise ImportFileError("berkas kosong: tidak ada baris judul")
+        raise ImportFileError(
+            "baris judul tidak ditemukan: tidak ada baris yang memuat kolom NIP dan NAMA")
+
+
+def _header_mapping(header: list[str]) -> dict[int, str]:
+    mapping: dict[int, str] = {}
+    for idx, h in enumerate(header):
+        for key, names in ALIASES.items():
+            if h in names and key not in mapping.values():
+                mapping[idx] = key
+    return mapping
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252"):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Older Excel "CSV" exports are Windows-1252; latin-1 decodes anything left.
         try:
-            text = data.decode(encoding)
-            break
+            text = data.decode("cp1252")
         except UnicodeDecodeError:
-            continue
+            text = data.decode("latin-1")
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-        yield number, row
+    reader = csv.reader(io.StringIO(text), dialect)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(f"CSV rusak di baris {reader.line_num}: {exc}") from exc
+        yield reader.line_num, row
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select, update
 
-from hub.punch import Punch, PunchFlag, plausible, to_utc
+from hub.punch import EARLIEST_PLAUSIBLE, Punch, PunchFlag, to_utc
 from hub.store.models import Device, PinMapping, RawPunch, utcnow
 
+PLAUSIBLE_FUTURE = timedelta(days=2)
 COLUMNS = (
     "device_id", "source", "pin", "employee_id", "local_time", "tz", "utc_time", "state",
     "verify", "work_code", "device_seq", "raw", "received_at", "ingest_run_id", "flags",
@@ -44,69 +45,97 @@ class IngestResult:
 
 def sqlite_dt(value: datetime) -> str:
     """The exact text SQLAlchemy's SQLite DateTime stores, so identities compare equal."""
-    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+    return value.isoformat(" ", "microseconds")
+
+
+class UtcOffsets:
+    """Local wall clock -> UTC with the zone's offset looked up once per (zone, day).
+
+    ZoneInfo arithmetic per punch dominated ingest time; Indonesian zones have had a
+    fixed offset since 1964, and caching per day stays right for zones with DST too
+    (except for the hour around a transition, which these zones never have).
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int], timedelta] = {}
+
+    def __call__(self, local_time: datetime, tz: str) -> datetime:
+        key = (tz, local_time.toordinal())
+        offset = self._cache.get(key)
+        if offset is None:
+            offset = local_time - to_utc(local_time, tz)
+            self._cache[key] = offset
+        return local_time - offset
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 
 
 class PinResolver:
-    """PIN -> employee for a set of devices (device-specific mappings win over groups)."""
+    """PIN -> employee per device: device-specific mappings win over the device's group."""
 
-    def __init__(self, conn: Connection, device_ids: Iterable[int], day: date | None = None):
+    def __init__(self, conn: Connection, device_ids: Iterable[int]):
         ids = sorted(set(device_ids))
-        self.map: dict[tuple[int, str], int] = {}
+        self.by_device: dict[int, dict[str, int]] = {}
         if not ids:
             return
         groups = dict(conn.execute(select(Device.id, Device.pin_group)
                                    .where(Device.id.in_(ids))).all())
-        by_group: dict[str, dict[str, int]] = {}
-        names = set(groups.values())
         rows = conn.execute(select(PinMapping.pin_group, PinMapping.device_id, PinMapping.pin,
-                                   PinMapping.employee_id, PinMapping.valid_to)
-                            .where((PinMapping.pin_group.in_(names))
+                                   PinMapping.employee_id)
+                            .where((PinMapping.pin_group.in_(set(groups.values())))
                                    | (PinMapping.device_id.in_(ids)))).all()
+        # A closed mapping (valid_to set) still names who punched while it was open; the
+        # PIN is never handed to anyone else, so it resolves old punches right.
+        by_group: dict[str, dict[str, int]] = {}
         per_device: dict[int, dict[str, int]] = {}
-        for group, dev, pin, emp, valid_to in rows:
-            # A closed mapping still names who punched before it closed; the PIN is
-            # never handed to anyone else, so keeping it resolves old punches right.
-            del valid_to
+        for group, dev, pin, emp in rows:
             if dev is not None:
                 per_device.setdefault(dev, {})[pin] = emp
             else:
                 by_group.setdefault(group, {})[pin] = emp
         for dev in ids:
-            merged = dict(by_group.get(groups.get(dev, ""), {}))
-            merged.update(per_device.get(dev, {}))
-            for pin, emp in merged.items():
-                self.map[(dev, pin)] = emp
+            shared = by_group.get(groups.get(dev, ""), {})
+            own = per_device.get(dev)
+            self.by_device[dev] = {**shared, **own} if own else shared
 
     def __call__(self, device_id: int, pin: str) -> int | None:
-        return self.map.get((device_id, pin))
+        return self.by_device.get(device_id, {}).get(pin)
 
 
 def _rows(punches: Sequence[Punch], resolver: PinResolver, run_id: int | None,
-          result: IngestResult, now: datetime, sqlite: bool) -> list[tuple]:
+          result: IngestResult, now: datetime, sqlite: bool, utc_of: UtcOffsets) -> list[tuple]:
     out = []
+    append = out.append
     dt = sqlite_dt if sqlite else (lambda v: v)
     received = dt(now)
+    latest = now + PLAUSIBLE_FUTURE
+    maps = resolver.by_device
+    empty: dict[str, int] = {}
+    encode = _JSON.encode
+    unknown = int(PunchFlag.UNKNOWN_PIN)
+    out_of_range = int(PunchFlag.OUT_OF_RANGE)
     for p in punches:
-        emp = resolver(p.device_id, p.pin)
+        local = p.local_time
+        emp = maps.get(p.device_id, empty).get(p.pin)
         flags = int(p.flags)
         if emp is None:
-            flags |= PunchFlag.UNKNOWN_PIN
+            flags |= unknown
             result.unknown_pin += 1
-        if not plausible(p.local_time, now):
-            flags |= PunchFlag.OUT_OF_RANGE
+        if not EARLIEST_PLAUSIBLE <= local <= latest:
+            flags |= out_of_range
             result.out_of_range += 1
-        try:
-            utc = p.utc_time or to_utc(p.local_time, p.tz)
-        except (OverflowError, ValueError):
-            utc = p.local_time
-            flags |= PunchFlag.OUT_OF_RANGE
-        out.append((
-            p.device_id, str(p.source), p.pin, emp, dt(p.local_time), p.tz, dt(utc),
-            str(p.state), str(p.verify), p.work_code, p.device_seq,
-            json.dumps(p.raw, default=str, separators=(",", ":")), received, run_id, flags,
-        ))
+        if p.utc_time is not None:
+            utc = p.utc_time
+        else:
+            try:
+                utc = utc_of(local, p.tz)
+            except (OverflowError, ValueError):
+                utc = local
+                flags |= out_of_range
+        append((p.device_id, str(p.source), p.pin, emp, dt(local), p.tz, dt(utc),
+                str(p.state), str(p.verify), p.work_code, p.device_seq,
+                encode(p.raw), received, run_id, flags))
     return out
 
 
@@ -128,18 +157,25 @@ def ingest_punches(bind: Engine | Connection, punches: Iterable[Punch],
     resolver = PinResolver(conn, {p.device_id for p in items})
     now = utcnow()
     sqlite = conn.dialect.name == "sqlite"
+    utc_of = UtcOffsets()
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
-        rows = _rows(chunk, resolver, run_id, result, now, sqlite)
+        rows = _rows(chunk, resolver, run_id, result, now, sqlite, utc_of)
         result.new += (_insert_sqlite if sqlite else _insert_postgres)(conn, rows)
     result.duplicate = result.seen - result.new
     return result
+
+
+def _identity_key(row: tuple) -> tuple:
+    return (row[0], row[2], row[4])
 
 
 def _insert_sqlite(conn: Connection, rows: list[tuple]) -> int:
     dbapi = conn.connection.driver_connection
     before = dbapi.total_changes
     placeholders = ",".join("?" * len(COLUMNS))
+    # Inserting in identity order keeps the unique index's B-tree appends local.
+    rows.sort(key=_identity_key)
     cur = dbapi.cursor()
     cur.executemany(
         f"INSERT OR IGNORE INTO raw_punches ({','.join(COLUMNS)}) VALUES ({placeholders})",

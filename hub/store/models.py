@@ -179,9 +179,6 @@ class RawPunch(Base):
     __table_args__ = (
         UniqueConstraint("device_id", "pin", "local_time", "state", "verify",
                          name="uq_raw_punches_identity"),
-        # Not unique on purpose: a terminal that is reset starts its sequence again, and
-        # a unique seq would then drop new punches. The identity above absorbs resends.
-        Index("ix_raw_punches_device_seq", "device_id", "device_seq"),
         Index("ix_raw_punches_employee_utc", "employee_id", "utc_time"),
         Index("ix_raw_punches_utc", "utc_time"),
     )
@@ -197,6 +194,8 @@ class RawPunch(Base):
     state: Mapped[str] = mapped_column(String(16))
     verify: Mapped[str] = mapped_column(String(16))
     work_code: Mapped[str | None] = mapped_column(String(32))
+    # Kept, not part of the identity: a terminal that is reset starts its sequence
+    # again, and keying on it would drop new punches. The identity absorbs resends.
     device_seq: Mapped[int | None] = mapped_column(BigInteger)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -180,7 +180,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('device_id', 'pin', 'local_time', 'state', 'verify', name='uq_raw_punches_identity')
     )
     with op.batch_alter_table('raw_punches', schema=None) as batch_op:
-        batch_op.create_index('ix_raw_punches_device_seq', ['device_id', 'device_seq'], unique=False)
         batch_op.create_index('ix_raw_punches_employee_utc', ['employee_id', 'utc_time'], unique=False)
         batch_op.create_index('ix_raw_punches_utc', ['utc_time'], unique=False)
 
@@ -218,7 +217,6 @@ def downgrade() -> None:
     with op.batch_alter_table('raw_punches', schema=None) as batch_op:
         batch_op.drop_index('ix_raw_punches_utc')
         batch_op.drop_index('ix_raw_punches_employee_utc')
-        batch_op.drop_index('ix_raw_punches_device_seq')
 
     op.drop_table('raw_punches')
     op.drop_table('templates')

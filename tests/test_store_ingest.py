@@ -1,0 +1,135 @@
+"""Bulk ingest: one transaction, duplicates ignored by identity, unknown PINs kept and flagged."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.punch import Punch, PunchFlag, Source, State, Verify
+from hub.store.ingest import ingest_punches, resolve_unknown_pins
+from hub.store.models import PinMapping, RawPunch
+from tests.store_helpers import count_rows, make_device, make_employee, make_site, punches
+
+
+def test_same_10000_punches_twice_leave_10000_rows(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s, "SN-A", make_site(s))
+        s.commit()
+        batch = punches(dev.id, 10_000)
+    first = ingest_punches(engine, batch)
+    second = ingest_punches(engine, batch)
+    assert (first.new, first.duplicate) == (10_000, 0)
+    assert (second.new, second.duplicate) == (0, 10_000)
+    assert count_rows(engine, "raw_punches") == 10_000
+
+
+def test_duplicates_inside_one_batch_and_across_sources(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        s.commit()
+        base = punches(dev.id, 50)
+    # The same punch arriving by another path (e.g. USB import after a pull) is one row.
+    other_path = [dataclasses.replace(p, source=Source.FILE, raw={"line": i})
+                  for i, p in enumerate(base)]
+    result = ingest_punches(engine, base + base[:10] + other_path)
+    assert result.seen == 110
+    assert result.new == 50
+    assert result.duplicate == 60
+    assert count_rows(engine, "raw_punches") == 50
+
+
+def test_identity_distinguishes_state_and_verify(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        s.commit()
+    when = datetime(2026, 11, 3, 7, 41, 12)
+    variants = [Punch(dev.id, Source.ZK_TCP, "7", when, "Asia/Jakarta", st, vf)
+                for st in (State.CHECK_IN, State.CHECK_OUT)
+                for vf in (Verify.FINGERPRINT, Verify.FACE)]
+    assert ingest_punches(engine, variants).new == 4
+
+
+def test_unknown_pins_are_kept_flagged_and_resolved_later(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        site = make_site(s)
+        dev = make_device(s, site=site)
+        emp = make_employee(s, "EMP-1", pin="1", site=site)
+        s.commit()
+        dev_id, emp_id = dev.id, emp.id
+    when = datetime(2026, 11, 3, 7, 30)
+    batch = [Punch(dev_id, Source.ZK_TCP, "1", when, "Asia/Jakarta", State.CHECK_IN),
+             Punch(dev_id, Source.ZK_TCP, "999", when, "Asia/Jakarta", State.CHECK_IN)]
+    result = ingest_punches(engine, batch)
+    assert (result.new, result.unknown_pin) == (2, 1)
+    with Session(engine, expire_on_commit=False) as s:
+        rows = {r.pin: r for r in s.scalars(select(RawPunch))}
+        assert rows["1"].employee_id == emp_id and rows["1"].flags == 0
+        assert rows["999"].employee_id is None
+        assert PunchFlag(rows["999"].flags) & PunchFlag.UNKNOWN_PIN
+        # The PIN becomes known: the stored punch is attached, its raw fields untouched.
+        other = make_employee(s, "EMP-2")
+        s.add(PinMapping(employee_id=other.id, pin="999", device_id=dev_id))
+        s.commit()
+        other_id = other.id
+    assert resolve_unknown_pins(engine) == 1
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.scalar(select(RawPunch).where(RawPunch.pin == "999"))
+        assert row.employee_id == other_id
+        assert not PunchFlag(row.flags) & PunchFlag.UNKNOWN_PIN
+        assert row.local_time == when
+
+
+def test_time_is_explicit_utc_and_local(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s, tz="Asia/Jayapura")
+        s.commit()
+    local = datetime(2026, 11, 3, 7, 30, 5)
+    ingest_punches(engine, [Punch(dev.id, Source.ZK_TCP, "1", local, "Asia/Jayapura")])
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.scalar(select(RawPunch))
+        assert row.local_time == local
+        assert row.utc_time == datetime(2026, 11, 2, 22, 30, 5)  # WIT is UTC+9
+        assert row.tz == "Asia/Jayapura"
+
+
+def test_impossible_dates_are_kept_and_flagged(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        s.commit()
+    odd = [Punch(dev.id, Source.ZK_TCP, "1", datetime(2099, 12, 31, 23, 59), "Asia/Jakarta"),
+           Punch(dev.id, Source.ZK_TCP, "1", datetime(1999, 1, 1, 8, 0), "Asia/Jakarta")]
+    result = ingest_punches(engine, odd)
+    assert result.new == 2 and result.out_of_range == 2
+    with Session(engine, expire_on_commit=False) as s:
+        assert all(PunchFlag(r.flags) & PunchFlag.OUT_OF_RANGE for r in s.scalars(select(RawPunch)))
+
+
+def test_a_failing_batch_stores_nothing(engine) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        s.commit()
+    good = punches(dev.id, 100)
+    bad = [Punch(999_999, Source.ZK_TCP, "1", datetime(2026, 11, 3, 7, 0), "Asia/Jakarta")]
+    with pytest.raises(Exception):  # noqa: B017 - any integrity error of the driver
+        ingest_punches(engine, good + bad)
+    assert count_rows(engine, "raw_punches") == 0
+    assert ingest_punches(engine, good).new == 100
+
+
+def test_orm_and_bulk_rows_share_one_identity(engine) -> None:
+    """A punch stored through the ORM (e.g. a manual path) dedupes against bulk ingest."""
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        when = datetime(2026, 11, 3, 7, 30)
+        s.add(RawPunch(device_id=dev.id, source="manual", pin="5", local_time=when,
+                       tz="Asia/Jakarta", utc_time=datetime(2026, 11, 3, 0, 30),
+                       state="check_in", verify="fingerprint", raw={}, flags=0))
+        s.commit()
+        dev_id = dev.id
+    result = ingest_punches(engine, [Punch(dev_id, Source.ZK_TCP, "5", when, "Asia/Jakarta",
+                                           State.CHECK_IN, Verify.FINGERPRINT)])
+    assert result.new == 0 and result.duplicate == 1
