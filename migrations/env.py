@@ -12,6 +12,14 @@ config = context.config
 target_metadata = Base.metadata
 
 
+# Tables that belong to libraries (APScheduler's job store creates its own).
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
@@ -42,7 +50,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
