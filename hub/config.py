@@ -47,6 +47,22 @@ class PullSettings:
 
 
 @dataclass
+class SchedulerSettings:
+    enabled: bool = True
+    pull_every_min: int = 5
+    # Terminals are left alone while queues form at them (comma-separated HH:MM-HH:MM).
+    quiet_windows: str = "07:00-08:00,15:45-16:30"
+    full_pull_at: str = "01:30"
+    clock_check_at: str = "05:00"
+    roster_sync_at: str = "02:30"
+    reconcile_at: str = "03:30"
+    recap_day: int = 1
+    recap_at: str = "04:30"
+    misfire_grace_s: int = 600
+    leader_poll_s: float = 5.0
+
+
+@dataclass
 class Settings:
     database_url: str = ""
     var_dir: str = "var"
@@ -56,6 +72,7 @@ class Settings:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     web: WebSettings = field(default_factory=WebSettings)
     pull: PullSettings = field(default_factory=PullSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     source: str = ""
 
     @property

@@ -6,6 +6,7 @@ import typer
 from sqlalchemy import func, select
 
 from hub.cli import db, devices, employees, punches, sites
+from hub.cli import run as run_cmd
 from hub.cli.common import console, ensure_store
 from hub.config import get_settings, redact_url
 from hub.i18n import tr
@@ -20,6 +21,7 @@ app.add_typer(sites.app, name="site")
 app.add_typer(devices.app, name="device")
 app.add_typer(employees.app, name="employee")
 app.add_typer(punches.app, name="punch")
+app.command("run")(run_cmd.run)
 
 
 @app.command("status")
@@ -53,3 +55,7 @@ def config_show() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

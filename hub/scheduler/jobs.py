@@ -1,0 +1,134 @@
+"""The scheduled jobs. Each is a plain module-level function (APScheduler stores a
+reference to it in the database) that records one `job_runs` row per run.
+
+The work itself lives in the adapters, the roster sync and reconciliation; a job only
+decides when and records what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import traceback
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+
+from hub.config import get_settings
+from hub.scheduler.windows import in_windows, parse_windows
+from hub.store.db import get_engine
+from hub.store.models import JobRun, utcnow
+
+log = logging.getLogger("hub.scheduler")
+
+
+def record_run(job: str, work: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """Run `work`, keeping a job_runs row with its outcome; never raises."""
+    engine = get_engine()
+    with engine.begin() as conn:
+        run_id = conn.execute(JobRun.__table__.insert().values(
+            job=job, started_at=utcnow(), status="running", host=socket.gethostname(),
+            detail={})).inserted_primary_key[0]
+    status, detail = "ok", {}
+    try:
+        detail = work() or {}
+        status = detail.pop("_status", "ok")
+    except Exception as exc:  # noqa: BLE001 - a job failure is recorded, the hub goes on
+        status = "error"
+        detail = {"error": f"{exc.__class__.__name__}: {exc}",
+                  "trace": traceback.format_exc(limit=5)}
+        log.exception("job %s failed", job)
+    with engine.begin() as conn:
+        conn.execute(update(JobRun).where(JobRun.id == run_id).values(
+            finished_at=utcnow(), status=status, detail=_jsonable(detail)))
+    return {"status": status, **detail}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def local_now() -> datetime:
+    return datetime.now(ZoneInfo(get_settings().default_timezone)).replace(tzinfo=None)
+
+
+def _pull(full: bool) -> dict[str, Any]:
+    from hub.adapters.zk.coordinator import pull_fleet  # noqa: PLC0415 - optional at import
+
+    summary = pull_fleet(get_engine(), full=full, progress=False)
+    return _jsonable(summary if isinstance(summary, dict) else {"result": summary})
+
+
+def pull_incremental() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        windows = parse_windows(get_settings().scheduler.quiet_windows)
+        now = local_now()
+        if in_windows(now.time(), windows):
+            return {"_status": "skipped", "reason": "quiet window", "at": now.isoformat()}
+        return _pull(full=False)
+
+    return record_run("pull_incremental", work)
+
+
+def pull_full() -> dict[str, Any]:
+    return record_run("pull_full", lambda: _pull(full=True))
+
+
+def clock_check() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        from hub.adapters.zk.coordinator import sync_clocks  # noqa: PLC0415
+
+        return _jsonable(sync_clocks(get_engine()))
+
+    return record_run("clock_check", work)
+
+
+def roster_sync() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        from hub.roster.apply import apply_all  # noqa: PLC0415
+
+        return _jsonable(apply_all(get_engine()))
+
+    return record_run("roster_sync", work)
+
+
+def reconcile_yesterday() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        from hub.reconcile.store import reconcile_period  # noqa: PLC0415
+
+        day = local_now().date() - timedelta(days=1)
+        return _jsonable(reconcile_period(get_engine(), day, day))
+
+    return record_run("reconcile", work)
+
+
+def monthly_recap() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        from hub.reconcile.recap import write_month_recap  # noqa: PLC0415
+
+        first = local_now().date().replace(day=1)
+        last_month_end = first - timedelta(days=1)
+        return _jsonable(write_month_recap(get_engine(), last_month_end.replace(day=1)))
+
+    return record_run("monthly_recap", work)
+
+
+JOBS: dict[str, Callable[[], dict[str, Any]]] = {
+    "pull_incremental": pull_incremental,
+    "pull_full": pull_full,
+    "clock_check": clock_check,
+    "roster_sync": roster_sync,
+    "reconcile": reconcile_yesterday,
+    "monthly_recap": monthly_recap,
+}

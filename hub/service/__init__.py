@@ -1,0 +1,1 @@
+"""The long-running hub process: web, push endpoints, MQTT listener and scheduler."""

@@ -1,0 +1,162 @@
+"""`hub run`: one process serving the console, the push endpoints and MQTT, and — when
+it holds the leader lock — running the scheduler.
+
+Shutdown on SIGTERM/SIGINT is clean: uvicorn stops accepting requests and finishes the
+ones in flight, the scheduler waits for a running job (every job writes in transactions,
+so an interrupted one leaves nothing half-written), the MQTT listener disconnects after
+its last commit, and the leader lock is released so another process can take over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from hub.config import Settings, get_settings
+from hub.scheduler.leader import LeaderLock
+from hub.service.health import health_router
+from hub.store.db import get_engine
+
+log = logging.getLogger("hub.run")
+
+
+@dataclass
+class HubState:
+    leader: bool = False
+    scheduler_running: bool = False
+    mqtt: str = "disabled"
+    components: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scheduler": "leader" if self.leader else "standby", "pid": os.getpid(),
+                "mqtt": self.mqtt, **self.components}
+
+
+def build_app(settings: Settings, state: HubState) -> FastAPI:
+    """The console (when present), the ADMS endpoints (when present), health and metrics."""
+    engine = get_engine(settings.effective_database_url())
+    try:
+        from hub.web.app import create_app  # noqa: PLC0415 - the console is optional
+
+        app = create_app(settings)
+        state.components["web"] = "ok"
+    except ImportError:
+        app = FastAPI(title="Attendance hub")
+        state.components["web"] = "absent"
+    if not any(getattr(r, "path", "").startswith("/iclock") for r in app.routes):
+        try:
+            from hub.adapters.adms.router import router as adms_router  # noqa: PLC0415
+
+            app.include_router(adms_router)
+            state.components["adms"] = "ok"
+        except ImportError:
+            state.components["adms"] = "absent"
+    else:
+        state.components["adms"] = "ok"
+    app.include_router(health_router(engine, state.as_dict))
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its own shutdown, which would kill the process
+    before the scheduler and MQTT listener are stopped; the hub handles signals itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def, override]
+        yield
+
+
+class Hub:
+    def __init__(self, settings: Settings | None = None, *, host: str | None = None,
+                 port: int | None = None, schedule: bool = True, mqtt: bool | None = None,
+                 leader_poll_s: float | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.host = host or self.settings.web.host
+        self.port = port if port is not None else self.settings.web.port
+        self.schedule = schedule and self.settings.scheduler.enabled
+        self.use_mqtt = self.settings.mqtt.enabled if mqtt is None else mqtt
+        self.leader_poll_s = leader_poll_s or self.settings.scheduler.leader_poll_s
+        self.state = HubState()
+        self._stop = threading.Event()
+        self._scheduler = None
+        self._mqtt = None
+        self._lock = LeaderLock(self.settings.effective_database_url(), self.settings.var_dir)
+
+    # -- scheduler leadership ----------------------------------------------------------
+    def _leader_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                held = self._lock.try_acquire()
+            except Exception:  # noqa: BLE001 - database down: try again later
+                log.exception("leader lock check failed")
+                held = False
+            if held and self._scheduler is None:
+                from hub.scheduler.service import build_scheduler  # noqa: PLC0415
+
+                self._scheduler = build_scheduler(self.settings)
+                self._scheduler.start()
+                self.state.leader = self.state.scheduler_running = True
+                log.info("this process (pid %s) now schedules", os.getpid())
+            elif not held and self._scheduler is not None:
+                self._stop_scheduler()
+            self._stop.wait(self.leader_poll_s)
+
+    def _stop_scheduler(self) -> None:
+        if self._scheduler is not None:
+            with contextlib.suppress(Exception):
+                self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        self.state.leader = self.state.scheduler_running = False
+
+    # -- MQTT ----------------------------------------------------------------------------
+    def _start_mqtt(self) -> None:
+        try:
+            from hub.adapters.mqtt.listener import start_listener  # noqa: PLC0415
+        except ImportError:
+            self.state.mqtt = "absent"
+            return
+        self._mqtt = start_listener(self.settings)
+        self.state.mqtt = "connected"
+
+    def _stop_mqtt(self) -> None:
+        if self._mqtt is not None:
+            with contextlib.suppress(Exception):
+                self._mqtt.stop()
+            self._mqtt = None
+
+    # -- the process ---------------------------------------------------------------------
+    def run(self) -> None:
+        app = build_app(self.settings, self.state)
+        leader = None
+        if self.schedule:
+            leader = threading.Thread(target=self._leader_loop, name="leader", daemon=True)
+            leader.start()
+        if self.use_mqtt:
+            self._start_mqtt()
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
+                                lifespan="on")
+        server = _Server(config)
+
+        def _graceful(signum: int, _frame: object) -> None:
+            log.info("signal %s: shutting down", signum)
+            server.should_exit = True
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _graceful)
+        try:
+            server.run()
+        finally:
+            self._stop.set()
+            if leader is not None:
+                leader.join(timeout=30)
+            self._stop_scheduler()
+            self._stop_mqtt()
+            self._lock.release()
