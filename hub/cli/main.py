@@ -53,6 +53,22 @@ def config_show() -> None:
     console.print_json(json.dumps(get_settings().redacted()))
 
 
+secret_app = typer.Typer(help=tr("Kunci enkripsi.", "Encryption keys."), no_args_is_help=True)
+app.add_typer(secret_app, name="secret")
+
+
+@secret_app.command("new")
+def secret_new() -> None:
+    """Buat kunci enkripsi baru (untuk HUB_SECRET_KEY); simpan di tempat aman."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+    console.print(tr("Simpan kunci ini sebagai HUB_SECRET_KEY. Tanpa kunci yang sama, template "
+                     "dan comm key yang tersimpan tidak dapat dibuka.",
+                     "Store this as HUB_SECRET_KEY. Without the same key, stored templates and "
+                     "comm keys cannot be opened."), style="yellow", stderr=True)
+
+
 def main() -> None:
     app()
 
