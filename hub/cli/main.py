@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hub.cli import db, devices, employees, punches, sites
 from hub.cli import run as run_cmd
-from hub.cli.common import console, ensure_store
+from hub.cli.common import console, ensure_store, err_console
 from hub.config import get_settings, redact_url
 from hub.i18n import tr
 
@@ -63,10 +63,10 @@ def secret_new() -> None:
     from cryptography.fernet import Fernet
 
     typer.echo(Fernet.generate_key().decode())
-    console.print(tr("Simpan kunci ini sebagai HUB_SECRET_KEY. Tanpa kunci yang sama, template "
+    err_console.print(tr("Simpan kunci ini sebagai HUB_SECRET_KEY. Tanpa kunci yang sama, template "
                      "dan comm key yang tersimpan tidak dapat dibuka.",
                      "Store this as HUB_SECRET_KEY. Without the same key, stored templates and "
-                     "comm keys cannot be opened."), style="yellow", stderr=True)
+                     "comm keys cannot be opened."), style="yellow")
 
 
 def main() -> None:
