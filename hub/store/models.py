@@ -280,3 +280,8 @@ class JobRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     host: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- web console (hub/web): users, sessions, API tokens -----------------------------------
+
+from hub.web import models as _web_models  # noqa: E402,F401  (registers the tables)

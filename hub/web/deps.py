@@ -1,0 +1,111 @@
+"""Request plumbing: the store session, who is asking, language, CSRF and rendering."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from hub.config import Settings
+from hub.store.db import session_factory
+from hub.web.auth import Principal, session_principal, token_principal
+from hub.web.catalogue import translator
+
+SESSION_COOKIE = "hub_session"
+LANG_COOKIE = "hub_lang"
+LOGIN_CSRF_COOKIE = "hub_login_csrf"
+BEARER = HTTPBearer(auto_error=False, description="token dari `hub user token`")
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; turned into a redirect to the login page."""
+
+
+class Forbidden(Exception):
+    """Raised when the signed-in role may not do this; rendered as a 403 page."""
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def db(request: Request) -> Iterator[Session]:
+    session = session_factory(request.app.state.engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def lang_of(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or \
+        request.app.state.settings.language
+    return "en" if str(lang).lower().startswith("en") else "id"
+
+
+def page_principal(permission: str) -> Callable[..., Principal]:
+    """Dependency for a page: the signed-in user, who must hold `permission`."""
+
+    def dep(request: Request, session: Session = Depends(db)) -> Principal:
+        who = session_principal(session, request.cookies.get(SESSION_COOKIE))
+        if who is None:
+            raise LoginRequired()
+        if permission and not who.can(permission):
+            raise Forbidden()
+        request.state.principal = who
+        return who
+
+    return dep
+
+
+def form_principal(permission: str) -> Callable[..., Any]:
+    """Dependency for a form POST: a signed-in user with `permission` and a valid CSRF token."""
+    page_dep = page_principal(permission)
+
+    async def dep(request: Request, who: Principal = Depends(page_dep)) -> Principal:
+        form = await request.form()
+        sent = str(form.get("csrf_token") or "")
+        if not hmac.compare_digest(sent.encode(), who.csrf_token.encode()):
+            raise HTTPException(403, "CSRF token tidak cocok / CSRF token mismatch")
+        return who
+
+    return dep
+
+
+def api_principal(permission: str) -> Callable[..., Principal]:
+    """Dependency for /api: a Bearer token whose user holds `permission` (401 / 403)."""
+
+    def dep(creds: HTTPAuthorizationCredentials | None = Depends(BEARER),
+            session: Session = Depends(db)) -> Principal:
+        who = token_principal(session, creds.credentials.strip()) if creds else None
+        if who is None:
+            raise HTTPException(401, "token API tidak sah / invalid API token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not who.can(permission):
+            raise HTTPException(403, f"peran {who.role} tidak diizinkan / role {who.role} not allowed")
+        return who
+
+    return dep
+
+
+def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # type: ignore[no-untyped-def]
+    lang = lang_of(request)
+    who: Principal | None = getattr(request.state, "principal", None)
+    base = {"request": request, "t": translator(lang), "lang": lang, "who": who,
+            "csrf": who.csrf_token if who else "", "flash": request.query_params.get("msg")}
+    base.update(ctx)
+    response = TEMPLATES.TemplateResponse(request, name, base, status_code=status_code)
+    if request.query_params.get("lang"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response

@@ -1,0 +1,341 @@
+"""Server-rendered pages: fleet, terminals, employees, punches, review, recap."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
+from hub.store.models import AuditLog, Device, Employee, Site, utcnow
+from hub.web import queries, review
+from hub.web.auth import Principal, authenticate, end_session, start_session
+from hub.web.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    db,
+    form_principal,
+    page_principal,
+    render,
+    settings_of,
+)
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 50
+HOME = {"reviewer": "/exceptions", "admin": "/employees"}
+
+
+def _go(url: str, msg: str | None = None) -> RedirectResponse:
+    if msg:
+        url += ("&" if "?" in url else "?") + "msg=" + quote(msg)
+    return RedirectResponse(url, status_code=303)
+
+
+def _safe_next(nxt: str | None) -> str | None:
+    # Only same-site paths: never redirect a user off the hub after login.
+    if nxt and nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
+        return nxt
+    return None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _page(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 100000 else 1
+
+
+# --- login -------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", login_csrf=token, next=_safe_next(next) or "",
+                      error=error)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""),
+          csrf_token: str = Form(""), next: str = Form(""),
+          session: Session = Depends(db)) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+        return _go("/login?error=csrf")
+    user = authenticate(session, username, password)
+    if user is None:
+        session.add(AuditLog(actor=username[:100] or "?", action="login.failed", entity="user",
+                             entity_id=None, details={}))
+        return _go("/login?error=bad" + (f"&next={quote(next)}" if _safe_next(next) else ""))
+    token = start_session(session, user, settings_of(request).web.session_minutes)
+    session.add(AuditLog(actor=user.username, action="login", entity="user", entity_id=str(user.id),
+                         details={}))
+    response = _go(_safe_next(next) or HOME.get(user.role, "/"))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        max_age=settings_of(request).web.session_minutes * 60,
+                        secure=request.url.scheme == "https")
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, who: Principal = Depends(form_principal("")),
+                 session: Session = Depends(db)) -> Response:
+    end_session(session, request.cookies.get(SESSION_COOKIE))
+    response = _go("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# --- fleet -------------------------------------------------------------------------------
+
+
+@router.get("/")
+def dashboard(request: Request, site: str | None = None,
+              who: Principal = Depends(page_principal("fleet.read")),
+              session: Session = Depends(db)) -> Response:
+    rows = queries.fleet(session, settings_of(request), site or None)
+    return render(request, "dashboard.html", rows=rows, sites=queries.sites(session), site=site or "",
+                  online=sum(r["online"] for r in rows))
+
+
+@router.get("/devices/new")
+def device_new(request: Request, who: Principal = Depends(page_principal("fleet.write")),
+               session: Session = Depends(db)) -> Response:
+    return render(request, "device_new.html", form={"kind": "zk-tcp", "tz": "Asia/Jakarta",
+                                                    "pin_group": "default"},
+                  sites=queries.sites(session), kinds=KINDS, error=None)
+
+
+@router.post("/devices/new")
+async def device_create(request: Request, who: Principal = Depends(form_principal("fleet.write")),
+                        session: Session = Depends(db)) -> Response:
+    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf_token"}
+    try:
+        port = int(form["port"]) if form.get("port") else None
+    except ValueError:
+        port = -1  # the registry reports it as out of range, in the form
+    spec = DeviceSpec(serial=form.get("serial", ""), kind=form.get("kind", ""), name=form.get("name", ""),
+                      site=form.get("site") or None, host=form.get("host") or None, port=port,
+                      serial_line=form.get("serial_line") or None, comm_key=form.get("comm_key") or None,
+                      tz=form.get("tz") or "Asia/Jakarta", pin_group=form.get("pin_group") or "default")
+    try:
+        with session.begin_nested():
+            device = add_device(session, spec)
+    except RegistryError as exc:
+        form.pop("comm_key", None)  # a secret is never echoed back into the page
+        return render(request, "device_new.html", status_code=422, form=form, sites=queries.sites(session),
+                      kinds=KINDS, error=str(exc))
+    session.add(AuditLog(actor=who.username, action="device.add", entity="device",
+                         entity_id=str(device.id), details={"serial": device.serial, "kind": device.kind}))
+    return _go(f"/devices/{quote(device.serial)}", "Terminal terdaftar.")
+
+
+@router.get("/devices/{serial}")
+def device_detail(request: Request, serial: str, who: Principal = Depends(page_principal("fleet.read")),
+                  session: Session = Depends(db)) -> Response:
+    device = session.scalar(select(Device).where(Device.serial == serial))
+    if device is None:
+        return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
+    row = next(r for r in queries.fleet(session, settings_of(request)) if r["id"] == device.id)
+    return render(request, "device.html", d=device, row=row,
+                  runs=queries.pull_history(session, device.id))
+
+
+# --- roster and punches ------------------------------------------------------------------
+
+
+@router.get("/employees")
+def employee_list(request: Request, site: str | None = None, page: str | None = None,
+                  who: Principal = Depends(page_principal("roster.read")),
+                  session: Session = Depends(db)) -> Response:
+    p = _page(page)
+    rows, total = queries.employees(session, site or None, p, PER_PAGE)
+    return render(request, "employees.html", rows=rows, total=total, page=p, per_page=PER_PAGE,
+                  sites=queries.sites(session), site=site or "",
+                  qs=urlencode({"site": site or ""}))
+
+
+@router.get("/employees/{employee_id}")
+def employee_detail(request: Request, employee_id: int,
+                    who: Principal = Depends(page_principal("roster.read")),
+                    session: Session = Depends(db)) -> Response:
+    emp = session.get(Employee, employee_id)
+    if emp is None:
+        return render(request, "error.html", status_code=404, title="Tidak ditemukan",
+                      message=str(employee_id))
+    return render(request, "employee.html", e=emp, templates=queries.templates_of(session, emp.id))
+
+
+@router.get("/punches")
+def punch_browser(request: Request, device: str | None = None, site: str | None = None,
+                  employee: str | None = None, date_from: str | None = None, date_to: str | None = None,
+                  flag: str | None = None, page: str | None = None,
+                  who: Principal = Depends(page_principal("punch.read")),
+                  session: Session = Depends(db)) -> Response:
+    f = queries.PunchFilter(device or None, site or None, employee or None, _date(date_from),
+                            _date(date_to), flag or None)
+    p = _page(page)
+    rows, total = queries.punches(session, f, p, PER_PAGE)
+    params = {"device": device or "", "site": site or "", "employee": employee or "",
+              "date_from": date_from or "", "date_to": date_to or "", "flag": flag or ""}
+    return render(request, "punches.html", rows=rows, total=total, page=p, per_page=PER_PAGE, f=params,
+                  qs=urlencode(params), sites=queries.sites(session), flags=queries.FLAG_NAMES,
+                  devices=list(session.scalars(select(Device.serial).order_by(Device.serial))))
+
+
+# --- review ------------------------------------------------------------------------------
+
+
+def _site_or_none(session: Session, code: str | None) -> Site | None:
+    return session.scalar(select(Site).where(Site.code == code)) if code else None
+
+
+@router.get("/exceptions")
+def exception_queue(request: Request, site: str | None = None, day: str | None = None,
+                    who: Principal = Depends(page_principal("review.read")),
+                    session: Session = Depends(db)) -> Response:
+    s = _site_or_none(session, site)
+    d = _date(day) or (utcnow() + timedelta(hours=7)).date()
+    rows = review.exceptions(session, s, d) if s else []
+    return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(),
+                  sites=queries.sites(session), chosen=s,
+                  locked=bool(s and review.is_locked(session, s.code, d)))
+
+
+@router.post("/corrections")
+async def correction_propose(request: Request, who: Principal = Depends(form_principal("review.write")),
+                             session: Session = Depends(db)) -> Response:
+    form = await request.form()
+    back = str(form.get("back") or "/exceptions")
+    back = _safe_next(back) or "/exceptions"
+    try:
+        day = date.fromisoformat(str(form.get("day", "")))
+        hhmm = str(form.get("time") or "")
+        local = datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time()) if hhmm else None
+        emp_id = int(str(form.get("employee_id", "")))
+        punch_id = int(str(form["punch_id"])) if form.get("punch_id") else None
+    except ValueError:
+        return _go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
+    try:
+        with session.begin_nested():
+            review.propose(session, employee_id=emp_id, day=day, kind=str(form.get("kind", "")),
+                           reason=str(form.get("reason", "")), author=who.username, local_time=local,
+                           state=str(form.get("state") or "") or None, status=str(form.get("status") or ""),
+                           punch_id=punch_id)
+    except review.ReviewError as exc:
+        return _go(back, str(exc))
+    return _go(back, "Koreksi diusulkan.")
+
+
+@router.get("/approvals")
+def approval_queue(request: Request, site: str | None = None,
+                   who: Principal = Depends(page_principal("review.read")),
+                   session: Session = Depends(db)) -> Response:
+    rows = review.pending_corrections(session, _site_or_none(session, site))
+    return render(request, "approvals.html", rows=rows, sites=queries.sites(session), site=site or "")
+
+
+@router.post("/approvals/{correction_id}")
+async def approval_decide(request: Request, correction_id: int,
+                          who: Principal = Depends(form_principal("review.write")),
+                          session: Session = Depends(db)) -> Response:
+    form = await request.form()
+    try:
+        with session.begin_nested():
+            review.decide(session, correction_id, who.username, form.get("decision") == "approve")
+    except review.ReviewError as exc:
+        return _go("/approvals", str(exc))
+    return _go("/approvals", "Koreksi diputuskan.")
+
+
+def _default_month() -> str:
+    return f"{(utcnow() + timedelta(hours=7)):%Y-%m}"
+
+
+@router.get("/recap")
+def recap_page(request: Request, site: str | None = None, month: str | None = None,
+               who: Principal = Depends(page_principal("review.read")),
+               session: Session = Depends(db)) -> Response:
+    s = _site_or_none(session, site)
+    month = month or _default_month()
+    error, rows, locked = None, [], False
+    if s:
+        try:
+            rows = review.recap(session, s, month)
+            locked = review.is_locked(session, s.code, review.month_bounds(month)[0])
+        except review.ReviewError as exc:
+            error = str(exc)
+    return render(request, "recap.html", rows=rows, site=site or "", month=month, chosen=s,
+                  sites=queries.sites(session), locked=locked, error=error,
+                  qs=urlencode({"site": site or "", "month": month}))
+
+
+@router.get("/recap/day")
+def recap_day(request: Request, employee_id: int, day: str,
+              who: Principal = Depends(page_principal("review.read")),
+              session: Session = Depends(db)) -> Response:
+    emp, d = session.get(Employee, employee_id), _date(day)
+    if emp is None or d is None:
+        return render(request, "error.html", status_code=404, title="Tidak ditemukan",
+                      message=f"{employee_id} {day}")
+    ds, punches, corrections = review.employee_day(session, emp, d)
+    return render(request, "employee_day.html", e=emp, ds=ds, punches=punches, corrections=corrections)
+
+
+@router.post("/recap/lock")
+async def recap_lock(request: Request, who: Principal = Depends(form_principal("review.write")),
+                     session: Session = Depends(db)) -> Response:
+    form = await request.form()
+    code, month = str(form.get("site", "")), str(form.get("month", ""))
+    back = "/recap?" + urlencode({"site": code, "month": month})
+    try:
+        with session.begin_nested():
+            review.set_lock(session, review.find_site(session, code), month, who.username,
+                            form.get("action") != "unlock")
+    except review.ReviewError as exc:
+        return _go(back, str(exc))
+    return _go(back, "Periode terkunci." if form.get("action") != "unlock" else "Periode terbuka.")
+
+
+@router.get("/recap/export.{fmt}")
+def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
+                 who: Principal = Depends(page_principal("review.read")),
+                 session: Session = Depends(db)) -> Response:
+    try:
+        s = review.find_site(session, site)
+        rows = review.recap(session, s, month)
+    except review.ReviewError as exc:
+        return render(request, "error.html", status_code=422, title="Galat", message=str(exc))
+    if fmt not in ("csv", "xlsx"):
+        return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=fmt)
+    session.add(AuditLog(actor=who.username, action="recap.export", entity="period",
+                         entity_id=f"{s.code}:{month}", details={"format": fmt}))
+    name = f"rekap-{s.code}-{month}.{fmt}"
+    if fmt == "csv":
+        return Response(review.recap_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(review.recap_xlsx(rows, s, month),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/audit")
+def audit_page(request: Request, entity: str | None = None,
+               who: Principal = Depends(page_principal("review.read")),
+               session: Session = Depends(db)) -> Response:
+    q = select(AuditLog).order_by(AuditLog.id.desc()).limit(200)
+    if entity:
+        q = q.where(AuditLog.entity == entity)
+    return render(request, "audit.html", rows=list(session.scalars(q)), entity=entity or "")

@@ -1,0 +1,138 @@
+"""Read-side queries shared by the pages and the API (fleet, employees, punches)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.config import Settings
+from hub.punch import PunchFlag
+from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site, Template, utcnow
+
+
+def online_window(settings: Settings) -> timedelta:
+    # Three missed pulls in a row before a terminal counts as offline.
+    return timedelta(minutes=max(15, 3 * settings.scheduler.pull_every_min))
+
+
+def fleet(session: Session, settings: Settings, site_code: str | None = None) -> list[dict[str, Any]]:
+    q = select(Device, Site.code).outerjoin(Site, Site.id == Device.site_id).order_by(Device.serial)
+    if site_code:
+        q = q.where(Site.code == site_code)
+    devices = session.execute(q).all()
+    ids = [d.id for d, _ in devices]
+    last_runs: dict[int, IngestRun] = {}
+    stored: dict[int, int] = {}
+    if ids:
+        latest = (select(func.max(IngestRun.id)).where(IngestRun.device_id.in_(ids))
+                  .group_by(IngestRun.device_id))
+        for run in session.scalars(select(IngestRun).where(IngestRun.id.in_(latest))):
+            last_runs[run.device_id] = run  # type: ignore[index]
+        stored = dict(session.execute(select(RawPunch.device_id, func.count()).where(
+            RawPunch.device_id.in_(ids)).group_by(RawPunch.device_id)).all())
+    now, window = utcnow(), online_window(settings)
+    rows = []
+    for d, code in devices:
+        run = last_runs.get(d.id)
+        offset = d.last_clock_offset_s
+        rows.append({
+            "id": d.id, "serial": d.serial, "name": d.name, "kind": d.kind, "site": code,
+            "tz": d.tz, "enabled": d.enabled, "status": d.status,
+            "online": bool(d.last_seen_at and now - d.last_seen_at <= window),
+            "last_seen_at": d.last_seen_at,
+            "last_pull_at": run.finished_at or run.started_at if run else None,
+            "last_pull_status": run.status if run else None,
+            "last_pull_new": run.new if run else None,
+            # Records on the terminal not yet in the store (as of the last look at it).
+            "backlog": max(0, (d.last_record_count or 0) - stored.get(d.id, 0))
+            if d.last_record_count is not None else None,
+            "stored": stored.get(d.id, 0),
+            "clock_offset_s": offset,
+            "clock_suspect": offset is not None and abs(offset) > settings.pull.clock_tolerance_s,
+            "last_error": d.last_error or (run.error if run and run.status != "ok" else None),
+        })
+    return rows
+
+
+def pull_history(session: Session, device_id: int, limit: int = 50) -> list[IngestRun]:
+    return list(session.scalars(select(IngestRun).where(IngestRun.device_id == device_id)
+                                .order_by(IngestRun.id.desc()).limit(limit)))
+
+
+def sites(session: Session) -> list[Site]:
+    return list(session.scalars(select(Site).order_by(Site.code)))
+
+
+def employees(session: Session, site_code: str | None = None, page: int = 1,
+              per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    q = select(Employee, Site.code).outerjoin(Site, Site.id == Employee.site_id)
+    if site_code:
+        q = q.where(Site.code == site_code)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.execute(q.order_by(Employee.name, Employee.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    ids = [e.id for e, _ in rows]
+    counts: dict[tuple[int, str], int] = {}
+    pins: dict[int, list[str]] = {}
+    if ids:
+        for emp, kind, n in session.execute(select(Template.employee_id, Template.kind, func.count())
+                                            .where(Template.employee_id.in_(ids))
+                                            .group_by(Template.employee_id, Template.kind)):
+            counts[(emp, kind)] = n
+        for emp, pin in session.execute(select(PinMapping.employee_id, PinMapping.pin)
+                                        .where(PinMapping.employee_id.in_(ids))
+                                        .order_by(PinMapping.id)):
+            pins.setdefault(emp, []).append(pin)
+    out = [{"id": e.id, "id_number": e.id_number, "name": e.name, "site": code,
+            "employment_type": e.employment_type, "position": e.position, "active": e.active,
+            "pins": pins.get(e.id, []), "fingerprints": counts.get((e.id, "fingerprint"), 0),
+            "faces": counts.get((e.id, "face"), 0)} for e, code in rows]
+    return out, total
+
+
+def templates_of(session: Session, employee_id: int) -> list[Template]:
+    return list(session.scalars(select(Template).where(Template.employee_id == employee_id)
+                                .order_by(Template.kind, Template.finger_index)))
+
+
+@dataclass
+class PunchFilter:
+    device: str | None = None
+    site: str | None = None
+    employee: str | None = None  # id_number or PIN
+    date_from: date | None = None
+    date_to: date | None = None
+    flag: str | None = None
+
+
+FLAG_NAMES = tuple(f.name.lower() for f in PunchFlag if f.value)  # type: ignore[union-attr]
+
+
+def punches(session: Session, f: PunchFilter, page: int = 1,
+            per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    q = (select(RawPunch, Device.serial, Employee.name, Employee.id_number)
+         .join(Device, Device.id == RawPunch.device_id)
+         .outerjoin(Employee, Employee.id == RawPunch.employee_id))
+    if f.device:
+        q = q.where(Device.serial == f.device)
+    if f.site:
+        q = q.join(Site, Site.id == Device.site_id).where(Site.code == f.site)
+    if f.employee:
+        q = q.where((Employee.id_number == f.employee) | (RawPunch.pin == f.employee))
+    if f.date_from:
+        q = q.where(RawPunch.local_time >= datetime.combine(f.date_from, time()))
+    if f.date_to:
+        q = q.where(RawPunch.local_time < datetime.combine(f.date_to + timedelta(days=1), time()))
+    if f.flag and f.flag in FLAG_NAMES:
+        q = q.where(RawPunch.flags.op("&")(int(PunchFlag[f.flag.upper()])) != 0)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.execute(q.order_by(RawPunch.local_time.desc(), RawPunch.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return [{"id": p.id, "device": serial, "pin": p.pin, "employee_id": p.employee_id,
+             "employee": name, "id_number": idn, "local_time": p.local_time, "tz": p.tz,
+             "utc_time": p.utc_time, "state": p.state, "verify": p.verify, "source": p.source,
+             "flags": PunchFlag.names_of(p.flags)} for p, serial, name, idn in rows], total
