@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="Hub Absensi API", version="1", openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
+                  docs_url="/api/docs", redoc_url=None,
+                  swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
 

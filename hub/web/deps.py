@@ -92,7 +92,7 @@ def api_principal(permission: str) -> Callable[..., Principal]:
         if who is None:
             raise HTTPException(401, "token API tidak sah / invalid API token",
                                 headers={"WWW-Authenticate": "Bearer"})
-        if not who.can(permission):
+        if permission and not who.can(permission):
             raise HTTPException(403, f"peran {who.role} tidak diizinkan / role {who.role} not allowed")
         return who
 

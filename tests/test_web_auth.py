@@ -1,0 +1,325 @@
+"""Web console auth: every route refuses every role it should, CSRF, session expiry, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+
+from hub.config import set_settings
+from hub.store.db import make_engine, session_scope
+from hub.store.models import AuditLog, utcnow
+from hub.web.app import create_app
+from hub.web.auth import AuthError, add_user, authenticate, digest
+from hub.web.models import ApiToken, User, WebSession
+from tests.web_fixtures import (  # noqa: F401  (fixtures)
+    APPROVER,
+    PASSWORD,
+    USERS,
+    WebEnv,
+    csrf_of,
+    login,
+    shared_web_env,
+    web_env,
+)
+
+ALL = {"it", "admin", "reviewer", "auditor"}
+# Who may do what, written out independently of hub.web.auth.PERMISSIONS.
+ALLOWED = {
+    "any": ALL,
+    "fleet.read": {"it", "admin", "auditor"},
+    "fleet.write": {"it"},
+    "roster.read": {"admin", "reviewer", "auditor"},
+    "punch.read": ALL,
+    "review.read": {"reviewer", "auditor"},
+    "review.write": {"reviewer"},
+}
+PAGES = [
+    ("GET", "/", "fleet.read"),
+    ("GET", "/devices/new", "fleet.write"),
+    ("POST", "/devices/new", "fleet.write"),
+    ("GET", "/devices/SN-ON", "fleet.read"),
+    ("GET", "/employees", "roster.read"),
+    ("GET", "/employees/1", "roster.read"),
+    ("GET", "/punches", "punch.read"),
+    ("GET", "/exceptions?site=OPD1&day=2026-11-02", "review.read"),
+    ("POST", "/corrections", "review.write"),
+    ("GET", "/approvals", "review.read"),
+    ("POST", "/approvals/999", "review.write"),
+    ("GET", "/recap?site=OPD1&month=2026-11", "review.read"),
+    ("GET", "/recap/day?employee_id=1&day=2026-11-02", "review.read"),
+    ("POST", "/recap/lock", "review.write"),
+    ("GET", "/recap/export.csv?site=OPD1&month=2026-11", "review.read"),
+    ("GET", "/audit", "review.read"),
+    ("POST", "/logout", "any"),
+]
+API = [
+    ("GET", "/api/me", "any"),
+    ("GET", "/api/devices", "fleet.read"),
+    ("GET", "/api/devices/SN-ON", "fleet.read"),
+    ("POST", "/api/devices", "fleet.write"),
+    ("GET", "/api/employees", "roster.read"),
+    ("GET", "/api/punches", "punch.read"),
+    ("GET", "/api/exceptions?site=OPD1&day=2026-11-02", "review.read"),
+    ("POST", "/api/corrections", "review.write"),
+    ("GET", "/api/corrections/pending", "review.read"),
+    ("POST", "/api/corrections/999/decision", "review.write"),
+    ("GET", "/api/recap?site=OPD1&month=2026-11", "review.read"),
+]
+ROLES_AND_ANON = ["anonymous", *sorted(ALL)]
+API_BODIES = {"/api/devices": {"serial": "SN-NEW-{role}", "kind": "zk-tcp", "host": "127.0.0.9"},
+              "/api/corrections": {"employee_id": 1, "day": "2026-11-02", "kind": "set_status",
+                                   "status": "SAKIT", "reason": "surat dokter"},
+              "/api/corrections/999/decision": {"decision": "approve"}}
+
+
+@pytest.fixture(scope="module")
+def clients(shared_web_env: WebEnv) -> Iterator[dict[str, tuple[TestClient, str]]]:  # noqa: F811
+    """A signed-in browser per role (plus an anonymous one) against one app per backend."""
+    app = create_app(shared_web_env.settings)
+    out: dict[str, tuple[TestClient, str]] = {}
+    with TestClient(app) as anon:
+        out["anonymous"] = (anon, "")
+        for role in ALL:
+            c = TestClient(app)
+            out[role] = (c, login(c, USERS[role]))
+        yield out
+        for role in ALL:
+            out[role][0].close()
+
+
+def _flat(routes):  # type: ignore[no-untyped-def]
+    # FastAPI keeps included routers as wrappers around the original router.
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            prefix = getattr(inner, "prefix", "")
+            for sub in _flat(inner.routes):
+                yield sub if not prefix or sub.path.startswith(prefix) else type("R", (), {
+                    "path": prefix + sub.path, "methods": sub.methods})
+        else:
+            yield r
+
+
+def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F811
+    app = create_app(shared_web_env.settings)
+    listed = {(m, p.split("?")[0]) for m, p, _ in PAGES + API}
+    skip = {"/login", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect", "/static"}
+    routes = set()
+    for r in _flat(app.routes):
+        if getattr(r, "path", "") in skip or not getattr(r, "methods", None):
+            continue
+        for m in r.methods - {"HEAD"}:
+            path = r.path.replace("{serial}", "SN-ON").replace("{employee_id}", "1") \
+                .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv")
+            routes.add((m, path))
+    assert routes - listed == set(), "routes missing from the role matrix"
+    assert listed - routes == set(), "matrix entries that are not routes"
+
+
+@pytest.mark.parametrize("role", ROLES_AND_ANON)
+@pytest.mark.parametrize(("method", "path", "perm"), PAGES, ids=[f"{m} {p}" for m, p, _ in PAGES])
+def test_page_roles(clients, shared_web_env: WebEnv, role: str, method: str, path: str,  # noqa: F811
+                    perm: str) -> None:
+    set_settings(shared_web_env.settings)
+    client, csrf = clients[role]
+    if method == "POST" and path == "/logout" and role != "anonymous":
+        # Signing out would end the shared session: use a session of its own.
+        client = TestClient(client.app)
+        csrf = login(client, USERS[role])
+    data = {"csrf_token": csrf, "serial": f"SN-P-{role}", "kind": "zk-tcp", "host": "127.0.0.8",
+            "employee_id": "1", "day": "2026-11-02", "site": "OPD1", "month": "2026-10", "reason": "uji",
+            "status": "SAKIT"}
+    r = client.request(method, path, data=data if method == "POST" else None, follow_redirects=False)
+    if role == "anonymous":
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), r.status_code
+    elif role in ALLOWED[perm]:
+        assert r.status_code in (200, 303, 404, 422), (r.status_code, r.text[:300])
+        if r.status_code == 303 and path != "/logout":
+            assert not r.headers["location"].startswith("/login")
+        if path == "/logout":  # signed out: the next page asks for a login again
+            assert client.get("/punches", follow_redirects=False).headers["location"].startswith("/login")
+    else:
+        assert r.status_code == 403, (r.status_code, r.text[:300])
+
+
+@pytest.mark.parametrize("role", ROLES_AND_ANON)
+@pytest.mark.parametrize(("method", "path", "perm"), API, ids=[f"{m} {p}" for m, p, _ in API])
+def test_api_roles(clients, shared_web_env: WebEnv, role: str, method: str, path: str,  # noqa: F811
+                   perm: str) -> None:
+    set_settings(shared_web_env.settings)
+    client = clients["anonymous"][0]
+    headers = {} if role == "anonymous" else {"Authorization": f"Bearer {shared_web_env.token(role)}"}
+    body = API_BODIES.get(path.split("?")[0])
+    if body and "serial" in body:
+        body = {**body, "serial": body["serial"].format(role=role)}
+    r = client.request(method, path, json=body if method == "POST" else None, headers=headers)
+    if role == "anonymous":
+        assert r.status_code == 401
+        assert r.headers.get("www-authenticate") == "Bearer"
+    elif role in ALLOWED[perm]:
+        assert r.status_code in (200, 201, 404, 422), (r.status_code, r.text[:300])
+    else:
+        assert r.status_code == 403, (r.status_code, r.text[:300])
+
+
+def test_session_cookie_does_not_open_the_api(clients) -> None:
+    client, _ = clients["auditor"]
+    assert client.get("/api/me").status_code == 401  # the API is Bearer-only: no CSRF surface
+
+
+# --- CSRF --------------------------------------------------------------------------------
+
+
+def test_posts_without_or_with_wrong_csrf_are_refused(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["it"])
+        form = {"serial": "SN-CSRF", "kind": "zk-tcp", "host": "127.0.0.5"}
+        assert c.post("/devices/new", data=form).status_code == 403
+        assert c.post("/devices/new", data={**form, "csrf_token": csrf[:-1] + "x"}).status_code == 403
+        other = TestClient(c.app)
+        other_csrf = login(other, USERS["it"])
+        assert other_csrf != csrf
+        assert c.post("/devices/new", data={**form, "csrf_token": other_csrf}).status_code == 403
+        r = c.post("/devices/new", data={**form, "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/devices/SN-CSRF")
+
+
+def test_login_form_needs_its_csrf_token(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        r = c.post("/login", data={"username": USERS["it"], "password": PASSWORD, "csrf_token": "forged"},
+                   follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login?error=csrf"
+        assert "hub_session" not in c.cookies
+
+
+def test_every_form_carries_the_csrf_token(web_env: WebEnv) -> None:  # noqa: F811
+    import re
+
+    with TestClient(create_app(web_env.settings)) as c:
+        pages = {"it": ["/", "/devices/new"], "reviewer": ["/exceptions?site=OPD1&day=2026-11-02",
+                                                           "/recap?site=OPD1&month=2026-11"]}
+        seen = 0
+        for role, paths in pages.items():
+            c.cookies.clear()
+            csrf = login(c, USERS[role])
+            for p in paths:
+                html = c.get(p).text
+                for form in re.findall(r'<form method="post".*?</form>', html, re.S):
+                    assert f'name="csrf_token" value="{csrf}"' in form
+                    seen += 1
+        assert seen >= 5
+
+
+# --- login, expiry, logout -----------------------------------------------------------------
+
+
+def test_wrong_password_and_inactive_user(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        page = c.get("/login")
+        r = c.post("/login", data={"username": USERS["it"], "password": "salah", "csrf_token": csrf_of(page.text)},
+                   follow_redirects=True)
+        assert "Nama pengguna atau kata sandi salah." in r.text
+        engine = make_engine(web_env.settings.database_url)
+        with session_scope(engine) as s:
+            s.execute(update(User).where(User.username == USERS["it"]).values(active=False))
+            assert s.scalar(select(AuditLog.action).where(AuditLog.action == "login.failed")) == "login.failed"
+        page = c.get("/login")
+        r = c.post("/login", data={"username": USERS["it"], "password": PASSWORD,
+                                   "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+        assert r.headers["location"].startswith("/login?error=bad")
+        engine.dispose()
+
+
+def test_session_expires(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["it"])
+        assert c.get("/", follow_redirects=False).status_code == 200
+        engine = make_engine(web_env.settings.database_url)
+        with session_scope(engine) as s:
+            row = s.scalar(select(WebSession))
+            assert row.expires_at - row.created_at == timedelta(minutes=web_env.settings.web.session_minutes)
+            assert row.token_sha256 == digest(c.cookies["hub_session"])  # only the digest is stored
+            row.expires_at = utcnow() - timedelta(seconds=1)
+        engine.dispose()
+        r = c.get("/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_logout_ends_the_session_server_side(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["it"])
+        cookie = c.cookies["hub_session"]
+        assert c.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+        c.cookies.set("hub_session", cookie)  # a stolen copy of the cookie is worthless now
+        assert c.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_never_redirects_off_site(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        page = c.get("/login?next=//evil.example/x")
+        r = c.post("/login", data={"username": USERS["it"], "password": PASSWORD, "csrf_token": csrf_of(page.text),
+                                   "next": "//evil.example/x"}, follow_redirects=False)
+        assert r.headers["location"] == "/"
+        c.cookies.clear()
+        page = c.get("/login")
+        r = c.post("/login", data={"username": USERS["it"], "password": PASSWORD, "csrf_token": csrf_of(page.text),
+                                   "next": "/punches?site=OPD1"}, follow_redirects=False)
+        assert r.headers["location"] == "/punches?site=OPD1"
+
+
+# --- API tokens --------------------------------------------------------------------------
+
+
+def test_tokens_are_hashed_revocable_and_die_with_their_user(web_env: WebEnv) -> None:  # noqa: F811
+    app = create_app(web_env.settings)
+    with TestClient(app) as c:
+        tok = web_env.token("it")
+        h = {"Authorization": f"Bearer {tok}"}
+        assert c.get("/api/me", headers=h).json() == {"username": USERS["it"], "role": "it"}
+        assert c.get("/api/me", headers={"Authorization": f"Bearer {tok}x"}).status_code == 401
+        assert c.get("/api/me", headers={"Authorization": f"Basic {tok}"}).status_code == 401
+        engine = make_engine(web_env.settings.database_url)
+        with session_scope(engine) as s:
+            stored = s.scalars(select(ApiToken.token_sha256)).all()
+            assert tok not in stored and digest(tok) in stored
+            assert s.scalar(select(ApiToken.last_used_at).where(ApiToken.token_sha256 == digest(tok)))
+            s.execute(update(ApiToken).where(ApiToken.token_sha256 == digest(tok)).values(revoked=True))
+        assert c.get("/api/me", headers=h).status_code == 401
+        h2 = {"Authorization": f"Bearer {web_env.tokens[APPROVER]}"}
+        assert c.get("/api/me", headers=h2).status_code == 200
+        with session_scope(engine) as s:
+            s.execute(update(User).where(User.username == APPROVER).values(active=False))
+        assert c.get("/api/me", headers=h2).status_code == 401
+        engine.dispose()
+
+
+def test_user_rules(web_env: WebEnv) -> None:  # noqa: F811
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        for name, pw, role in (("Bad Name!", PASSWORD, "it"), ("okname", "short", "it"),
+                               ("okname", PASSWORD, "root"), (USERS["it"], PASSWORD, "it")):
+            with pytest.raises(AuthError):
+                add_user(s, name, pw, role)
+        user = s.scalar(select(User).where(User.username == USERS["admin"]))
+        assert user.password_hash.startswith("$argon2") and PASSWORD not in user.password_hash
+        assert authenticate(s, USERS["admin"], PASSWORD) is not None
+        assert authenticate(s, USERS["admin"], PASSWORD + "x") is None
+        assert authenticate(s, "nobody", PASSWORD) is None
+    engine.dispose()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(["username", "password", "csrf_token", "next"]),
+                            st.text(max_size=80), max_size=4))
+def test_login_form_never_crashes(shared_web_env: WebEnv, clients, form: dict) -> None:  # noqa: F811
+    client, _ = clients["anonymous"]
+    r = client.post("/login", data=form, follow_redirects=False)
+    assert r.status_code in (303, 422)
+    if r.status_code == 303:
+        assert r.headers["location"].startswith("/login?error=")
