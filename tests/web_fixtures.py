@@ -159,7 +159,9 @@ def login(client: httpx.Client, username: str, password: str = PASSWORD) -> str:
     r = client.post("/login", data={"username": username, "password": password,
                                     "csrf_token": csrf_of(page.text), "next": ""}, follow_redirects=False)
     assert r.status_code == 303 and "/login" not in r.headers["location"], r.text
-    return csrf_of(client.get(r.headers["location"]).text)
+    home = client.get(r.headers["location"])
+    assert home.status_code == 200, (home.status_code, home.headers, r.headers)
+    return csrf_of(home.text)
 
 
 def free_port() -> int:

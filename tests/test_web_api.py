@@ -1,0 +1,244 @@
+"""The JSON API and the pages over real HTTP (uvicorn on an ephemeral loopback port),
+on SQLite and PostgreSQL: fleet health, registration, roster, punches, review, recap."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+
+import httpx
+from hypothesis import given
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from hub.web import review
+from hub.web.app import create_app
+from hub.web.catalogue import EN
+from tests.web_fixtures import APPROVER, USERS, LiveServer, WebEnv, csrf_of, login, web_env  # noqa: F401
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "hub" / "web" / "templates"
+
+
+def api(server: LiveServer, env: WebEnv, who: str) -> httpx.Client:
+    token = env.tokens.get(who) or env.token(who)
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def test_fleet_health_and_registration(web_env: WebEnv) -> None:  # noqa: F811
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "it") as c:
+        rows = {r["serial"]: r for r in c.get("/api/devices").json()}
+        on, off = rows["SN-ON"], rows["SN-OFF"]
+        assert on["online"] and not off["online"]
+        assert on["last_pull_status"] == "ok" and on["backlog"] == 4  # 9 on the terminal, 5 stored
+        assert on["clock_suspect"] is False and off["clock_suspect"] is True
+        assert "timeout" in off["last_error"]
+        assert [r["serial"] for r in c.get("/api/devices", params={"site": "OPD2"}).json()] == ["SN-OFF"]
+        detail = c.get("/api/devices/SN-ON").json()
+        assert detail["pulls"][0]["new"] == 5 and detail["pulls"][0]["duplicate"] == 4
+        assert c.get("/api/devices/NOPE").status_code == 404
+
+        r = c.post("/api/devices", json={"serial": "SN-NEW", "kind": "zk-tcp", "host": "10.1.2.3",
+                                         "site": "OPD1", "comm_key": 1234})
+        assert r.status_code == 201 and r.json()["site"] == "OPD1" and not r.json()["online"]
+        for body, words in ((({"serial": "SN-NEW", "kind": "zk-tcp", "host": "10.1.2.3"}), "sudah terdaftar"),
+                            ({"serial": "SN-X", "kind": "zk-tcp", "host": "bad host!"}, "bukan IP"),
+                            ({"serial": "SN-X", "kind": "telepati"}, "tidak dikenal"),
+                            ({"serial": "SN-X", "kind": "zk-tcp", "host": "10.0.0.1", "site": "NOPE"},
+                             "belum terdaftar"),
+                            ({"serial": "SN-X", "kind": "zk-tcp", "host": "10.0.0.1", "tz": "Mars/Base"},
+                             "zona waktu")):
+            r = c.post("/api/devices", json=body)
+            assert r.status_code == 422 and words in r.json()["detail"], r.text
+        assert c.post("/api/devices", json={"serial": "SN-X"}).status_code == 422
+        assert {r["serial"] for r in c.get("/api/devices").json()} == {"SN-ON", "SN-OFF", "SN-NEW"}
+
+
+def test_register_terminal_form_shows_validation_errors(web_env: WebEnv) -> None:  # noqa: F811
+    with LiveServer(create_app(web_env.settings)) as srv, httpx.Client(base_url=srv.url) as c:
+        csrf = login(c, USERS["it"])
+        r = c.post("/devices/new", data={"csrf_token": csrf, "serial": "SN-F", "kind": "zk-tcp",
+                                         "host": "10.0.0.1", "port": "99999", "comm_key": "4321"})
+        assert r.status_code == 422
+        assert "port 99999 di luar 1-65535" in r.text and 'value="SN-F"' in r.text
+        assert "4321" not in r.text  # the comm key is never echoed back
+        r = c.post("/devices/new", data={"csrf_token": csrf, "serial": "SN-F", "kind": "zk-tcp",
+                                         "host": "10.0.0.1", "site": "OPD2"}, follow_redirects=True)
+        assert r.status_code == 200 and "SN-F" in r.text and str(r.url).startswith(f"{srv.url}/devices/SN-F")
+        page = c.get("/", params={"site": "OPD2"}).text
+        assert 'data-serial="SN-F"' in page and 'data-serial="SN-ON"' not in page
+        assert 'data-serial="SN-OFF"' in page and "Luring" in page
+
+
+def test_roster_and_punch_browser(web_env: WebEnv) -> None:  # noqa: F811
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "auditor") as c:
+        emps = c.get("/api/employees", params={"per_page": 2}).json()
+        assert emps["total"] == 3 and len(emps["items"]) == 2
+        ani = next(e for e in c.get("/api/employees").json()["items"] if e["name"] == "Ani")
+        assert (ani["fingerprints"], ani["faces"], ani["pins"]) == (2, 1, ["1"])
+
+        def punches(**params: object) -> dict:
+            r = c.get("/api/punches", params=params)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        assert punches()["total"] == 5
+        unknown = punches(flag="unknown_pin")["items"]
+        assert [p["pin"] for p in unknown] == ["99"] and unknown[0]["employee_id"] is None
+        assert punches(date_from="2026-11-03", date_to="2026-11-03")["total"] == 1
+        assert punches(employee=ani["id_number"])["total"] == 3
+        assert punches(employee="2")["total"] == 1  # by PIN
+        assert punches(device="SN-OFF")["total"] == 0 and punches(site="OPD1")["total"] == 5
+        first, second = punches(per_page=2, page=1), punches(per_page=2, page=2)
+        assert not {p["id"] for p in first["items"]} & {p["id"] for p in second["items"]}
+        assert c.get("/api/punches", params={"flag": "nonsense"}).status_code == 422
+        assert c.get("/api/punches", params={"date_from": "2026-13-01"}).status_code == 422
+
+    with LiveServer(create_app(web_env.settings)) as srv, httpx.Client(base_url=srv.url) as b:
+        login(b, USERS["admin"])
+        page = b.get("/employees").text
+        assert "Ani" in page and "Citra" in page
+        detail = b.get(f"/employees/{web_env.ids['emp:Ani']}").text
+        assert detail.count("zk-fp10") == 2 and "dlib128" in detail
+        html = b.get("/punches", params={"flag": "photo_mismatch", "date_from": "bukan-tanggal"}).text
+        assert "photo_mismatch" in html and "Budi" in html and "Ani" not in html.split('id="punches"')[1]
+
+
+def _recap_row(c: httpx.Client, name: str) -> dict:
+    r = c.get("/api/recap", params={"site": "OPD1", "month": "2026-11"})
+    assert r.status_code == 200, r.text
+    return next(row for row in r.json()["rows"] if row["name"] == name)
+
+
+def test_exceptions_queue_lists_every_kind(web_env: WebEnv) -> None:  # noqa: F811
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c:
+        rows = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-11-02"}).json()
+        kinds = {(r["kind"], r["employee_name"]) for r in rows}
+        assert {("missing_out", "Budi"), ("absent", "Citra"), ("unknown_pin", ""),
+                ("clock_suspect", "Ani"), ("photo_mismatch", "Budi")} <= kinds
+        assert not any(r["employee_name"] == "Ani" and r["kind"] in ("late", "missing_in") for r in rows)
+        assert c.get("/api/exceptions", params={"site": "NOPE", "day": "2026-11-02"}).status_code == 404
+    with LiveServer(create_app(web_env.settings)) as srv, httpx.Client(base_url=srv.url) as b:
+        login(b, USERS["reviewer"])
+        html = b.get("/exceptions", params={"site": "OPD1", "day": "2026-11-02"}).text
+        for label in ("tanpa absen pulang", "tidak hadir", "PIN tak dikenal", "jam terminal meragukan",
+                      "foto tidak cocok"):
+            assert label in html
+        assert 'name="state" value="check_out"' in html  # the proposed correction for Budi
+        en = b.get("/exceptions", params={"site": "OPD1", "day": "2026-11-02", "lang": "en"}).text
+        assert "missing check-out" in en and "Daily exceptions" in en
+        assert "Daily exceptions" in b.get("/exceptions").text  # the cookie keeps the choice
+
+
+def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_env: WebEnv) -> None:  # noqa: F811
+    """The issue's end-to-end case, over HTTP: form posts by two reviewers, JSON for checks."""
+    budi = web_env.ids["emp:Budi"]
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
+            httpx.Client(base_url=srv.url) as proposer, httpx.Client(base_url=srv.url) as approver:
+        before = _recap_row(c, "Budi")
+        assert (before["TAP"], before["TL"], before["TK"]) == (1, 0, 20)
+
+        csrf = login(proposer, USERS["reviewer"])
+        r = proposer.post("/corrections", data={
+            "csrf_token": csrf, "employee_id": str(budi), "day": "2026-11-02", "kind": "add_punch",
+            "state": "check_out", "time": "16:02", "reason": "terminal mati saat pulang",
+            "back": "/exceptions?site=OPD1&day=2026-11-02"}, follow_redirects=True)
+        assert "Koreksi diusulkan." in r.text
+        pending = c.get("/api/corrections/pending").json()
+        assert len(pending) == 1 and pending[0]["author"] == USERS["reviewer"]
+        cid = pending[0]["id"]
+        assert _recap_row(c, "Budi")["TAP"] == 1  # nothing changes before approval
+
+        # The proposer cannot approve their own correction.
+        r = proposer.post(f"/approvals/{cid}", data={"csrf_token": csrf, "decision": "approve"},
+                          follow_redirects=True)
+        assert "tidak boleh menyetujui" in r.text
+
+        csrf2 = login(approver, APPROVER)
+        page = approver.get("/approvals").text
+        assert f'data-correction="{cid}"' in page and "terminal mati saat pulang" in page
+        r = approver.post(f"/approvals/{cid}", data={"csrf_token": csrf2, "decision": "approve"},
+                          follow_redirects=True)
+        assert "Koreksi diputuskan." in r.text
+
+        after = _recap_row(c, "Budi")
+        assert (after["TAP"], after["TL"], after["TK"], after["H"]) == (0, 1, 20, 1)
+        assert after["deduction_pct"] < before["deduction_pct"] and after["tpp_paid"] > before["tpp_paid"]
+        day = approver.get("/recap/day", params={"employee_id": budi, "day": "2026-11-02"}).text
+        assert 'id="day-status">TL<' in day and "16:02:00" in day and APPROVER in day
+
+        audit = approver.get("/audit").text
+        rows = re.findall(r'class="actor">([^<]+)</td><td class="action">([^<]+)<', audit)
+        assert (USERS["reviewer"], "correction.propose") in rows
+        assert (APPROVER, "correction.approved") in rows
+        exc = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-11-02"}).json()
+        assert not any(r["kind"] == "missing_out" for r in exc)
+
+
+def test_period_lock_and_exports(web_env: WebEnv) -> None:  # noqa: F811
+    citra = web_env.ids["emp:Citra"]
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
+            httpx.Client(base_url=srv.url) as b:
+        csrf = login(b, USERS["reviewer"])
+        r = b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-11"},
+                   follow_redirects=True)
+        assert "Periode terkunci." in r.text and 'value="unlock"' in r.text
+        body = {"employee_id": citra, "day": "2026-11-02", "kind": "set_status", "status": "SAKIT",
+                "reason": "surat dokter"}
+        r = c.post("/api/corrections", json=body)
+        assert r.status_code == 422 and "dikunci" in r.json()["detail"]
+        assert c.get("/api/recap", params={"site": "OPD1", "month": "2026-11"}).json()["locked"]
+        b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-11", "action": "unlock"})
+        assert c.post("/api/corrections", json=body).status_code == 201
+        for bad in ({**body, "status": "LIBURAN"}, {**body, "reason": " "}, {**body, "employee_id": 99999},
+                    {**body, "kind": "add_punch", "state": "check_in", "local_time": "2026-11-03T07:00:00"}):
+            r = c.post("/api/corrections", json=bad)
+            assert r.status_code == 422 and r.json()["detail"], bad
+
+        r = b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-11"})
+        assert r.status_code == 200 and "rekap-OPD1-2026-11.csv" in r.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [row["name"] for row in rows] == ["Ani", "Budi", "Citra"]
+        budi = next(row for row in rows if row["name"] == "Budi")
+        assert (budi["TAP"], budi["work_days"]) == ("1", "21")
+        r = b.get("/recap/export.xlsx", params={"site": "OPD1", "month": "2026-11"})
+        wb = load_workbook(io.BytesIO(r.content))
+        header = [cell.value for cell in wb["Rekap"][2]]
+        names = [row[header.index("name")] for row in wb["Rekap"].iter_rows(min_row=3, values_only=True)]
+        assert names == ["Ani", "Budi", "Citra"] and wb["Detail"].max_row == 1 + 3 * 21
+        assert b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-13"}).status_code == 422
+        html = b.get("/recap", params={"site": "OPD1", "month": "2026-11"}).text
+        assert 'data-employee="' in html and 'href="/recap/day?employee_id=' in html
+
+
+def test_every_template_text_has_an_english_entry() -> None:
+    texts = set()
+    for path in TEMPLATES.glob("*.html"):
+        texts |= set(re.findall(r't\("([^"]+)"\)', path.read_text()))
+        texts |= set(re.findall(r"t\('([^']+)'\)", path.read_text()))
+    assert len(texts) > 60
+    assert sorted(texts - set(EN)) == []
+
+
+@given(st.text(max_size=12))
+def test_month_parser_rejects_bad_input_clearly(text: str) -> None:
+    try:
+        first, end = review.month_bounds(text)
+    except review.ReviewError as exc:
+        assert "YYYY-MM" in str(exc)
+    else:
+        assert first.day == 1 and 28 <= (end - first).days <= 31
+
+
+@given(st.lists(st.datetimes(min_value=datetime(2026, 11, 2), max_value=datetime(2026, 11, 2, 23, 59, 59)),
+                max_size=6))
+def test_day_evaluation_is_total_and_order_free(times: list[datetime]) -> None:
+    a = review.evaluate(1, date(2026, 11, 2), [(None, t) for t in times])
+    b = review.evaluate(1, date(2026, 11, 2), [(None, t) for t in reversed(times)])
+    assert a == b and a.late_min >= 0 and a.early_min >= 0
+    assert a.status in {"H", "TL", "PSW", "TL+PSW", "TAM", "TAP", "TK"}
+    assert (a.status == "TK") == (not times)
+    if a.check_in is not None:
+        assert (a.late_min > 0) == (a.check_in.time() > time(7, 30, 59))
