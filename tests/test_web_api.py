@@ -87,7 +87,7 @@ def test_roster_and_punch_browser(web_env: WebEnv) -> None:  # noqa: F811
         assert punches()["total"] == 5
         unknown = punches(flag="unknown_pin")["items"]
         assert [p["pin"] for p in unknown] == ["99"] and unknown[0]["employee_id"] is None
-        assert punches(date_from="2026-11-03", date_to="2026-11-03")["total"] == 1
+        assert punches(date_from="2026-10-06", date_to="2026-10-06")["total"] == 1
         assert punches(employee=ani["id_number"])["total"] == 3
         assert punches(employee="2")["total"] == 1  # by PIN
         assert punches(device="SN-OFF")["total"] == 0 and punches(site="OPD1")["total"] == 5
@@ -107,27 +107,27 @@ def test_roster_and_punch_browser(web_env: WebEnv) -> None:  # noqa: F811
 
 
 def _recap_row(c: httpx.Client, name: str) -> dict:
-    r = c.get("/api/recap", params={"site": "OPD1", "month": "2026-11"})
+    r = c.get("/api/recap", params={"site": "OPD1", "month": "2026-10"})
     assert r.status_code == 200, r.text
     return next(row for row in r.json()["rows"] if row["name"] == name)
 
 
 def test_exceptions_queue_lists_every_kind(web_env: WebEnv) -> None:  # noqa: F811
     with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c:
-        rows = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-11-02"}).json()
+        rows = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-10-05"}).json()
         kinds = {(r["kind"], r["employee_name"]) for r in rows}
         assert {("missing_out", "Budi"), ("absent", "Citra"), ("unknown_pin", ""),
                 ("clock_suspect", "Ani"), ("photo_mismatch", "Budi")} <= kinds
         assert not any(r["employee_name"] == "Ani" and r["kind"] in ("late", "missing_in") for r in rows)
-        assert c.get("/api/exceptions", params={"site": "NOPE", "day": "2026-11-02"}).status_code == 404
+        assert c.get("/api/exceptions", params={"site": "NOPE", "day": "2026-10-05"}).status_code == 404
     with LiveServer(create_app(web_env.settings)) as srv, httpx.Client(base_url=srv.url) as b:
         login(b, USERS["reviewer"])
-        html = b.get("/exceptions", params={"site": "OPD1", "day": "2026-11-02"}).text
+        html = b.get("/exceptions", params={"site": "OPD1", "day": "2026-10-05"}).text
         for label in ("tanpa absen pulang", "tidak hadir", "PIN tak dikenal", "jam terminal meragukan",
                       "foto tidak cocok"):
             assert label in html
         assert 'name="state" value="check_out"' in html  # the proposed correction for Budi
-        en = b.get("/exceptions", params={"site": "OPD1", "day": "2026-11-02", "lang": "en"}).text
+        en = b.get("/exceptions", params={"site": "OPD1", "day": "2026-10-05", "lang": "en"}).text
         assert "missing check-out" in en and "Daily exceptions" in en
         assert "Daily exceptions" in b.get("/exceptions").text  # the cookie keeps the choice
 
@@ -138,13 +138,13 @@ def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_e
     with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
             httpx.Client(base_url=srv.url) as proposer, httpx.Client(base_url=srv.url) as approver:
         before = _recap_row(c, "Budi")
-        assert (before["TAP"], before["TL"], before["TK"]) == (1, 0, 20)
+        assert (before["TAP"], before["TL"], before["TK"]) == (1, 0, 21)
 
         csrf = login(proposer, USERS["reviewer"])
         r = proposer.post("/corrections", data={
-            "csrf_token": csrf, "employee_id": str(budi), "day": "2026-11-02", "kind": "add_punch",
+            "csrf_token": csrf, "employee_id": str(budi), "day": "2026-10-05", "kind": "add_punch",
             "state": "check_out", "time": "16:02", "reason": "terminal mati saat pulang",
-            "back": "/exceptions?site=OPD1&day=2026-11-02"}, follow_redirects=True)
+            "back": "/exceptions?site=OPD1&day=2026-10-05"}, follow_redirects=True)
         assert "Koreksi diusulkan." in r.text
         pending = c.get("/api/corrections/pending").json()
         assert len(pending) == 1 and pending[0]["author"] == USERS["reviewer"]
@@ -164,16 +164,16 @@ def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_e
         assert "Koreksi diputuskan." in r.text
 
         after = _recap_row(c, "Budi")
-        assert (after["TAP"], after["TL"], after["TK"], after["H"]) == (0, 1, 20, 1)
+        assert (after["TAP"], after["TL"], after["TK"], after["H"]) == (0, 1, 21, 1)
         assert after["deduction_pct"] < before["deduction_pct"] and after["tpp_paid"] > before["tpp_paid"]
-        day = approver.get("/recap/day", params={"employee_id": budi, "day": "2026-11-02"}).text
+        day = approver.get("/recap/day", params={"employee_id": budi, "day": "2026-10-05"}).text
         assert 'id="day-status">TL<' in day and "16:02:00" in day and APPROVER in day
 
         audit = approver.get("/audit").text
         rows = re.findall(r'class="actor">([^<]+)</td><td class="action">([^<]+)<', audit)
         assert (USERS["reviewer"], "correction.propose") in rows
         assert (APPROVER, "correction.approved") in rows
-        exc = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-11-02"}).json()
+        exc = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-10-05"}).json()
         assert not any(r["kind"] == "missing_out" for r in exc)
 
 
@@ -182,34 +182,36 @@ def test_period_lock_and_exports(web_env: WebEnv) -> None:  # noqa: F811
     with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
             httpx.Client(base_url=srv.url) as b:
         csrf = login(b, USERS["reviewer"])
-        r = b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-11"},
+        r = b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10"},
                    follow_redirects=True)
         assert "Periode terkunci." in r.text and 'value="unlock"' in r.text
-        body = {"employee_id": citra, "day": "2026-11-02", "kind": "set_status", "status": "SAKIT",
+        body = {"employee_id": citra, "day": "2026-10-05", "kind": "set_status", "status": "SAKIT",
                 "reason": "surat dokter"}
         r = c.post("/api/corrections", json=body)
         assert r.status_code == 422 and "dikunci" in r.json()["detail"]
-        assert c.get("/api/recap", params={"site": "OPD1", "month": "2026-11"}).json()["locked"]
-        b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-11", "action": "unlock"})
+        assert c.get("/api/recap", params={"site": "OPD1", "month": "2026-10"}).json()["locked"]
+        b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10", "action": "unlock"})
         assert c.post("/api/corrections", json=body).status_code == 201
         for bad in ({**body, "status": "LIBURAN"}, {**body, "reason": " "}, {**body, "employee_id": 99999},
-                    {**body, "kind": "add_punch", "state": "check_in", "local_time": "2026-11-03T07:00:00"}):
+                    {**body, "kind": "add_punch", "state": "check_in", "local_time": "2026-10-06T07:00:00"}):
             r = c.post("/api/corrections", json=bad)
             assert r.status_code == 422 and r.json()["detail"], bad
 
-        r = b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-11"})
-        assert r.status_code == 200 and "rekap-OPD1-2026-11.csv" in r.headers["content-disposition"]
+        r = b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-10"})
+        assert r.status_code == 200 and "rekap-OPD1-2026-10.csv" in r.headers["content-disposition"]
         rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
         assert [row["name"] for row in rows] == ["Ani", "Budi", "Citra"]
         budi = next(row for row in rows if row["name"] == "Budi")
-        assert (budi["TAP"], budi["work_days"]) == ("1", "21")
-        r = b.get("/recap/export.xlsx", params={"site": "OPD1", "month": "2026-11"})
+        assert (budi["TAP"], budi["work_days"]) == ("1", "22")
+        r = b.get("/recap/export.xlsx", params={"site": "OPD1", "month": "2026-10"})
         wb = load_workbook(io.BytesIO(r.content))
         header = [cell.value for cell in wb["Rekap"][2]]
         names = [row[header.index("name")] for row in wb["Rekap"].iter_rows(min_row=3, values_only=True)]
-        assert names == ["Ani", "Budi", "Citra"] and wb["Detail"].max_row == 1 + 3 * 21
+        assert names == ["Ani", "Budi", "Citra"] and wb["Detail"].max_row == 1 + 3 * 22
         assert b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-13"}).status_code == 422
-        html = b.get("/recap", params={"site": "OPD1", "month": "2026-11"}).text
+        future = c.get("/api/recap", params={"site": "OPD1", "month": "2099-01"}).json()["rows"]
+        assert all(r["judged_days"] == 0 and r["TK"] == 0 and r["work_days"] == 22 for r in future)
+        html = b.get("/recap", params={"site": "OPD1", "month": "2026-10"}).text
         assert 'data-employee="' in html and 'href="/recap/day?employee_id=' in html
 
 

@@ -47,14 +47,14 @@ PAGES = [
     ("GET", "/employees", "roster.read"),
     ("GET", "/employees/1", "roster.read"),
     ("GET", "/punches", "punch.read"),
-    ("GET", "/exceptions?site=OPD1&day=2026-11-02", "review.read"),
+    ("GET", "/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/corrections", "review.write"),
     ("GET", "/approvals", "review.read"),
     ("POST", "/approvals/999", "review.write"),
-    ("GET", "/recap?site=OPD1&month=2026-11", "review.read"),
-    ("GET", "/recap/day?employee_id=1&day=2026-11-02", "review.read"),
+    ("GET", "/recap?site=OPD1&month=2026-10", "review.read"),
+    ("GET", "/recap/day?employee_id=1&day=2026-10-05", "review.read"),
     ("POST", "/recap/lock", "review.write"),
-    ("GET", "/recap/export.csv?site=OPD1&month=2026-11", "review.read"),
+    ("GET", "/recap/export.csv?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/audit", "review.read"),
     ("POST", "/logout", "any"),
 ]
@@ -65,15 +65,15 @@ API = [
     ("POST", "/api/devices", "fleet.write"),
     ("GET", "/api/employees", "roster.read"),
     ("GET", "/api/punches", "punch.read"),
-    ("GET", "/api/exceptions?site=OPD1&day=2026-11-02", "review.read"),
+    ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/api/corrections", "review.write"),
     ("GET", "/api/corrections/pending", "review.read"),
     ("POST", "/api/corrections/999/decision", "review.write"),
-    ("GET", "/api/recap?site=OPD1&month=2026-11", "review.read"),
+    ("GET", "/api/recap?site=OPD1&month=2026-10", "review.read"),
 ]
 ROLES_AND_ANON = ["anonymous", *sorted(ALL)]
 API_BODIES = {"/api/devices": {"serial": "SN-NEW-{role}", "kind": "zk-tcp", "host": "127.0.0.9"},
-              "/api/corrections": {"employee_id": 1, "day": "2026-11-02", "kind": "set_status",
+              "/api/corrections": {"employee_id": 1, "day": "2026-10-05", "kind": "set_status",
                                    "status": "SAKIT", "reason": "surat dokter"},
               "/api/corrections/999/decision": {"decision": "approve"}}
 
@@ -133,7 +133,7 @@ def test_page_roles(clients, shared_web_env: WebEnv, role: str, method: str, pat
         client = TestClient(client.app)
         csrf = login(client, USERS[role])
     data = {"csrf_token": csrf, "serial": f"SN-P-{role}", "kind": "zk-tcp", "host": "127.0.0.8",
-            "employee_id": "1", "day": "2026-11-02", "site": "OPD1", "month": "2026-10", "reason": "uji",
+            "employee_id": "1", "day": "2026-10-05", "site": "OPD1", "month": "2026-09", "reason": "uji",
             "status": "SAKIT"}
     r = client.request(method, path, data=data if method == "POST" else None, follow_redirects=False)
     if role == "anonymous":
@@ -202,8 +202,8 @@ def test_every_form_carries_the_csrf_token(web_env: WebEnv) -> None:  # noqa: F8
     import re
 
     with TestClient(create_app(web_env.settings)) as c:
-        pages = {"it": ["/", "/devices/new"], "reviewer": ["/exceptions?site=OPD1&day=2026-11-02",
-                                                           "/recap?site=OPD1&month=2026-11"]}
+        pages = {"it": ["/", "/devices/new"], "reviewer": ["/exceptions?site=OPD1&day=2026-10-05",
+                                                           "/recap?site=OPD1&month=2026-10"]}
         seen = 0
         for role, paths in pages.items():
             c.cookies.clear()

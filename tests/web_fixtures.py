@@ -26,8 +26,8 @@ from hub.web.auth import add_user, new_api_token
 from hub.web.models import ROLES
 
 PASSWORD = "kata-sandi-uji"
-DAY = datetime(2026, 11, 2)  # a Monday
-MONTH = "2026-11"
+DAY = datetime(2026, 10, 5)  # a Monday, in the past
+MONTH = "2026-10"
 USERS = {"it": "it1", "admin": "admin1", "reviewer": "rev1", "auditor": "aud1"}
 APPROVER = "rev2"  # a second reviewer: nobody approves their own correction
 
@@ -50,7 +50,7 @@ def _punch(device: Device, pin: str, emp: Employee | None, local: datetime, stat
 
 
 def seed(session: Session, env: WebEnv) -> None:
-    """Two offices; one online and one offline terminal; three employees on 2026-11-02:
+    """Two offices; one online and one offline terminal; three employees on 2026-10-05:
     Ani on time, Budi late with no check-out, Citra absent; one unknown PIN."""
     opd1 = Site(code="OPD1", name="Dinas Kominfo", tz="Asia/Jakarta")
     opd2 = Site(code="OPD2", name="BPKAD", tz="Asia/Jakarta")

@@ -156,6 +156,7 @@ class RecapRow(BaseModel):
     id_number: str
     name: str
     work_days: int
+    judged_days: int
     H: int
     TL: int
     PSW: int

@@ -116,6 +116,13 @@ def evaluate(employee_id: int, day: date, punches: list[tuple[int | None, dateti
     return ds
 
 
+def today_at(site: Site) -> date:
+    """The site's current local date: days after it are not judged yet (no TK for tomorrow)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(site.tz or "Asia/Jakarta")).date()
+
+
 def site_employees(session: Session, site: Site) -> list[Employee]:
     return list(session.scalars(select(Employee).where(Employee.site_id == site.id)
                                 .order_by(Employee.name, Employee.id)))
@@ -192,6 +199,8 @@ def exceptions(session: Session, site: Site, day: date) -> list[ExceptionRow]:
         pending[c.employee_id].append(c)
     rows: list[ExceptionRow] = []
     kinds = {"TAM": "missing_in", "TAP": "missing_out", "TK": "absent"}
+    if day > today_at(site):
+        statuses = {}  # a day that has not happened yet has no missing punches
     for (emp_id, _), ds in sorted(statuses.items(), key=lambda kv: emps[kv[0][0]].name):
         name = emps[emp_id].name
         if ds.status in kinds:
@@ -323,8 +332,8 @@ def pending_corrections(session: Session, site: Site | None = None) -> list[tupl
 # --- monthly recap ------------------------------------------------------------------------
 
 
-RECAP_COLUMNS = ("no", "id_number", "name", "employment_type", "position", "work_days", "H", "TL", "PSW",
-                 "TAM", "TAP", "TK", "excused", "late_min", "early_min", "deduction_pct", "monthly_tpp",
+RECAP_COLUMNS = ("no", "id_number", "name", "employment_type", "position", "work_days", "judged_days", "H", "TL",
+                 "PSW", "TAM", "TAP", "TK", "excused", "late_min", "early_min", "deduction_pct", "monthly_tpp",
                  "deduction_rp", "tpp_paid")
 
 
@@ -338,11 +347,12 @@ def _bracket(minutes: int) -> float:
 
 def recap(session: Session, site: Site, month: str) -> list[dict]:
     first, end = month_bounds(month)
+    judged_end = max(first, min(end, today_at(site) + timedelta(days=1)))
     emps = site_employees(session, site)
-    statuses = day_statuses(session, [e.id for e in emps], first, end)
+    statuses = day_statuses(session, [e.id for e in emps], first, judged_end)
     rows = []
     for no, e in enumerate(emps, 1):
-        days = [statuses[(e.id, d)] for d in working_days(first, end)]
+        days = [statuses[(e.id, d)] for d in working_days(first, judged_end)]
         count = defaultdict(int)
         pct = 0.0
         for ds in days:
@@ -359,7 +369,8 @@ def recap(session: Session, site: Site, month: str) -> list[dict]:
         present = sum(1 for ds in days if ds.check_in or ds.check_out)
         rows.append({"no": no, "employee_id": e.id, "id_number": e.id_number, "name": e.name,
                      "employment_type": e.employment_type, "position": e.position or "",
-                     "work_days": len(days), "H": present, "TL": count["TL"], "PSW": count["PSW"],
+                     "work_days": len(working_days(first, end)), "judged_days": len(days), "H": present,
+                     "TL": count["TL"], "PSW": count["PSW"],
                      "TAM": count["TAM"], "TAP": count["TAP"], "TK": count["TK"],
                      "excused": sum(count[c] for c in EXCUSE_CODES if c not in ("TK", "H")),
                      "late_min": sum(ds.late_min for ds in days),
