@@ -244,3 +244,18 @@ def test_day_evaluation_is_total_and_order_free(times: list[datetime]) -> None:
     assert (a.status == "TK") == (not times)
     if a.check_in is not None:
         assert (a.late_min > 0) == (a.check_in.time() > time(7, 30, 59))
+
+
+def test_input_the_store_cannot_hold_is_refused_clearly(web_env: WebEnv) -> None:  # noqa: F811
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "it") as c:
+        r = c.post("/api/devices", content=b'{"serial": "SN\\u0000", "kind": "zk-tcp"}',
+                   headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "NUL" in r.json()["detail"]
+        assert c.get("/api/devices", params={"site": "\x00"}).status_code == 400
+        assert c.get("/api/devices/SN-ON").status_code == 200  # and the server carries on
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c:
+        r = c.post("/api/corrections/99999999999/decision", json={"decision": "approve"})
+        assert r.status_code == 422
+        r = c.post("/api/corrections", json={"employee_id": 2**40, "day": "2026-10-05", "kind": "set_status",
+                                             "status": "SAKIT", "reason": "x"})
+        assert r.status_code == 422

@@ -320,6 +320,8 @@ def test_user_rules(web_env: WebEnv) -> None:  # noqa: F811
 def test_login_form_never_crashes(shared_web_env: WebEnv, clients, form: dict) -> None:  # noqa: F811
     client, _ = clients["anonymous"]
     r = client.post("/login", data=form, follow_redirects=False)
-    assert r.status_code in (303, 422)
+    assert r.status_code in (303, 400, 422)
+    if r.status_code == 400:  # NUL characters: refused before they reach the store
+        assert "NUL" in r.json()["detail"] and any("\x00" in v for v in form.values())
     if r.status_code == 303:
         assert r.headers["location"].startswith("/login?error=")

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as FPath
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from hub.web.deps import api_principal, db
 
 router = APIRouter(prefix="/api", tags=["api"])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
 
 
 class Me(BaseModel):
@@ -125,14 +127,14 @@ class ExceptionOut(BaseModel):
 
 
 class CorrectionIn(BaseModel):
-    employee_id: int
+    employee_id: int = Field(ge=1, le=MAX_ID)
     day: date
     kind: Literal["add_punch", "void_punch", "set_status"]
     reason: str = Field(max_length=2000)
     local_time: datetime | None = None
     state: Literal["check_in", "check_out"] | None = None
     status: str | None = Field(None, max_length=32)
-    punch_id: int | None = None
+    punch_id: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class CorrectionOut(BaseModel):
@@ -270,13 +272,16 @@ def propose(body: CorrectionIn, who: Principal = Depends(api_principal("review.w
 @router.get("/corrections/pending", response_model=list[CorrectionOut])
 def pending(site: str | None = Query(None, max_length=64), who: Principal = Depends(api_principal("review.read")),
             session: Session = Depends(db)):  # type: ignore[no-untyped-def]
-    s = review.find_site(session, site) if site else None
+    try:
+        s = review.find_site(session, site) if site else None
+    except review.ReviewError as exc:
+        raise _problem(exc, 404) from exc
     return [c for c, _ in review.pending_corrections(session, s)]
 
 
 @router.post("/corrections/{correction_id}/decision", response_model=CorrectionOut)
-def decide(correction_id: int, body: Decision, who: Principal = Depends(api_principal("review.write")),
-           session: Session = Depends(db)):  # type: ignore[no-untyped-def]
+def decide(body: Decision, correction_id: int = FPath(ge=1, le=MAX_ID),
+           who: Principal = Depends(api_principal("review.write")), session: Session = Depends(db)):  # type: ignore[no-untyped-def]
     try:
         with session.begin_nested():
             return review.decide(session, correction_id, who.username, body.decision == "approve")

@@ -14,8 +14,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from hub.config import Settings, get_settings
 from hub.store.db import make_engine
@@ -43,6 +44,12 @@ def _mount_optional(app: FastAPI) -> list[str]:
     return mounted
 
 
+def _has_nul(body: bytes, content_type: str) -> bool:
+    if b"\x00" in body or b"\\u0000" in body:
+        return True
+    return "urlencoded" in content_type and b"%00" in body
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.effective_database_url())
@@ -68,8 +75,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return render(request, "error.html", status_code=403, title="Akses ditolak",
                       message="Peran Anda tidak diizinkan membuka halaman ini.")
 
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold (e.g. out of its range): the client's input, not our fault.
+        log.info("refused a value the database cannot hold: %s", exc.orig)
+        return JSONResponse({"detail": "nilai di luar jangkauan yang dapat disimpan / value out of range"},
+                            status_code=422)
+
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        # NUL characters cannot be stored in PostgreSQL text and have no use in any field here.
+        target = request.url.path + "?" + request.url.query
+        body = await request.body() if request.method in ("POST", "PUT", "PATCH") else b""
+        if "%00" in target or "\x00" in target or _has_nul(body, request.headers.get("content-type", "")):
+            return JSONResponse({"detail": "karakter NUL tidak diizinkan / NUL characters are not allowed"},
+                                status_code=400)
         response = await call_next(request)
         # No frames, no third-party content, no sniffing: the console needs none of them.
         response.headers.setdefault("X-Frame-Options", "DENY")

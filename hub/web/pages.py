@@ -27,6 +27,7 @@ from hub.web.deps import (
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
+MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
 HOME = {"reviewer": "/exceptions", "admin": "/employees"}
 
 
@@ -171,7 +172,7 @@ def employee_list(request: Request, site: str | None = None, page: str | None = 
 def employee_detail(request: Request, employee_id: int,
                     who: Principal = Depends(page_principal("roster.read")),
                     session: Session = Depends(db)) -> Response:
-    emp = session.get(Employee, employee_id)
+    emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
     if emp is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
                       message=str(employee_id))
@@ -226,6 +227,8 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
         local = datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time()) if hhmm else None
         emp_id = int(str(form.get("employee_id", "")))
         punch_id = int(str(form["punch_id"])) if form.get("punch_id") else None
+        if not 0 < emp_id <= MAX_ID or (punch_id is not None and not 0 < punch_id < 2**63):
+            raise ValueError(emp_id)
     except ValueError:
         return _go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
     try:
@@ -252,6 +255,8 @@ async def approval_decide(request: Request, correction_id: int,
                           who: Principal = Depends(form_principal("review.write")),
                           session: Session = Depends(db)) -> Response:
     form = await request.form()
+    if not 0 < correction_id <= MAX_ID:
+        return _go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
     try:
         with session.begin_nested():
             review.decide(session, correction_id, who.username, form.get("decision") == "approve")
@@ -286,7 +291,8 @@ def recap_page(request: Request, site: str | None = None, month: str | None = No
 def recap_day(request: Request, employee_id: int, day: str,
               who: Principal = Depends(page_principal("review.read")),
               session: Session = Depends(db)) -> Response:
-    emp, d = session.get(Employee, employee_id), _date(day)
+    emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
+    d = _date(day)
     if emp is None or d is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
                       message=f"{employee_id} {day}")
