@@ -285,3 +285,7 @@ class JobRun(Base):
 # --- web console (hub/web): users, sessions, API tokens -----------------------------------
 
 from hub.web import models as _web_models  # noqa: E402,F401  (registers the tables)
+
+# --- push channels (hub/push): device commands, pending terminals, ADMS stamps, photos ----
+
+from hub.push import models as _push_models  # noqa: E402,F401  (registers the tables)

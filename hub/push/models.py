@@ -1,0 +1,98 @@
+"""Tables of the push channels (MQTT and ADMS): commands, pending terminals, stamps, photos.
+
+Imported at the bottom of hub/store/models.py so that they are part of Base.metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.store.models import Base, BigId, utcnow
+
+COMMAND_STATUSES = ("queued", "sent", "done", "failed", "expired")
+
+
+class DeviceCommand(Base):
+    """A command for one terminal, delivered over MQTT or as an ADMS getrequest reply.
+
+    The row id is the command's id on the wire, so a second delivery carries the same id:
+    the terminal runs it once and the hub records its result once.
+    """
+
+    __tablename__ = "device_commands"
+    __table_args__ = (Index("ix_device_commands_device_status", "device_id", "status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))  # mqtt | adms
+    op: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class PushRegistration(Base):
+    """A terminal that pushed but is not registered: held until IT approves it."""
+
+    __tablename__ = "push_registrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PushStamp(Base):
+    """ADMS upload cursor per terminal and table, saved only after the batch committed."""
+
+    __tablename__ = "push_stamps"
+    __table_args__ = (UniqueConstraint("device_id", "table_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    table_name: Mapped[str] = mapped_column(String(16))
+    stamp: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PushPhoto(Base):
+    """A photo a terminal uploaded (ATTPHOTO at punch time, BIOPHOTO for enrolment)."""
+
+    __tablename__ = "push_photos"
+    __table_args__ = (UniqueConstraint("device_id", "kind", "file_name", "sha256"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # attphoto | biophoto | userpic
+    pin: Mapped[str | None] = mapped_column(String(32))
+    local_time: Mapped[datetime | None] = mapped_column(DateTime)
+    file_name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PushUserRecord(Base):
+    """OPERLOG USER/FP/FACE/BIODATA lines as the terminal sent them (enrolment at the device)."""
+
+    __tablename__ = "push_user_records"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # USER | FP | FACE | BIODATA | OPLOG
+    pin: Mapped[str | None] = mapped_column(String(32))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
