@@ -6,6 +6,7 @@ import typer
 from sqlalchemy import func, select
 
 from hub.cli import db, devices, employees, punches, sites, users
+from hub.cli import face as face_cmd
 from hub.cli import run as run_cmd
 from hub.cli.common import console, ensure_store, err_console
 from hub.config import get_settings, redact_url
@@ -22,6 +23,7 @@ app.add_typer(devices.app, name="device")
 app.add_typer(employees.app, name="employee")
 app.add_typer(punches.app, name="punch")
 app.add_typer(users.app, name="user")
+app.add_typer(face_cmd.app, name="face")
 app.command("run")(run_cmd.run)
 
 

@@ -289,3 +289,7 @@ from hub.web import models as _web_models  # noqa: E402,F401  (registers the tab
 # --- push channels (hub/push): device commands, pending terminals, ADMS stamps, photos ----
 
 from hub.push import models as _push_models  # noqa: E402,F401  (registers the tables)
+
+# --- face (hub/face): face review queue, mobile selfie hashes -----------------------------
+
+from hub.face import models as _face_models  # noqa: E402,F401  (registers the tables)

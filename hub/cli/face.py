@@ -1,0 +1,129 @@
+"""hub face: enroll faces from photos, verify a photo, list the face review queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from sqlalchemy import select
+
+from hub.cli.common import OutputFormat, cli_actor, console, emit, fail, store
+from hub.i18n import tr
+
+app = typer.Typer(help=tr("Wajah: daftar dari foto, verifikasi, antrean tinjauan.",
+                          "Faces: enroll from photos, verify, review queue."),
+                  no_args_is_help=True)
+
+HINTS = {
+    "no_face": ("pakai foto wajah tampak depan, satu orang, wajah terlihat jelas.",
+                "use a frontal photo of one person with the face clearly visible."),
+    "several_faces": ("potong foto sehingga hanya wajah pegawai ini yang terlihat.",
+                      "crop the photo so only this employee's face shows."),
+    "face_too_small": ("ambil foto lebih dekat (wajah minimal sepertiga lebar foto).",
+                       "take the photo closer (face at least a third of the width)."),
+    "too_dark": ("foto ulang di tempat yang lebih terang.", "retake it in better light."),
+    "too_bright": ("foto ulang tanpa lampu kilat / cahaya langsung.",
+                   "retake it without flash or direct light."),
+    "too_blurred": ("foto ulang dengan kamera diam dan fokus ke wajah.",
+                    "retake it with the camera still and focused on the face."),
+    "undecodable": ("kirim berkas JPEG atau PNG.", "send a JPEG or PNG file."),
+    "unknown_employee": ("impor pegawai dengan `hub employee import`.",
+                         "import employees with `hub employee import`."),
+    "not_enrolled": ("daftarkan wajahnya dulu: `hub face enroll NIP FOTO`.",
+                     "enroll the face first: `hub face enroll NIP PHOTO`."),
+}
+
+
+def _fail(exc: Exception) -> NoReturn:
+    from hub.face.errors import FaceError
+
+    if isinstance(exc, FaceError):
+        hint = HINTS.get(exc.code)
+        fail(f"{exc.message} ({exc.code})", tr(*hint) if hint else None,
+             code=2 if exc.status < 500 else 1)
+    raise exc
+
+
+@app.command("enroll")
+def face_enroll(nip: str = typer.Argument(..., help="NIP pegawai"),
+                photo: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                             help="foto wajah (JPEG/PNG)")) -> None:
+    """Daftarkan wajah pegawai dari foto; wajah yang sudah terdaftar atas NIP lain ditandai."""
+    from hub.face.enroll import enroll
+    from hub.face.errors import FaceError
+
+    with store() as s:
+        try:
+            with console.status(tr("Memeriksa foto dan menghitung ciri wajah…",
+                                   "Checking the photo and computing the face encoding…")):
+                result = enroll(s, nip, photo, cli_actor())
+        except FaceError as exc:
+            _fail(exc)
+    m = result.metrics
+    console.print(tr(
+        f"[green]Wajah {result.id_number} terdaftar[/] (wajah {m['face_px']} px, kecerahan "
+        f"{m['brightness']}, ketajaman {m['sharpness']}); foto terminal {result.photo_bytes} "
+        "byte.",
+        f"[green]Face of {result.id_number} enrolled[/] (face {m['face_px']} px, brightness "
+        f"{m['brightness']}, sharpness {m['sharpness']}); terminal photo {result.photo_bytes} "
+        "bytes."))
+    for d in result.duplicates:
+        console.print(tr(
+            f"[yellow]Perlu ditinjau:[/] wajah ini mirip wajah NIP {d.id_number} ({d.name}): "
+            f"jarak {d.distance:.3f} <= ambang {result.threshold} (tinjauan #{d.review_id}).",
+            f"[yellow]Needs review:[/] this face matches NIP {d.id_number} ({d.name}): "
+            f"distance {d.distance:.3f} <= threshold {result.threshold} "
+            f"(review #{d.review_id})."))
+    if result.duplicates:
+        console.print(tr("Periksa di `hub face reviews`.", "See `hub face reviews`."),
+                      style="dim")
+
+
+@app.command("verify")
+def face_verify(nip: str = typer.Argument(..., help="NIP pegawai"),
+                photo: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Bandingkan foto dengan wajah terdaftar pegawai (kode keluar 0 cocok, 4 tidak cocok)."""
+    from hub.face.enroll import employee_by_nip
+    from hub.face.errors import FaceError
+    from hub.face.verify import verify_photo
+
+    with store() as s:
+        try:
+            emp = employee_by_nip(s, nip)
+            result = verify_photo(s, emp.id, photo)
+        except FaceError as exc:
+            _fail(exc)
+    if result.match:
+        console.print(tr(f"[green]Cocok[/]: jarak {result.distance:.3f} <= ambang "
+                         f"{result.threshold}.",
+                         f"[green]Match[/]: distance {result.distance:.3f} <= threshold "
+                         f"{result.threshold}."))
+        return
+    console.print(tr(f"[red]Tidak cocok[/]: jarak {result.distance:.3f} > ambang "
+                     f"{result.threshold}.",
+                     f"[red]No match[/]: distance {result.distance:.3f} > threshold "
+                     f"{result.threshold}."))
+    raise typer.Exit(4)
+
+
+@app.command("reviews")
+def face_reviews(include_closed: bool = typer.Option(False, "--all",
+                                                     help="termasuk yang sudah ditutup"),
+                 fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Antrean tinjauan wajah: identitas ganda dan foto punch yang tidak cocok."""
+    from hub.face.verify import open_reviews
+    from hub.store.models import Employee
+
+    with store() as s:
+        reviews = open_reviews(s, include_closed)
+        ids = {r.employee_id for r in reviews} | {r.other_employee_id for r in reviews
+                                                  if r.other_employee_id}
+        nips = dict(s.execute(select(Employee.id, Employee.id_number)
+                              .where(Employee.id.in_(ids))).all()) if ids else {}
+        rows = [{"id": r.id, "kind": r.kind, "status": r.status,
+                 "nip": nips.get(r.employee_id), "other_nip": nips.get(r.other_employee_id),
+                 "punch_id": r.punch_id, "distance": r.distance, "threshold": r.threshold,
+                 "created_at": r.created_at} for r in reviews]
+    emit(rows, ["id", "kind", "status", "nip", "other_nip", "punch_id", "distance",
+                "threshold", "created_at"], fmt, title=tr("Tinjauan wajah", "Face reviews"))

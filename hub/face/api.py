@@ -1,0 +1,124 @@
+"""HTTP endpoints of the face area: enrollment upload and mobile punches.
+
+The web console mounts `router`. Who is calling comes from the one dependency
+`current_actor`; the web engineer replaces it (app.dependency_overrides[current_actor])
+with real authentication. The store session comes from `face_session`, which uses the
+app's engine (app.state.engine) when it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from hub.face.enroll import enroll
+from hub.face.errors import FaceError
+from hub.face.mobile import mobile_punch
+from hub.face.settings import face_settings
+from hub.i18n import tr
+from hub.store.db import get_engine, session_factory
+
+router = APIRouter(tags=["face"])
+
+
+def current_actor() -> str:
+    """Who is calling. Placeholder until the web console's authentication replaces it."""
+    return "api"
+
+
+def face_session(request: Request) -> Iterator[Session]:
+    engine = getattr(request.app.state, "engine", None) or get_engine()
+    session = session_factory(engine)()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _error(exc: FaceError) -> JSONResponse:
+    return JSONResponse(status_code=exc.status, content={"error": exc.as_dict()})
+
+
+async def _read(upload: UploadFile) -> bytes:
+    limit = face_settings().max_upload_bytes
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise FaceError("too_large", tr(f"foto lebih dari {limit} byte",
+                                        f"photo larger than {limit} bytes"),
+                        field="photo", status=413)
+    return data
+
+
+def _run(session: Session, work: Any) -> Any:
+    """Run the face work and commit, or roll back everything it did on any refusal."""
+    try:
+        out = work()
+        session.commit()
+        return out
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@router.post("/api/face/enroll", status_code=201,
+             summary="Daftarkan wajah pegawai dari foto / enroll a face from a photo")
+async def enroll_upload(nip: str = Form(..., max_length=32),
+                        photo: UploadFile = File(...),
+                        session: Session = Depends(face_session),
+                        actor: str = Depends(current_actor)) -> Any:
+    try:
+        data = await _read(photo)
+        result = await run_in_threadpool(
+            _run, session, lambda: enroll(session, nip, data, actor))
+    except FaceError as exc:
+        return _error(exc)
+    return {
+        "employee_id": result.employee_id, "nip": result.id_number,
+        "metrics": result.metrics, "photo_bytes": result.photo_bytes,
+        "duplicate_threshold": result.threshold,
+        "duplicates": [{"nip": d.id_number, "name": d.name, "distance": round(d.distance, 4),
+                        "review_id": d.review_id} for d in result.duplicates],
+        "flagged_for_review": bool(result.duplicates),
+    }
+
+
+@router.post("/api/mobile/punch", status_code=201,
+             summary="Absen mobile: selfie + GPS / mobile punch: selfie + GPS")
+async def mobile_punch_upload(selfie: UploadFile = File(...),
+                              nip: str | None = Form(None),
+                              latitude: str | None = Form(None),
+                              longitude: str | None = Form(None),
+                              accuracy_m: str | None = Form(None),
+                              captured_at: str | None = Form(
+                                  None, description="ISO 8601 with zone, e.g. 2026-11-23T07:01:02+07:00"),
+                              capture_source: str | None = Form(None, description="camera"),
+                              mock_location: str | None = Form(None, description="true/false"),
+                              state: str | None = Form(None, description="check_in, check_out, …"),
+                              app_version: str | None = Form(None),
+                              session: Session = Depends(face_session),
+                              actor: str = Depends(current_actor)) -> Any:
+    # Fields are taken as text and judged by hub.face.mobile.parse_meta, so every refusal
+    # has the same shape and message as the rest of the face errors.
+    fields = {"nip": nip, "latitude": latitude, "longitude": longitude,
+              "accuracy_m": accuracy_m, "captured_at": captured_at,
+              "capture_source": capture_source, "mock_location": mock_location,
+              "state": state, "app_version": app_version}
+    try:
+        data = await _read(selfie)
+        result = await run_in_threadpool(
+            _run, session, lambda: mobile_punch(session, fields, data, actor=actor))
+    except FaceError as exc:
+        return _error(exc)
+    body = {
+        "punch_id": result.punch_id, "nip": result.nip,
+        "local_time": result.local_time.isoformat(), "tz": result.tz,
+        "site": result.site_code, "distance_m": result.distance_m,
+        "radius_m": result.radius_m, "face_distance": result.face_distance,
+        "face_match": result.match, "flags": result.flags, "duplicate": result.duplicate,
+    }
+    return JSONResponse(status_code=200 if result.duplicate else 201, content=body)

@@ -1,0 +1,65 @@
+"""Face thresholds and limits: the [face] section of hub.toml, HUB_FACE_* overrides.
+
+Kept beside the face code (not in hub.config) so that the face area owns its knobs; the
+lookup follows hub.config exactly (same file, same environment naming).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from hub.config import _apply, config_path
+
+
+@dataclass
+class FaceSettings:
+    # Decoding: photos are scaled down so the long side is at most this (speed, memory).
+    max_side: int = 1024
+    max_upload_bytes: int = 15_000_000
+    max_pixels: int = 50_000_000
+    # Quality gates, measured on the face box of the scaled image.
+    min_face_px: int = 80
+    min_brightness: float = 50.0  # mean grey level of the face, 0-255
+    max_brightness: float = 215.0
+    min_sharpness: float = 40.0  # variance of the Laplacian of the face at 160x160
+    # Distances between 128-d dlib encodings (face_recognition's usual match is 0.6).
+    match_threshold: float = 0.6
+    duplicate_threshold: float = 0.5
+    # The photo a terminal gets (ZK BIOPHOTO, MQTT face.set, Hikvision FDLib: <=100-200 KB).
+    photo_side: int = 480
+    photo_max_bytes: int = 100_000
+    # Mobile punches.
+    geofence_default_m: int = 200
+    capture_max_skew_s: int = 120
+    exif_max_age_s: int = 300
+    mobile_device_serial: str = "MOBILE-APP"
+
+
+def load_face_settings(env: dict[str, str] | None = None) -> FaceSettings:
+    env = dict(os.environ) if env is None else env
+    out = FaceSettings()
+    data: dict[str, Any] = {}
+    path = config_path(env)
+    if path is not None and path.exists():
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh).get("face", {}) or {}
+    _apply(out, data, "HUB_FACE_", env)
+    return out
+
+
+_current: FaceSettings | None = None
+
+
+def face_settings() -> FaceSettings:
+    global _current
+    if _current is None:
+        _current = load_face_settings()
+    return _current
+
+
+def set_face_settings(value: FaceSettings | None) -> None:
+    global _current
+    _current = value
