@@ -325,3 +325,47 @@ def test_login_form_never_crashes(shared_web_env: WebEnv, clients, form: dict) -
         assert "NUL" in r.json()["detail"] and any("\x00" in v for v in form.values())
     if r.status_code == 303:
         assert r.headers["location"].startswith("/login?error=")
+
+
+_FIELD_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["", "0", "-1", "2026-10-05", "2026-13-45", "99:99",
+                                                               "16:00", "OPD1", "SN-ON", "add_punch", "9" * 25]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/", "/punches", "/employees", "/exceptions", "/recap", "/recap/day", "/approvals",
+                             "/audit", "/recap/export.csv", "/recap/export.xlsx", "/devices/SN-ON"]),
+       params=st.dictionaries(st.sampled_from(["site", "day", "month", "page", "device", "employee", "date_from",
+                                               "date_to", "flag", "employee_id", "lang", "entity"]),
+                              _FIELD_TEXT, max_size=5))
+def test_pages_never_crash_on_odd_queries(shared_web_env: WebEnv, clients, path: str,  # noqa: F811
+                                          params: dict) -> None:
+    set_settings(shared_web_env.settings)
+    client, _ = clients["auditor"]
+    r = client.get(path, params=params, follow_redirects=False)
+    assert r.status_code in (200, 400, 404, 422), (r.status_code, r.text[:300])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/corrections", "/approvals/1", "/recap/lock"]),
+       form=st.dictionaries(st.sampled_from(["employee_id", "day", "kind", "time", "state", "status", "reason",
+                                             "punch_id", "decision", "site", "month", "action", "back"]),
+                            _FIELD_TEXT, max_size=8))
+def test_review_forms_never_crash(shared_web_env: WebEnv, clients, path: str, form: dict) -> None:  # noqa: F811
+    set_settings(shared_web_env.settings)
+    client, csrf = clients["reviewer"]
+    r = client.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code in (303, 400), (r.status_code, r.text[:300])
+    if r.status_code == 303:
+        assert r.headers["location"].startswith("/")  # back on the site, never elsewhere
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(["serial", "kind", "name", "site", "host", "port", "comm_key", "tz",
+                                             "pin_group", "serial_line"]), _FIELD_TEXT, max_size=8))
+def test_register_form_never_crashes(shared_web_env: WebEnv, clients, form: dict) -> None:  # noqa: F811
+    set_settings(shared_web_env.settings)
+    client, csrf = clients["it"]
+    r = client.post("/devices/new", data={**form, "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code in (303, 400, 422), (r.status_code, r.text[:300])
+    if r.status_code == 422:
+        assert 'id="form-error"' in r.text

@@ -15,7 +15,7 @@ from hub.fleet.registry import DeviceSpec, RegistryError, add_device
 from hub.store.models import AuditLog, Device
 from hub.web import queries, review
 from hub.web.auth import Principal
-from hub.web.deps import api_principal, db
+from hub.web.deps import DB, api_principal
 
 router = APIRouter(prefix="/api", tags=["api"])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -193,13 +193,13 @@ def me(who: Principal = Depends(api_principal(""))) -> Me:
 @router.get("/devices", response_model=list[DeviceOut])
 def devices(request: Request, site: str | None = Query(None, max_length=64),
             who: Principal = Depends(api_principal("fleet.read")),
-            session: Session = Depends(db)) -> list[dict]:
+            session: Session = DB) -> list[dict]:
     return queries.fleet(session, request.app.state.settings, site)
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)
 def device(request: Request, serial: str, who: Principal = Depends(api_principal("fleet.read")),
-           session: Session = Depends(db)) -> dict:
+           session: Session = DB) -> dict:
     dev = session.scalar(select(Device).where(Device.serial == serial))
     if dev is None:
         raise HTTPException(404, f"terminal '{serial}' tidak ditemukan / not found")
@@ -211,7 +211,7 @@ def device(request: Request, serial: str, who: Principal = Depends(api_principal
 
 @router.post("/devices", response_model=DeviceOut, status_code=201)
 def register_device(request: Request, body: DeviceIn, who: Principal = Depends(api_principal("fleet.write")),
-                    session: Session = Depends(db)) -> dict:
+                    session: Session = DB) -> dict:
     spec = DeviceSpec(**body.model_dump())
     try:
         with session.begin_nested():
@@ -227,7 +227,7 @@ def register_device(request: Request, body: DeviceIn, who: Principal = Depends(a
 @router.get("/employees", response_model=EmployeePage)
 def employees(site: str | None = Query(None, max_length=64), page: int = Query(1, ge=1, le=100000),
               per_page: int = Query(50, ge=1, le=500), who: Principal = Depends(api_principal("roster.read")),
-              session: Session = Depends(db)) -> dict:
+              session: Session = DB) -> dict:
     items, total = queries.employees(session, site, page, per_page)
     return {"total": total, "page": page, "per_page": per_page, "items": items}
 
@@ -237,7 +237,7 @@ def punches(device: str | None = Query(None, max_length=64), site: str | None = 
             employee: str | None = Query(None, max_length=32), date_from: date | None = None,
             date_to: date | None = None, flag: Literal[queries.FLAG_NAMES] | None = None,  # type: ignore[valid-type]
             page: int = Query(1, ge=1, le=100000), per_page: int = Query(50, ge=1, le=500),
-            who: Principal = Depends(api_principal("punch.read")), session: Session = Depends(db)) -> dict:
+            who: Principal = Depends(api_principal("punch.read")), session: Session = DB) -> dict:
     f = queries.PunchFilter(device, site, employee, date_from, date_to, flag)
     items, total = queries.punches(session, f, page, per_page)
     return {"total": total, "page": page, "per_page": per_page, "items": items}
@@ -246,7 +246,7 @@ def punches(device: str | None = Query(None, max_length=64), site: str | None = 
 @router.get("/exceptions", response_model=list[ExceptionOut])
 def exceptions(site: str = Query(max_length=64), day: date = Query(),
                who: Principal = Depends(api_principal("review.read")),
-               session: Session = Depends(db)) -> list[dict]:
+               session: Session = DB) -> list[dict]:
     try:
         s = review.find_site(session, site)
     except review.ReviewError as exc:
@@ -258,7 +258,7 @@ def exceptions(site: str = Query(max_length=64), day: date = Query(),
 
 @router.post("/corrections", response_model=CorrectionOut, status_code=201)
 def propose(body: CorrectionIn, who: Principal = Depends(api_principal("review.write")),
-            session: Session = Depends(db)):  # type: ignore[no-untyped-def]
+            session: Session = DB):  # type: ignore[no-untyped-def]
     local = body.local_time.replace(tzinfo=None) if body.local_time else None
     try:
         with session.begin_nested():
@@ -271,7 +271,7 @@ def propose(body: CorrectionIn, who: Principal = Depends(api_principal("review.w
 
 @router.get("/corrections/pending", response_model=list[CorrectionOut])
 def pending(site: str | None = Query(None, max_length=64), who: Principal = Depends(api_principal("review.read")),
-            session: Session = Depends(db)):  # type: ignore[no-untyped-def]
+            session: Session = DB):  # type: ignore[no-untyped-def]
     try:
         s = review.find_site(session, site) if site else None
     except review.ReviewError as exc:
@@ -281,7 +281,7 @@ def pending(site: str | None = Query(None, max_length=64), who: Principal = Depe
 
 @router.post("/corrections/{correction_id}/decision", response_model=CorrectionOut)
 def decide(body: Decision, correction_id: int = FPath(ge=1, le=MAX_ID),
-           who: Principal = Depends(api_principal("review.write")), session: Session = Depends(db)):  # type: ignore[no-untyped-def]
+           who: Principal = Depends(api_principal("review.write")), session: Session = DB):  # type: ignore[no-untyped-def]
     try:
         with session.begin_nested():
             return review.decide(session, correction_id, who.username, body.decision == "approve")
@@ -291,7 +291,7 @@ def decide(body: Decision, correction_id: int = FPath(ge=1, le=MAX_ID),
 
 @router.get("/recap", response_model=Recap)
 def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
-          who: Principal = Depends(api_principal("review.read")), session: Session = Depends(db)) -> dict:
+          who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> dict:
     try:
         s = review.find_site(session, site)
         rows = review.recap(session, s, month)

@@ -48,6 +48,11 @@ def db(request: Request) -> Iterator[Session]:
         session.close()
 
 
+# Commit before the response goes out: the default ("request") would commit after it is
+# sent, and a browser following the redirect could ask before its new session exists.
+DB = Depends(db, scope="function")
+
+
 def lang_of(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or \
         request.app.state.settings.language
@@ -57,7 +62,7 @@ def lang_of(request: Request) -> str:
 def page_principal(permission: str) -> Callable[..., Principal]:
     """Dependency for a page: the signed-in user, who must hold `permission`."""
 
-    def dep(request: Request, session: Session = Depends(db)) -> Principal:
+    def dep(request: Request, session: Session = DB) -> Principal:
         who = session_principal(session, request.cookies.get(SESSION_COOKIE))
         if who is None:
             raise LoginRequired()
@@ -87,7 +92,7 @@ def api_principal(permission: str) -> Callable[..., Principal]:
     """Dependency for /api: a Bearer token whose user holds `permission` (401 / 403)."""
 
     def dep(creds: HTTPAuthorizationCredentials | None = Depends(BEARER),
-            session: Session = Depends(db)) -> Principal:
+            session: Session = DB) -> Principal:
         who = token_principal(session, creds.credentials.strip()) if creds else None
         if who is None:
             raise HTTPException(401, "token API tidak sah / invalid API token",

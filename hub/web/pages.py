@@ -16,9 +16,9 @@ from hub.store.models import AuditLog, Device, Employee, Site, utcnow
 from hub.web import queries, review
 from hub.web.auth import Principal, authenticate, end_session, start_session
 from hub.web.deps import (
+    DB,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    db,
     form_principal,
     page_principal,
     render,
@@ -70,7 +70,7 @@ def login_form(request: Request, next: str | None = None, error: str | None = No
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""),
           csrf_token: str = Form(""), next: str = Form(""),
-          session: Session = Depends(db)) -> Response:
+          session: Session = DB) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         return _go("/login?error=csrf")
@@ -92,7 +92,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
 
 @router.post("/logout")
 async def logout(request: Request, who: Principal = Depends(form_principal("")),
-                 session: Session = Depends(db)) -> Response:
+                 session: Session = DB) -> Response:
     end_session(session, request.cookies.get(SESSION_COOKIE))
     response = _go("/login")
     response.delete_cookie(SESSION_COOKIE)
@@ -105,7 +105,7 @@ async def logout(request: Request, who: Principal = Depends(form_principal("")),
 @router.get("/")
 def dashboard(request: Request, site: str | None = None,
               who: Principal = Depends(page_principal("fleet.read")),
-              session: Session = Depends(db)) -> Response:
+              session: Session = DB) -> Response:
     rows = queries.fleet(session, settings_of(request), site or None)
     return render(request, "dashboard.html", rows=rows, sites=queries.sites(session), site=site or "",
                   online=sum(r["online"] for r in rows))
@@ -113,7 +113,7 @@ def dashboard(request: Request, site: str | None = None,
 
 @router.get("/devices/new")
 def device_new(request: Request, who: Principal = Depends(page_principal("fleet.write")),
-               session: Session = Depends(db)) -> Response:
+               session: Session = DB) -> Response:
     return render(request, "device_new.html", form={"kind": "zk-tcp", "tz": "Asia/Jakarta",
                                                     "pin_group": "default"},
                   sites=queries.sites(session), kinds=KINDS, error=None)
@@ -121,7 +121,7 @@ def device_new(request: Request, who: Principal = Depends(page_principal("fleet.
 
 @router.post("/devices/new")
 async def device_create(request: Request, who: Principal = Depends(form_principal("fleet.write")),
-                        session: Session = Depends(db)) -> Response:
+                        session: Session = DB) -> Response:
     form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf_token"}
     try:
         port = int(form["port"]) if form.get("port") else None
@@ -145,7 +145,7 @@ async def device_create(request: Request, who: Principal = Depends(form_principa
 
 @router.get("/devices/{serial}")
 def device_detail(request: Request, serial: str, who: Principal = Depends(page_principal("fleet.read")),
-                  session: Session = Depends(db)) -> Response:
+                  session: Session = DB) -> Response:
     device = session.scalar(select(Device).where(Device.serial == serial))
     if device is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
@@ -160,7 +160,7 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
 @router.get("/employees")
 def employee_list(request: Request, site: str | None = None, page: str | None = None,
                   who: Principal = Depends(page_principal("roster.read")),
-                  session: Session = Depends(db)) -> Response:
+                  session: Session = DB) -> Response:
     p = _page(page)
     rows, total = queries.employees(session, site or None, p, PER_PAGE)
     return render(request, "employees.html", rows=rows, total=total, page=p, per_page=PER_PAGE,
@@ -171,7 +171,7 @@ def employee_list(request: Request, site: str | None = None, page: str | None = 
 @router.get("/employees/{employee_id}")
 def employee_detail(request: Request, employee_id: int,
                     who: Principal = Depends(page_principal("roster.read")),
-                    session: Session = Depends(db)) -> Response:
+                    session: Session = DB) -> Response:
     emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
     if emp is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
@@ -184,7 +184,7 @@ def punch_browser(request: Request, device: str | None = None, site: str | None 
                   employee: str | None = None, date_from: str | None = None, date_to: str | None = None,
                   flag: str | None = None, page: str | None = None,
                   who: Principal = Depends(page_principal("punch.read")),
-                  session: Session = Depends(db)) -> Response:
+                  session: Session = DB) -> Response:
     f = queries.PunchFilter(device or None, site or None, employee or None, _date(date_from),
                             _date(date_to), flag or None)
     p = _page(page)
@@ -206,7 +206,7 @@ def _site_or_none(session: Session, code: str | None) -> Site | None:
 @router.get("/exceptions")
 def exception_queue(request: Request, site: str | None = None, day: str | None = None,
                     who: Principal = Depends(page_principal("review.read")),
-                    session: Session = Depends(db)) -> Response:
+                    session: Session = DB) -> Response:
     s = _site_or_none(session, site)
     d = _date(day) or (utcnow() + timedelta(hours=7)).date()
     rows = review.exceptions(session, s, d) if s else []
@@ -217,7 +217,7 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
 
 @router.post("/corrections")
 async def correction_propose(request: Request, who: Principal = Depends(form_principal("review.write")),
-                             session: Session = Depends(db)) -> Response:
+                             session: Session = DB) -> Response:
     form = await request.form()
     back = str(form.get("back") or "/exceptions")
     back = _safe_next(back) or "/exceptions"
@@ -245,7 +245,7 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
 @router.get("/approvals")
 def approval_queue(request: Request, site: str | None = None,
                    who: Principal = Depends(page_principal("review.read")),
-                   session: Session = Depends(db)) -> Response:
+                   session: Session = DB) -> Response:
     rows = review.pending_corrections(session, _site_or_none(session, site))
     return render(request, "approvals.html", rows=rows, sites=queries.sites(session), site=site or "")
 
@@ -253,7 +253,7 @@ def approval_queue(request: Request, site: str | None = None,
 @router.post("/approvals/{correction_id}")
 async def approval_decide(request: Request, correction_id: int,
                           who: Principal = Depends(form_principal("review.write")),
-                          session: Session = Depends(db)) -> Response:
+                          session: Session = DB) -> Response:
     form = await request.form()
     if not 0 < correction_id <= MAX_ID:
         return _go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
@@ -272,7 +272,7 @@ def _default_month() -> str:
 @router.get("/recap")
 def recap_page(request: Request, site: str | None = None, month: str | None = None,
                who: Principal = Depends(page_principal("review.read")),
-               session: Session = Depends(db)) -> Response:
+               session: Session = DB) -> Response:
     s = _site_or_none(session, site)
     month = month or _default_month()
     error, rows, locked = None, [], False
@@ -290,7 +290,7 @@ def recap_page(request: Request, site: str | None = None, month: str | None = No
 @router.get("/recap/day")
 def recap_day(request: Request, employee_id: int, day: str,
               who: Principal = Depends(page_principal("review.read")),
-              session: Session = Depends(db)) -> Response:
+              session: Session = DB) -> Response:
     emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
     d = _date(day)
     if emp is None or d is None:
@@ -302,7 +302,7 @@ def recap_day(request: Request, employee_id: int, day: str,
 
 @router.post("/recap/lock")
 async def recap_lock(request: Request, who: Principal = Depends(form_principal("review.write")),
-                     session: Session = Depends(db)) -> Response:
+                     session: Session = DB) -> Response:
     form = await request.form()
     code, month = str(form.get("site", "")), str(form.get("month", ""))
     back = "/recap?" + urlencode({"site": code, "month": month})
@@ -318,7 +318,7 @@ async def recap_lock(request: Request, who: Principal = Depends(form_principal("
 @router.get("/recap/export.{fmt}")
 def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
                  who: Principal = Depends(page_principal("review.read")),
-                 session: Session = Depends(db)) -> Response:
+                 session: Session = DB) -> Response:
     try:
         s = review.find_site(session, site)
         rows = review.recap(session, s, month)
@@ -340,7 +340,7 @@ def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
 @router.get("/audit")
 def audit_page(request: Request, entity: str | None = None,
                who: Principal = Depends(page_principal("review.read")),
-               session: Session = Depends(db)) -> Response:
+               session: Session = DB) -> Response:
     q = select(AuditLog).order_by(AuditLog.id.desc()).limit(200)
     if entity:
         q = q.where(AuditLog.entity == entity)

@@ -114,22 +114,26 @@ FLAG_NAMES = tuple(f.name.lower() for f in PunchFlag if f.value)  # type: ignore
 
 def punches(session: Session, f: PunchFilter, page: int = 1,
             per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    # Filters on raw_punches alone (sub-selects, no joins), so the count uses its indexes.
+    conds = []
+    if f.device:
+        conds.append(RawPunch.device_id.in_(select(Device.id).where(Device.serial == f.device)))
+    if f.site:
+        conds.append(RawPunch.device_id.in_(select(Device.id).join(Site, Site.id == Device.site_id)
+                                            .where(Site.code == f.site)))
+    if f.employee:
+        conds.append(RawPunch.employee_id.in_(select(Employee.id).where(Employee.id_number == f.employee))
+                     | (RawPunch.pin == f.employee))
+    if f.date_from:
+        conds.append(RawPunch.local_time >= datetime.combine(f.date_from, time()))
+    if f.date_to:
+        conds.append(RawPunch.local_time < datetime.combine(f.date_to + timedelta(days=1), time()))
+    if f.flag and f.flag in FLAG_NAMES:
+        conds.append(RawPunch.flags.op("&")(int(PunchFlag[f.flag.upper()])) != 0)
+    total = session.scalar(select(func.count()).select_from(RawPunch).where(*conds)) or 0
     q = (select(RawPunch, Device.serial, Employee.name, Employee.id_number)
          .join(Device, Device.id == RawPunch.device_id)
-         .outerjoin(Employee, Employee.id == RawPunch.employee_id))
-    if f.device:
-        q = q.where(Device.serial == f.device)
-    if f.site:
-        q = q.join(Site, Site.id == Device.site_id).where(Site.code == f.site)
-    if f.employee:
-        q = q.where((Employee.id_number == f.employee) | (RawPunch.pin == f.employee))
-    if f.date_from:
-        q = q.where(RawPunch.local_time >= datetime.combine(f.date_from, time()))
-    if f.date_to:
-        q = q.where(RawPunch.local_time < datetime.combine(f.date_to + timedelta(days=1), time()))
-    if f.flag and f.flag in FLAG_NAMES:
-        q = q.where(RawPunch.flags.op("&")(int(PunchFlag[f.flag.upper()])) != 0)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+         .outerjoin(Employee, Employee.id == RawPunch.employee_id).where(*conds))
     rows = session.execute(q.order_by(RawPunch.local_time.desc(), RawPunch.id.desc())
                            .offset((page - 1) * per_page).limit(per_page)).all()
     return [{"id": p.id, "device": serial, "pin": p.pin, "employee_id": p.employee_id,
