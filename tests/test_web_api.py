@@ -67,6 +67,8 @@ def test_register_terminal_form_shows_validation_errors(web_env: WebEnv) -> None
         r = c.post("/devices/new", data={"csrf_token": csrf, "serial": "SN-F", "kind": "zk-tcp",
                                          "host": "10.0.0.1", "site": "OPD2"}, follow_redirects=True)
         assert r.status_code == 200 and "SN-F" in r.text and str(r.url).startswith(f"{srv.url}/devices/SN-F")
+        assert "Terminal terdaftar." not in c.get("/").text  # a message is shown once
+        assert "Hubungi" not in c.get("/", params={"msg": "Hubungi 0812 untuk bantuan"}).text
         page = c.get("/", params={"site": "OPD2"}).text
         assert 'data-serial="SN-F"' in page and 'data-serial="SN-ON"' not in page
         assert 'data-serial="SN-OFF"' in page and "Luring" in page

@@ -6,6 +6,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,6 +21,7 @@ from hub.web.catalogue import translator
 SESSION_COOKIE = "hub_session"
 LANG_COOKIE = "hub_lang"
 LOGIN_CSRF_COOKIE = "hub_login_csrf"
+FLASH_COOKIE = "hub_flash"
 BEARER = HTTPBearer(auto_error=False, description="token dari `hub user token`")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -108,9 +110,12 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # 
     lang = lang_of(request)
     who: Principal | None = getattr(request.state, "principal", None)
     base = {"request": request, "t": translator(lang), "lang": lang, "who": who,
-            "csrf": who.csrf_token if who else "", "flash": request.query_params.get("msg")}
+            "csrf": who.csrf_token if who else "",
+            "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
     base.update(ctx)
     response = TEMPLATES.TemplateResponse(request, name, base, status_code=status_code)
+    if request.cookies.get(FLASH_COOKIE):
+        response.delete_cookie(FLASH_COOKIE)  # shown once
     if request.query_params.get("lang"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
     return response

@@ -17,6 +17,7 @@ from hub.web import queries, review
 from hub.web.auth import Principal, authenticate, end_session, start_session
 from hub.web.deps import (
     DB,
+    FLASH_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     form_principal,
@@ -32,9 +33,12 @@ HOME = {"reviewer": "/exceptions", "admin": "/employees"}
 
 
 def _go(url: str, msg: str | None = None) -> RedirectResponse:
+    # The message rides in a short-lived cookie, not the URL: a link from elsewhere
+    # cannot make the hub display text of its choosing.
+    response = RedirectResponse(url, status_code=303)
     if msg:
-        url += ("&" if "?" in url else "?") + "msg=" + quote(msg)
-    return RedirectResponse(url, status_code=303)
+        response.set_cookie(FLASH_COOKIE, quote(msg), max_age=60, httponly=True, samesite="strict")
+    return response
 
 
 def _safe_next(nxt: str | None) -> str | None:
