@@ -1,0 +1,1 @@
+"""ZKTeco ADMS / iclock push receiver (FastAPI router and standalone app)."""

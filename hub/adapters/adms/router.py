@@ -1,0 +1,292 @@
+"""/iclock endpoints: handshake, uploads, command poll and command results (part A).
+
+Replies are `text/plain`. Data is acknowledged (`OK: n`) only after the database commit;
+a storage failure answers 500 so the terminal keeps the batch and resends; a terminal that
+is not registered answers 503 on uploads (its data stays on the terminal) and is held as a
+pending registration for IT to approve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from hub.protocols import adms
+from hub.punch import Punch, Source
+from hub.push import service
+from hub.push.models import PushPhoto, PushStamp, PushUserRecord
+from hub.store.models import utcnow
+
+log = logging.getLogger("hub.adms")
+MAX_BODY = 16 * 1024 * 1024
+router = APIRouter()
+
+
+def _text(body: str, status: int = 200) -> PlainTextResponse:
+    return PlainTextResponse(body, status_code=status)
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def tz_offset_minutes(tz: str, when: datetime | None = None) -> int:
+    offset = (when or datetime.now(ZoneInfo(tz))).replace(tzinfo=None).replace(
+        tzinfo=ZoneInfo(tz)).utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("gb18030", "replace")  # Chinese-language firmware (A.1)
+
+
+def _stamps(conn: Connection, device_id: int) -> dict[str, str]:
+    return dict(conn.execute(select(PushStamp.table_name, PushStamp.stamp)
+                             .where(PushStamp.device_id == device_id)).all())
+
+
+def _save_stamp(conn: Connection, device_id: int, table: str, stamp: str | None) -> None:
+    if not stamp:
+        return
+    done = conn.execute(update(PushStamp).where(PushStamp.device_id == device_id,
+                                                PushStamp.table_name == table)
+                        .values(stamp=stamp, updated_at=utcnow())).rowcount
+    if not done:
+        conn.execute(insert(PushStamp).values(device_id=device_id, table_name=table,
+                                              stamp=stamp, updated_at=utcnow()))
+
+
+def _bad(exc: adms.AdmsError) -> PlainTextResponse:
+    log.warning("ADMS: %s", exc)
+    return _text(f"ERROR: {exc}", 400)
+
+
+@router.get("/iclock/cdata")
+@router.get("/iclock/cdata.aspx")
+def handshake(request: Request) -> PlainTextResponse:
+    try:
+        q = adms.parse_query(request.query_params)
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    engine = _engine(request)
+    with engine.connect() as conn:
+        device = service.lookup_device(conn, q.serial)
+        stamps = _stamps(conn, device.id) if device else {}
+    if device is None:
+        service.hold_unknown(engine, q.serial, "adms",
+                             {"pushver": q.pushver, "language": q.language,
+                              "addr": request.client.host if request.client else None})
+        # Keep it polling, but never move its cursor: its data stays on the terminal.
+        tz = request.app.state.default_tz
+    else:
+        tz = device.tz
+        service.touch(engine, device.id)
+    return _text(adms.handshake_reply(q.serial, stamps, tz_offset_minutes(tz),
+                                      delay_s=request.app.state.delay_s))
+
+
+@router.post("/iclock/cdata")
+@router.post("/iclock/cdata.aspx")
+async def upload(request: Request) -> PlainTextResponse:
+    try:
+        q = adms.parse_query(request.query_params)
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        # Refusing would wedge the terminal on this batch forever (A.8): log and accept.
+        log.error("ADMS %s: body of %d bytes over the %d limit, dropped", q.serial, len(body),
+                  MAX_BODY)
+        return _text("OK")
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_upload, _engine(request), q, body,
+                                   request.client.host if request.client else None)
+
+
+def _upload(engine: Engine, q: adms.CdataQuery, body: bytes, addr: str | None
+            ) -> PlainTextResponse:
+    with engine.connect() as conn:
+        device = service.lookup_device(conn, q.serial)
+    if device is None:
+        service.hold_unknown(engine, q.serial, "adms", {"addr": addr})
+        return _text("UNREGISTERED: terminal menunggu persetujuan / awaiting approval", 503)
+    table = q.table or "ATTLOG"
+    try:
+        if table == "ATTLOG":
+            return _attlog(engine, device, q, _decode(body))
+        if table in ("OPERLOG", "BIODATA"):
+            return _operlog(engine, device, q, table, _decode(body))
+        if table == "ATTPHOTO":
+            return _attphoto(engine, device, q, body)
+        if table == "BIOPHOTO":
+            return _biophoto(engine, device, q, _decode(body))
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    except Exception:  # noqa: BLE001 - storage failed: no ACK, the terminal resends
+        log.exception("ADMS %s: storing %s failed", q.serial, table)
+        return _text("ERROR: penyimpanan gagal, kirim ulang / storage failed, resend", 500)
+    # options, ERRORLOG, IDCARD, USERPIC: nothing to keep yet beyond liveness.
+    service.touch(engine, device.id)
+    return _text("OK")
+
+
+def _refuse_all(table: str, errors: list[adms.AdmsError]) -> None:
+    first = errors[0]
+    raise adms.AdmsError(f"{len(errors)} baris ditolak / lines refused; pertama / first: "
+                         f"{first.what}", first.where or table)
+
+
+def _attlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, text: str
+            ) -> PlainTextResponse:
+    parsed = adms.parse_attlog(text)
+    if parsed.errors and not parsed.records:
+        _refuse_all("ATTLOG", parsed.errors)
+    for err in parsed.errors:
+        log.warning("ADMS %s: %s", device.serial, err)
+    punches = [Punch(device_id=device.id, source=Source.ADMS, pin=r.pin,
+                     local_time=r.local_time, tz=device.tz, state=r.state,
+                     verify=r.verify_label, work_code=r.work_code,
+                     raw={"line": "\t".join(r.raw), "status": r.status, "verify": r.verify,
+                          "stamp": q.stamp})
+               for r in parsed.records]
+    service.store_punches(
+        engine, device, Source.ADMS, punches,
+        details={"table": "ATTLOG", "stamp": q.stamp,
+                 "errors": [str(e) for e in parsed.errors[:20]]},
+        extra=lambda conn: _save_stamp(conn, device.id, "ATTLOG", q.stamp))
+    return _text(f"OK: {len(parsed.records)}")
+
+
+def _operlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, table: str,
+             text: str) -> PlainTextResponse:
+    parsed = adms.parse_operlog(text, table)
+    if parsed.errors and not parsed.records:
+        _refuse_all(table, parsed.errors)
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {"device_id": device.id, "kind": r.kind, "pin": r.pin, "fields": r.fields,
+         "note": None, "received_at": now} for r in parsed.records]
+    with engine.begin() as conn:
+        if rows:
+            conn.execute(insert(PushUserRecord), rows)
+        _save_stamp(conn, device.id, table, q.stamp)
+    return _text(f"OK: {len(parsed.records)}")
+
+
+def _photo_row(device_id: int, kind: str, pin: str | None, when: datetime | None,
+               name: str, jpeg: bytes) -> dict[str, Any]:
+    return {"device_id": device_id, "kind": kind, "pin": pin, "local_time": when,
+            "file_name": name, "content": jpeg, "sha256": hashlib.sha256(jpeg).hexdigest(),
+            "received_at": utcnow()}
+
+
+def _insert_photos(engine: Engine, rows: list[dict[str, Any]], device_id: int,
+                   table: str, stamp: str | None) -> None:
+    with engine.begin() as conn:
+        for row in rows:
+            exists = conn.execute(select(PushPhoto.id).where(
+                PushPhoto.device_id == row["device_id"], PushPhoto.kind == row["kind"],
+                PushPhoto.file_name == row["file_name"],
+                PushPhoto.sha256 == row["sha256"])).first()
+            if exists is None:  # a resent photo is stored once
+                conn.execute(insert(PushPhoto).values(**row))
+        _save_stamp(conn, device_id, table, stamp)
+
+
+def _attphoto(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, body: bytes
+              ) -> PlainTextResponse:
+    photo = adms.parse_attphoto(body)
+    _insert_photos(engine, [_photo_row(device.id, "attphoto", photo.pin, photo.taken_at,
+                                       photo.file_name, photo.jpeg)],
+                   device.id, "ATTPHOTO", q.stamp)
+    return _text("OK")
+
+
+def _biophoto(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, text: str
+              ) -> PlainTextResponse:
+    parsed = adms.parse_biophoto(text)
+    if parsed.errors and not parsed.records:
+        _refuse_all("BIOPHOTO", parsed.errors)
+    _insert_photos(engine, [_photo_row(device.id, "biophoto", p.pin, None, p.file_name,
+                                       p.jpeg) for p in parsed.records],
+                   device.id, "BIOPHOTO", q.stamp)
+    return _text(f"OK: {len(parsed.records)}")
+
+
+@router.get("/iclock/getrequest")
+@router.get("/iclock/getrequest.aspx")
+def getrequest(request: Request) -> PlainTextResponse:
+    try:
+        serial = adms.parse_serial(request.query_params.get("SN"))
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    engine = _engine(request)
+    with engine.begin() as conn:
+        device = service.lookup_device(conn, serial)
+        due = [] if device is None else service.take_due(conn, device.id, request.app.state.resend_after)
+    if device is None:
+        service.hold_unknown(engine, serial, "adms", {})
+        return _text("OK")
+    service.touch(engine, device.id)
+    lines = []
+    for cmd in due:
+        try:
+            verb, fields = adms.command_for(cmd.op, cmd.payload)
+            lines.append(adms.format_command(cmd.id, verb, fields))
+        except (adms.AdmsError, KeyError) as exc:
+            with engine.begin() as conn:
+                service.record_result(conn, device.id, cmd.id, False,
+                                      {"error": f"tidak dapat dikirim / cannot send: {exc}"})
+    return _text("\n".join(lines) + "\n" if lines else "OK")
+
+
+@router.post("/iclock/devicecmd")
+@router.post("/iclock/devicecmd.aspx")
+async def devicecmd(request: Request) -> PlainTextResponse:
+    try:
+        serial = adms.parse_serial(request.query_params.get("SN"))
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    body = _decode(await request.body())
+    parsed = adms.parse_devicecmd(body)
+    for err in parsed.errors:
+        log.warning("ADMS %s: %s", serial, err)
+    if parsed.errors and not parsed.records:
+        return _bad(parsed.errors[0])
+    from starlette.concurrency import run_in_threadpool
+
+    def save() -> PlainTextResponse:
+        engine = _engine(request)
+        with engine.begin() as conn:
+            device = service.lookup_device(conn, serial)
+            if device is None:
+                return _text("UNREGISTERED", 503)
+            for r in parsed.records:
+                cid = service.parse_command_id(r.cmd_id)
+                if cid is not None:
+                    service.record_result(conn, device.id, cid, r.code >= 0,
+                                          {"return": r.code, "cmd": r.cmd, **r.extra})
+        return _text("OK")
+
+    try:
+        return await run_in_threadpool(save)
+    except Exception:  # noqa: BLE001 - no ACK: the terminal posts the results again
+        log.exception("ADMS %s: storing command results failed", serial)
+        return _text("ERROR: penyimpanan gagal / storage failed", 500)
+
+
+@router.get("/iclock/ping")
+@router.get("/iclock/ping.aspx")
+def ping() -> PlainTextResponse:
+    return _text("OK")

@@ -1,0 +1,1 @@
+"""MQTT "hub v1" receiver: punches, acks, commands."""

@@ -1,0 +1,275 @@
+"""The hub's MQTT side of "hub MQTT v1": store pushed punches, ack after commit, run commands.
+
+QoS 1 with a persistent session (clean_session False and a fixed client id), so messages
+sent while the hub is down wait in the broker. PUBACK is sent by hand only after the
+database commit (manual_ack), and `events/ack` is published after it too: a hub killed
+mid-write leaves the message unacknowledged and the broker redelivers it. Duplicates end
+in the same row through the punch identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import Engine, func, select, update
+
+from hub.protocols import mqtt as proto
+from hub.punch import Punch, Source
+from hub.push import service
+from hub.push.models import DeviceCommand
+from hub.store.models import Device
+
+log = logging.getLogger("hub.mqtt")
+SUBSCRIPTIONS = ("events/punch", "cmd/result", "status", "info")
+
+
+@dataclass
+class ListenerStats:
+    messages: int = 0
+    punches_seen: int = 0
+    punches_new: int = 0
+    acks: int = 0
+    malformed: int = 0
+    unknown_device: int = 0
+    results_recorded: int = 0
+    results_ignored: int = 0
+    commands_sent: int = 0
+    db_retries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class MqttListener:
+    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 1883,
+                 client_id: str = "hub", username: str = "", password: str = "",
+                 command_poll_s: float = 1.0, resend_after_s: float = 60.0,
+                 shared_group: str | None = None) -> None:
+        self.engine = engine
+        self.host, self.port = host, port
+        self.command_poll_s = command_poll_s
+        self.resend_after_s = resend_after_s
+        self.stats = ListenerStats()
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._devices: dict[str, service.KnownDevice] = {}
+        self._lock = threading.Lock()
+        self._prefix = f"$share/{shared_group}/" if shared_group else ""
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  clean_session=False, manual_ack=True)
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(0.2, 5)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self._commands: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> MqttListener:
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        self._commands = threading.Thread(target=self._command_loop, name="hub-mqtt-cmd",
+                                           daemon=True)
+        self._commands.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._commands:
+            self._commands.join(timeout=5)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def kill(self) -> None:
+        """Drop the connection without a clean goodbye (tests: a hub that dies)."""
+        self._stop.set()
+        self.client.loop_stop()
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("MQTT: broker menolak sambungan / broker refused: %s", rc)
+            return
+        for channel in SUBSCRIPTIONS:
+            client.subscribe(f"{self._prefix}{proto.ROOT}/+/{channel}", qos=1)
+        self.connected.set()
+        log.info("MQTT: tersambung ke / connected to %s:%s", self.host, self.port)
+
+    def _on_disconnect(self, *_a: Any) -> None:
+        self.connected.clear()
+
+    # --- messages ------------------------------------------------------------------------
+
+    def _device(self, serial: str) -> service.KnownDevice | None:
+        dev = self._devices.get(serial)
+        if dev is None:
+            with self.engine.connect() as conn:
+                dev = service.lookup_device(conn, serial)
+            if dev is not None:
+                self._devices[serial] = dev
+        return dev
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self._handle(msg)
+        except Exception as exc:  # noqa: BLE001 - the loop thread must survive anything
+            log.exception("MQTT: pesan %s gagal diproses / failed", msg.topic)
+            self.stats.errors.append(f"{msg.topic}: {exc}")
+        finally:
+            if not self._stop.is_set():
+                client.ack(msg.mid, msg.qos)
+
+    def _handle(self, msg: mqtt.MQTTMessage) -> None:
+        self.stats.messages += 1
+        try:
+            sn, channel = proto.parse_topic(msg.topic)
+        except proto.MqttPayloadError as exc:
+            self._malformed(None, exc)
+            return
+        if channel == "events/punch":
+            self._punches(sn, msg.payload)
+        elif channel == "cmd/result":
+            self._result(sn, msg.payload)
+        elif channel == "status" and msg.payload:
+            self._status(sn, msg.payload)
+        elif channel == "info" and msg.payload:
+            self._info(sn, msg.payload)
+
+    def _malformed(self, sn: str | None, exc: Exception) -> None:
+        self.stats.malformed += 1
+        self.stats.errors.append(str(exc))
+        log.warning("MQTT: payload ditolak / refused: %s", exc)
+        if sn is not None:
+            # Tell the terminal what is wrong; nothing is acknowledged as stored.
+            self.client.publish(proto.topic(sn, "events/ack"),
+                                proto._dump({"v": 1, "upto_seq": None, "ids": [],
+                                             "error": str(exc)[:500]}), qos=1)
+
+    def _punches(self, sn: str, payload: bytes) -> None:
+        try:
+            events = proto.parse_punch_payload(payload, sn)
+        except proto.MqttPayloadError as exc:
+            self._malformed(sn, exc)
+            return
+        device = self._device(sn)
+        if device is None:
+            # Not acknowledged: the terminal keeps these in its outbox until IT approves it.
+            self.stats.unknown_device += 1
+            service.hold_unknown(self.engine, sn, "mqtt", {})
+            return
+        punches = [Punch(device_id=device.id, source=Source.MQTT, pin=e.pin,
+                         local_time=e.time_local, tz=device.tz, state=e.state,
+                         verify=e.verify, work_code=e.work_code, device_seq=e.seq,
+                         raw=e.raw, utc_time=e.utc_time) for e in events]
+        delay = 0.2
+        while True:
+            try:
+                result = service.store_punches(self.engine, device, Source.MQTT, punches,
+                                               details={"topic": f"{sn}/events/punch"})
+                break
+            except Exception as exc:  # noqa: BLE001 - database down: retry, never ack first
+                if self._stop.is_set():
+                    raise
+                self.stats.db_retries += 1
+                log.error("MQTT: simpan gagal, dicoba lagi / store failed, retrying: %s", exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.stats.punches_seen += result.seen
+        self.stats.punches_new += result.new
+        seqs = [e.seq for e in events if e.seq is not None]
+        if self._stop.is_set():
+            return
+        self.client.publish(proto.topic(sn, "events/ack"),
+                            proto.format_ack([e.id for e in events],
+                                             max(seqs) if seqs else None), qos=1)
+        self.stats.acks += 1
+
+    def _result(self, sn: str, payload: bytes) -> None:
+        try:
+            res = proto.parse_result(payload, f"{proto.ROOT}/{sn}/cmd/result")
+        except proto.MqttPayloadError as exc:
+            self._malformed(sn, exc)
+            return
+        device = self._device(sn)
+        cid = service.parse_command_id(res.id)
+        if device is None or cid is None or res.status == "accepted":
+            return
+        with self.engine.begin() as conn:
+            recorded = service.record_result(
+                conn, device.id, cid, res.status == "done",
+                {"status": res.status, "code": res.code, "msg": res.msg, "data": res.data})
+        if recorded:
+            self.stats.results_recorded += 1
+        else:
+            self.stats.results_ignored += 1
+
+    def _status(self, sn: str, payload: bytes) -> None:
+        try:
+            st = proto.parse_status(payload, f"{proto.ROOT}/{sn}/status")
+        except proto.MqttPayloadError as exc:
+            self._malformed(sn, exc)
+            return
+        self._merge_caps(sn, {"mqtt_status": st.state, "mqtt_status_ts": proto.utc_iso(st.ts)})
+
+    def _info(self, sn: str, payload: bytes) -> None:
+        try:
+            info = proto.parse_info(payload, f"{proto.ROOT}/{sn}/info")
+        except proto.MqttPayloadError as exc:
+            self._malformed(sn, exc)
+            return
+        self._merge_caps(sn, {"mqtt_info": info})
+
+    def _merge_caps(self, sn: str, values: dict[str, Any]) -> None:
+        device = self._device(sn)
+        if device is None:
+            service.hold_unknown(self.engine, sn, "mqtt", values)
+            return
+        with self.engine.begin() as conn:
+            caps = conn.scalar(select(Device.capabilities).where(Device.id == device.id)) or {}
+            conn.execute(update(Device).where(Device.id == device.id)
+                         .values(capabilities={**caps, **values}))
+
+    # --- commands ------------------------------------------------------------------------
+
+    def _command_loop(self) -> None:
+        while not self._stop.wait(self.command_poll_s):
+            if not self.connected.is_set():
+                continue
+            try:
+                self.send_due_commands()
+            except Exception:  # noqa: BLE001 - next round tries again
+                log.exception("MQTT: pengiriman perintah gagal / sending commands failed")
+
+    def send_due_commands(self) -> int:
+        from datetime import timedelta
+
+        sent = 0
+        with self.engine.begin() as conn:
+            ids = conn.execute(select(DeviceCommand.device_id).distinct().where(
+                DeviceCommand.channel == "mqtt",
+                DeviceCommand.status.in_(("queued", "sent")))).scalars().all()
+            for dev_id in ids:
+                serial = conn.scalar(select(Device.serial).where(Device.id == dev_id))
+                for cmd in service.take_due(conn, dev_id,
+                                            timedelta(seconds=self.resend_after_s)):
+                    self.client.publish(proto.topic(serial, "cmd"), proto.format_cmd(
+                        f"c-{cmd.id}", cmd.op, cmd.payload, cmd.created_at, cmd.expires_at),
+                        qos=1)
+                    sent += 1
+        self.stats.commands_sent += sent
+        return sent
+
+
+def count_by_status(engine: Engine) -> Counter[str]:
+    with engine.connect() as conn:
+        return Counter(dict(conn.execute(
+            select(DeviceCommand.status, func.count())
+            .group_by(DeviceCommand.status)).all()))

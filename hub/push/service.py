@@ -1,0 +1,184 @@
+"""What both push channels share: known terminals, pending registrations, storing punches
+in one transaction with their ingest run, and the device command queue.
+
+Channel adapters (hub/adapters/adms, hub/adapters/mqtt) only translate wire formats and
+call these functions; the database commit happens here, before any acknowledgement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.i18n import tr
+from hub.punch import Punch
+from hub.push.models import DeviceCommand, PushRegistration
+from hub.store.ingest import IngestResult, ingest_punches
+from hub.store.models import AuditLog, Device, IngestRun, utcnow
+
+RESEND_AFTER = timedelta(seconds=60)
+DEFAULT_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class KnownDevice:
+    id: int
+    serial: str
+    tz: str
+    kind: str
+
+
+def lookup_device(conn: Connection, serial: str) -> KnownDevice | None:
+    row = conn.execute(select(Device.id, Device.serial, Device.tz, Device.kind, Device.enabled)
+                       .where(Device.serial == serial)).first()
+    if row is None or not row.enabled:
+        return None
+    return KnownDevice(row.id, row.serial, row.tz, row.kind)
+
+
+def hold_unknown(engine: Engine, serial: str, channel: str, info: dict[str, Any]) -> None:
+    """Record (or refresh) the pending registration of a terminal nobody registered yet."""
+    now = utcnow()
+    with engine.begin() as conn:
+        reg = conn.execute(select(PushRegistration.id, PushRegistration.attempts)
+                           .where(PushRegistration.serial == serial)).first()
+        if reg is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(PushRegistration).values(
+                        serial=serial, channel=channel, status="pending", first_seen_at=now,
+                        last_seen_at=now, attempts=1, info=info))
+                return
+            except Exception:  # noqa: BLE001 - another request inserted it first
+                reg = conn.execute(select(PushRegistration.id, PushRegistration.attempts)
+                                   .where(PushRegistration.serial == serial)).first()
+                if reg is None:
+                    raise
+        conn.execute(update(PushRegistration).where(PushRegistration.id == reg.id)
+                     .values(last_seen_at=now, attempts=reg.attempts + 1))
+
+
+def approve(session: Session, serial: str, actor: str, site: str | None = None,
+            tz: str | None = None, name: str = "", pin_group: str = "default") -> Device:
+    """IT accepts a pending terminal: it becomes a registered device of its channel's kind."""
+    from hub.fleet.registry import DeviceSpec, RegistryError, add_device
+
+    reg = session.scalar(select(PushRegistration).where(PushRegistration.serial == serial))
+    if reg is None:
+        raise RegistryError(tr(f"tidak ada pendaftaran tertunda untuk {serial} "
+                               "(lihat `hub push pending`)",
+                               f"no pending registration for {serial} (see `hub push pending`)"))
+    if reg.status == "approved":
+        raise RegistryError(tr(f"{serial} sudah disetujui", f"{serial} is already approved"))
+    tz = tz or (reg.info or {}).get("tz") or "Asia/Jakarta"
+    device = add_device(session, DeviceSpec(serial=serial, kind=reg.channel, name=name,
+                                            site=site, tz=tz, pin_group=pin_group))
+    reg.status, reg.decided_by, reg.decided_at = "approved", actor, utcnow()
+    session.add(AuditLog(actor=actor, action="push.approve", entity="device",
+                         entity_id=str(device.id),
+                         details={"serial": serial, "channel": reg.channel, "tz": tz}))
+    return device
+
+
+def store_punches(engine: Engine, device: KnownDevice, source: str, punches: list[Punch],
+                  details: dict[str, Any] | None = None,
+                  extra: Any = None) -> IngestResult:
+    """One transaction: ingest run + punches (+ `extra(conn)`); committed when it returns."""
+    started = utcnow()
+    with engine.begin() as conn:
+        run_id = conn.execute(insert(IngestRun).values(
+            device_id=device.id, source=source, kind="push", started_at=started,
+            status="running", records_seen=0, new=0, duplicate=0,
+            details=details or {}).returning(IngestRun.id)).scalar_one()
+        result = ingest_punches(conn, punches, run_id)
+        if extra is not None:
+            extra(conn)
+        now = utcnow()
+        conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+            finished_at=now, status="ok", records_seen=result.seen, new=result.new,
+            duplicate=result.duplicate, seconds=(now - started).total_seconds()))
+        conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+    return result
+
+
+def touch(engine: Engine, device_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(Device).where(Device.id == device_id).values(last_seen_at=utcnow()))
+
+
+# --- command queue ------------------------------------------------------------------------
+
+
+def enqueue(session: Session, device: Device, op: str, data: dict[str, Any], actor: str,
+            ttl: timedelta = DEFAULT_TTL) -> DeviceCommand:
+    """Queue a canonical command; the channel follows the device's kind."""
+    from hub.protocols import adms, mqtt
+
+    channel = "adms" if device.kind == "adms" else "mqtt" if device.kind == "mqtt" else ""
+    if not channel:
+        raise ValueError(tr(f"terminal {device.serial} ({device.kind}) bukan terminal push",
+                            f"terminal {device.serial} ({device.kind}) is not a push terminal"))
+    if op not in mqtt.OPS:
+        raise ValueError(tr(f"operasi '{op}' tidak dikenal; pilih: {', '.join(mqtt.OPS)}",
+                            f"unknown op '{op}'; choose one of {', '.join(mqtt.OPS)}"))
+    if channel == "adms":
+        adms.command_for(op, data)  # refuses ops ADMS cannot carry, before queueing
+    now = utcnow()
+    cmd = DeviceCommand(device_id=device.id, channel=channel, op=op, payload=data,
+                        status="queued", attempts=0, created_at=now, expires_at=now + ttl,
+                        created_by=actor)
+    session.add(cmd)
+    session.flush()
+    session.add(AuditLog(actor=actor, action="command.queue", entity="device_command",
+                         entity_id=str(cmd.id), details={"device": device.serial, "op": op}))
+    return cmd
+
+
+def take_due(conn: Connection, device_id: int, resend_after: timedelta = RESEND_AFTER,
+             limit: int = 50) -> list[DeviceCommand | Any]:
+    """Commands to deliver now (queued, or sent without result for a while); marks them sent.
+
+    Expired ones are marked expired instead of being delivered.
+    """
+    now = utcnow()
+    conn.execute(update(DeviceCommand).where(
+        DeviceCommand.device_id == device_id,
+        DeviceCommand.status.in_(("queued", "sent")),
+        DeviceCommand.expires_at < now).values(status="expired", done_at=now))
+    rows = conn.execute(select(DeviceCommand.id, DeviceCommand.op, DeviceCommand.payload,
+                               DeviceCommand.created_at, DeviceCommand.expires_at,
+                               DeviceCommand.attempts)
+                        .where(DeviceCommand.device_id == device_id,
+                               or_(DeviceCommand.status == "queued",
+                                   (DeviceCommand.status == "sent")
+                                   & (DeviceCommand.sent_at < now - resend_after)))
+                        .order_by(DeviceCommand.id).limit(limit)).all()
+    for r in rows:
+        conn.execute(update(DeviceCommand).where(DeviceCommand.id == r.id).values(
+            status="sent", sent_at=now, attempts=r.attempts + 1))
+    return list(rows)
+
+
+def record_result(conn: Connection, device_id: int, cmd_id: int, ok: bool,
+                  result: dict[str, Any]) -> bool:
+    """Store a command's result once; a second result for the same id changes nothing."""
+    now = utcnow()
+    changed = conn.execute(update(DeviceCommand).where(
+        DeviceCommand.id == cmd_id, DeviceCommand.device_id == device_id,
+        DeviceCommand.status.in_(("queued", "sent"))).values(
+            status="done" if ok else "failed", result=result, done_at=now)).rowcount
+    return bool(changed)
+
+
+def parse_command_id(value: str) -> int | None:
+    """Wire id (`c-<n>` over MQTT, `<n>` over ADMS) -> row id, or None when not ours."""
+    value = value.removeprefix("c-")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def now_utc() -> datetime:
+    return utcnow()
