@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy import func, select
 
-from hub.cli import db, devices, employees, punches, sites, users
+from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import face as face_cmd
 from hub.cli import run as run_cmd
 from hub.cli.common import console, ensure_store, err_console
@@ -23,6 +23,7 @@ app.add_typer(devices.app, name="device")
 app.add_typer(employees.app, name="employee")
 app.add_typer(punches.app, name="punch")
 app.add_typer(users.app, name="user")
+app.add_typer(simulate.app, name="simulate")
 app.add_typer(face_cmd.app, name="face")
 app.command("run")(run_cmd.run)
 

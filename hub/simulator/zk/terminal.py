@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -79,7 +79,8 @@ class Terminal:
         self._db = conn
         self._lock = threading.RLock()
         self._meta = meta
-        self.profile: Profile = get_profile(meta["profile"])
+        # a profile may be adjusted per terminal (capacities, framing) through profile_overrides
+        self.profile: Profile = replace(get_profile(meta["profile"]), **meta.get("profile_overrides", {}))
         self.clock = Clock(meta.get("tz", "Asia/Jakarta"), meta.get("clock_offset_s", 0.0),
                            meta.get("drift_ppm", 0.0), meta.get("clock_anchor", time.time()))
         self.enabled = True
@@ -102,9 +103,15 @@ class Terminal:
     @classmethod
     def create(cls, path: str | Path, profile: str | Profile, serial: str | None = None, comm_key: int = 0,
                clock_offset_s: float = 0.0, drift_ppm: float = 0.0, tz: str = "Asia/Jakarta",
-               device_name: str | None = None, overwrite: bool = False) -> Terminal:
+               device_name: str | None = None, overwrite: bool = False, options: dict[str, str] | None = None,
+               profile_overrides: dict | None = None) -> Terminal:
         path = Path(path)
-        prof = profile if isinstance(profile, Profile) else get_profile(profile)
+        prof = get_profile(profile.name if isinstance(profile, Profile) else profile)
+        overrides = dict(profile_overrides or {})
+        unknown = set(overrides) - set(Profile.__dataclass_fields__)
+        if unknown:
+            raise TerminalError(f"unknown profile fields: {', '.join(sorted(unknown))}")
+        prof = replace(prof, **overrides)
         if path.exists():
             if not overwrite:
                 raise TerminalError(f"{path} already holds a terminal; use Terminal.load or overwrite=True")
@@ -115,8 +122,8 @@ class Terminal:
         now = time.time()
         meta = {"profile": prof.name, "serial": serial, "comm_key": int(comm_key), "mac": _mac_for(serial),
                 "tz": tz, "clock_offset_s": float(clock_offset_s), "drift_ppm": float(drift_ppm),
-                "clock_anchor": now, "device_name": device_name or prof.device_name, "options": {},
-                "created": now}
+                "clock_anchor": now, "device_name": device_name or prof.device_name,
+                "options": dict(options or {}), "profile_overrides": overrides, "created": now}
         conn = cls._connect(path)
         conn.executemany("insert or replace into meta values (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
         return cls(path, conn, meta)
