@@ -1,0 +1,378 @@
+"""The fleet poller: every ZK terminal pulled concurrently, incrementally, without loss.
+
+Per terminal: connect (retries with exponential backoff, socket timeouts so a dead unit
+costs only its own thread), read the clock, read the counters, then
+- count and newest record unchanged -> nothing downloaded;
+- count grew and the previous newest record is still in place -> only the new tail;
+- anything else (log cleared, replaced, first pull, --full) -> the whole log.
+Punches, the run record and the device's bookkeeping are written in ONE transaction, so a
+hub killed mid-write leaves either everything or nothing; the next pull re-reads and the
+store's identity constraint absorbs whatever was already there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from zk.exception import ZKError
+
+from hub.adapters.zk.client import ZkClient, ZkClientError
+from hub.config import PullSettings
+from hub.i18n import tr
+from hub.protocols.zk import ZkProtocolError
+from hub.protocols.zk_records import ParsedLog, ZkLogRecord
+from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
+from hub.store.ingest import ingest_punches
+from hub.store.models import Device, IngestRun, RawPunch, Site, utcnow
+
+log = logging.getLogger(__name__)
+
+ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
+TRANSPORTS = {"zk-tcp": "tcp", "zk-udp": "udp", "zk-auto": "auto", "zk-serial": "serial"}
+NETWORK_ERRORS = (ZKError, OSError, ZkClientError, TimeoutError)
+
+
+@dataclass
+class Target:
+    """What a worker thread needs of a Device row (no ORM objects cross threads)."""
+
+    id: int
+    serial: str
+    kind: str
+    host: str | None
+    port: int | None
+    serial_line: str | None
+    baud: int | None
+    comm_key: int
+    tz: str
+    last_record_count: int | None
+    last_newest_local: datetime | None
+    has_capabilities: bool
+
+
+@dataclass
+class PullResult:
+    serial: str
+    device_id: int
+    seen: int = 0
+    new: int = 0
+    duplicate: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    mode: str = "full"  # full | tail | unchanged | empty
+    record_count: int | None = None
+    log_cleared: bool = False
+    clock_offset_s: float | None = None
+    clock_synced: bool = False
+    cleared_terminal: bool = False
+    attempts: int = 0
+    impossible_dates: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+ClientFactory = Callable[[Target, PullSettings], Any]
+
+
+def default_client(target: Target, settings: PullSettings) -> Any:
+    if target.kind == "zk-serial":
+        from hub.adapters.zk.serial import SerialZkClient
+
+        return SerialZkClient(target.serial_line or "", baud=target.baud or 115200,
+                              comm_key=target.comm_key, timeout=settings.timeout_s)
+    return ZkClient(target.host or "127.0.0.1", target.port or 4370,
+                    transport=TRANSPORTS[target.kind], comm_key=target.comm_key,
+                    timeout=settings.timeout_s)
+
+
+def load_targets(engine: Engine, device: str | None = None, site: str | None = None,
+                 include_disabled: bool = False) -> list[Target]:
+    from sqlalchemy.orm import Session
+
+    from hub.fleet.registry import comm_key
+
+    with Session(engine) as s:
+        q = select(Device).where(Device.kind.in_(ZK_KINDS)).order_by(Device.serial)
+        if device:
+            q = q.where((Device.serial == device) | (Device.name == device))
+        elif not include_disabled:
+            q = q.where(Device.enabled.is_(True))
+        if site:
+            q = q.join(Site, Device.site_id == Site.id).where(Site.code == site)
+        return [Target(d.id, d.serial, d.kind, d.host, d.port, d.serial_line, d.baud,
+                       comm_key(d), d.tz, d.last_record_count, d.last_newest_local,
+                       bool(d.capabilities)) for d in s.scalars(q)]
+
+
+def _local_now(tz: str) -> datetime:
+    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+
+
+def in_working_hours(spec: str, local: datetime) -> bool:
+    """`spec` like "06:00-18:00" (comma-separated windows allowed)."""
+    now = local.strftime("%H:%M")
+    for window in spec.split(","):
+        window = window.strip()
+        if not window:
+            continue
+        start, _, end = window.partition("-")
+        start, end = start.strip(), end.strip()
+        if (start <= now < end) if start <= end else (now >= start or now < end):
+            return True
+    return False
+
+
+def to_punches(records: Iterable[ZkLogRecord], target: Target, source: str,
+               flags: int = 0) -> list[Punch]:
+    out = []
+    for r in records:
+        f = flags | (int(PunchFlag.OUT_OF_RANGE) if r.time_error else 0)
+        raw: dict[str, Any] = {"index": r.index, "state": r.state, "verify": r.verify,
+                               "time_raw": r.time_raw}
+        if r.uid is not None:
+            raw["uid"] = r.uid
+        if r.workcode:
+            raw["workcode"] = r.workcode
+        if r.time_error:
+            raw["time_error"] = r.time_error
+        out.append(Punch(target.id, source, r.pin, r.local_time, target.tz,
+                         zk_state(r.state), zk_verify(r.verify),
+                         work_code=str(r.workcode) if r.workcode else None, raw=raw, flags=f))
+    return out
+
+
+class Puller:
+    """Pulls one or many terminals into the store."""
+
+    def __init__(self, engine: Engine, settings: PullSettings,
+                 client_factory: ClientFactory = default_client,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.client_factory = client_factory
+        self.sleep = sleep
+        self.stop = threading.Event()
+
+    # --- one terminal -------------------------------------------------------------------
+    def pull(self, target: Target, full: bool = False) -> PullResult:
+        res = PullResult(target.serial, target.id)
+        started = time.monotonic()
+        try:
+            run_id = self._open_run(target)
+        except SQLAlchemyError as exc:
+            res.error = tr(f"basis data tidak tersedia: {exc.__class__.__name__}; terminal tidak "
+                           "disentuh, ulangi setelah basis data pulih",
+                           f"database unavailable: {exc.__class__.__name__}; terminal left "
+                           "untouched, retry once the database is back")
+            res.seconds = time.monotonic() - started
+            return res
+        attempts = 1 + max(0, self.settings.retries)
+        for attempt in range(attempts):
+            res.attempts = attempt + 1
+            try:
+                self._pull_once(target, full, run_id, res, started)
+                res.error = None
+                break
+            except NETWORK_ERRORS as exc:
+                res.error = tr(f"gagal berkomunikasi: {exc}", f"communication failed: {exc}")
+            except ZkProtocolError as exc:
+                res.error = tr(f"data terminal tidak dapat dibaca: {exc}",
+                               f"terminal data cannot be read: {exc}")
+                break
+            except SQLAlchemyError as exc:
+                res.error = tr(f"gagal menyimpan ke basis data: {exc.__class__.__name__}: {exc}",
+                               f"could not write to the database: {exc.__class__.__name__}: {exc}")
+                break
+            if attempt + 1 < attempts and not self.stop.is_set():
+                self.sleep(min(8.0, 0.25 * 2 ** attempt))
+        res.seconds = time.monotonic() - started
+        if res.error:
+            self._fail_run(target, run_id, res)
+        return res
+
+    def _open_run(self, target: Target) -> int:
+        source = Source.ZK_SERIAL if target.kind == "zk-serial" else Source.ZK_TCP
+        with self.engine.begin() as conn:
+            return conn.execute(insert(IngestRun).values(
+                device_id=target.id, source=str(source), kind="pull", started_at=utcnow(),
+                status="running", details={}).returning(IngestRun.id)).scalar_one()
+
+    def _fail_run(self, target: Target, run_id: int, res: PullResult) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+                    status="error", finished_at=utcnow(), seconds=res.seconds,
+                    error=res.error, details=self._details(res)))
+                conn.execute(update(Device).where(Device.id == target.id).values(
+                    last_error=res.error))
+        except SQLAlchemyError:
+            log.warning("could not record the failed pull of %s", target.serial)
+
+    @staticmethod
+    def _details(res: PullResult) -> dict[str, Any]:
+        return {"mode": res.mode, "record_count": res.record_count,
+                "log_cleared": res.log_cleared, "clock_offset_s": res.clock_offset_s,
+                "clock_synced": res.clock_synced, "cleared_terminal": res.cleared_terminal,
+                "attempts": res.attempts, "impossible_dates": res.impossible_dates,
+                "notes": res.notes}
+
+    def _pull_once(self, target: Target, full: bool, run_id: int, res: PullResult,
+                   started: float) -> None:
+        res.notes = []
+        res.log_cleared = False
+        tolerance = self.settings.clock_tolerance_s
+        with self.client_factory(target, self.settings) as client:
+            source = {"tcp": Source.ZK_TCP, "udp": Source.ZK_UDP}.get(client.transport,
+                                                                        Source.ZK_SERIAL)
+            device_time = client.get_time()
+            offset = (device_time - _local_now(target.tz)).total_seconds()
+            res.clock_offset_s = offset
+            suspect = abs(offset) > tolerance
+            if suspect:
+                res.notes.append(tr(f"jam terminal selisih {offset:+.0f} s (batas {tolerance} s)",
+                                    f"terminal clock off by {offset:+.0f} s (limit {tolerance} s)"))
+            caps = None
+            if full or not target.has_capabilities:
+                info = client.info()
+                sizes = info.sizes
+                count = sizes["records"]
+                caps = info
+            else:
+                count = client.sizes().records
+            res.record_count = count
+            parsed, newest = self._read(client, target, count, full, res)
+            flags = int(PunchFlag.CLOCK_SUSPECT) if suspect else 0
+            punches = to_punches(parsed.records, target, str(source), flags)
+            res.impossible_dates = parsed.impossible_dates
+            res.seen = len(punches)
+            capabilities = (caps.capabilities(parsed.record_size or None, None)
+                            if caps is not None else None)
+            with self.engine.begin() as conn:
+                result = ingest_punches(conn, punches, run_id)
+                res.new, res.duplicate = result.new, result.duplicate
+                values: dict[str, Any] = {
+                    "last_seen_at": utcnow(), "last_clock_offset_s": offset,
+                    "last_record_count": count, "last_newest_local": newest, "last_error": None}
+                if capabilities:
+                    values["capabilities"] = capabilities
+                conn.execute(update(Device).where(Device.id == target.id).values(**values))
+                res.seconds = time.monotonic() - started
+                conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+                    source=str(source), status="ok", finished_at=utcnow(),
+                    records_seen=res.seen, new=res.new, duplicate=res.duplicate,
+                    seconds=res.seconds, error=None, details=self._details(res)))
+            # What is stored stays stored: the bookkeeping now matches the terminal.
+            target.last_record_count, target.last_newest_local = count, newest
+            if suspect and self.settings.auto_sync_time:
+                client.set_time(_local_now(target.tz))
+                res.clock_synced = True
+            if self.settings.clear_after_pull and count:
+                self._maybe_clear(client, target, count, res)
+
+    def _read(self, client: Any, target: Target, count: int, full: bool,
+              res: PullResult) -> tuple[ParsedLog, datetime | None]:
+        prev, prev_newest = target.last_record_count, target.last_newest_local
+        if count == 0:
+            res.mode = "empty"
+            if prev:
+                res.log_cleared = True
+                res.notes.append(tr(f"log terminal dikosongkan ({prev} -> 0 catatan)",
+                                    f"terminal log was cleared ({prev} -> 0 records)"))
+            return ParsedLog(0), None
+        if not full and prev and prev_newest is not None and count >= prev:
+            tail = client.read_attendance_from(count, prev - 1)
+            if tail.records and tail.records[0].local_time == prev_newest:
+                newest = tail.records[-1].local_time
+                tail.records = tail.records[1:]
+                tail.impossible_dates = sum(1 for r in tail.records if r.time_error)
+                res.mode = "unchanged" if count == prev else "tail"
+                return tail, newest
+            res.notes.append(tr("catatan terbaru sebelumnya tidak lagi di tempatnya: log dibaca "
+                                "ulang seluruhnya", "the previous newest record moved: "
+                                "re-reading the whole log"))
+        elif prev and count < prev:
+            res.log_cleared = True
+            res.notes.append(tr(f"log terminal dikosongkan/berkurang ({prev} -> {count}); "
+                                "seluruh log dibaca", f"terminal log was cleared or shrank "
+                                f"({prev} -> {count}); reading it all"))
+        res.mode = "full"
+        parsed = client.read_attendance(count)
+        newest = parsed.records[-1].local_time if parsed.records else None
+        return parsed, newest
+
+    def _maybe_clear(self, client: Any, target: Target, count: int, res: PullResult) -> None:
+        """Clear the terminal's log only outside working hours and only when every record it
+        holds is read back from the store; the terminal is disabled meanwhile so no punch
+        can land between the check and the clear."""
+        if in_working_hours(self.settings.working_hours, _local_now(target.tz)):
+            res.notes.append(tr("log tidak dihapus: jam kerja", "log not cleared: working hours"))
+            return
+        client.disable()
+        try:
+            if client.sizes().records != count:
+                res.notes.append(tr("log tidak dihapus: ada catatan baru",
+                                    "log not cleared: new records arrived"))
+                return
+            records = client.read_attendance(count).records
+            wanted = {(r.pin, r.local_time, str(zk_state(r.state)), str(zk_verify(r.verify)))
+                      for r in records}
+            with self.engine.connect() as conn:
+                stored = {(p, t, s, v) for p, t, s, v in conn.execute(
+                    select(RawPunch.pin, RawPunch.local_time, RawPunch.state, RawPunch.verify)
+                    .where(RawPunch.device_id == target.id))}
+            missing = wanted - stored
+            if missing:
+                res.notes.append(tr(f"log tidak dihapus: {len(missing)} catatan belum ada di "
+                                    "basis data", f"log not cleared: {len(missing)} records are "
+                                    "not in the store"))
+                return
+            client.clear_attendance()
+            res.cleared_terminal = True
+            with self.engine.begin() as conn:
+                conn.execute(update(Device).where(Device.id == target.id).values(
+                    last_record_count=0, last_newest_local=None))
+            target.last_record_count, target.last_newest_local = 0, None
+            res.notes.append(tr(f"log terminal dihapus setelah {count} catatan dicocokkan",
+                                f"terminal log cleared after {count} records were verified"))
+        finally:
+            client.enable()
+
+    # --- the fleet ----------------------------------------------------------------------
+    def pull_many(self, targets: list[Target], full: bool = False,
+                  on_done: Callable[[PullResult], None] | None = None) -> list[PullResult]:
+        results: list[PullResult] = []
+        workers = max(1, min(self.settings.concurrency, len(targets) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zk-pull") as pool:
+            futures = {pool.submit(self.pull, t, full): t for t in targets}
+            for fut in as_completed(futures):
+                t = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as exc:  # noqa: BLE001 - one terminal never stops the run
+                    r = PullResult(t.serial, t.id, error=f"{exc.__class__.__name__}: {exc}")
+                results.append(r)
+                if on_done:
+                    on_done(r)
+        results.sort(key=lambda r: r.serial)
+        return results
+
+
+def pull_fleet(engine: Engine, settings: PullSettings, device: str | None = None,
+               site: str | None = None, full: bool = False,
+               on_done: Callable[[PullResult], None] | None = None,
+               client_factory: ClientFactory = default_client) -> list[PullResult]:
+    targets = load_targets(engine, device, site)
+    return Puller(engine, settings, client_factory).pull_many(targets, full, on_done)
