@@ -25,7 +25,9 @@ def web_schema(shared_web_env: WebEnv) -> Iterator[schemathesis.BaseSchema]:  # 
 
 def _token(env: WebEnv, path: str) -> str:
     # Each operation is called as a role that may use it, so the examples reach the handler.
-    return env.token("it") if path.startswith("/api/devices") else env.token("reviewer")
+    if path.startswith(("/api/devices", "/api/mobile")):
+        return env.token("it")
+    return env.token("admin") if path.startswith("/api/face") else env.token("reviewer")
 
 
 def _runner(op, auth: dict[str, str], calls: dict[str, int]):  # type: ignore[no-untyped-def]
