@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import face as face_cmd
+from hub.cli import pull as pull_cmd
 from hub.cli import run as run_cmd
 from hub.cli.common import console, ensure_store, err_console
 from hub.config import get_settings, redact_url
@@ -25,6 +26,8 @@ app.add_typer(punches.app, name="punch")
 app.add_typer(users.app, name="user")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(face_cmd.app, name="face")
+app.add_typer(pull_cmd.app, name="pull")
+app.add_typer(pull_cmd.import_app, name="import")
 app.command("run")(run_cmd.run)
 
 

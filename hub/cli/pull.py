@@ -1,0 +1,168 @@
+"""hub pull, hub device sync-time, hub import attlog: ZK terminals and their USB files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from hub.adapters.zk.coordinator import Puller, PullResult, default_client, load_targets
+from hub.cli import devices
+from hub.cli.common import audit, cli_actor, console, engine, fail
+from hub.config import get_settings
+from hub.i18n import tr
+from hub.store.models import Device, IngestRun, utcnow
+
+app = typer.Typer(help=tr("Tarik log absensi dari terminal ZK.",
+                          "Pull attendance logs from ZK terminals."),
+                  invoke_without_command=True)
+import_app = typer.Typer(help=tr("Impor berkas absensi (USB).", "Import attendance files (USB)."),
+                         no_args_is_help=True)
+
+
+def _summary(results: list[PullResult]) -> None:
+    table = Table(title=tr("Hasil tarik", "Pull results"))
+    for col in (tr("terminal", "terminal"), tr("mode", "mode"), tr("dilihat", "seen"),
+                tr("baru", "new"), tr("duplikat", "duplicate"), tr("detik", "seconds"),
+                tr("jam (s)", "clock (s)"), tr("galat / catatan", "error / notes")):
+        table.add_column(col)
+    for r in results:
+        note = r.error or "; ".join(r.notes)
+        table.add_row(r.serial, r.mode if r.ok else "-", str(r.seen), str(r.new),
+                      str(r.duplicate), f"{r.seconds:.2f}",
+                      "" if r.clock_offset_s is None else f"{r.clock_offset_s:+.0f}",
+                      f"[red]{note}[/]" if r.error else note)
+    console.print(table)
+
+
+@app.callback()
+def pull(ctx: typer.Context,
+         device: str | None = typer.Option(None, "--device", help="nomor seri / nama terminal"),
+         site: str | None = typer.Option(None, "--site", help="kode kantor"),
+         full: bool = typer.Option(False, "--full", help="baca seluruh log walau tidak berubah"),
+         ) -> None:
+    """Tarik log absensi semua terminal ZK sekaligus (bertahap: hanya yang berubah)."""
+    if ctx.invoked_subcommand:
+        return
+    eng = engine()
+    targets = load_targets(eng, device, site)
+    if not targets:
+        fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"),
+             tr("daftarkan dengan `hub device add SN --kind zk-tcp --host IP`",
+                "register one with `hub device add SN --kind zk-tcp --host IP`"))
+    puller = Puller(eng, get_settings().pull, default_client)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task(tr("menarik", "pulling"), total=len(targets), last="")
+
+        def done(r: PullResult) -> None:
+            status = f"[red]{r.serial} ✗[/]" if r.error else f"{r.serial} +{r.new}"
+            progress.update(task, advance=1, last=status)
+
+        try:
+            results = puller.pull_many(targets, full, done)
+        except KeyboardInterrupt:
+            puller.stop.set()
+            raise
+    _summary(results)
+    new = sum(r.new for r in results)
+    seen = sum(r.seen for r in results)
+    failed = [r for r in results if r.error]
+    if new == 0:
+        console.print(tr(f"Tidak ada punch baru ({seen} catatan dibaca, semua sudah tersimpan).",
+                         f"No new punches ({seen} records read, all already stored)."))
+    else:
+        console.print(tr(f"{new} punch baru dari {len(results)} terminal ({seen} dibaca).",
+                         f"{new} new punches from {len(results)} terminals ({seen} read)."))
+    if failed:
+        console.print(tr(f"[red]{len(failed)} terminal gagal[/]; periksa jaringan/daya lalu ulangi "
+                         "`hub pull`, atau impor log dari USB dengan `hub import attlog`.",
+                         f"[red]{len(failed)} terminal(s) failed[/]; check network/power and "
+                         "run `hub pull` again, or import the USB log with `hub import attlog`."))
+        raise typer.Exit(2)
+
+
+def sync_time(device: str | None = typer.Option(None, "--device", help="nomor seri / nama"),
+              site: str | None = typer.Option(None, "--site", help="kode kantor")) -> None:
+    """Setel jam terminal ZK ke jam hub (zona IANA tiap terminal)."""
+    eng = engine()
+    settings = get_settings().pull
+    targets = load_targets(eng, device, site)
+    if not targets:
+        fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"))
+    bad = 0
+    for t in targets:
+        try:
+            with default_client(t, settings) as client:
+                before = client.get_time()
+                now = datetime.now(ZoneInfo(t.tz)).replace(tzinfo=None, microsecond=0)
+                client.set_time(now)
+                after = client.get_time()
+            offset = (before - now).total_seconds()
+            with Session(eng) as s, s.begin():
+                s.execute(update(Device).where(Device.id == t.id).values(
+                    last_clock_offset_s=(after - now).total_seconds(), last_seen_at=utcnow()))
+                audit(s, cli_actor(), "device.sync_time", "device", t.id, serial=t.serial,
+                      offset_before_s=offset)
+            console.print(tr(f"{t.serial}: jam disetel (selisih sebelumnya {offset:+.0f} s)",
+                             f"{t.serial}: clock set (was off by {offset:+.0f} s)"))
+        except Exception as exc:  # noqa: BLE001 - report per terminal and go on
+            bad += 1
+            console.print(f"[red]{t.serial}: {tr('gagal', 'failed')}: {exc}[/]")
+    if bad:
+        raise typer.Exit(2)
+
+
+devices.app.command("sync-time")(sync_time)
+
+
+@import_app.command("attlog")
+def import_attlog(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                              help="attlog .dat dari USB atau CSV ekspor"),
+                  device: str = typer.Option(..., "--device", help="nomor seri terminal")) -> None:
+    """Impor log absensi dari USB (attlog .dat) atau CSV; baris rusak dilaporkan."""
+    from hub.adapters.usb import MAX_BAD_SHOWN, parse_file
+    from hub.fleet.registry import RegistryError, find_device
+    from hub.store.ingest import ingest_punches
+
+    eng = engine()
+    with Session(eng) as s:
+        try:
+            dev = find_device(s, device)
+        except RegistryError as exc:
+            fail(str(exc), tr("lihat `hub device list`", "see `hub device list`"))
+        dev_id, tz, serial = dev.id, dev.tz, dev.serial
+    parsed = parse_file(path, dev_id, tz)
+    for problem in parsed.problems[:MAX_BAD_SHOWN]:
+        console.print(f"[yellow]{path.name}: {problem}[/]")
+    if len(parsed.problems) > MAX_BAD_SHOWN:
+        console.print(tr(f"... dan {len(parsed.problems) - MAX_BAD_SHOWN} baris rusak lainnya",
+                         f"... and {len(parsed.problems) - MAX_BAD_SHOWN} more bad lines"))
+    started = utcnow()
+    with eng.begin() as conn:
+        run_id = conn.execute(insert(IngestRun).values(
+            device_id=dev_id, source="file", kind="import", started_at=started,
+            status="running", details={}).returning(IngestRun.id)).scalar_one()
+        result = ingest_punches(conn, parsed.punches, run_id)
+        conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+            status="ok" if not parsed.problems else "partial", finished_at=utcnow(),
+            records_seen=result.seen, new=result.new, duplicate=result.duplicate,
+            seconds=(utcnow() - started).total_seconds(),
+            error=(tr(f"{len(parsed.problems)} baris rusak", f"{len(parsed.problems)} bad lines")
+                   if parsed.problems else None),
+            details={"file": path.name, "format": parsed.format,
+                     "bad_lines": [p.line for p in parsed.problems][:1000]}))
+    console.print(tr(
+        f"{serial}: {result.seen} punch dibaca dari {path.name} ({parsed.format}), {result.new} "
+        f"baru, {result.duplicate} sudah ada, {len(parsed.problems)} baris rusak.",
+        f"{serial}: {result.seen} punches read from {path.name} ({parsed.format}), {result.new} "
+        f"new, {result.duplicate} already stored, {len(parsed.problems)} bad lines."))
+    if parsed.problems:
+        raise typer.Exit(1 if not parsed.punches else 0)
