@@ -320,7 +320,13 @@ def test_index_cache_reloads_after_changes(session: Session) -> None:
     first = index.enrolled_matrix(session)
     assert len(first) == 1 and index.enrolled_matrix(session) is first  # cached
     enroll_analysis(session, NIP_BIDEN, analysed("biden.jpg"), "test")
-    assert len(index.enrolled_matrix(session)) == 2
+    enroll_analysis(session, NIP_OBAMA, analysed("obama2.jpg"), "test")  # replaces obama.jpg
+    kept = index.enrolled_matrix(session)  # updated in place, not reloaded
+    fresh = index.load_matrix(session)
+    assert len(kept) == len(fresh) == 2
+    order_k, order_f = np.argsort(kept.employee_ids), np.argsort(fresh.employee_ids)
+    assert (kept.employee_ids[order_k] == fresh.employee_ids[order_f]).all()
+    assert np.allclose(kept.vectors[order_k], fresh.vectors[order_f])
     # A change made elsewhere (no invalidate call here) is seen through the table's stamp.
     row = session.scalar(select(Template).where(Template.format == "dlib128")
                          .order_by(Template.id.desc()))

@@ -102,12 +102,13 @@ def enroll_analysis(session: Session, nip: str, analysis: Analysis, actor: str,
     s = settings or face_settings()
     emp = employee_by_nip(session, nip)
     matrix = index.enrolled_matrix(session)
+    before = index.current_stamp(session)
     hits = matrix.search(analysis.encoding, s.duplicate_threshold, exclude=emp.id)
     photo = terminal_photo_of(analysis, s)
     enc_row = _upsert(session, emp.id, index.FORMAT, index.to_blob(analysis.encoding), "1")
     photo_row = _upsert(session, emp.id, PHOTO_FORMAT, photo)
     session.flush()
-    index.invalidate(session)
+    index.record_enrollment(session, emp.id, analysis.encoding, before)
     result = EnrollResult(employee_id=emp.id, id_number=emp.id_number,
                           encoding_template_id=enc_row.id, photo_template_id=photo_row.id,
                           photo_bytes=len(photo), metrics=analysis.face.metrics(),

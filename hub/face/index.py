@@ -108,6 +108,38 @@ def enrolled_matrix(session: Session) -> Matrix:
     return matrix
 
 
+def record_enrollment(session: Session, employee_id: int, encoding: np.ndarray,
+                      before: tuple[Any, ...] | None) -> None:
+    """Put a just-written encoding into the cached matrix instead of reloading everything.
+
+    `before` is the stamp the cache was valid for; if the table moved by more than this
+    one write (someone else enrolled meanwhile), the cache is dropped and reloaded later.
+    A rolled-back write changes the stamp back, so the next search reloads too.
+    """
+    key = _key(session)
+    stamp = _stamp(session)
+    with _lock:
+        entry = _cache.get(key)
+        if entry is None or before is None or entry.stamp != before:
+            _cache.pop(key, None)
+            return
+        m = entry.matrix
+        keep = m.employee_ids != employee_id
+        grew = int(not bool((~keep).any()))
+        if stamp[0] != before[0] + grew:
+            _cache.pop(key, None)
+            return
+        vectors = np.vstack([m.vectors[keep], np.asarray(encoding, np.float32)[None, :]])
+        ids = np.append(m.employee_ids[keep], employee_id)
+        _cache[key] = _Entry(stamp, Matrix(ids, vectors))
+
+
+def current_stamp(session: Session) -> tuple[Any, ...] | None:
+    with _lock:
+        entry = _cache.get(_key(session))
+    return None if entry is None else entry.stamp
+
+
 def invalidate(session: Session | None = None) -> None:
     with _lock:
         if session is None:
