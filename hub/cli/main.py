@@ -9,6 +9,7 @@ from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import face as face_cmd
 from hub.cli import pull as pull_cmd
 from hub.cli import run as run_cmd
+from hub.cli import sync as sync_cmd
 from hub.cli.common import console, ensure_store, err_console
 from hub.config import get_settings, redact_url
 from hub.i18n import tr
@@ -24,6 +25,8 @@ app.add_typer(devices.app, name="device")
 app.add_typer(employees.app, name="employee")
 app.add_typer(punches.app, name="punch")
 app.add_typer(users.app, name="user")
+app.add_typer(sync_cmd.app, name="sync")
+app.add_typer(sync_cmd.pin_app, name="pin")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(face_cmd.app, name="face")
 app.add_typer(pull_cmd.app, name="pull")

@@ -293,3 +293,7 @@ from hub.push import models as _push_models  # noqa: E402,F401  (registers the t
 # --- face (hub/face): face review queue, mobile selfie hashes -----------------------------
 
 from hub.face import models as _face_models  # noqa: E402,F401  (registers the tables)
+
+# --- roster sync (hub/roster): office rules, transfers, terminal state, sync runs ---------
+
+from hub.roster import models as _roster_models  # noqa: E402,F401  (registers the tables)

@@ -1,0 +1,205 @@
+"""Per terminal: which users to add, update and remove, and which templates to add and remove.
+
+Desired state (assignment + PINs + templates in the store) is compared with the terminal's
+last confirmed state (device_roster_users / device_roster_templates, written only from a
+read-back). A terminal that was offline simply stays different, so the next plan carries
+the change again; a terminal that is already right gets an empty plan and is not contacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.i18n import tr
+from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
+from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
+from hub.roster.names import terminal_name
+from hub.roster.pins import allocate, current_pins
+from hub.store.models import Device, Employee, Site, Template
+
+ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
+PUSH_KINDS = ("adms", "mqtt")
+
+
+@dataclass(frozen=True)
+class UserItem:
+    pin: str
+    employee_id: int | None
+    name: str = ""
+    fields_hash: str = ""
+    uid: int | None = None  # known slot on the terminal (updates, removals)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateItem:
+    pin: str
+    kind: str  # fingerprint | face
+    finger_index: int
+    sha256: str
+    template_id: int | None = None
+    employee_id: int | None = None
+
+
+@dataclass
+class DevicePlan:
+    device_id: int
+    serial: str
+    kind: str
+    name: str
+    site: str | None
+    user_size: int
+    users_add: list[UserItem] = field(default_factory=list)
+    users_update: list[UserItem] = field(default_factory=list)
+    users_remove: list[UserItem] = field(default_factory=list)
+    templates_add: list[TemplateItem] = field(default_factory=list)
+    templates_remove: list[TemplateItem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unsupported: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users_add or self.users_update or self.users_remove
+                    or self.templates_add or self.templates_remove)
+
+    def counts(self) -> dict[str, int]:
+        return {"users_add": len(self.users_add), "users_update": len(self.users_update),
+                "users_remove": len(self.users_remove), "templates_add": len(self.templates_add),
+                "templates_remove": len(self.templates_remove)}
+
+
+def user_format(device: Device) -> int:
+    size = (device.capabilities or {}).get("user_size")
+    if size in (28, 72):
+        return int(size)
+    return 28 if device.kind == "zk-udp" else 72
+
+
+def name_bytes(device: Device) -> int:
+    if device.kind in ZK_KINDS:
+        return 8 if user_format(device) == 28 else 23  # 24-byte field keeps its NUL
+    return 24
+
+
+def fingerprint_format(device: Device) -> str:
+    caps = device.capabilities or {}
+    return str(caps.get("fp_format") or f"zk-fp{caps.get('fp_version', 10)}")
+
+
+def accepts_faces(device: Device) -> bool:
+    """Face photos travel as ADMS BIOPHOTO / MQTT face.set; the ZK binary protocol has none."""
+    return device.kind in PUSH_KINDS and bool((device.capabilities or {}).get("face", True))
+
+
+def fields_hash(pin: str, name: str, privilege: int = 0, card: int = 0) -> str:
+    return hashlib.sha1(f"{pin}\x1f{name}\x1f{privilege}\x1f{card}".encode()).hexdigest()[:32]
+
+
+def select_devices(session: Session, site: str | None = None, device: str | None = None) -> list[Device]:
+    q = select(Device).where(Device.enabled.is_(True), Device.kind.in_(ROSTER_KINDS)).order_by(Device.serial)
+    if device:
+        q = q.where(Device.serial == device)
+    if site:
+        site_id = session.scalar(select(Site.id).where(Site.code == site))
+        if site_id is None:
+            raise ValueError(tr(f"kantor '{site}' tidak ditemukan", f"office '{site}' not found"))
+        q = q.where(Device.site_id == site_id)
+    return list(session.scalars(q))
+
+
+def compute_plans(session: Session, devices: list[Device], day: date | None = None,
+                  allocate_pins: bool = True, org: Org | None = None) -> list[DevicePlan]:
+    day = day or date.today()
+    if not devices:
+        return []
+    org = org or load_org(session)
+    wanted = assign(session, day, org)
+    dev_ids = [d.id for d in devices]
+    emp_ids = set().union(*(wanted.get(d, set()) for d in dev_ids))
+    names = dict(session.execute(select(Employee.id, Employee.name)).all()) if emp_ids else {}
+
+    pins_by_group: dict[str, dict[int, str]] = {}
+    for group in sorted({d.pin_group for d in devices}):
+        members = sorted(set().union(*(wanted.get(d.id, set()) for d in devices if d.pin_group == group)))
+        if allocate_pins and members:
+            allocate(session, members, group, day)
+        pins_by_group[group] = current_pins(session, group, day)
+
+    templates: dict[int, list[tuple]] = defaultdict(list)
+    for row in session.execute(select(Template.employee_id, Template.kind, Template.finger_index,
+                                      Template.format, Template.sha256, Template.id)
+                               .where(Template.valid_flag > 0)):
+        templates[row[0]].append(row[1:])
+
+    state_users: dict[int, dict[str, DeviceRosterUser]] = defaultdict(dict)
+    for u in session.scalars(select(DeviceRosterUser).where(DeviceRosterUser.device_id.in_(dev_ids))):
+        state_users[u.device_id][u.pin] = u
+    state_tmpl: dict[int, dict[tuple[str, str, int], str]] = defaultdict(dict)
+    for t in session.execute(select(DeviceRosterTemplate.device_id, DeviceRosterTemplate.pin,
+                                    DeviceRosterTemplate.kind, DeviceRosterTemplate.finger_index,
+                                    DeviceRosterTemplate.sha256)
+                             .where(DeviceRosterTemplate.device_id.in_(dev_ids))):
+        state_tmpl[t[0]][(t[1], t[2], t[3])] = t[4]
+    site_codes = dict(session.execute(select(Site.id, Site.code)).all())
+
+    plans = []
+    for dev in devices:
+        plan = DevicePlan(dev.id, dev.serial, dev.kind, dev.name, site_codes.get(dev.site_id),
+                          user_format(dev))
+        pins = pins_by_group[dev.pin_group]
+        limit = name_bytes(dev)
+        fp_format = fingerprint_format(dev)
+        faces = accepts_faces(dev)
+        have_users = state_users.get(dev.id, {})
+        have_tmpl = state_tmpl.get(dev.id, {})
+        desired_pins: set[str] = set()
+        desired_tmpl: dict[tuple[str, str, int], TemplateItem] = {}
+        skipped_faces = 0
+        for emp in sorted(wanted.get(dev.id, ())):
+            pin = pins.get(emp)
+            if pin is None:
+                plan.notes.append(tr(f"pegawai {emp} belum punya PIN di grup {dev.pin_group}",
+                                     f"employee {emp} has no PIN in group {dev.pin_group}"))
+                continue
+            desired_pins.add(pin)
+            tn = terminal_name(names.get(emp, ""), limit)
+            item = UserItem(pin, emp, tn.text, fields_hash(pin, tn.text), note=tn.note)
+            if tn.note:
+                plan.notes.append(f"PIN {pin}: {tn.note}")
+            old = have_users.get(pin)
+            if old is None:
+                plan.users_add.append(item)
+            elif old.fields_hash != item.fields_hash:
+                plan.users_update.append(UserItem(pin, emp, item.name, item.fields_hash, old.uid, tn.note))
+            for kind, fid, fmt, sha, tid in templates.get(emp, ()):
+                if kind == "fingerprint" and fmt == fp_format:
+                    desired_tmpl[(pin, kind, fid)] = TemplateItem(pin, kind, fid, sha, tid, emp)
+                elif kind == "face" and fmt == "jpeg":
+                    if faces:
+                        desired_tmpl[(pin, kind, 0)] = TemplateItem(pin, kind, 0, sha, tid, emp)
+                    else:
+                        skipped_faces += 1
+        for pin, old in sorted(have_users.items()):
+            if pin not in desired_pins:
+                plan.users_remove.append(UserItem(pin, old.employee_id, uid=old.uid))
+        for key, item in sorted(desired_tmpl.items()):
+            if have_tmpl.get(key) != item.sha256:
+                plan.templates_add.append(item)
+        for key, sha in sorted(have_tmpl.items()):
+            if key not in desired_tmpl and key[0] in desired_pins:
+                plan.templates_remove.append(TemplateItem(key[0], key[1], key[2], sha))
+        if skipped_faces:
+            plan.notes.append(tr(f"{skipped_faces} foto wajah tidak dikirim: protokol ZK biner tidak "
+                                 "mendukung wajah (pakai terminal ADMS/MQTT)",
+                                 f"{skipped_faces} face photos not sent: the ZK binary protocol has no "
+                                 "face support (use an ADMS/MQTT terminal)"))
+        if dev.kind not in ZK_KINDS and dev.kind not in PUSH_KINDS:
+            plan.unsupported = tr(f"belum didukung untuk jenis {dev.kind}", f"not yet supported for kind {dev.kind}")
+        plans.append(plan)
+    return plans
