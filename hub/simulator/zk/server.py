@@ -317,6 +317,11 @@ class TcpLink(Link):
 
     def kill(self) -> None:
         super().kill()
+        # reset, not FIN: a dropped link looks like a network failure, and pyzk 0.9 spins
+        # forever on recv() returning b"" in the middle of a data stream
+        sock = self.writer.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.writer.transport.abort()
 
 
@@ -355,7 +360,7 @@ class Client:
                 await asyncio.wait_for(self.session.ack_event.wait(), EVENT_ACK_TIMEOUT)
 
     def start_events(self) -> None:
-        self.event_task = asyncio.get_running_loop().create_task(self.run_events())
+        self.event_task = self.link.server._spawn(self.run_events())
 
     def stop(self) -> None:
         if self.event_task:
@@ -427,8 +432,11 @@ class TerminalServer:
         self.close_sessions()
         if self.udp_transport:
             self.udp_transport.close()
-        for task in list(self._tasks):
+        current = asyncio.current_task()
+        pending = [task for task in self._tasks if task is not current]
+        for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         if self._stopped:
             self._stopped.set()
 
@@ -471,6 +479,10 @@ class TerminalServer:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
             return
+        me = asyncio.current_task()
+        if me is not None:
+            self._tasks.add(me)
+            me.add_done_callback(self._tasks.discard)
         client = Client(Session(self, "tcp"), TcpLink(self, writer))
         self.clients.add(client)
         client.start_events()
