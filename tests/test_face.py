@@ -82,6 +82,17 @@ def test_decode_applies_exif_orientation() -> None:
     assert img.taken_at is not None and img.taken_at.isoformat() == "2026-11-23T07:01:02"
 
 
+def test_exif_date_time_original_is_read() -> None:
+    im = Image.new("RGB", (64, 64))
+    exif = Image.Exif()
+    exif[0x0132] = "2020:01:01 00:00:00"  # file modified
+    exif[0x8769] = {0x9003: "2026:11:23 07:01:02"}  # taken: wins
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif)
+    assert decode(buf.getvalue()).taken_at.isoformat() == "2026-11-23T07:01:02"  # type: ignore[union-attr]
+    assert decode(jpeg(bgr("obama2.jpg"))).taken_at is None
+
+
 def test_decode_path_and_missing_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert decode(FACES / "no_face.png").rgb.shape[:2] == (400, 600)
     with pytest.raises(FaceError) as info:
@@ -377,7 +388,7 @@ def test_terminal_punch_photo_mismatch_flags_the_punch(session: Session) -> None
 # --- CLI -------------------------------------------------------------------------------------
 
 
-def test_cli_enroll_verify_reviews(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_enroll_verify_reviews(engine, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from hub.cli.main import app
 
     monkeypatch.setenv("HUB_LANGUAGE", "en")
@@ -403,6 +414,19 @@ def test_cli_enroll_verify_reviews(engine, monkeypatch) -> None:  # type: ignore
     lines = out.output.strip().splitlines()
     assert lines[0].startswith("id,kind,status,nip,other_nip")
     assert len(lines) == 2 and "duplicate_identity" in lines[1] and NIP_OBAMA in lines[1]
+    review_id = lines[1].split(",")[0]
+    out = runner.invoke(app, ["face", "resolve", review_id, "--dismiss", "--note", "kembar"])
+    assert out.exit_code == 0 and "dismissed" in out.output
+    out = runner.invoke(app, ["face", "resolve", review_id])
+    assert out.exit_code == 2 and "already closed" in out.output
+    out = runner.invoke(app, ["face", "reviews", "--format", "csv"])
+    assert len(out.output.strip().splitlines()) == 1  # the queue is empty again
+    target = tmp_path / "terminal.jpg"
+    out = runner.invoke(app, ["face", "photo", NIP_OBAMA, str(target)])
+    assert out.exit_code == 0 and target.read_bytes()[:3] == b"\xff\xd8\xff"
     with Session(engine) as s:
         emp_id = s.scalar(select(Employee.id).where(Employee.id_number == NIP_OBAMA))
         assert emp_id is not None and enrolled_encoding(s, emp_id) is not None
+        review = s.get(FaceReview, int(review_id))
+        assert review is not None and review.status == "dismissed"
+        assert review.details["note"] == "kembar" and review.resolved_by

@@ -127,3 +127,43 @@ def face_reviews(include_closed: bool = typer.Option(False, "--all",
                  "created_at": r.created_at} for r in reviews]
     emit(rows, ["id", "kind", "status", "nip", "other_nip", "punch_id", "distance",
                 "threshold", "created_at"], fmt, title=tr("Tinjauan wajah", "Face reviews"))
+
+
+@app.command("resolve")
+def face_resolve(review_id: int = typer.Argument(..., help="nomor tinjauan"),
+                 dismiss: bool = typer.Option(False, "--dismiss",
+                                              help="tandai sebagai alarm palsu"),
+                 note: str = typer.Option("", "--note", help="catatan alasan")) -> None:
+    """Tutup tinjauan wajah: terkonfirmasi (bawaan) atau --dismiss (alarm palsu)."""
+    from hub.face.errors import FaceError
+    from hub.face.verify import resolve_review
+
+    status = "dismissed" if dismiss else "confirmed"
+    with store() as s:
+        try:
+            resolve_review(s, review_id, status, cli_actor(), note)
+        except FaceError as exc:
+            _fail(exc)
+    console.print(tr(f"Tinjauan #{review_id} ditutup: {status}.",
+                     f"Review #{review_id} closed: {status}."))
+
+
+@app.command("photo")
+def face_photo(nip: str = typer.Argument(..., help="NIP pegawai"),
+               out: Path = typer.Argument(..., dir_okay=False, help="berkas JPEG tujuan")) -> None:
+    """Simpan foto siap-terminal pegawai (yang dikirim ke terminal wajah) ke berkas."""
+    from hub.face.enroll import employee_by_nip, terminal_photo
+    from hub.face.errors import FaceError
+
+    with store() as s:
+        try:
+            emp = employee_by_nip(s, nip)
+        except FaceError as exc:
+            _fail(exc)
+        got = terminal_photo(s, emp.id)
+    if got is None:
+        fail(tr(f"pegawai {nip} belum punya wajah terdaftar", f"employee {nip} has no face"),
+             tr(*HINTS["not_enrolled"]))
+    out.write_bytes(got[0])
+    console.print(tr(f"{len(got[0])} byte ditulis ke {out} (sha256 {got[1][:12]}…).",
+                     f"{len(got[0])} bytes written to {out} (sha256 {got[1][:12]}…)."))

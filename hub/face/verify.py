@@ -16,7 +16,7 @@ from hub.face.quality import Analysis, analyse
 from hub.face.settings import FaceSettings, face_settings
 from hub.i18n import tr
 from hub.punch import PunchFlag
-from hub.store.models import AuditLog, RawPunch
+from hub.store.models import AuditLog, RawPunch, utcnow
 
 
 @dataclass
@@ -108,3 +108,28 @@ def open_reviews(session: Session, include_closed: bool = False) -> list[FaceRev
     if not include_closed:
         q = q.where(FaceReview.status == "open")
     return list(session.scalars(q))
+
+
+def resolve_review(session: Session, review_id: int, status: str, actor: str,
+                   note: str = "") -> FaceReview:
+    """Close a review: confirmed (the finding is real) or dismissed (a false alarm)."""
+    if status not in ("confirmed", "dismissed"):
+        raise FaceError("bad_status", tr(f"status harus confirmed atau dismissed, bukan {status!r}",
+                                         f"status must be confirmed or dismissed, not {status!r}"),
+                        field="status")
+    review = session.get(FaceReview, review_id)
+    if review is None:
+        raise FaceError("unknown_review", tr(f"tinjauan #{review_id} tidak ada",
+                                             f"review #{review_id} does not exist"), status=404)
+    if review.status != "open":
+        raise FaceError("review_closed", tr(
+            f"tinjauan #{review_id} sudah ditutup ({review.status}) oleh {review.resolved_by}",
+            f"review #{review_id} is already closed ({review.status}) by {review.resolved_by}"),
+            status=409)
+    review.status, review.resolved_by, review.resolved_at = status, actor, utcnow()
+    if note:
+        review.details = {**(review.details or {}), "note": note}
+    session.add(AuditLog(actor=actor, action=f"face.review.{status}", entity="face_review",
+                         entity_id=str(review.id), details={"kind": review.kind, "note": note}))
+    session.flush()
+    return review
