@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import face as face_cmd
 from hub.cli import pull as pull_cmd
+from hub.cli import reconcile as reconcile_cli
 from hub.cli import run as run_cmd
 from hub.cli import sync as sync_cmd
 from hub.cli.common import console, ensure_store, err_console
@@ -32,6 +33,11 @@ app.add_typer(face_cmd.app, name="face")
 app.add_typer(pull_cmd.app, name="pull")
 app.add_typer(pull_cmd.import_app, name="import")
 app.command("run")(run_cmd.run)
+app.command("reconcile")(reconcile_cli.reconcile_cmd)
+app.command("recap")(reconcile_cli.recap_cmd)
+for _name, _grp in (("correction", reconcile_cli.correction_app), ("leave", reconcile_cli.leave_app),
+                    ("period", reconcile_cli.period_app), ("ruleset", reconcile_cli.ruleset_app)):
+    app.add_typer(_grp, name=_name)
 
 
 @app.command("status")

@@ -297,3 +297,7 @@ from hub.face import models as _face_models  # noqa: E402,F401  (registers the t
 # --- roster sync (hub/roster): office rules, transfers, terminal state, sync runs ---------
 
 from hub.roster import models as _roster_models  # noqa: E402,F401  (registers the tables)
+
+# --- reconciliation (hub/reconcile): rulesets, leave, rosters, daily status, locks, recap --
+
+from hub.reconcile import models as _reconcile_models  # noqa: E402,F401  (registers the tables)

@@ -1,0 +1,308 @@
+"""hub reconcile / recap / correction / leave / period / ruleset: attendance review on the CLI."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.cli.common import OutputFormat, cli_actor, console, emit, engine, fail, store
+from hub.i18n import tr
+from hub.reconcile.rules import RulesetError
+from hub.reconcile.store import ReconcileError, month_bounds
+from hub.store.models import Employee, Site
+
+correction_app = typer.Typer(help=tr("Koreksi absensi (usul, setujui, tolak).",
+                                     "Attendance corrections (propose, approve, reject)."), no_args_is_help=True)
+leave_app = typer.Typer(help=tr("Cuti, dinas luar, izin, sakit.", "Leave, official travel, permission, sick."),
+                        no_args_is_help=True)
+period_app = typer.Typer(help=tr("Kunci/buka periode bulanan.", "Lock/unlock a monthly period."),
+                         no_args_is_help=True)
+ruleset_app = typer.Typer(help=tr("Aturan jam kerja dan potongan TPP per Pemda.",
+                                  "Working-hour and TPP deduction rulesets per Pemda."), no_args_is_help=True)
+
+PHASES = {"load": tr("memuat pegawai", "loading employees"), "punches": tr("membaca punch", "reading punches"),
+          "rules": tr("membaca aturan", "reading rules"), "engine": tr("menghitung", "computing"),
+          "write": tr("menyimpan", "writing")}
+
+
+def _month(value: str) -> tuple[date, date]:
+    try:
+        return month_bounds(value)
+    except ReconcileError as exc:
+        fail(str(exc))
+
+
+def _day(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(tr(f"{what} '{value}' tidak sah; gunakan YYYY-MM-DD", f"{what} '{value}' is not valid; use YYYY-MM-DD"))
+
+
+def _site_id(s: Session, code: str | None) -> int | None:
+    if code is None:
+        return None
+    sid = s.scalar(select(Site.id).where(Site.code == code))
+    if sid is None:
+        fail(tr(f"kantor '{code}' tidak ditemukan", f"office '{code}' not found"),
+             tr("lihat daftar dengan `hub site list`", "see `hub site list`"))
+    return sid
+
+
+def _employee_id(s: Session, key: str) -> int:
+    eid = s.scalar(select(Employee.id).where(Employee.id_number == key))
+    if eid is None and key.isdigit() and len(key) < 10:
+        eid = s.scalar(select(Employee.id).where(Employee.id == int(key)))
+    if eid is None:
+        fail(tr(f"pegawai '{key}' tidak ditemukan (NIP atau id)", f"employee '{key}' not found (NIP or id)"))
+    return eid
+
+
+def reconcile_cmd(
+    month: str = typer.Option(..., "--month", help="YYYY-MM"),
+    site: str | None = typer.Option(None, "--site", help="kode kantor"),
+) -> None:
+    """Hitung status harian sebulan dari punch, koreksi, cuti dan aturan."""
+    from hub.reconcile.store import reconcile_period
+
+    first, last = _month(month)
+    eng = engine()
+    with Session(eng) as s:
+        sid = _site_id(s, site)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(tr("rekonsiliasi", "reconciling"), total=5)
+
+        def step(phase: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=PHASES.get(phase, phase))
+
+        try:
+            summary = reconcile_period(eng, first, last, [sid] if sid is not None else None,
+                                       actor=cli_actor(), progress=step)
+        except (ReconcileError, RulesetError) as exc:
+            fail(str(exc), tr("perbaiki berkas ruleset lalu `hub ruleset load`", "fix the ruleset, then reload it"))
+    console.print(tr(f"{summary['days']} hari-pegawai untuk {summary['employees']} pegawai "
+                     f"({summary['seconds']} dtk)", f"{summary['days']} employee-days for "
+                     f"{summary['employees']} employees ({summary['seconds']} s)"))
+    if summary["skipped_locked"]:
+        console.print(tr(f"{summary['skipped_locked']} hari tidak diubah: periode terkunci "
+                         f"{', '.join(summary['locked_months'])}",
+                         f"{summary['skipped_locked']} days left as they were: locked "
+                         f"{', '.join(summary['locked_months'])}"), style="yellow")
+    emit([{"kode": k, "jumlah": v} for k, v in summary["codes"].items()], ["kode", "jumlah"],
+         OutputFormat.table, title=tr("Status", "Statuses"))
+
+
+def recap_cmd(
+    month: str = typer.Option(..., "--month", help="YYYY-MM"),
+    site: str | None = typer.Option(None, "--site", help="kode kantor"),
+    fmt: str = typer.Option("xlsx", "--format", help="xlsx | csv"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="berkas tujuan (csv: default stdout)"),
+) -> None:
+    """Rekap bulanan per pegawai dan per OPD (dari status harian tersimpan)."""
+    from hub.reconcile.recap import build_recap, recap_csv, recap_xlsx
+
+    first, _ = _month(month)
+    if fmt not in ("xlsx", "csv"):
+        fail(tr(f"format '{fmt}' tidak dikenal; pilih xlsx atau csv", f"unknown format '{fmt}'; choose xlsx or csv"))
+    with store() as s:
+        sid = _site_id(s, site)
+        rows = build_recap(s, first, [sid] if sid is not None else None)
+    if not rows:
+        fail(tr(f"belum ada status harian untuk {month}", f"no daily statuses for {month} yet"),
+             tr(f"jalankan `hub reconcile --month {month}` dahulu", f"run `hub reconcile --month {month}` first"))
+    data = recap_xlsx(rows, first) if fmt == "xlsx" else recap_csv(rows)
+    if output is None and fmt == "csv":
+        sys.stdout.write(data.decode("utf-8-sig"))
+        return
+    path = output or Path(f"rekap-{month}{'-' + site if site else ''}.xlsx")
+    path.write_bytes(data)
+    console.print(tr(f"rekap {len(rows)} pegawai ditulis ke {path}",
+                     f"recap of {len(rows)} employees written to {path}"))
+
+
+@correction_app.command("add")
+def correction_add(
+    employee: str = typer.Option(..., "--employee", help="NIP/NI PPPK atau id"),
+    day: str = typer.Option(..., "--day", help="YYYY-MM-DD"),
+    reason: str = typer.Option(..., "--reason", help="alasan"),
+    by: str = typer.Option(None, "--by", help="pengusul"),
+    status: str | None = typer.Option(None, "--status", help="tetapkan status hari: H, TK, DL, CT, S, I ..."),
+    add: str | None = typer.Option(None, "--add", help="tambah punch HH:MM[:SS] (dengan --state)"),
+    state: str = typer.Option("check_in", "--state", help="check_in | check_out | break_out | break_in"),
+    void: int | None = typer.Option(None, "--void", help="batalkan punch (id)"),
+) -> None:
+    """Usulkan koreksi (menunggu persetujuan orang lain)."""
+    from hub.reconcile.store import propose_correction
+
+    d = _day(day, tr("tanggal", "date"))
+    if sum(x is not None for x in (status, add, void)) != 1:
+        fail(tr("pilih tepat satu: --status, --add atau --void", "choose exactly one of --status, --add, --void"))
+    local = None
+    if add is not None:
+        try:
+            local = datetime.combine(d, time.fromisoformat(add))
+        except ValueError:
+            fail(tr(f"jam '{add}' tidak sah; gunakan HH:MM", f"time '{add}' is not valid; use HH:MM"))
+    kind = "set_status" if status else "add_punch" if add else "void_punch"
+    with store() as s:
+        try:
+            c = propose_correction(s, employee_id=_employee_id(s, employee), day=d, kind=kind, reason=reason,
+                                   author=by or cli_actor(), status=status, local_time=local,
+                                   state=state if add else None, punch_id=void)
+        except ReconcileError as exc:
+            fail(str(exc))
+        console.print(tr(f"koreksi #{c.id} diusulkan; setujui dengan `hub correction approve {c.id}`",
+                         f"correction #{c.id} proposed; approve with `hub correction approve {c.id}`"))
+
+
+def _decide(correction_id: int, by: str | None, note: str, approve: bool) -> None:
+    from hub.reconcile.store import approve_correction, reject_correction
+
+    with store() as s:
+        try:
+            fn = approve_correction if approve else reject_correction
+            c = fn(s, correction_id, by or cli_actor(), note)
+        except ReconcileError as exc:
+            fail(str(exc))
+        console.print(tr(f"koreksi #{c.id}: {c.approval}; jalankan `hub reconcile` untuk menerapkan",
+                         f"correction #{c.id}: {c.approval}; run `hub reconcile` to apply it"))
+
+
+@correction_app.command("approve")
+def correction_approve(correction_id: int, by: str = typer.Option(None, "--by"),
+                       note: str = typer.Option("", "--note")) -> None:
+    """Setujui koreksi."""
+    _decide(correction_id, by, note, True)
+
+
+@correction_app.command("reject")
+def correction_reject(correction_id: int, by: str = typer.Option(None, "--by"),
+                      note: str = typer.Option("", "--note")) -> None:
+    """Tolak koreksi."""
+    _decide(correction_id, by, note, False)
+
+
+@correction_app.command("list")
+def correction_list(pending: bool = typer.Option(False, "--pending"), site: str | None = typer.Option(None, "--site"),
+                    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Daftar koreksi."""
+    from hub.reconcile.store import list_corrections
+
+    with store() as s:
+        rows = [{"id": c.id, "employee_id": c.employee_id, "day": c.day, "kind": c.kind,
+                 "detail": c.status or (c.local_time and f"{c.local_time:%H:%M:%S} {c.state}") or c.punch_id,
+                 "reason": c.reason, "author": c.author, "approval": c.approval}
+                for c in list_corrections(s, approval="pending" if pending else None, site_id=_site_id(s, site))]
+    emit(rows, ["id", "employee_id", "day", "kind", "detail", "reason", "author", "approval"], fmt)
+
+
+@leave_app.command("add")
+def leave_add(
+    employee: str = typer.Option(..., "--employee", help="NIP/NI PPPK atau id"),
+    start: str = typer.Option(..., "--from", help="YYYY-MM-DD"),
+    end: str | None = typer.Option(None, "--to", help="YYYY-MM-DD (default = --from)"),
+    type_: str = typer.Option(..., "--type", help="CT CS CB CM CAP CLTN DL DIK TB I S"),
+    reference: str = typer.Option("", "--reference", help="nomor surat"),
+    by: str = typer.Option(None, "--by"),
+) -> None:
+    """Catat cuti/dinas luar/izin/sakit (menggantikan punch yang tidak ada)."""
+    from hub.reconcile.store import add_leave
+
+    d1 = _day(start, "--from")
+    d2 = _day(end, "--to") if end else d1
+    with store() as s:
+        try:
+            e = add_leave(s, employee_id=_employee_id(s, employee), start=d1, end=d2, type=type_,
+                          author=by or cli_actor(), reference=reference)
+        except ReconcileError as exc:
+            fail(str(exc))
+        console.print(tr(f"cuti/izin #{e.id} dicatat", f"leave #{e.id} recorded"))
+
+
+@leave_app.command("list")
+def leave_list(employee: str | None = typer.Option(None, "--employee"),
+               month: str | None = typer.Option(None, "--month"),
+               fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Daftar cuti/izin."""
+    from hub.reconcile.store import list_leave
+
+    first, last = _month(month) if month else (None, None)
+    with store() as s:
+        emp = _employee_id(s, employee) if employee else None
+        rows = [{"id": e.id, "employee_id": e.employee_id, "from": e.date_from, "to": e.date_to, "type": e.type,
+                 "reference": e.reference, "author": e.author}
+                for e in list_leave(s, employee_id=emp, start=first, end=last)]
+    emit(rows, ["id", "employee_id", "from", "to", "type", "reference", "author"], fmt)
+
+
+@period_app.command("lock")
+def period_lock(month: str = typer.Option(..., "--month"), site: str | None = typer.Option(None, "--site"),
+                by: str = typer.Option(None, "--by"), reason: str = typer.Option("", "--reason")) -> None:
+    """Kunci periode: tidak ada perubahan sesudahnya kecuali dibuka dengan alasan."""
+    from hub.reconcile.store import lock_period
+
+    first, _ = _month(month)
+    with store() as s:
+        try:
+            lock_period(s, first, by or cli_actor(), site_id=_site_id(s, site), reason=reason)
+        except ReconcileError as exc:
+            fail(str(exc))
+    console.print(tr(f"periode {month} dikunci", f"period {month} locked"))
+
+
+@period_app.command("unlock")
+def period_unlock(month: str = typer.Option(..., "--month"), reason: str = typer.Option(..., "--reason"),
+                  site: str | None = typer.Option(None, "--site"), by: str = typer.Option(None, "--by")) -> None:
+    """Buka kunci periode (alasan wajib, tercatat di audit log)."""
+    from hub.reconcile.store import unlock_period
+
+    first, _ = _month(month)
+    with store() as s:
+        try:
+            unlock_period(s, first, by or cli_actor(), reason, site_id=_site_id(s, site))
+        except ReconcileError as exc:
+            fail(str(exc))
+    console.print(tr(f"periode {month} dibuka", f"period {month} unlocked"))
+
+
+@ruleset_app.command("load")
+def ruleset_load(path: Path, site: list[str] = typer.Option([], "--site", help="kode kantor (boleh berulang)"),
+                 default: bool = typer.Option(False, "--default", help="jadikan aturan bawaan semua kantor"),
+                 by: str = typer.Option(None, "--by")) -> None:
+    """Muat berkas ruleset TOML ke basis data dan tetapkan ke kantor."""
+    from hub.reconcile.store import load_ruleset
+
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(tr(f"tidak dapat membaca {path}: {exc}", f"cannot read {path}: {exc}"))
+    with store() as s:
+        targets: list[int | None] = [_site_id(s, c) for c in site] + ([None] if default else [])
+        try:
+            row = load_ruleset(s, text, source=str(path), actor=by or cli_actor(), site_ids=targets)
+        except (ReconcileError, RulesetError) as exc:
+            fail(str(exc), tr("perbaiki berkasnya lalu ulangi", "fix the file and try again"))
+        console.print(tr(f"ruleset {row.name}@{row.version} dimuat", f"ruleset {row.name}@{row.version} loaded"))
+
+
+@ruleset_app.command("list")
+def ruleset_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Daftar ruleset tersimpan dan kantor yang memakainya."""
+    from hub.reconcile.models import RulesetRow, RulesetSite
+
+    with store() as s:
+        codes = dict(s.execute(select(Site.id, Site.code)).all())
+        users: dict[str, list[str]] = {}
+        for a in s.scalars(select(RulesetSite)):
+            users.setdefault(a.ruleset_name, []).append(codes.get(a.site_id, "*") if a.site_id else "*")
+        rows = [{"name": r.name, "version": r.version, "valid_from": r.valid_from, "valid_to": r.valid_to,
+                 "sites": ", ".join(users.get(r.name, []))}
+                for r in s.scalars(select(RulesetRow).order_by(RulesetRow.name, RulesetRow.version))]
+    emit(rows, ["name", "version", "valid_from", "valid_to", "sites"], fmt)

@@ -1,0 +1,261 @@
+"""The pure reconciler: punches + approved corrections + leave + rules -> daily statuses.
+
+No I/O here. Punch times are integer seconds on the employee's local wall clock (seconds
+since 1970-01-01 00:00 local), grouped once per employee and sorted by (time, id), so a day
+is a bisect into one list. Reconciling the same input twice gives the same output, and the
+order in which punches arrived (their ids aside) does not matter.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from hub.reconcile.rules import Ruleset, bracket
+
+EPOCH = datetime(1970, 1, 1)
+EPOCH_DAY = EPOCH.date()
+DAY_S = 86400
+
+
+def local_seconds(local: datetime) -> int:
+    return int((local - EPOCH).total_seconds())
+
+
+def day_base(day: date) -> int:
+    return (day - EPOCH_DAY).days * DAY_S
+
+
+def to_local(seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeScope:
+    """Who is judged, on which days (inclusive), under which site's rules."""
+
+    employee_id: int
+    site_id: int | None
+    first: date
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionIn:
+    id: int
+    employee_id: int
+    day: date
+    kind: str  # add_punch | void_punch | set_status
+    punch_id: int | None = None
+    local_time: datetime | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveIn:
+    employee_id: int
+    start: date
+    end: date
+    code: str
+
+
+@dataclass(slots=True)
+class DayResult:
+    employee_id: int
+    day: date
+    site_id: int | None
+    status: str  # codes joined by "+": H, TL1..4, PSW1..4, TAM, TAP, TK, leave, LIBUR, CBER, OFF
+    late_min: int = 0
+    early_min: int = 0
+    deduction_pct: float = 0.0
+    punch_ids: list[int] = field(default_factory=list)  # negative: an approved add_punch correction
+    check_in: datetime | None = None
+    check_out: datetime | None = None
+    ruleset: str = ""
+    shift: str | None = None
+    source: str = "punch"  # punch | correction | leave | calendar
+
+    def codes(self) -> list[str]:
+        return self.status.split("+")
+
+
+Punches = dict[int, tuple[list[int], list[int]]]  # employee -> (sorted times, ids)
+
+
+def group_punches(rows: Iterable[tuple[int, int, int]]) -> Punches:
+    """(employee_id, local seconds, punch id) in any order -> per-employee sorted lists."""
+    tmp: dict[int, list[tuple[int, int]]] = {}
+    for emp, t, pid in rows:
+        tmp.setdefault(emp, []).append((t, pid))
+    out: Punches = {}
+    for emp, items in tmp.items():
+        items.sort()
+        out[emp] = ([t for t, _ in items], [p for _, p in items])
+    return out
+
+
+def apply_corrections(punches: Punches, corrections: Iterable[CorrectionIn]
+                      ) -> dict[tuple[int, date], CorrectionIn]:
+    """Add/void punches in place (copies per touched employee); return set_status per day."""
+    status: dict[tuple[int, date], CorrectionIn] = {}
+    touched: set[int] = set()
+    for c in sorted(corrections, key=lambda c: c.id):
+        if c.kind == "set_status" and c.status:
+            status[(c.employee_id, c.day)] = c
+            continue
+        if c.employee_id not in touched:
+            times, ids = punches.get(c.employee_id, ([], []))
+            punches[c.employee_id] = (list(times), list(ids))
+            touched.add(c.employee_id)
+        times, ids = punches[c.employee_id]
+        if c.kind == "add_punch" and c.local_time is not None:
+            pairs = list(zip(times, ids, strict=True))
+            insort(pairs, (local_seconds(c.local_time), -c.id))
+            punches[c.employee_id] = ([t for t, _ in pairs], [p for _, p in pairs])
+        elif c.kind == "void_punch" and c.punch_id is not None and c.punch_id in ids:
+            k = ids.index(c.punch_id)
+            del times[k]
+            del ids[k]
+    return status
+
+
+def _choose(cand: list[tuple[int, int]], rule: str, target: int) -> tuple[int, int]:
+    if rule == "first":
+        return cand[0]
+    if rule == "last":
+        return cand[-1]
+    return min(cand, key=lambda c: (abs(c[0] - target), c[0], c[1]))
+
+
+def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
+              consumed: set[int], base: int) -> list[tuple[int, int]]:
+    """Fill `res` from the day's punches; returns the (time, id) of the punches it used."""
+    lo = base + min(s.lo for s in slots)
+    hi = base + max(s.hi for s in slots)
+    i, j = bisect_left(times, lo), bisect_right(times, hi)
+    cand: list[tuple[int, int]] = []
+    last_t = None
+    ded = rs.dedupe_seconds
+    for k in range(i, j):
+        pid = ids[k]
+        if pid in consumed:
+            continue
+        t = times[k]
+        # Exact duplicates (other source) and near ones within the dedupe window collapse onto
+        # the earliest punch of the run; ties on time keep the smallest id.
+        if last_t is not None and t - last_t <= ded:
+            last_t = t
+            continue
+        cand.append((t, pid))
+        last_t = t
+    d = rs.deductions
+    if not cand:
+        res.status, res.deduction_pct = "TK", d.absent_pct
+        return []
+    used: list[int] = []
+    chosen: list[tuple[int, int]] = []
+    codes: list[str] = []
+    pct = 0.0
+    matched = 0
+    for s in slots:
+        a, b = base + s.lo, base + s.hi
+        inwin = [c for c in cand if a <= c[0] <= b and c[1] not in used]
+        if not inwin:
+            if s.required:
+                codes.append(s.missing)
+                pct += {"in": d.missing_in_pct, "out": d.missing_out_pct}.get(s.kind, d.missing_other_pct)
+            continue
+        matched += 1
+        t, pid = _choose(inwin, s.choose, base + s.at)
+        used.append(pid)
+        chosen.append((t, pid))
+        if s.kind == "in":
+            res.check_in = to_local(t)
+            late = t - (base + s.at)
+            if late > rs.late_after_seconds:
+                minutes = max(1, late // 60)
+                n = bracket(minutes, d.brackets_minutes)
+                res.late_min += minutes
+                if n:
+                    codes.append(f"TL{n}")
+                    pct += d.late_pct[n - 1]
+        elif s.kind == "out":
+            res.check_out = to_local(t)
+            early = (base + s.at) - t
+            if early > rs.early_grace_seconds:
+                minutes = -(-early // 60)
+                n = bracket(minutes, d.brackets_minutes)
+                res.early_min += minutes
+                if n:
+                    codes.append(f"PSW{n}")
+                    pct += d.early_pct[n - 1]
+    if matched == 0:
+        res.status, res.deduction_pct = "TK", d.absent_pct
+        return []
+    res.status = "+".join(codes) or "H"
+    res.deduction_pct = round(pct, 4)
+    res.punch_ids = used
+    return chosen
+
+
+def status_pct(code: str, rs: Ruleset) -> float:
+    """TPP deduction of a day whose status was set (leave, TK, H, holiday ...)."""
+    if code == "TK":
+        return rs.deductions.absent_pct
+    lt = rs.leave.get(code)
+    return lt.pct if lt else 0.0
+
+
+def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
+              rules_for: Callable[[int | None, date], Ruleset],
+              corrections: Iterable[CorrectionIn] = (), leaves: Iterable[LeaveIn] = (),
+              roster: dict[tuple[int, date], str] | None = None) -> list[DayResult]:
+    """Every judged day of every employee, in (employee, day) order."""
+    roster = roster or {}
+    set_status = apply_corrections(punches, corrections)
+    leave_by_emp: dict[int, list[LeaveIn]] = {}
+    for lv in leaves:
+        leave_by_emp.setdefault(lv.employee_id, []).append(lv)
+    out: list[DayResult] = []
+    empty: tuple[list[int], list[int]] = ([], [])
+    for emp in sorted(employees, key=lambda e: e.employee_id):
+        times, ids = punches.get(emp.employee_id, empty)
+        emp_leaves = leave_by_emp.get(emp.employee_id, ())
+        consumed: set[int] = set()
+        # Start a day early so a night shift of the day before has taken its check-out.
+        day = emp.first - timedelta(days=1)
+        while day <= emp.last:
+            judged = day >= emp.first
+            rs = rules_for(emp.site_id, day)
+            shift = roster.get((emp.employee_id, day)) if rs.roster else None
+            if not rs.roster and not rs.is_work_day(day):
+                day += timedelta(days=1)
+                consumed = set()
+                continue
+            res = DayResult(emp.employee_id, day, emp.site_id, "H", ruleset=rs.label, shift=shift)
+            used: list[tuple[int, int]] = []
+            override = set_status.get((emp.employee_id, day))
+            holiday = None if rs.work_on_holidays else rs.holidays.get(day)
+            leave = next((lv for lv in emp_leaves if lv.start <= day <= lv.end), None)
+            if override is not None:
+                res.status, res.source = str(override.status), "correction"
+                res.deduction_pct = status_pct(res.status, rs)
+            elif holiday is not None:
+                res.status, res.source = holiday, "calendar"
+            elif rs.roster and (shift is None or shift not in rs.shifts):
+                res.status, res.source = "OFF", "calendar"
+            elif leave is not None:
+                res.status, res.source = leave.code, "leave"
+                res.deduction_pct = status_pct(leave.code, rs)
+            else:
+                slots = rs.slots_for(day, shift)
+                used = _evaluate(res, rs, slots, times, ids, consumed, day_base(day))
+            next_base = day_base(day) + DAY_S
+            consumed = {pid for t, pid in used if t >= next_base}
+            if judged:
+                out.append(res)
+            day += timedelta(days=1)
+    return out
+

@@ -1,0 +1,517 @@
+"""Reconciliation against the store: load, run the pure engine, write daily_status.
+
+Also the review workflow the CLI and the web console share: corrections (propose, approve,
+reject), leave entries, shift rosters, rulesets, and period locks. Every change is written
+to audit_log; a locked month refuses changes until it is unlocked with a reason. Raw
+punches are only ever read.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time as _time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from hub.i18n import tr
+from hub.reconcile.engine import (
+    CorrectionIn,
+    DayResult,
+    EmployeeScope,
+    LeaveIn,
+    group_punches,
+    reconcile,
+)
+from hub.reconcile.models import (
+    DailyStatus,
+    LeaveEntry,
+    PeriodLock,
+    RulesetRow,
+    RulesetSite,
+    ShiftRoster,
+)
+from hub.reconcile.rules import DAY_CODES, Ruleset, RulesetError, builtin, parse_ruleset
+from hub.store.models import AuditLog, Correction, Employee, RawPunch, Site, utcnow
+
+CORRECTION_KINDS = ("add_punch", "void_punch", "set_status")
+PUNCH_STATES = ("check_in", "check_out", "break_out", "break_in")
+EXCEPTION_PREFIXES = ("TL", "PSW", "TA", "TK")
+Progress = Callable[[str, int, int], None]
+
+
+class ReconcileError(ValueError):
+    """A request the reconciler refuses; the message says why and what to do next."""
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """'2026-11' -> (first day, last day)."""
+    try:
+        year, mon = (int(p) for p in month.split("-"))
+        first = date(year, mon, 1)
+    except (ValueError, TypeError):
+        raise ReconcileError(tr(f"bulan '{month}' tidak sah; gunakan YYYY-MM",
+                                f"month '{month}' is not valid; use YYYY-MM")) from None
+    return first, first.replace(day=calendar.monthrange(year, mon)[1])
+
+
+def _months(start: date, end: date) -> list[date]:
+    out, d = [], start.replace(day=1)
+    while d <= end:
+        out.append(d)
+        d = (d + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def _audit(session: Session, actor: str, action: str, entity: str, entity_id: Any,
+           **details: Any) -> None:
+    session.add(AuditLog(actor=actor, action=action, entity=entity,
+                         entity_id=None if entity_id is None else str(entity_id), details=details))
+
+
+def _session(bind: Engine | Session) -> tuple[Session, bool]:
+    if isinstance(bind, Session):
+        return bind, False
+    return Session(bind, expire_on_commit=False), True
+
+
+# --- rulesets ------------------------------------------------------------------------------
+
+
+def load_ruleset(session: Session, text: str, *, source: str = "ruleset", actor: str = "system",
+                 site_ids: Iterable[int | None] = ()) -> RulesetRow:
+    """Store a ruleset file (validated) and optionally assign it to sites (None = default)."""
+    rs = parse_ruleset(text, source)
+    row = session.scalar(select(RulesetRow).where(RulesetRow.name == rs.name,
+                                                  RulesetRow.version == rs.version))
+    if row is not None and row.content != text:
+        raise ReconcileError(tr(f"ruleset {rs.label} sudah ada dengan isi lain; naikkan 'version'",
+                                f"ruleset {rs.label} exists with other content; raise 'version'"))
+    if row is None:
+        row = RulesetRow(name=rs.name, version=rs.version, valid_from=rs.valid_from,
+                         valid_to=rs.valid_to, content=text, loaded_by=actor)
+        session.add(row)
+        session.flush()
+        _audit(session, actor, "ruleset.load", "ruleset", row.id, name=rs.name, version=rs.version,
+               source=source)
+    for site_id in site_ids:
+        assign_ruleset(session, rs.name, site_id, actor=actor)
+    return row
+
+
+def assign_ruleset(session: Session, name: str, site_id: int | None, *, actor: str = "system") -> None:
+    if session.scalar(select(RulesetRow.id).where(RulesetRow.name == name).limit(1)) is None:
+        raise ReconcileError(tr(f"ruleset '{name}' belum dimuat; jalankan `hub ruleset load`",
+                                f"ruleset '{name}' is not loaded; run `hub ruleset load`"))
+    exists = session.scalar(select(RulesetSite).where(
+        RulesetSite.ruleset_name == name,
+        RulesetSite.site_id.is_(None) if site_id is None else RulesetSite.site_id == site_id))
+    if exists is None:
+        session.add(RulesetSite(site_id=site_id, ruleset_name=name))
+        _audit(session, actor, "ruleset.assign", "ruleset", name, site_id=site_id)
+
+
+class RulesResolver:
+    """(site, day) -> the ruleset in force: the site's own, else the default, else built-in."""
+
+    def __init__(self, session: Session):
+        self.rows: dict[str, list[tuple[Ruleset, date, int]]] = {}
+        for row in session.scalars(select(RulesetRow)):
+            rs = parse_ruleset(row.content, f"rulesets#{row.id}")
+            self.rows.setdefault(row.name, []).append((rs, row.valid_from, row.version))
+        self.by_site: dict[int | None, list[str]] = {}
+        for a in session.scalars(select(RulesetSite).order_by(RulesetSite.id)):
+            self.by_site.setdefault(a.site_id, []).append(a.ruleset_name)
+        self.cache: dict[tuple[int | None, date], Ruleset] = {}
+
+    def _find(self, names: list[str], day: date) -> Ruleset | None:
+        best = None
+        for name in names:
+            for rs, valid_from, version in self.rows.get(name, ()):
+                if rs.covers(day) and (best is None or (valid_from, version) > best[0]):
+                    best = ((valid_from, version), rs)
+        return best[1] if best else None
+
+    def __call__(self, site_id: int | None, day: date) -> Ruleset:
+        key = (site_id, day)
+        rs = self.cache.get(key)
+        if rs is None:
+            rs = (self._find(self.by_site.get(site_id, []), day) if site_id is not None else None) \
+                or self._find(self.by_site.get(None, []), day) or builtin()
+            self.cache[key] = rs
+        return rs
+
+
+# --- period locks --------------------------------------------------------------------------
+
+
+def locked_months(session: Session, site_id: int | None, start: date, end: date) -> set[date]:
+    q = select(PeriodLock.month).where(PeriodLock.month >= start.replace(day=1), PeriodLock.month <= end)
+    q = q.where(PeriodLock.site_id.is_(None) if site_id is None
+                else or_(PeriodLock.site_id.is_(None), PeriodLock.site_id == site_id))
+    return set(session.scalars(q))
+
+
+def is_locked(session: Session, site_id: int | None, day: date) -> bool:
+    return bool(locked_months(session, site_id, day, day))
+
+
+def _check_open(session: Session, employee: Employee, day: date) -> None:
+    if is_locked(session, employee.site_id, day):
+        raise ReconcileError(tr(
+            f"periode {day:%Y-%m} sudah dikunci; buka dengan `hub period unlock --month {day:%Y-%m}` "
+            "dan alasan", f"period {day:%Y-%m} is locked; unlock it with `hub period unlock "
+            f"--month {day:%Y-%m}` and a reason"))
+
+
+def lock_period(session: Session, month: date, actor: str, *, site_id: int | None = None,
+                reason: str = "") -> PeriodLock:
+    month = month.replace(day=1)
+    existing = session.scalar(select(PeriodLock).where(
+        PeriodLock.month == month,
+        PeriodLock.site_id.is_(None) if site_id is None else PeriodLock.site_id == site_id))
+    if existing is not None:
+        raise ReconcileError(tr(f"periode {month:%Y-%m} sudah dikunci", f"period {month:%Y-%m} is already locked"))
+    lock = PeriodLock(site_id=site_id, month=month, locked_by=actor, reason=reason)
+    session.add(lock)
+    session.flush()
+    _audit(session, actor, "period.lock", "period", f"{site_id or '*'}:{month:%Y-%m}", reason=reason)
+    return lock
+
+
+def unlock_period(session: Session, month: date, actor: str, reason: str, *,
+                  site_id: int | None = None) -> None:
+    if not (reason or "").strip():
+        raise ReconcileError(tr("membuka kunci periode wajib disertai alasan",
+                                "unlocking a period needs a reason"))
+    month = month.replace(day=1)
+    lock = session.scalar(select(PeriodLock).where(
+        PeriodLock.month == month,
+        PeriodLock.site_id.is_(None) if site_id is None else PeriodLock.site_id == site_id))
+    if lock is None:
+        raise ReconcileError(tr(f"periode {month:%Y-%m} tidak terkunci", f"period {month:%Y-%m} is not locked"))
+    session.delete(lock)
+    _audit(session, actor, "period.unlock", "period", f"{site_id or '*'}:{month:%Y-%m}",
+           reason=reason.strip(), locked_by=lock.locked_by)
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+
+def _employee(session: Session, employee_id: int) -> Employee:
+    emp = session.get(Employee, employee_id)
+    if emp is None:
+        raise ReconcileError(tr(f"pegawai #{employee_id} tidak ditemukan", f"employee #{employee_id} not found"))
+    return emp
+
+
+def valid_status_codes(rs: Ruleset | None = None) -> tuple[str, ...]:
+    rs = rs or builtin()
+    return ("H", "TK", *DAY_CODES, *rs.leave)
+
+
+def propose_correction(session: Session, *, employee_id: int, day: date, kind: str, reason: str,
+                       author: str, punch_id: int | None = None, local_time: datetime | None = None,
+                       state: str | None = None, status: str | None = None) -> Correction:
+    """A pending correction; it changes nothing until approved by someone else."""
+    emp = _employee(session, employee_id)
+    if kind not in CORRECTION_KINDS:
+        raise ReconcileError(tr(f"jenis koreksi '{kind}' tidak dikenal; pilih {', '.join(CORRECTION_KINDS)}",
+                                f"unknown correction kind '{kind}'; choose {', '.join(CORRECTION_KINDS)}"))
+    if not (reason or "").strip():
+        raise ReconcileError(tr("alasan koreksi wajib diisi", "a correction needs a reason"))
+    if kind == "add_punch":
+        if local_time is None or not (day <= local_time.date() <= day + timedelta(days=1)):
+            raise ReconcileError(tr("jam punch tambahan harus pada tanggal itu (atau esoknya untuk shift malam)",
+                                    "the added punch must be on that day (or the next for a night shift)"))
+        if state not in PUNCH_STATES:
+            raise ReconcileError(tr(f"state '{state}' tidak dikenal; pilih {', '.join(PUNCH_STATES)}",
+                                    f"unknown state '{state}'; choose {', '.join(PUNCH_STATES)}"))
+    elif kind == "void_punch":
+        punch = session.get(RawPunch, punch_id) if punch_id is not None else None
+        if punch is None or punch.employee_id != employee_id:
+            raise ReconcileError(tr(f"punch #{punch_id} bukan milik pegawai #{employee_id}",
+                                    f"punch #{punch_id} does not belong to employee #{employee_id}"))
+    else:
+        status = (status or "").upper()
+        if status not in valid_status_codes():
+            raise ReconcileError(tr(f"status '{status}' tidak dikenal; pilih {', '.join(valid_status_codes())}",
+                                    f"unknown status '{status}'; choose {', '.join(valid_status_codes())}"))
+    _check_open(session, emp, day)
+    c = Correction(employee_id=employee_id, day=day, kind=kind,
+                   punch_id=punch_id if kind == "void_punch" else None,
+                   local_time=local_time if kind == "add_punch" else None,
+                   state=state if kind == "add_punch" else None,
+                   status=status if kind == "set_status" else None,
+                   reason=reason.strip(), author=author, approval="pending")
+    session.add(c)
+    session.flush()
+    _audit(session, author, "correction.propose", "correction", c.id, employee_id=employee_id,
+           day=day.isoformat(), kind=kind, reason=c.reason)
+    return c
+
+
+def _decide(session: Session, correction_id: int, actor: str, approval: str, note: str) -> Correction:
+    c = session.get(Correction, correction_id)
+    if c is None:
+        raise ReconcileError(tr(f"koreksi #{correction_id} tidak ditemukan", f"correction #{correction_id} not found"))
+    if c.approval != "pending":
+        raise ReconcileError(tr(f"koreksi #{c.id} sudah {c.approval}", f"correction #{c.id} is already {c.approval}"))
+    if approval == "approved" and c.author == actor:
+        raise ReconcileError(tr("pengusul tidak boleh menyetujui koreksinya sendiri",
+                                "the author cannot approve their own correction"))
+    _check_open(session, _employee(session, c.employee_id), c.day)
+    c.approval, c.approved_by, c.approved_at = approval, actor, utcnow()
+    _audit(session, actor, f"correction.{'approve' if approval == 'approved' else 'reject'}",
+           "correction", c.id, employee_id=c.employee_id, day=c.day.isoformat(), note=note)
+    return c
+
+
+def approve_correction(session: Session, correction_id: int, approver: str, note: str = "") -> Correction:
+    return _decide(session, correction_id, approver, "approved", note)
+
+
+def reject_correction(session: Session, correction_id: int, approver: str, note: str = "") -> Correction:
+    return _decide(session, correction_id, approver, "rejected", note)
+
+
+def list_corrections(session: Session, *, approval: str | None = None, site_id: int | None = None,
+                     start: date | None = None, end: date | None = None) -> list[Correction]:
+    q = select(Correction).join(Employee, Employee.id == Correction.employee_id)
+    if approval:
+        q = q.where(Correction.approval == approval)
+    if site_id is not None:
+        q = q.where(Employee.site_id == site_id)
+    if start:
+        q = q.where(Correction.day >= start)
+    if end:
+        q = q.where(Correction.day <= end)
+    return list(session.scalars(q.order_by(Correction.day, Correction.id)))
+
+
+# --- leave and rosters ---------------------------------------------------------------------
+
+
+def add_leave(session: Session, *, employee_id: int, start: date, end: date, type: str,
+              author: str, reference: str = "", note: str = "") -> LeaveEntry:
+    emp = _employee(session, employee_id)
+    code = (type or "").upper()
+    if code not in builtin().leave:
+        raise ReconcileError(tr(f"jenis cuti/izin '{type}' tidak dikenal; pilih {', '.join(builtin().leave)}",
+                                f"unknown leave type '{type}'; choose {', '.join(builtin().leave)}"))
+    if end < start:
+        raise ReconcileError(tr("tanggal akhir sebelum tanggal mulai", "the end date is before the start date"))
+    for month in _months(start, end):
+        _check_open(session, emp, max(start, month))
+    entry = LeaveEntry(employee_id=employee_id, date_from=start, date_to=end, type=code,
+                       reference=reference, note=note, author=author, approval="approved",
+                       approved_by=author)
+    session.add(entry)
+    session.flush()
+    _audit(session, author, "leave.add", "leave", entry.id, employee_id=employee_id,
+           start=start.isoformat(), end=end.isoformat(), type=code, reference=reference)
+    return entry
+
+
+def list_leave(session: Session, *, employee_id: int | None = None, start: date | None = None,
+               end: date | None = None) -> list[LeaveEntry]:
+    q = select(LeaveEntry)
+    if employee_id is not None:
+        q = q.where(LeaveEntry.employee_id == employee_id)
+    if start:
+        q = q.where(LeaveEntry.date_to >= start)
+    if end:
+        q = q.where(LeaveEntry.date_from <= end)
+    return list(session.scalars(q.order_by(LeaveEntry.date_from, LeaveEntry.id)))
+
+
+def set_roster(session: Session, entries: Iterable[tuple[int, date, str]], actor: str = "system") -> int:
+    """Put (employee, day, shift) rows into the roster, replacing that day's shift."""
+    n = 0
+    for employee_id, day, shift in entries:
+        _check_open(session, _employee(session, employee_id), day)
+        row = session.scalar(select(ShiftRoster).where(ShiftRoster.employee_id == employee_id,
+                                                       ShiftRoster.day == day))
+        if row is None:
+            session.add(ShiftRoster(employee_id=employee_id, day=day, shift=shift))
+        else:
+            row.shift = shift
+        n += 1
+    _audit(session, actor, "roster.set", "shift_roster", None, rows=n)
+    return n
+
+
+# --- reconcile -----------------------------------------------------------------------------
+
+
+def _offset_s(tz: str) -> int:
+    off = datetime(2026, 1, 1, tzinfo=ZoneInfo(tz)).utcoffset()
+    return int(off.total_seconds()) if off else 0
+
+
+def _epoch_expr(session: Session):  # type: ignore[no-untyped-def]
+    if session.get_bind().dialect.name == "sqlite":
+        return func.cast(func.strftime("%s", RawPunch.utc_time), RawPunch.id.type)
+    return func.cast(func.extract("epoch", RawPunch.utc_time), RawPunch.id.type)
+
+
+def compute_period(session: Session, start: date, end: date, site_ids: Iterable[int] | None = None,
+                   judge_until: date | None = None,
+                   progress: Progress | None = None) -> tuple[list[DayResult], list[EmployeeScope]]:
+    """Daily results of [start, end] without writing anything (the pure engine on store data)."""
+    say = progress or (lambda *_: None)
+    site_filter = list(site_ids) if site_ids is not None else None
+    sites = {s.id: s for s in session.scalars(select(Site))}
+    q = select(Employee.id, Employee.site_id, Employee.joined_on, Employee.left_on, Employee.active)
+    if site_filter is not None:
+        q = q.where(Employee.site_id.in_(site_filter))
+    scopes: list[EmployeeScope] = []
+    offsets: dict[int, int] = {}
+    default_tz = "Asia/Jakarta"
+    for emp_id, site_id, joined, left, active in session.execute(q):
+        tz = sites[site_id].tz if site_id in sites else default_tz
+        last = end
+        if left is not None:
+            last = min(last, left)
+        elif not active:
+            continue
+        # Today and later have not finished in the office's zone: not judged yet.
+        until = judge_until or datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
+        last = min(last, until)
+        first = max(start, joined) if joined else start
+        if first <= last:
+            scopes.append(EmployeeScope(emp_id, site_id, first, last))
+            offsets[emp_id] = _offset_s(tz)
+    say("load", 1, 5)
+    wanted = set(offsets)
+    lo = datetime.combine(start - timedelta(days=2), datetime.min.time())
+    hi = datetime.combine(end + timedelta(days=3), datetime.min.time())
+    pq = select(RawPunch.employee_id, _epoch_expr(session), RawPunch.id).where(
+        RawPunch.utc_time >= lo, RawPunch.utc_time < hi, RawPunch.employee_id.is_not(None))
+    if site_filter is not None:
+        pq = pq.where(RawPunch.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(site_filter))))
+    rows = session.execute(pq).all()
+    punches = group_punches((e, int(t) + offsets[e], p) for e, t, p in rows if e in wanted)
+    say("punches", 2, 5)
+    corr = [CorrectionIn(c.id, c.employee_id, c.day, c.kind, c.punch_id, c.local_time, c.status)
+            for c in session.scalars(select(Correction).where(
+                Correction.approval == "approved", Correction.day >= start - timedelta(days=1),
+                Correction.day <= end)) if c.employee_id in wanted]
+    leaves = [LeaveIn(lv.employee_id, lv.date_from, lv.date_to, lv.type)
+              for lv in session.scalars(select(LeaveEntry).where(
+                  LeaveEntry.approval == "approved", LeaveEntry.date_to >= start,
+                  LeaveEntry.date_from <= end)) if lv.employee_id in wanted]
+    roster = {(r.employee_id, r.day): r.shift for r in session.scalars(select(ShiftRoster).where(
+        ShiftRoster.day >= start - timedelta(days=1), ShiftRoster.day <= end)) if r.employee_id in wanted}
+    resolver = RulesResolver(session)
+    say("rules", 3, 5)
+    results = reconcile(scopes, punches, resolver, corr, leaves, roster)
+    say("engine", 4, 5)
+    return results, scopes
+
+
+def _row(r: DayResult, now: datetime) -> dict[str, Any]:
+    return {"employee_id": r.employee_id, "day": r.day, "site_id": r.site_id, "status": r.status,
+            "late_min": r.late_min, "early_min": r.early_min, "deduction_pct": r.deduction_pct,
+            "punch_ids": ",".join(map(str, r.punch_ids)), "check_in": r.check_in,
+            "check_out": r.check_out, "shift": r.shift, "source": r.source, "ruleset": r.ruleset,
+            "computed_at": now}
+
+
+def _write(session: Session, results: list[DayResult], start: date, end: date,
+           site_ids: list[int] | None, locked: dict[date, set[int | None]]) -> None:
+    cond = [DailyStatus.day >= start, DailyStatus.day <= end]
+    if site_ids is not None:
+        cond.append(DailyStatus.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(site_ids))))
+    for month, sites in locked.items():  # a locked month keeps what it had
+        m_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+        in_month = and_(DailyStatus.day >= month, DailyStatus.day <= m_end)
+        if None in sites:
+            cond.append(~in_month)
+        else:
+            cond.append(~and_(in_month, DailyStatus.employee_id.in_(
+                select(Employee.id).where(Employee.site_id.in_(sites)))))
+    session.execute(delete(DailyStatus).where(*cond))
+    now = utcnow()
+    rows = [_row(r, now) for r in results]
+    if session.get_bind().dialect.name == "postgresql":
+        cols = list(rows[0]) if rows else []
+        raw = session.connection().connection.dbapi_connection
+        with raw.cursor() as cur, cur.copy(f"COPY daily_status ({', '.join(cols)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row([row[c] for c in cols])
+    else:
+        for i in range(0, len(rows), 20000):
+            session.execute(insert(DailyStatus), rows[i:i + 20000])
+
+
+def reconcile_period(bind: Engine | Session, start: date, end: date, site_ids: Iterable[int] | None = None,
+                     *, actor: str = "system", judge_until: date | None = None,
+                     progress: Progress | None = None) -> dict[str, Any]:
+    """Recompute daily_status of [start, end] (inclusive); locked months are left as they are.
+
+    Returns a summary: days written, employees, counts per status code, locked months skipped.
+    Given a Session, the caller commits; given an Engine, it commits here.
+    """
+    if end < start:
+        raise ReconcileError(tr("tanggal akhir sebelum tanggal mulai", "the end date is before the start date"))
+    t0 = _time.perf_counter()
+    session, own = _session(bind)
+    try:
+        site_list = list(site_ids) if site_ids is not None else None
+        results, scopes = compute_period(session, start, end, site_list, judge_until, progress)
+        locked: dict[date, set[int | None]] = {}
+        for lk in session.scalars(select(PeriodLock).where(PeriodLock.month >= start.replace(day=1),
+                                                           PeriodLock.month <= end)):
+            locked.setdefault(lk.month, set()).add(lk.site_id)
+
+        def is_locked_row(r: DayResult) -> bool:
+            s = locked.get(r.day.replace(day=1))
+            return bool(s) and (None in s or r.site_id in s)
+
+        kept = [r for r in results if not is_locked_row(r)] if locked else results
+        _write(session, kept, start, end, site_list, locked)
+        if progress:
+            progress("write", 5, 5)
+        codes: Counter[str] = Counter()
+        for r in kept:
+            codes.update(r.codes())
+        summary = {"start": start.isoformat(), "end": end.isoformat(), "employees": len(scopes),
+                   "days": len(kept), "skipped_locked": len(results) - len(kept),
+                   "locked_months": sorted(f"{m:%Y-%m}" for m in locked),
+                   "codes": dict(sorted(codes.items())),
+                   "seconds": round(_time.perf_counter() - t0, 3)}
+        _audit(session, actor, "reconcile.run", "daily_status", None,
+               **{k: v for k, v in summary.items() if k != "codes"})
+        if own:
+            session.commit()
+        return summary
+    except RulesetError as exc:
+        if own:
+            session.rollback()
+        raise ReconcileError(str(exc)) from None
+    finally:
+        if own:
+            session.close()
+
+
+def daily_exceptions(session: Session, day: date, site_id: int | None = None) -> list[DailyStatus]:
+    """Stored days that need a reviewer: lateness, early leave, missing punches, TK."""
+    q = select(DailyStatus).where(DailyStatus.day == day)
+    if site_id is not None:
+        q = q.where(DailyStatus.site_id == site_id)
+    rows = session.scalars(q.order_by(DailyStatus.site_id, DailyStatus.employee_id))
+    return [r for r in rows if any(c.startswith(EXCEPTION_PREFIXES) for c in r.status.split("+"))]
+
+
+def daily_rows(session: Session, start: date, end: date, site_ids: Iterable[int] | None = None
+               ) -> list[DailyStatus]:
+    q = select(DailyStatus).where(DailyStatus.day >= start, DailyStatus.day <= end)
+    if site_ids is not None:
+        q = q.where(DailyStatus.site_id.in_(list(site_ids)))
+    return list(session.scalars(q.order_by(DailyStatus.employee_id, DailyStatus.day)))

@@ -1,0 +1,276 @@
+"""Reconciliation against the real store, on SQLite and PostgreSQL.
+
+Punches go in through hub.store.ingest (as terminals' punches do); a month is reconciled,
+corrections go through propose/approve, a locked period refuses changes, and the recap
+files are opened again (openpyxl, csv) and checked against the daily rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from hub.punch import Punch, Source, State, Verify
+from hub.reconcile.models import DailyStatus, RecapRow
+from hub.reconcile.recap import SUMMED, build_recap, recap_csv, recap_xlsx, write_month_recap
+from hub.reconcile.rules import builtin_text
+from hub.reconcile.store import (
+    ReconcileError,
+    add_leave,
+    approve_correction,
+    daily_exceptions,
+    load_ruleset,
+    lock_period,
+    propose_correction,
+    reconcile_period,
+    reject_correction,
+    set_roster,
+    unlock_period,
+)
+from hub.store.ingest import ingest_punches
+from hub.store.models import AuditLog, Device, Employee, PinMapping, RawPunch, Site
+
+OCT1, OCT31 = date(2026, 10, 1), date(2026, 10, 31)
+
+
+def seed(engine: Engine) -> dict[str, int]:
+    with Session(engine) as s:
+        opd = Site(code="DISKOMINFO", name="Dinas Kominfo", tz="Asia/Makassar")
+        rsud = Site(code="RSUD", name="RSUD Kabupaten", tz="Asia/Makassar")
+        s.add_all([opd, rsud])
+        s.flush()
+        dev = Device(serial="K40-1", name="Lobi", site_id=opd.id, kind="zk-tcp", tz="Asia/Makassar",
+                     capabilities={})
+        dev2 = Device(serial="USB-1", name="Impor USB", site_id=opd.id, kind="file", tz="Asia/Makassar",
+                      capabilities={})
+        s.add_all([dev, dev2])
+        emps = [Employee(id_number=f"19860926201505100{i}", employment_type="PNS", name=n, site_id=sid,
+                         monthly_tpp=tpp, grade="III/a", position="Pranata Komputer")
+                for i, (n, sid, tpp) in enumerate([("Ani", opd.id, 4_000_000), ("Budi", opd.id, 3_000_000),
+                                                    ("Citra", rsud.id, 5_000_000)], 1)]
+        s.add_all(emps)
+        s.flush()
+        for e, pin in zip(emps, ("1", "2", "3"), strict=True):
+            s.add(PinMapping(employee_id=e.id, pin=pin, pin_group="default"))
+        s.commit()
+        return {"opd": opd.id, "rsud": rsud.id, "dev": dev.id, "dev2": dev2.id, "ani": emps[0].id,
+                "budi": emps[1].id, "citra": emps[2].id}
+
+
+def punch(dev: int, pin: str, when: datetime, state: State = State.CHECK_IN, source: Source = Source.ZK_TCP):
+    return Punch(dev, source, pin, when, "Asia/Makassar", state, Verify.FINGERPRINT)
+
+
+def workdays(first: date, last: date) -> list[date]:
+    return [first + timedelta(i) for i in range((last - first).days + 1) if (first + timedelta(i)).weekday() < 5]
+
+
+def month_punches(ids: dict[str, int]) -> list[Punch]:
+    """Ani: always on time (each punch also imported again from USB). Budi: 40 min late on
+    Tuesdays, no punches on 2026-10-14. Citra (RSUD, shifts): nothing unless rostered."""
+    out = []
+    for d in workdays(OCT1, OCT31):
+        for pin, hm_in in (("1", (7, 20)), ("2", (8, 10) if d.weekday() == 1 else (7, 25))):
+            if pin == "2" and d == date(2026, 10, 14):
+                continue
+            out.append(punch(ids["dev"], pin, datetime(d.year, d.month, d.day, *hm_in)))
+            end = (16, 35) if d.weekday() == 4 else (16, 5)
+            out.append(punch(ids["dev"], pin, datetime(d.year, d.month, d.day, *end), State.CHECK_OUT))
+    out += [punch(ids["dev2"], p.pin, p.local_time, State(p.state), Source.FILE) for p in out if p.pin == "1"]
+    return out
+
+
+@pytest.fixture
+def store(engine: Engine) -> tuple[Engine, dict[str, int]]:
+    ids = seed(engine)
+    ingest_punches(engine, month_punches(ids))
+    return engine, ids
+
+
+def statuses(engine: Engine, emp: int) -> dict[date, str]:
+    with Session(engine) as s:
+        return dict(s.execute(select(DailyStatus.day, DailyStatus.status).where(DailyStatus.employee_id == emp)).all())
+
+
+def test_reconcile_month_statuses_and_idempotence(store) -> None:
+    engine, ids = store
+    summary = reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    assert summary["employees"] == 3
+    ani, budi = statuses(engine, ids["ani"]), statuses(engine, ids["budi"])
+    assert len(ani) == 22 and set(ani.values()) == {"H"}
+    assert budi[date(2026, 10, 6)] == "TL2" and budi[date(2026, 10, 14)] == "TK"
+    assert budi[date(2026, 10, 5)] == "H"
+    assert set(statuses(engine, ids["citra"]).values()) == {"TK"}  # default rules, never punched
+    with Session(engine) as s:
+        first = sorted(s.execute(select(DailyStatus.employee_id, DailyStatus.day, DailyStatus.status,
+                                        DailyStatus.deduction_pct, DailyStatus.punch_ids)).all())
+        raw_before = s.scalar(select(func.count()).select_from(RawPunch))
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    with Session(engine) as s:
+        again = sorted(s.execute(select(DailyStatus.employee_id, DailyStatus.day, DailyStatus.status,
+                                        DailyStatus.deduction_pct, DailyStatus.punch_ids)).all())
+        assert s.scalar(select(func.count()).select_from(RawPunch)) == raw_before
+    assert first == again
+    # The deciding punches of Ani's days are the terminal's rows (USB copies collapse onto them).
+    with Session(engine) as s:
+        row = s.scalar(select(DailyStatus).where(DailyStatus.employee_id == ids["ani"],
+                                                  DailyStatus.day == date(2026, 10, 5)))
+        pids = [int(p) for p in row.punch_ids.split(",")]
+        assert {s.get(RawPunch, p).source for p in pids} == {"zk_tcp"}
+
+
+def test_site_ruleset_roster_and_single_day(store) -> None:
+    engine, ids = store
+    with Session(engine) as s:
+        load_ruleset(s, builtin_text("rsud-shift"), source="rsud-shift.toml", actor="admin",
+                     site_ids=[ids["rsud"]])
+        set_roster(s, [(ids["citra"], date(2026, 10, 6), "M")], actor="admin")
+        s.commit()
+    ingest_punches(engine, [punch(ids["dev"], "3", datetime(2026, 10, 6, 20, 25)),
+                            punch(ids["dev"], "3", datetime(2026, 10, 7, 7, 31), State.CHECK_OUT)])
+    reconcile_period(engine, date(2026, 10, 6), date(2026, 10, 7), judge_until=OCT31)
+    citra = statuses(engine, ids["citra"])
+    assert citra == {date(2026, 10, 6): "H", date(2026, 10, 7): "OFF"}
+    with Session(engine) as s:
+        assert s.scalar(select(DailyStatus.ruleset).where(DailyStatus.employee_id == ids["citra"]).limit(1)) \
+            == "rsud-shift@1"
+        # The one-day run touched only its day.
+        assert s.scalar(select(func.count()).select_from(DailyStatus)) == 2 + 2 * 2
+
+
+def test_corrections_approve_flow_and_audit(store) -> None:
+    engine, ids = store
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    tk_day = date(2026, 10, 14)
+    with Session(engine) as s:
+        exc = daily_exceptions(s, tk_day, ids["opd"])
+        assert [(e.employee_id, e.status) for e in exc] == [(ids["budi"], "TK")]
+        c = propose_correction(s, employee_id=ids["budi"], day=tk_day, kind="set_status", status="dl",
+                               reason="surat tugas 800/12", author="operator")
+        with pytest.raises(ReconcileError, match="sendiri"):
+            approve_correction(s, c.id, "operator")
+        add = propose_correction(s, employee_id=ids["budi"], day=date(2026, 10, 6), kind="add_punch",
+                                 local_time=datetime(2026, 10, 6, 7, 28), state="check_in",
+                                 reason="mesin mati pagi", author="operator")
+        bad = propose_correction(s, employee_id=ids["budi"], day=date(2026, 10, 7), kind="set_status",
+                                 status="CT", reason="salah", author="operator")
+        cid, add_id, bad_id = c.id, add.id, bad.id
+        s.commit()
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    assert statuses(engine, ids["budi"])[tk_day] == "TK"  # pending changes nothing
+    with Session(engine) as s:
+        approve_correction(s, cid, "kabid")
+        approve_correction(s, add_id, "kabid")
+        reject_correction(s, bad_id, "kabid", "tidak ada surat cuti")
+        with pytest.raises(ReconcileError):
+            approve_correction(s, bad_id, "kabid")
+        s.commit()
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    budi = statuses(engine, ids["budi"])
+    # The added 07:28 punch is now the first check-in of a day he clocked at 08:10.
+    assert budi[tk_day] == "DL" and budi[date(2026, 10, 6)] == "H" and budi[date(2026, 10, 7)] == "H"
+    with Session(engine) as s:
+        actions = [a for (a,) in s.execute(select(AuditLog.action).order_by(AuditLog.id))]
+    assert actions.count("correction.propose") == 3 and "correction.approve" in actions
+    assert "correction.reject" in actions
+
+
+def test_period_lock_blocks_changes_until_unlock(store) -> None:
+    engine, ids = store
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    with Session(engine) as s:
+        lock_period(s, OCT1, "bpkad", site_id=ids["opd"], reason="rekap final")
+        s.commit()
+        with pytest.raises(ReconcileError, match="dikunci|locked"):
+            propose_correction(s, employee_id=ids["budi"], day=date(2026, 10, 14), kind="set_status",
+                               status="S", reason="sakit", author="operator")
+        with pytest.raises(ReconcileError):
+            add_leave(s, employee_id=ids["budi"], start=date(2026, 10, 14), end=date(2026, 10, 14),
+                      type="CT", author="operator")
+    # Leave entered elsewhere meanwhile (e.g. for the other site) does not move locked rows.
+    ingest_punches(engine, [punch(ids["dev"], "2", datetime(2026, 10, 14, 7, 10))])
+    summary = reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    assert summary["skipped_locked"] == 44
+    assert statuses(engine, ids["budi"])[date(2026, 10, 14)] == "TK"
+    with Session(engine) as s:
+        with pytest.raises(ReconcileError, match="alasan|reason"):
+            unlock_period(s, OCT1, "bpkad", "", site_id=ids["opd"])
+        unlock_period(s, OCT1, "bpkad", "salah input cuti", site_id=ids["opd"])
+        add_leave(s, employee_id=ids["budi"], start=date(2026, 10, 14), end=date(2026, 10, 14), type="CT",
+                  author="operator", reference="800/55/BKPSDM")
+        s.commit()
+        actions = [a for (a,) in s.execute(select(AuditLog.action))]
+    assert {"period.lock", "period.unlock", "leave.add"} <= set(actions)
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    assert statuses(engine, ids["budi"])[date(2026, 10, 14)] == "CT"
+
+
+def test_recap_xlsx_and_csv_totals_match_daily_rows(store) -> None:
+    engine, ids = store
+    reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
+    with Session(engine) as s:
+        rows = build_recap(s, "2026-10")
+        daily = list(s.scalars(select(DailyStatus)))
+    by = {r["employee_id"]: r for r in rows}
+    budi = by[ids["budi"]]
+    # Budi: 4 Tuesdays at 08:10 (40 min late, TL2 1%), one TK day (3%).
+    assert (budi["TL2"], budi["TK"], budi["H"], budi["menit_terlambat"]) == (4, 1, 21, 160)
+    assert budi["potongan_disiplin_pct"] == pytest.approx(7.0)
+    assert budi["potongan_rp"] == 210_000 and budi["tpp_diterima"] == 2_790_000
+    assert by[ids["citra"]]["TK"] == 22 and by[ids["citra"]]["potongan_disiplin_pct"] == 66.0
+    wb = load_workbook(io.BytesIO(recap_xlsx(rows, "2026-10")))
+    ws = wb["Rekap Pegawai"]
+    header = [c.value for c in ws[2]]
+    total_row = [c.value for c in ws[ws.max_row]]
+    assert "JUMLAH" in total_row
+    tot = dict(zip(header, total_row, strict=True))
+    assert tot["TK (hari)"] == sum(1 for d in daily if d.status == "TK")
+    assert tot["TL2"] == sum(1 for d in daily if "TL2" in d.status.split("+"))
+    assert tot["Total menit terlambat"] == sum(d.late_min for d in daily)
+    assert tot["Hari kerja efektif"] == len(daily)
+    body = [[c.value for c in r] for r in ws.iter_rows(min_row=3, max_row=ws.max_row - 1)]
+    assert len(body) == 3
+    assert tot["Nominal potongan"] == sum(r[header.index("Nominal potongan")] for r in body)
+    assert wb["Rekap OPD"].max_row == 3  # header + 2 offices
+    parsed = list(csv.DictReader(io.StringIO(recap_csv(rows).decode("utf-8-sig"))))
+    assert [p["nip"] for p in parsed] == [r["nip"] for r in rows]
+    for key in SUMMED:
+        assert sum(float(p[key]) for p in parsed) == pytest.approx(sum(r[key] for r in rows))
+
+
+def test_write_month_recap_stores_rows(store) -> None:
+    engine, _ids = store
+    out = write_month_recap(engine, date(2026, 10, 1))
+    assert out["employees"] == 3
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(RecapRow)) == 3
+    write_month_recap(engine, "2026-10")
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(RecapRow)) == 3
+
+
+def test_cli_reconcile_recap_period(store, tmp_path) -> None:
+    from hub.cli.main import app
+
+    engine, ids = store
+    runner = CliRunner()
+    res = runner.invoke(app, ["reconcile", "--month", "2026-10", "--site", "DISKOMINFO"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "rekap.xlsx"
+    res = runner.invoke(app, ["recap", "--month", "2026-10", "--format", "xlsx", "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    assert load_workbook(out)["Rekap Pegawai"].max_row == 2 + 2 + 1
+    res = runner.invoke(app, ["period", "lock", "--month", "2026-10", "--site", "DISKOMINFO", "--by", "bpkad"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["correction", "add", "--employee", "198609262015051002", "--day", "2026-10-14",
+                              "--status", "S", "--reason", "sakit", "--by", "operator"])
+    assert res.exit_code != 0 and "dikunci" in res.output
+    res = runner.invoke(app, ["recap", "--month", "2026-13", "--format", "csv"])
+    assert res.exit_code != 0 and "2026-13" in res.output
