@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zk import ZK
 from zk.exception import ZKErrorResponse, ZKNetworkError
 from zk.finger import Finger
@@ -552,3 +555,47 @@ def test_cli_simulate_device_runs_and_stops_cleanly(tmp_path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert "CLI0001" in out and (tmp_path / "CLI0001.db").exists()
+
+
+# --- the protocol logic under hypothesis (no sockets: Session.handle directly) ----------------
+@pytest.fixture(scope="module")
+def fuzz_terminal(tmp_path_factory):
+    t = make_terminal(tmp_path_factory.mktemp("fuzz"), key=0)
+    yield t
+    t.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(set(zk.COMMAND_NAMES) - {zk.CMD_CLEAR_DATA, zk.CMD_CLEAR_ATTLOG}))
+                          | st.integers(0, 0xFFFF), st.binary(max_size=200)), max_size=12))
+def test_session_answers_any_command_sequence(fuzz_terminal, cmds) -> None:
+    from hub.simulator.zk.server import Session, TerminalServer
+
+    server = TerminalServer(fuzz_terminal, port=0)
+    s = Session(server, "tcp")
+    s.handle(zk.Packet(zk.CMD_CONNECT, 0, 0))
+    for i, (cmd, data) in enumerate(cmds, start=1):
+        if cmd in (zk.CMD_CLEAR_DATA, zk.CMD_CLEAR_ATTLOG):
+            continue
+        out = s.handle(zk.Packet(cmd, s.session_id, i, data))
+        if cmd == zk.CMD_ACK_OK:
+            assert out == []
+            continue
+        assert out, f"no answer to command {cmd}"
+        for raw in out:
+            assert zk.unpack_packet(raw).checksum_ok
+
+
+def test_restart_closes_every_session(tmp_path, served) -> None:
+    h = served(make_terminal(tmp_path, key=0))
+    a, b = Raw(h.port), Raw(h.port)
+    for r in (a, b):
+        r.session = r.call(zk.CMD_CONNECT).session
+    assert a.call(zk.CMD_RESTART).command == zk.CMD_ACK_OK
+    for r in (a, b):
+        with contextlib.suppress(ConnectionResetError):  # closed with a reset, or with a FIN
+            assert r.sock.recv(64) == b""
+        r.close()
+    conn = client(h.port, "tcp", key=0).connect()
+    assert len(conn.get_users()) == 5
+    conn.disconnect()

@@ -143,7 +143,7 @@ class Session:
             if len(data) < 28:
                 raise zk.ZkArgumentError(f"USER_WRQ carries {len(data)} bytes, a user record needs 28 or 72", 0)
             user = zk.decode_user(data[:size], size)
-            old = t._users.get(user.uid)
+            old = t.get_user(user.uid)
             if size == 28 and old is not None and p.user_size == 72:
                 user.tz = old.tz  # a 28-byte write keeps what only the 72-byte record holds
             t.set_user(user)
@@ -354,7 +354,12 @@ class Client:
             if not self.session.reg_mask & zk.EF_ATTLOG:
                 continue
             self.session.ack_event.clear()
-            await self.link.send([self.session.event_packet(rec)])
+            try:
+                packet = self.session.event_packet(rec)
+            except zk.ZkProtocolError as exc:  # e.g. a planted impossible date: no event, the log keeps it
+                log.info("%s: no realtime event for %s: %s", self.session.terminal.serial, rec.user_id, exc)
+                continue
+            await self.link.send([packet])
             # one event at a time: wait for the client's ACK before the next (§1.6, §3.12)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.session.ack_event.wait(), EVENT_ACK_TIMEOUT)
@@ -451,8 +456,8 @@ class TerminalServer:
 
     def schedule_restart(self) -> None:
         # after the ACK has gone out, every session ends as the unit reboots
-        assert self._loop is not None
-        self._loop.call_later(0.05, self.close_sessions)
+        if self._loop is not None:
+            self._loop.call_later(0.05, self.close_sessions)
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)

@@ -224,6 +224,10 @@ class Terminal:
         with self._lock:
             return sorted(self._users.values(), key=lambda u: u.uid)
 
+    def get_user(self, uid: int) -> zk.User | None:
+        with self._lock:
+            return self._users.get(uid)
+
     def user_by_id(self, user_id: str) -> zk.User | None:
         with self._lock:
             return next((u for u in self._users.values() if u.user_id == user_id), None)
