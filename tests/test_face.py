@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 
 import cv2
 import face_recognition
@@ -112,6 +113,19 @@ def test_oversized_upload_is_refused() -> None:
     with pytest.raises(FaceError) as info:
         decode(photo("obama.jpg"), s)
     assert info.value.code == "too_large" and info.value.status == 413
+
+
+def test_decompression_bomb_is_refused_from_its_header() -> None:
+    data = bytearray(png(np.zeros((1, 1, 3), np.uint8)))
+    # IHDR is the first chunk: length(4) type(4) width(4) height(4) ... crc(4) at 29..33.
+    data[16:24] = (60000).to_bytes(4, "big") + (60000).to_bytes(4, "big")
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    err = refused(bytes(data))
+    assert err.code == "too_large" and err.status == 413
+    data[16:24] = (8000).to_bytes(4, "big") + (7000).to_bytes(4, "big")  # 56 MP
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    err = refused(bytes(data))
+    assert err.code == "too_large" and "8000x7000" in err.message
 
 
 @given(st.binary(max_size=4096))

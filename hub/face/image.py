@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,9 @@ from hub.face.settings import FaceSettings, face_settings
 from hub.i18n import tr
 
 EXIF_DATETIME_ORIGINAL = 0x9003
+EXIF_DATETIME = 0x0132
 EXIF_IFD = 0x8769
+BOMB = (-1, -1)  # peek's size for a header Pillow itself calls a decompression bomb
 
 
 @dataclass
@@ -56,22 +59,43 @@ def read_bytes(source: bytes | str | Path, settings: FaceSettings | None = None)
     return data
 
 
-def exif_taken_at(data: bytes) -> datetime | None:
-    """EXIF DateTimeOriginal, read lazily with Pillow (no pixel decoding); None if absent."""
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            exif = im.getexif()
-            raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(0x0132)
-    except Exception:  # noqa: BLE001 - metadata is optional; a broken header means none
-        return None
+def _exif_time(exif) -> datetime | None:  # type: ignore[no-untyped-def]
+    raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
     if not isinstance(raw, str):
         return None
     try:
         return datetime.strptime(raw.strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+
+
+def peek(data: bytes) -> tuple[tuple[int, int] | None, datetime | None]:
+    """(width, height) and EXIF DateTimeOriginal from the header alone (Pillow, lazy).
+
+    Either is None when the header does not say; decoding is OpenCV's job.
+    """
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        return BOMB, None
+    except Exception:  # noqa: BLE001 - not an image Pillow knows: OpenCV will say
+        return None, None
+    with im:
+        size = im.size
+        try:
+            taken = _exif_time(im.getexif())
+        except Exception:  # noqa: BLE001 - a broken EXIF block only means no capture time
+            taken = None
+    return size, taken
+
+
+def exif_taken_at(data: bytes) -> datetime | None:
+    """EXIF DateTimeOriginal (or DateTime), read without decoding pixels; None if absent."""
+    return peek(data)[1]
 
 
 def decode(source: bytes | str | Path, settings: FaceSettings | None = None) -> Decoded:
@@ -85,6 +109,18 @@ def decode(source: bytes | str | Path, settings: FaceSettings | None = None) -> 
     if not data:
         raise FaceError("undecodable", tr(f"foto kosong ({where})", f"empty photo ({where})"),
                         field="photo")
+    size, taken_at = peek(data)
+    # Refuse a decompression bomb from its header, before any pixel is allocated.
+    if size == BOMB:
+        raise FaceError("too_large", tr(
+            f"ukuran gambar di header foto jauh melebihi batas {settings.max_pixels} piksel",
+            f"the photo header claims far more than {settings.max_pixels} pixels"),
+            field="photo", status=413)
+    if size is not None and size[0] * size[1] > settings.max_pixels:
+        raise FaceError("too_large", tr(
+            f"foto {size[0]}x{size[1]} piksel terlalu besar (maks {settings.max_pixels})",
+            f"photo of {size[0]}x{size[1]} pixels is too large (max {settings.max_pixels})"),
+            field="photo", status=413)
     buf = np.frombuffer(data, dtype=np.uint8)
     # IMREAD_COLOR applies the EXIF Orientation tag, so portrait phone photos stand upright.
     try:
@@ -106,7 +142,7 @@ def decode(source: bytes | str | Path, settings: FaceSettings | None = None) -> 
         bgr = cv2.resize(bgr, (max(1, round(w * scale)), max(1, round(h * scale))),
                          interpolation=cv2.INTER_AREA)
     rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return Decoded(rgb=rgb, original_size=(w, h), taken_at=exif_taken_at(data))
+    return Decoded(rgb=rgb, original_size=(w, h), taken_at=taken_at)
 
 
 def encode_jpeg(bgr: np.ndarray, quality: int) -> bytes:
