@@ -116,6 +116,14 @@ def _held_removals(plan: DevicePlan, allow_removals: int | None, res: DeviceResu
     return True
 
 
+def _name_warnings(plan: DevicePlan, res: DeviceResult) -> None:
+    for u in plan.users_add + plan.users_update:
+        if u.note:
+            res.issues.append(Issue("user_name", u.pin, tr(f"nama dikirim sebagai {u.name!r}: {u.note}",
+                                                            f"name sent as {u.name!r}: {u.note}"),
+                                    "warning", u.employee_id))
+
+
 def _blobs(session: Session, items: list[TemplateItem], res: DeviceResult) -> dict[int, bytes]:
     ids = [t.template_id for t in items if t.template_id is not None]
     out: dict[int, bytes] = {}
@@ -144,6 +152,7 @@ def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals
                        sent={"users_removed": 0, "templates_removed": 0, "users_sent": 0,
                              "templates_sent": 0, "buffers": 0, "bytes": 0})
     held = _held_removals(plan, allow_removals, res)
+    _name_warnings(plan, res)
     fps = [t for t in plan.templates_add if t.kind == "fingerprint"]
     blobs = _blobs(session, fps, res)
     label = plan.serial
@@ -369,6 +378,7 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
                        f"not yet supported for kind {plan.kind} (push command queue not available)")
         return res
     held = _held_removals(plan, allow_removals, res)
+    _name_warnings(plan, res)
     state_u = {u.pin: u for u in session.scalars(select(DeviceRosterUser)
                                                   .where(DeviceRosterUser.device_id == device.id))}
     state_t = {(t.pin, t.kind, t.finger_index): t for t in session.scalars(

@@ -10,7 +10,7 @@ plain decimal strings without leading zeros, the same text a 28-byte terminal's 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -102,12 +102,13 @@ def allocate(session: Session, employee_ids: Iterable[int], group: str = "defaul
 
 
 def close(session: Session, employee_id: int, group: str, day: date) -> int:
-    """End the employee's open mappings in the group (the numbers stay theirs forever)."""
+    """End the employee's open mappings in the group from `day` on (valid_to is the last valid
+    day, so day - 1). The numbers stay theirs forever."""
     n = 0
     for m in session.scalars(select(PinMapping).where(PinMapping.pin_group == group,
                                                       PinMapping.employee_id == employee_id,
                                                       PinMapping.valid_to.is_(None))):
-        m.valid_to = day
+        m.valid_to = day - timedelta(days=1)
         n += 1
     session.flush()
     return n
