@@ -32,7 +32,7 @@ from hub.face.mobile import haversine_m, parse_meta
 from hub.face.models import FaceReview, MobileSelfie
 from hub.face.settings import face_settings
 from hub.punch import PunchFlag
-from hub.store.models import Device, RawPunch, Site
+from hub.store.models import AuditLog, Device, RawPunch, Site
 from tests.face_fixtures import (
     NIP_BIDEN,
     NIP_OBAMA,
@@ -63,11 +63,13 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    from hub.face.api import router
+    from hub.face.api import current_actor, router
 
     app = FastAPI()
     app.state.engine = engine
     app.include_router(router)
+    # How the web console plugs its authentication in: one dependency to replace.
+    app.dependency_overrides[current_actor] = lambda: "web:admin"
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                         lifespan="off"))
@@ -275,6 +277,11 @@ def test_enroll_upload(server, office, engine) -> None:  # type: ignore[no-untyp
     assert body["flagged_for_review"] is True
     assert body["duplicates"][0]["nip"] == NIP_OBAMA
     assert body["duplicates"][0]["distance"] <= body["duplicate_threshold"]
+    with Session(engine) as s:
+        review = s.get(FaceReview, body["duplicates"][0]["review_id"])
+        assert review is not None and review.actor == "web:admin"
+        actors = set(s.scalars(select(AuditLog.actor).where(AuditLog.action.like("face.%"))))
+        assert "web:admin" in actors
 
 
 # --- parser properties ---------------------------------------------------------------------
