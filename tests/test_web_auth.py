@@ -82,7 +82,7 @@ except ImportError:
 ROLES_AND_ANON = ["anonymous", *sorted(ALL)]
 API_BODIES = {"/api/devices": {"serial": "SN-NEW-{role}", "kind": "zk-tcp", "host": "127.0.0.9"},
               "/api/corrections": {"employee_id": 1, "day": "2026-10-05", "kind": "set_status",
-                                   "status": "SAKIT", "reason": "surat dokter"},
+                                   "status": "CS", "reason": "surat dokter"},
               "/api/corrections/999/decision": {"decision": "approve"}}
 
 
@@ -144,7 +144,7 @@ def test_page_roles(clients, shared_web_env: WebEnv, role: str, method: str, pat
         csrf = login(client, USERS[role])
     data = {"csrf_token": csrf, "serial": f"SN-P-{role}", "kind": "zk-tcp", "host": "127.0.0.8",
             "employee_id": "1", "day": "2026-10-05", "site": "OPD1", "month": "2026-09", "reason": "uji",
-            "status": "SAKIT"}
+            "status": "CS"}
     r = client.request(method, path, data=data if method == "POST" else None, follow_redirects=False)
     if role == "anonymous":
         assert r.status_code == 303 and r.headers["location"].startswith("/login"), r.status_code

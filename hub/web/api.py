@@ -298,4 +298,4 @@ def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
     except review.ReviewError as exc:
         raise _problem(exc, 404) from exc
     return {"site": s.code, "month": month, "rows": rows,
-            "locked": review.is_locked(session, s.code, review.month_bounds(month)[0])}
+            "locked": review.is_locked(session, s, review.month_bounds(month)[0])}

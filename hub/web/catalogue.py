@@ -127,11 +127,11 @@ EN: dict[str, str] = {
 # Codes shown in the exceptions queue.
 EN.update({
     "missing_in": "missing check-in", "missing_out": "missing check-out", "absent": "absent",
-    "late": "late", "unknown_pin": "unknown PIN", "clock_suspect": "suspect clock",
+    "late": "late", "early": "left early", "unknown_pin": "unknown PIN", "clock_suspect": "suspect clock",
     "photo_mismatch": "photo mismatch",
 })
 ID_LABELS = {"missing_in": "tanpa absen masuk", "missing_out": "tanpa absen pulang",
-             "absent": "tidak hadir", "late": "terlambat", "unknown_pin": "PIN tak dikenal",
+             "absent": "tidak hadir", "late": "terlambat", "early": "pulang cepat", "unknown_pin": "PIN tak dikenal",
              "clock_suspect": "jam terminal meragukan", "photo_mismatch": "foto tidak cocok"}
 
 

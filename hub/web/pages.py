@@ -215,8 +215,9 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
     d = _date(day) or (utcnow() + timedelta(hours=7)).date()
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(),
+                  status_codes=review.status_codes(),
                   sites=queries.sites(session), chosen=s,
-                  locked=bool(s and review.is_locked(session, s.code, d)))
+                  locked=bool(s and review.is_locked(session, s, d)))
 
 
 @router.post("/corrections")
@@ -283,7 +284,7 @@ def recap_page(request: Request, site: str | None = None, month: str | None = No
     if s:
         try:
             rows = review.recap(session, s, month)
-            locked = review.is_locked(session, s.code, review.month_bounds(month)[0])
+            locked = review.is_locked(session, s, review.month_bounds(month)[0])
         except review.ReviewError as exc:
             error = str(exc)
     return render(request, "recap.html", rows=rows, site=site or "", month=month, chosen=s,
@@ -313,7 +314,7 @@ async def recap_lock(request: Request, who: Principal = Depends(form_principal("
     try:
         with session.begin_nested():
             review.set_lock(session, review.find_site(session, code), month, who.username,
-                            form.get("action") != "unlock")
+                            form.get("action") != "unlock", str(form.get("reason") or ""))
     except review.ReviewError as exc:
         return _go(back, str(exc))
     return _go(back, "Periode terkunci." if form.get("action") != "unlock" else "Periode terbuka.")

@@ -1,9 +1,10 @@
-"""Daily statuses, exceptions, corrections, period lock and the monthly recap.
+"""Daily statuses, exceptions, corrections, period lock and the monthly recap for the console.
 
-This is the web console's own, deliberately small reading of the rules (asn-rules.md §1.1,
-§2.2, §8 defaults), used until hub/reconcile provides the full rule engine. Like the
-reconciler it is a pure function of raw punches + approved corrections, so it can be
-re-run at any time. Period locks are kept in the audit log (action period.lock/unlock).
+When the reconciler (hub/reconcile) is installed, everything goes through it: its rule
+engine judges the days (computed on request, so an approved correction shows at once), its
+corrections workflow and its period locks. Without it, the console falls back on its own,
+deliberately small reading of the rules (asn-rules.md §1.1, §2.2, §8 defaults), with period
+locks kept in the audit log. Both are pure functions of raw punches + approved corrections.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import csv
 import io
 import math
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from types import ModuleType
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -34,12 +39,48 @@ CAP_PCT = 100.0
 CORRECTION_KINDS = ("add_punch", "void_punch", "set_status")
 STATES = ("check_in", "check_out")
 EXCUSE_CODES = ("DL", "CT", "CS", "CM", "CB", "CAP", "IZIN", "SAKIT", "TK", "H")
+HOLIDAY_CODES = ("LIBUR", "CBER", "OFF")  # days that are not working days (reconciler's calendar)
 REVIEW_FLAGS = {"unknown_pin": PunchFlag.UNKNOWN_PIN, "clock_suspect": PunchFlag.CLOCK_SUSPECT,
                 "photo_mismatch": PunchFlag.PHOTO_MISMATCH}
 
 
 class ReviewError(ValueError):
     """A review action that cannot be done; the message says why and what to do."""
+
+
+_NEEDED = ("compute_period", "propose_correction", "approve_correction", "reject_correction",
+           "lock_period", "unlock_period", "is_locked", "valid_status_codes", "ReconcileError")
+
+
+@lru_cache(maxsize=1)
+def reconciler() -> ModuleType | None:
+    """hub.reconcile.store when it is installed and complete, else None (the fallback rules)."""
+    try:
+        from hub.reconcile import store
+    except ImportError:
+        return None
+    return store if all(hasattr(store, name) for name in _NEEDED) else None
+
+
+def engine_name() -> str:
+    return "hub.reconcile" if reconciler() else "hub.web.review"
+
+
+@contextmanager
+def _reconcile_errors() -> Iterator[None]:
+    rc = reconciler()
+    try:
+        yield
+    except Exception as exc:
+        if rc is not None and isinstance(exc, rc.ReconcileError):
+            raise ReviewError(str(exc)) from exc
+        raise
+
+
+def status_codes() -> tuple[str, ...]:
+    """Codes a reviewer may set a day to."""
+    rc = reconciler()
+    return tuple(rc.valid_status_codes()) if rc else EXCUSE_CODES
 
 
 @dataclass
@@ -53,6 +94,7 @@ class DayStatus:
     early_min: int = 0
     punch_ids: list[int] = field(default_factory=list)
     corrected: bool = False
+    deduction_pct: float = 0.0
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -162,6 +204,32 @@ def day_statuses(session: Session, employee_ids: list[int], first: date,
     return out
 
 
+def _day_pct(ds: DayStatus) -> float:
+    pct = 0.0
+    if ds.status in ("TAM", "TAP"):
+        pct += PCT[-1]
+    elif ds.status == "TK":
+        pct += TK_PCT
+    return pct + _bracket(ds.late_min) + _bracket(ds.early_min)
+
+
+def site_day_statuses(session: Session, site: Site, first: date, end: date) -> dict[tuple[int, date], DayStatus]:
+    """Judged working days of the site's employees in [first, end), corrections applied."""
+    rc = reconciler()
+    if rc is not None:
+        with _reconcile_errors():
+            results, _ = rc.compute_period(session, first, end - timedelta(days=1), [site.id])
+        return {(r.employee_id, r.day): DayStatus(
+            r.employee_id, r.day, r.status, r.check_in, r.check_out, r.late_min, r.early_min,
+            [p for p in r.punch_ids if p > 0], r.source == "correction" or any(p < 0 for p in r.punch_ids),
+            r.deduction_pct) for r in results}
+    until = min(end, today_at(site) + timedelta(days=1))
+    out = day_statuses(session, [e.id for e in site_employees(session, site)], first, max(first, until))
+    for ds in out.values():
+        ds.deduction_pct = _day_pct(ds)
+    return out
+
+
 # --- exceptions ---------------------------------------------------------------------------
 
 
@@ -177,38 +245,51 @@ class ExceptionRow:
     pending: list[Correction] = field(default_factory=list)
 
 
-def _proposal(ds: DayStatus) -> dict | None:
+def _proposal(ds: DayStatus, codes: list[str]) -> dict | None:
     end = END.get(ds.day.weekday(), END_DEFAULT)
-    if ds.status == "TAM":
+    if "TAM" in codes:
         return {"kind": "add_punch", "state": "check_in",
                 "local_time": datetime.combine(ds.day, time(7, 30))}
-    if ds.status == "TAP":
+    if "TAP" in codes:
         return {"kind": "add_punch", "state": "check_out", "local_time": datetime.combine(ds.day, end)}
-    if ds.status == "TK":
-        return {"kind": "set_status", "status": "SAKIT"}
+    if "TK" in codes:
+        return {"kind": "set_status"}
     return None
+
+
+def _kinds(codes: list[str]) -> list[str]:
+    kinds = {"TAM": "missing_in", "TAP": "missing_out", "TK": "absent"}
+    out = [kinds[c] for c in codes if c in kinds]
+    if any(c.startswith("TL") for c in codes):
+        out.append("late")
+    if any(c.startswith("PSW") for c in codes):
+        out.append("early")
+    return out
 
 
 def exceptions(session: Session, site: Site, day: date) -> list[ExceptionRow]:
     emps = {e.id: e for e in site_employees(session, site)}
-    statuses = day_statuses(session, list(emps), day, day + timedelta(days=1))
+    statuses = site_day_statuses(session, site, day, day + timedelta(days=1))
     pending: dict[int, list[Correction]] = defaultdict(list)
     for c in session.scalars(select(Correction).where(
             Correction.day == day, Correction.approval == "pending",
             Correction.employee_id.in_(list(emps) or [-1]))):
         pending[c.employee_id].append(c)
     rows: list[ExceptionRow] = []
-    kinds = {"TAM": "missing_in", "TAP": "missing_out", "TK": "absent"}
-    if day > today_at(site):
-        statuses = {}  # a day that has not happened yet has no missing punches
-    for (emp_id, _), ds in sorted(statuses.items(), key=lambda kv: emps[kv[0][0]].name):
-        name = emps[emp_id].name
-        if ds.status in kinds:
-            rows.append(ExceptionRow(kinds[ds.status], day, emp_id, name, ds.status,
-                                     proposal=_proposal(ds), pending=pending[emp_id]))
-        elif ds.late_min:
-            rows.append(ExceptionRow("late", day, emp_id, name,
-                                     tr(f"terlambat {ds.late_min} menit", f"{ds.late_min} min late"),
+    for (emp_id, _), ds in sorted(statuses.items(), key=lambda kv: (emps[kv[0][0]].name, kv[0][0])
+                                  if kv[0][0] in emps else ("", kv[0][0])):
+        name = emps[emp_id].name if emp_id in emps else f"#{emp_id}"
+        codes = ds.status.split("+")
+        proposal = _proposal(ds, codes)
+        for kind in _kinds(codes):
+            detail = ds.status
+            if kind == "late":
+                detail = tr(f"{ds.status}: terlambat {ds.late_min} menit", f"{ds.status}: {ds.late_min} min late")
+            elif kind == "early":
+                detail = tr(f"{ds.status}: pulang {ds.early_min} menit lebih awal",
+                            f"{ds.status}: left {ds.early_min} min early")
+            rows.append(ExceptionRow(kind, day, emp_id, name, detail,
+                                     proposal=proposal if kind in ("missing_in", "missing_out", "absent") else None,
                                      pending=pending[emp_id]))
     mask = sum(int(f) for f in REVIEW_FLAGS.values())
     lo = datetime.combine(day, time())
@@ -233,38 +314,52 @@ def _period_key(site_code: str, day: date) -> str:
     return f"{site_code}:{day:%Y-%m}"
 
 
-def is_locked(session: Session, site_code: str, day: date) -> bool:
+def is_locked(session: Session, site: Site, day: date) -> bool:
+    rc = reconciler()
+    if rc is not None:
+        return bool(rc.is_locked(session, site.id, day))
     last = session.scalar(select(AuditLog.action).where(
-        AuditLog.entity == "period", AuditLog.entity_id == _period_key(site_code, day),
+        AuditLog.entity == "period", AuditLog.entity_id == _period_key(site.code, day),
         AuditLog.action.in_(("period.lock", "period.unlock"))).order_by(AuditLog.id.desc()).limit(1))
     return last == "period.lock"
 
 
-def set_lock(session: Session, site: Site, month: str, actor: str, locked: bool) -> None:
+def set_lock(session: Session, site: Site, month: str, actor: str, locked: bool, reason: str = "") -> None:
     first, _ = month_bounds(month)
-    if is_locked(session, site.code, first) == locked:
+    if not locked and not (reason or "").strip():
+        raise ReviewError(tr("membuka kunci periode wajib disertai alasan", "unlocking a period needs a reason"))
+    rc = reconciler()
+    if rc is not None:
+        with _reconcile_errors():
+            if locked:
+                rc.lock_period(session, first, actor, site_id=site.id, reason=reason)
+            else:
+                rc.unlock_period(session, first, actor, reason, site_id=site.id)
+        return
+    if is_locked(session, site, first) == locked:
         raise ReviewError(tr(f"periode {month} {site.code} sudah {'dikunci' if locked else 'terbuka'}",
                              f"period {month} of {site.code} is already {'locked' if locked else 'open'}"))
     session.add(AuditLog(actor=actor, action="period.lock" if locked else "period.unlock",
                          entity="period", entity_id=_period_key(site.code, first),
-                         details={"site": site.code, "month": month}))
-
-
-def _employee_site_code(session: Session, employee: Employee) -> str:
-    site = session.get(Site, employee.site_id) if employee.site_id else None
-    return site.code if site else ""
+                         details={"site": site.code, "month": month, "reason": reason}))
 
 
 def _check_open(session: Session, employee: Employee, day: date) -> None:
-    code = _employee_site_code(session, employee)
-    if is_locked(session, code, day):
-        raise ReviewError(tr(f"periode {day:%Y-%m} kantor {code} sudah dikunci; buka kunci dahulu",
-                             f"period {day:%Y-%m} of office {code} is locked; unlock it first"))
+    site = session.get(Site, employee.site_id) if employee.site_id else None
+    if site is not None and is_locked(session, site, day):
+        raise ReviewError(tr(f"periode {day:%Y-%m} kantor {site.code} sudah dikunci; buka kunci dahulu",
+                             f"period {day:%Y-%m} of office {site.code} is locked; unlock it first"))
 
 
 def propose(session: Session, *, employee_id: int, day: date, kind: str, reason: str, author: str,
             local_time: datetime | None = None, state: str | None = None, status: str | None = None,
             punch_id: int | None = None) -> Correction:
+    rc = reconciler()
+    if rc is not None:
+        with _reconcile_errors():
+            return rc.propose_correction(session, employee_id=employee_id, day=day, kind=kind, reason=reason,
+                                         author=author, punch_id=punch_id, local_time=local_time, state=state,
+                                         status=status)
     employee = session.get(Employee, employee_id)
     if employee is None:
         raise ReviewError(tr(f"pegawai #{employee_id} tidak ditemukan", f"employee #{employee_id} not found"))
@@ -302,6 +397,11 @@ def propose(session: Session, *, employee_id: int, day: date, kind: str, reason:
 
 
 def decide(session: Session, correction_id: int, approver: str, approve: bool) -> Correction:
+    rc = reconciler()
+    if rc is not None:
+        with _reconcile_errors():
+            fn = rc.approve_correction if approve else rc.reject_correction
+            return fn(session, correction_id, approver)
     c = session.get(Correction, correction_id)
     if c is None:
         raise ReviewError(tr(f"koreksi #{correction_id} tidak ditemukan", f"correction #{correction_id} not found"))
@@ -347,32 +447,33 @@ def _bracket(minutes: int) -> float:
 
 def recap(session: Session, site: Site, month: str) -> list[dict]:
     first, end = month_bounds(month)
-    judged_end = max(first, min(end, today_at(site) + timedelta(days=1)))
     emps = site_employees(session, site)
-    statuses = day_statuses(session, [e.id for e in emps], first, judged_end)
+    statuses = site_day_statuses(session, site, first, end)
+    by_emp: dict[int, list[DayStatus]] = defaultdict(list)
+    for (emp_id, _), ds in sorted(statuses.items(), key=lambda kv: kv[0]):
+        by_emp[emp_id].append(ds)
+    all_work_days = len(working_days(first, end))
     rows = []
     for no, e in enumerate(emps, 1):
-        days = [statuses[(e.id, d)] for d in working_days(first, judged_end)]
-        count = defaultdict(int)
-        pct = 0.0
+        days = by_emp.get(e.id, [])
+        count: dict[str, int] = defaultdict(int)
+        holidays = 0
         for ds in days:
             for part in ds.status.split("+"):
-                count[part] += 1
-            if ds.status in ("TAM", "TAP"):
-                pct += PCT[-1]
-            elif ds.status == "TK":
-                pct += TK_PCT
-            pct += _bracket(ds.late_min) + _bracket(ds.early_min)
-        pct = min(CAP_PCT, round(pct, 2))
+                if part in HOLIDAY_CODES:
+                    holidays += 1
+                key = next((p for p in ("TL", "PSW") if part.startswith(p)), part)
+                count[key] += 1
+        pct = min(CAP_PCT, round(sum(ds.deduction_pct for ds in days), 2))
         tpp = e.monthly_tpp or 0
         cut = round(tpp * pct / 100)
         present = sum(1 for ds in days if ds.check_in or ds.check_out)
+        known = {"H", "TL", "PSW", "TAM", "TAP", "TK", *HOLIDAY_CODES}
         rows.append({"no": no, "employee_id": e.id, "id_number": e.id_number, "name": e.name,
                      "employment_type": e.employment_type, "position": e.position or "",
-                     "work_days": len(working_days(first, end)), "judged_days": len(days), "H": present,
-                     "TL": count["TL"], "PSW": count["PSW"],
-                     "TAM": count["TAM"], "TAP": count["TAP"], "TK": count["TK"],
-                     "excused": sum(count[c] for c in EXCUSE_CODES if c not in ("TK", "H")),
+                     "work_days": all_work_days - holidays, "judged_days": len(days) - holidays, "H": present,
+                     "TL": count["TL"], "PSW": count["PSW"], "TAM": count["TAM"], "TAP": count["TAP"],
+                     "TK": count["TK"], "excused": sum(n for c, n in count.items() if c not in known),
                      "late_min": sum(ds.late_min for ds in days),
                      "early_min": sum(ds.early_min for ds in days), "deduction_pct": pct,
                      "monthly_tpp": tpp, "deduction_rp": cut, "tpp_paid": tpp - cut,
@@ -382,8 +483,10 @@ def recap(session: Session, site: Site, month: str) -> list[dict]:
 
 def employee_day(session: Session, employee: Employee, day: date) -> tuple[DayStatus, list[RawPunch],
                                                                           list[Correction]]:
-    ds = day_statuses(session, [employee.id], day, day + timedelta(days=1)).get(
-        (employee.id, day)) or evaluate(employee.id, day, [])
+    site = session.get(Site, employee.site_id) if employee.site_id else None
+    statuses = site_day_statuses(session, site, day, day + timedelta(days=1)) if site else \
+        day_statuses(session, [employee.id], day, day + timedelta(days=1))
+    ds = statuses.get((employee.id, day)) or DayStatus(employee.id, day, "-")
     lo = datetime.combine(day, time())
     punches = list(session.scalars(select(RawPunch).where(
         and_(RawPunch.employee_id == employee.id, RawPunch.local_time >= lo,
