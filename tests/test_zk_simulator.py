@@ -599,3 +599,52 @@ def test_restart_closes_every_session(tmp_path, served) -> None:
     conn = client(h.port, "tcp", key=0).connect()
     assert len(conn.get_users()) == 5
     conn.disconnect()
+
+
+# --- serial line (pty) --------------------------------------------------------------------------
+def test_serial_terminal_over_a_pty(tmp_path) -> None:
+    import serial as pyserial
+
+    from hub.simulator.zk.serial import start_serial_in_thread
+
+    t = make_terminal(tmp_path, users=70, records=30)
+    with start_serial_in_thread(t, baud=0) as line:
+        port = pyserial.Serial(line.tty_path, timeout=3)
+        reasm = zk.TcpReassembler()
+        pending: list[zk.Packet] = []
+
+        def call(cmd: int, data: bytes = b"", session: int = 0, reply: int = 0) -> zk.Packet:
+            port.write(zk.tcp_packet(cmd, session, reply, data))
+            return nxt()
+
+        def nxt() -> zk.Packet:
+            while not pending:
+                chunk = port.read(port.in_waiting or 1)
+                assert chunk, "no answer on the serial line"
+                pending.extend(p for p in reasm.feed(chunk) if isinstance(p, zk.Packet))
+            return pending.pop(0)
+
+        port.write(b"\x00\xffnoise")  # line noise before the first packet is skipped
+        first = call(zk.CMD_CONNECT)
+        assert first.command == zk.CMD_ACK_UNAUTH
+        sid = first.session
+        assert call(zk.CMD_AUTH, zk.make_commkey(KEY, sid), sid, 1).command == zk.CMD_ACK_OK
+        opt = call(zk.CMD_OPTIONS_RRQ, b"~SerialNumber\x00", sid, 2)
+        assert opt.data == f"~SerialNumber={t.serial}".encode() + b"\x00"
+        ack = call(zk.CMD_PREPARE_BUFFER, zk.encode_rwb_args(zk.CMD_ATTLOG_RRQ), sid, 3)
+        size = zk.parse_rwb_ack(ack.data)
+        assert call(zk.CMD_READ_BUFFER, zk.encode_read_chunk(0, size), sid, 4).command == zk.CMD_PREPARE_DATA
+        data = b""
+        while (p := nxt()).command == zk.CMD_DATA:
+            data += p.data
+        recs = zk.decode_records(zk.split_size_prefixed(data), 40, zk.decode_att)
+        assert [(r.user_id, r.time_raw) for r in recs] == [(r.user_id, r.time_raw) for r in t.attendance()]
+        assert call(zk.CMD_REG_EVENT, struct.pack("<I", 1), sid, 5).command == zk.CMD_ACK_OK
+        t.punch("105", datetime(2026, 11, 4, 16, 0, 2), state=1)
+        ev = nxt()
+        assert (ev.command, zk.decode_att_event(ev.data).user_id) == (zk.CMD_REG_EVENT, "105")
+        port.write(zk.tcp_packet(zk.CMD_ACK_OK, sid, 0))
+        assert call(zk.CMD_EXIT, b"", sid, 6).command == zk.CMD_ACK_OK
+        assert call(zk.CMD_CONNECT).command == zk.CMD_ACK_UNAUTH  # the line takes a new session
+        port.close()
+    t.close()

@@ -389,7 +389,7 @@ class TerminalServer:
         self.terminal = terminal
         self.host = host
         self.port = port
-        self.transports = tuple(transports or terminal.profile.transports)
+        self.transports = tuple(terminal.profile.transports if transports is None else transports)
         for tr_ in self.transports:
             if tr_ not in terminal.profile.transports:
                 raise ValueError(f"profile {terminal.profile.name} does not speak {tr_}")
