@@ -382,3 +382,30 @@ def test_register_form_never_crashes(shared_web_env: WebEnv, clients, form: dict
     assert r.status_code in (303, 400, 422), (r.status_code, r.text[:300])
     if r.status_code == 422:
         assert 'id="form-error"' in r.text
+
+
+def test_cli_user_add_prompts_and_token_works(web_env: WebEnv) -> None:  # noqa: F811
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app as cli
+
+    runner = CliRunner()
+    r = runner.invoke(cli, ["user", "add", "sari", "--role", "auditor", "--name", "Sari"],
+                      input="rahasia-sari\nrahasia-sari\n")
+    assert r.exit_code == 0, r.output
+    assert "rahasia-sari" not in r.stdout.replace("rahasia-sari\n", "")  # never printed back
+    r = runner.invoke(cli, ["user", "add", "budi", "--role", "root"], input="rahasia-budi\nrahasia-budi\n")
+    assert r.exit_code == 1 and "peran 'root' tidak dikenal" in r.output
+    r = runner.invoke(cli, ["user", "token", "sari", "--name", "simpeg"])
+    assert r.exit_code == 0, r.output
+    token = next(line for line in r.stdout.splitlines() if line.startswith("hub_"))
+    r = runner.invoke(cli, ["user", "token", "nobody"])
+    assert r.exit_code == 1 and "tidak ditemukan" in r.output
+    with TestClient(create_app(web_env.settings)) as c:
+        assert c.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json() == \
+            {"username": "sari", "role": "auditor"}
+        assert login(c, "sari", "rahasia-sari")
+        r = runner.invoke(cli, ["user", "disable", "sari"])
+        assert r.exit_code == 0
+        assert c.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert c.get("/audit", follow_redirects=False).status_code == 303  # its session ended too
