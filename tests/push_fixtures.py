@@ -120,8 +120,8 @@ class Broker:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture
-def broker() -> Iterator[Broker]:
+def private_broker() -> Iterator[Broker]:
+    """Body of a `broker` fixture: a private mosquitto for the test, removed after it."""
     b = Broker().start()
     yield b
     b.close()

@@ -88,20 +88,27 @@ def store_punches(engine: Engine, device: KnownDevice, source: str, punches: lis
                   details: dict[str, Any] | None = None,
                   extra: Any = None) -> IngestResult:
     """One transaction: ingest run + punches (+ `extra(conn)`); committed when it returns."""
-    started = utcnow()
     with engine.begin() as conn:
-        run_id = conn.execute(insert(IngestRun).values(
-            device_id=device.id, source=source, kind="push", started_at=started,
-            status="running", records_seen=0, new=0, duplicate=0,
-            details=details or {}).returning(IngestRun.id)).scalar_one()
-        result = ingest_punches(conn, punches, run_id)
+        result = store_in(conn, device, source, punches, details)
         if extra is not None:
             extra(conn)
-        now = utcnow()
-        conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-            finished_at=now, status="ok", records_seen=result.seen, new=result.new,
-            duplicate=result.duplicate, seconds=(now - started).total_seconds()))
-        conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+    return result
+
+
+def store_in(conn: Connection, device: KnownDevice, source: str, punches: list[Punch],
+             details: dict[str, Any] | None = None) -> IngestResult:
+    """Ingest run + punches inside the caller's transaction (the caller commits)."""
+    started = utcnow()
+    run_id = conn.execute(insert(IngestRun).values(
+        device_id=device.id, source=source, kind="push", started_at=started,
+        status="running", records_seen=0, new=0, duplicate=0,
+        details=details or {}).returning(IngestRun.id)).scalar_one()
+    result = ingest_punches(conn, punches, run_id)
+    now = utcnow()
+    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+        finished_at=now, status="ok", records_seen=result.seen, new=result.new,
+        duplicate=result.duplicate, seconds=(now - started).total_seconds()))
+    conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
     return result
 
 

@@ -32,6 +32,7 @@ class MqttTerminal:
     batch: int = 50
     resend_s: float = 2.0
     offset: str | None = None  # e.g. "+07:00" when the terminal knows its zone
+    window: int = 400  # at most this many records published and not yet acknowledged
     state: TerminalState = field(init=False)
     published: int = 0
     acks: int = 0
@@ -40,7 +41,7 @@ class MqttTerminal:
     def __post_init__(self) -> None:
         self.state = TerminalState(self.serial)
         self._lock = threading.Lock()
-        # seq -> (item, last publish time or 0)
+        # seq -> [item, last publish time (0: never / again now), times published]
         self._outbox: OrderedDict[int, list[Any]] = OrderedDict()
         self._seq = 0
         self.connected = threading.Event()
@@ -82,9 +83,10 @@ class MqttTerminal:
             "counters": {"users": len(self.state.users), "logs": len(self.state.log)}}),
             qos=1, retain=True)
         self.connected.set()
-        with self._lock:  # whatever was in flight goes again
+        with self._lock:  # whatever was in flight goes again now
             for entry in self._outbox.values():
                 entry[1] = 0.0
+                entry[2] = min(entry[2], 1)
 
     # --- terminal behaviour --------------------------------------------------------------
 
@@ -93,7 +95,8 @@ class MqttTerminal:
         with self._lock:
             self.state.log.append(record)
             self._seq += 1
-            self._outbox[self._seq] = [self._item(self._seq, pin, when, status, verify), 0.0]
+            self._outbox[self._seq] = [self._item(self._seq, pin, when, status, verify), 0.0,
+                                       0]
 
     def _item(self, seq: int, pin: str, when: datetime, status: int, verify: int
               ) -> dict[str, Any]:
@@ -108,15 +111,26 @@ class MqttTerminal:
             return len(self._outbox)
 
     def pump(self) -> int:
-        """Publish outbox entries never sent or unacknowledged for `resend_s`."""
+        """Publish outbox entries never sent, or unacknowledged for their resend time.
+
+        The resend time doubles with each try (up to 8x) and at most `window` records are
+        in flight, so a slow hub is not buried under its own backlog.
+        """
         if not self.connected.is_set():
             return 0
         now = time.monotonic()
         with self._lock:
-            due = [(seq, e) for seq, e in self._outbox.items()
-                   if now - e[1] >= self.resend_s][: self.batch * 20]
+            in_flight = sum(1 for e in self._outbox.values()
+                            if e[2] and now - e[1] < self.resend_s * min(2 ** (e[2] - 1), 8))
+            due = []
+            for seq, e in self._outbox.items():
+                if len(due) + in_flight >= self.window:
+                    break
+                if not e[2] or now - e[1] >= self.resend_s * min(2 ** (e[2] - 1), 8):
+                    due.append((seq, e))
             for _, e in due:
                 e[1] = now
+                e[2] += 1
         sent = 0
         for start in range(0, len(due), self.batch):
             chunk = due[start:start + self.batch]
@@ -167,7 +181,7 @@ class MqttTerminal:
             for seq, rec in enumerate(self.state.log, start=1):
                 stamp = f"{rec[1]:%Y-%m-%d %H:%M:%S}"
                 if (not start or stamp >= start) and (not end or stamp <= end):
-                    self._outbox[seq] = [self._item(seq, *rec), 0.0]
+                    self._outbox[seq] = [self._item(seq, *rec), 0.0, 0]
 
 
 def run_mqtt_terminal(serial: str, records: list[Record], stop: threading.Event,

@@ -5,11 +5,16 @@ sent while the hub is down wait in the broker. PUBACK is sent by hand only after
 database commit (manual_ack), and `events/ack` is published after it too: a hub killed
 mid-write leaves the message unacknowledged and the broker redelivers it. Duplicates end
 in the same row through the punch identity.
+
+Messages go from paho's network thread to one worker, which stores whatever punch
+messages have queued up (up to `max_batch`) in one transaction: under load that is what
+keeps the hub ahead of the terminals' resend timers.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -48,7 +53,7 @@ class MqttListener:
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 1883,
                  client_id: str = "hub", username: str = "", password: str = "",
                  command_poll_s: float = 1.0, resend_after_s: float = 60.0,
-                 shared_group: str | None = None) -> None:
+                 shared_group: str | None = None, max_batch: int = 200) -> None:
         self.engine = engine
         self.host, self.port = host, port
         self.command_poll_s = command_poll_s
@@ -68,12 +73,17 @@ class MqttListener:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self._commands: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
+        self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.max_batch = max_batch
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> MqttListener:
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
+        self._worker = threading.Thread(target=self._work, name="hub-mqtt-store", daemon=True)
+        self._worker.start()
         self._commands = threading.Thread(target=self._command_loop, name="hub-mqtt-cmd",
                                            daemon=True)
         self._commands.start()
@@ -81,14 +91,17 @@ class MqttListener:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._commands:
-            self._commands.join(timeout=5)
+        for th in (self._commands, self._worker):
+            if th:
+                th.join(timeout=10)
         self.client.disconnect()
         self.client.loop_stop()
 
     def kill(self) -> None:
         """Drop the connection without a clean goodbye (tests: a hub that dies)."""
         self._stop.set()
+        if self._worker:
+            self._worker.join(timeout=10)
         self.client.loop_stop()
         sock = self.client.socket()
         if sock is not None:
@@ -117,31 +130,56 @@ class MqttListener:
                 self._devices[serial] = dev
         return dev
 
-    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            self._handle(msg)
-        except Exception as exc:  # noqa: BLE001 - the loop thread must survive anything
-            log.exception("MQTT: pesan %s gagal diproses / failed", msg.topic)
-            self.stats.errors.append(f"{msg.topic}: {exc}")
-        finally:
-            if not self._stop.is_set():
-                client.ack(msg.mid, msg.qos)
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(msg)
 
-    def _handle(self, msg: mqtt.MQTTMessage) -> None:
-        self.stats.messages += 1
-        try:
-            sn, channel = proto.parse_topic(msg.topic)
-        except proto.MqttPayloadError as exc:
-            self._malformed(None, exc)
-            return
-        if channel == "events/punch":
-            self._punches(sn, msg.payload)
-        elif channel == "cmd/result":
-            self._result(sn, msg.payload)
-        elif channel == "status" and msg.payload:
-            self._status(sn, msg.payload)
-        elif channel == "info" and msg.payload:
-            self._info(sn, msg.payload)
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._handle_batch(batch)
+            except Exception as exc:  # noqa: BLE001 - the worker must survive anything
+                log.exception("MQTT: kumpulan pesan gagal diproses / batch failed")
+                self.stats.errors.append(str(exc))
+
+    def _ack(self, msg: mqtt.MQTTMessage) -> None:
+        if not self._stop.is_set():
+            self.client.ack(msg.mid, msg.qos)
+
+    def _handle_batch(self, batch: list[mqtt.MQTTMessage]) -> None:
+        punches: list[tuple[mqtt.MQTTMessage, str, service.KnownDevice, list]] = []
+        for msg in batch:
+            self.stats.messages += 1
+            try:
+                sn, channel = proto.parse_topic(msg.topic)
+                if channel == "events/punch":
+                    item = self._parse_punches(sn, msg.payload)
+                    if item is not None:
+                        punches.append((msg, sn, *item))
+                        continue
+                elif channel == "cmd/result":
+                    self._result(sn, msg.payload)
+                elif channel == "status" and msg.payload:
+                    self._status(sn, msg.payload)
+                elif channel == "info" and msg.payload:
+                    self._info(sn, msg.payload)
+            except proto.MqttPayloadError as exc:
+                self._malformed(None, exc)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
+                log.exception("MQTT: pesan %s gagal diproses / failed", msg.topic)
+                self.stats.errors.append(f"{msg.topic}: {exc}")
+            self._ack(msg)
+        if punches:
+            self._store(punches)
 
     def _malformed(self, sn: str | None, exc: Exception) -> None:
         self.stats.malformed += 1
@@ -153,44 +191,56 @@ class MqttListener:
                                 proto._dump({"v": 1, "upto_seq": None, "ids": [],
                                              "error": str(exc)[:500]}), qos=1)
 
-    def _punches(self, sn: str, payload: bytes) -> None:
+    def _parse_punches(self, sn: str, payload: bytes
+                       ) -> tuple[service.KnownDevice, list] | None:
         try:
             events = proto.parse_punch_payload(payload, sn)
         except proto.MqttPayloadError as exc:
             self._malformed(sn, exc)
-            return
+            return None
         device = self._device(sn)
         if device is None:
             # Not acknowledged: the terminal keeps these in its outbox until IT approves it.
             self.stats.unknown_device += 1
             service.hold_unknown(self.engine, sn, "mqtt", {})
-            return
-        punches = [Punch(device_id=device.id, source=Source.MQTT, pin=e.pin,
-                         local_time=e.time_local, tz=device.tz, state=e.state,
-                         verify=e.verify, work_code=e.work_code, device_seq=e.seq,
-                         raw=e.raw, utc_time=e.utc_time) for e in events]
+            return None
+        return device, events
+
+    def _store(self, items: list[tuple[mqtt.MQTTMessage, str, service.KnownDevice, list]]
+               ) -> None:
+        by_device: dict[int, tuple[service.KnownDevice, list[Punch]]] = {}
+        for _msg, _sn, device, events in items:
+            _, plist = by_device.setdefault(device.id, (device, []))
+            plist.extend(Punch(device_id=device.id, source=Source.MQTT, pin=e.pin,
+                               local_time=e.time_local, tz=device.tz, state=e.state,
+                               verify=e.verify, work_code=e.work_code, device_seq=e.seq,
+                               raw=e.raw, utc_time=e.utc_time) for e in events)
         delay = 0.2
         while True:
             try:
-                result = service.store_punches(self.engine, device, Source.MQTT, punches,
-                                               details={"topic": f"{sn}/events/punch"})
+                with self.engine.begin() as conn:
+                    results = [service.store_in(conn, device, Source.MQTT, plist,
+                                                {"messages": len(items)})
+                               for device, plist in by_device.values()]
                 break
             except Exception as exc:  # noqa: BLE001 - database down: retry, never ack first
                 if self._stop.is_set():
-                    raise
+                    return  # unacknowledged: the broker redelivers to the next session
                 self.stats.db_retries += 1
                 log.error("MQTT: simpan gagal, dicoba lagi / store failed, retrying: %s", exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        self.stats.punches_seen += result.seen
-        self.stats.punches_new += result.new
-        seqs = [e.seq for e in events if e.seq is not None]
-        if self._stop.is_set():
-            return
-        self.client.publish(proto.topic(sn, "events/ack"),
-                            proto.format_ack([e.id for e in events],
-                                             max(seqs) if seqs else None), qos=1)
-        self.stats.acks += 1
+        self.stats.punches_seen += sum(r.seen for r in results)
+        self.stats.punches_new += sum(r.new for r in results)
+        for msg, sn, _device, events in items:
+            if self._stop.is_set():
+                return
+            seqs = [e.seq for e in events if e.seq is not None]
+            self.client.publish(proto.topic(sn, "events/ack"),
+                                proto.format_ack([e.id for e in events],
+                                                 max(seqs) if seqs else None), qos=1)
+            self.client.ack(msg.mid, msg.qos)
+            self.stats.acks += 1
 
     def _result(self, sn: str, payload: bytes) -> None:
         try:
