@@ -81,6 +81,11 @@ def test_pyzk_public_api(tmp_path, served, profile: str, transport: str) -> None
     assert (conn.faces_cap if profile == "face" else 0) == p.faces_cap
 
     assert conn.disable_device() and conn.enable_device()
+    assert conn.unlock(3) and conn.cancel_capture() and conn.verify_user() and conn.set_sdk_build_1()
+    assert conn.get_user_extend_fmt() == (1 if p.user_size == 72 else 0)
+    assert conn.get_compat_old_firmware() == (0 if p.user_size == 72 else 1)
+    assert conn.free_data()
+    conn.reg_event(0)
 
     users = conn.get_users()
     assert conn.user_packet_size == p.user_size
@@ -99,6 +104,9 @@ def test_pyzk_public_api(tmp_path, served, profile: str, transport: str) -> None
     assert conn.get_user_template(6, 9) is None
     assert conn.delete_user_template(uid=6, temp_id=3)
     assert conn.get_templates() == []
+    # enrollment: the simulated person presents the finger three times
+    assert conn.enroll_user(uid=6, temp_id=4, user_id="106")
+    assert [(f.uid, f.fid, f.valid) for f in conn.get_templates()] == [(6, 4, 1)]
 
     conn.delete_user(uid=6)
     assert 6 not in {u.uid for u in conn.get_users()}
@@ -129,7 +137,7 @@ def test_pyzk_public_api(tmp_path, served, profile: str, transport: str) -> None
     time.sleep(0.2)
     conn2 = client(h.port, transport).connect()  # the unit comes back
     assert conn2.get_serialnumber() == t.serial
-    conn2.disconnect()
+    assert conn2.poweroff()
 
 
 @pytest.mark.parametrize(("profile", "transport"), [("tft", "tcp"), ("mono", "udp")])

@@ -54,6 +54,7 @@ class Session:
         self.reg_mask = 0
         self.closing = False
         self.ack_event = asyncio.Event()
+        self.enroll: tuple[zk.User, int] | None = None
 
     # --- helpers ----------------------------------------------------------------------
     def _reply(self, code: int, reply: int, data: bytes = b"", session: int | None = None) -> list[bytes]:
@@ -218,6 +219,19 @@ class Session:
             t.set_users(up.users)
             for tmpl in up.templates:
                 t.set_template(tmpl)
+            return ok
+        if cmd == zk.CMD_STARTENROLL:
+            # TCP: 24-byte user id string, fid, flag; UDP: u32 user id, fid (pyzk enroll_user)
+            if len(data) >= 25:
+                user_id, fid = data[:24].split(b"\x00", 1)[0].decode(errors="replace"), data[24]
+            elif len(data) >= 5:
+                user_id, fid = str(struct.unpack_from("<I", data)[0]), data[4]
+            else:
+                raise zk.ZkArgumentError(f"STARTENROLL needs 5 or 25 bytes, got {len(data)}", 0)
+            user = t.user_by_id(user_id)
+            if user is None or not 0 <= fid <= 9:
+                raise zk.ZkArgumentError(f"STARTENROLL for unknown user {user_id!r} or finger {fid}")
+            self.enroll = (user, fid)
             return ok
         if cmd in (zk.CMD_RESTART, zk.CMD_POWEROFF):
             self.server.schedule_restart()
@@ -524,6 +538,28 @@ class TerminalServer:
             out = [zk.pack_packet(zk.CMD_ACK_ERROR, client.session.session_id, pkt.reply)]
         if out:
             await client.link.send(out)
+        if client.session.enroll is not None:
+            user, fid = client.session.enroll
+            client.session.enroll = None
+            self._spawn(self._enroll(client, user, fid))
+
+    async def _enroll(self, client: Client, user: zk.User, fid: int) -> None:
+        """A person presents the finger three times: the events a unit sends during enrollment
+        (EF_FINGER, then EF_FPFTR score 100, three times; then EF_ENROLLFINGER result 0)."""
+        template = b"SS21" + random.randbytes(600)
+        size = len(template)
+        done = struct.pack("<HH", 0, size) + user.user_id.encode()[:9].ljust(9, b"\x00") + bytes([fid])
+        steps = [(zk.EF_FINGER, b""), (zk.EF_FPFTR, b"\x64")] * 3 + [(zk.EF_ENROLLFINGER, done)]
+        for code, payload in steps:
+            await asyncio.sleep(0.05)
+            client.session.ack_event.clear()
+            await client.link.send([zk.pack_packet(zk.CMD_REG_EVENT, code, 0, payload)])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.session.ack_event.wait(), EVENT_ACK_TIMEOUT)
+        try:
+            self.terminal.set_template(zk.Template(user.uid, fid, 1, template))
+        except Exception as exc:  # noqa: BLE001 - a full unit just fails the enrollment
+            log.info("%s: enrolled template not stored: %s", self.terminal.serial, exc)
 
     # --- UDP --------------------------------------------------------------------------
     def on_datagram(self, data: bytes, addr) -> None:
