@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy import func, select
 
+import hub.cli.simulate_fleet  # noqa: F401 - registers `hub simulate fleet`
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import face as face_cmd
 from hub.cli import pull as pull_cmd

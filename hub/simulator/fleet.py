@@ -39,6 +39,31 @@ class FleetError(RuntimeError):
     """The fleet cannot start; the message says why and what to do."""
 
 
+SIMULATOR_KINDS = ("zk", "adms", "mqtt")
+AVAILABLE_KINDS = ("zk",)
+
+
+def parse_mix(text: str, known: tuple[str, ...] = SIMULATOR_KINDS) -> dict[str, int]:
+    """'zk=60,adms=20,mqtt=10' -> {'zk': 60, 'adms': 20, 'mqtt': 10}; clear errors otherwise."""
+    out: dict[str, int] = {}
+    if not text or not text.strip():
+        raise ValueError("campuran kosong: tulis mis. zk=90")
+    for n, part in enumerate(text.split(","), start=1):
+        name, sep, count = part.strip().partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise ValueError(f"bagian {n} '{part.strip()}' harus berbentuk jenis=jumlah, mis. zk=90")
+        if name not in known:
+            raise ValueError(f"bagian {n}: jenis '{name}' tidak dikenal; pilih: {', '.join(known)}")
+        if name in out:
+            raise ValueError(f"bagian {n}: jenis '{name}' disebut dua kali")
+        count = count.strip()
+        if not count.isdigit() or not 0 < int(count) <= 100_000:
+            raise ValueError(f"bagian {n}: jumlah '{count}' untuk {name} harus bilangan bulat 1-100000")
+        out[name] = int(count)
+    return out
+
+
 @dataclass
 class FleetConfig:
     spec: PopulationSpec = field(default_factory=PopulationSpec)

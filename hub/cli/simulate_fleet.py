@@ -1,0 +1,154 @@
+"""hub simulate fleet: a whole Pemda of simulated terminals, with its ground truth."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.cli.common import console, fail, store
+from hub.cli.simulate import app
+from hub.i18n import tr
+
+
+def _mix(devices: int, mix: str | None, profiles: str) -> tuple[tuple[str, float], ...]:
+    from hub.simulator.fleet import AVAILABLE_KINDS, parse_mix
+    from hub.simulator.zk.profiles import PROFILES
+
+    try:
+        kinds = parse_mix(mix or f"zk={devices}")
+        prof = parse_mix(profiles, tuple(PROFILES))
+    except ValueError as exc:
+        fail(str(exc), tr("Contoh: --mix zk=90 --profiles tft=70,mono=10,face=10",
+                          "Example: --mix zk=90 --profiles tft=70,mono=10,face=10"))
+    missing = [k for k in kinds if k not in AVAILABLE_KINDS]
+    if missing:
+        fail(tr(f"Simulator {', '.join(missing)} belum tersedia di `hub simulate fleet`.",
+                f"The {', '.join(missing)} simulator is not available in `hub simulate fleet` yet."),
+             tr("Untuk sekarang gunakan --mix zk=N.", "For now use --mix zk=N."))
+    if sum(kinds.values()) != devices:
+        fail(tr(f"--mix berjumlah {sum(kinds.values())} terminal, --devices {devices}.",
+                f"--mix adds up to {sum(kinds.values())} terminals, --devices is {devices}."),
+             tr("Samakan keduanya.", "Make them equal."))
+    return tuple((name, float(n)) for name, n in prof.items())
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the fleet the same way Ctrl-C does
+
+
+@app.command("fleet")
+def fleet(
+    devices: int = typer.Option(90, "--devices", help="jumlah terminal"),
+    employees: int = typer.Option(7000, "--employees", help="jumlah pegawai"),
+    days: int = typer.Option(30, "--days", help="jumlah hari kalender riwayat punch"),
+    seed: int = typer.Option(1, "--seed", help="benih acak (hasil sama untuk benih sama)"),
+    start: str | None = typer.Option(None, "--start", help="tanggal awal YYYY-MM-DD (default: berakhir kemarin)"),
+    state_dir: Path = typer.Option(Path("var/fleet"), "--state-dir", help="folder keadaan, manifest, ground truth"),
+    base_port: int = typer.Option(24370, "--base-port", help="port terminal pertama (0 = port bebas acak)"),
+    mix: str | None = typer.Option(None, "--mix", help="jenis simulator, mis. zk=90"),
+    profiles: str = typer.Option("tft=70,mono=15,face=15", "--profiles", help="campuran profil ZK (bobot)"),
+    processes: int | None = typer.Option(None, "--processes", help="jumlah proses terminal"),
+    faults: Path | None = typer.Option(None, "--faults", help="JSON {serial: {latency_s: ..., ...}}"),
+    register: bool = typer.Option(False, "--register", help="daftarkan kantor, terminal, pegawai dan PIN ke hub"),
+    pin_group: str = typer.Option("default", "--pin-group", help="grup PIN untuk --register"),
+) -> None:
+    """Jalankan armada terminal ZK simulasi di loopback (Ctrl-C / SIGTERM untuk berhenti)."""
+    from hub.simulator.fleet import Fleet, FleetConfig, FleetError
+    from hub.simulator.population import PopulationError, PopulationSpec
+
+    profile_mix = _mix(devices, mix, profiles)
+    try:
+        first = date.fromisoformat(start) if start else date.today() - timedelta(days=days)
+    except ValueError:
+        fail(tr(f"--start '{start}' bukan tanggal YYYY-MM-DD.", f"--start '{start}' is not a YYYY-MM-DD date."))
+    fault_map: dict = {}
+    if faults:
+        try:
+            fault_map = json.loads(faults.read_text())
+            assert isinstance(fault_map, dict) and all(isinstance(v, dict) for v in fault_map.values())
+        except (OSError, ValueError, AssertionError) as exc:
+            fail(tr(f"Berkas --faults {faults} tidak dapat dibaca sebagai {{serial: {{...}}}}: {exc}",
+                    f"--faults file {faults} is not a {{serial: {{...}}}} JSON object: {exc}"))
+    if not 0 <= base_port <= 65535 - devices:
+        fail(tr(f"--base-port {base_port} tidak menyisakan {devices} port.",
+                f"--base-port {base_port} leaves no room for {devices} ports."))
+    spec = PopulationSpec(devices=devices, employees=employees, days=days, start=first, seed=seed,
+                          profile_mix=profile_mix)
+    fl = Fleet(FleetConfig(spec, state_dir, base_port, processes, fault_map))
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task(tr("Menyiapkan armada", "Preparing the fleet"))
+            fl.start(lambda msg: progress.update(task, description=msg))
+    except (FleetError, PopulationError, OSError) as exc:
+        fl.stop()
+        fail(str(exc), tr("Periksa parameter dan log di folder run/.", "Check the parameters and run/ logs."))
+    try:
+        _summary(fl)
+        if register:
+            _register(fl, pin_group)
+        console.print(tr("Armada berjalan. Ctrl-C untuk berhenti.", "Fleet running. Ctrl-C to stop."))
+        while fl.alive():
+            time.sleep(0.5)
+        console.print(tr("Sebuah proses terminal berhenti sendiri; armada dihentikan.",
+                         "A terminal process stopped by itself; stopping the fleet."), style="red")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fl.stop()
+    console.print(tr(f"Armada berhenti; keadaan tersimpan di {state_dir}.",
+                     f"Fleet stopped; state kept in {state_dir}."))
+
+
+def _summary(fl) -> None:
+    from collections import Counter
+
+    pop = fl.population
+    table = Table(title=tr("Armada simulasi", "Simulated fleet"))
+    for col in ("serial", "port", "transport", "profil", "kantor", "pengguna", "punch", "catatan"):
+        table.add_column(col)
+    users, records = pop.users_by_terminal(), pop.records_by_terminal()
+    for t, entry in zip(pop.terminals, fl.terminals, strict=True):
+        notes = []
+        if t.comm_key:
+            notes.append("comm key")
+        if t.clock_offset_s:
+            notes.append(f"jam {t.clock_offset_s:+d} s")
+        if t.corrupt:
+            notes.append("tanggal rusak (2000)")
+        table.add_row(t.serial, str(entry["port"]), t.transport, t.profile, t.office, str(len(users[t.index])),
+                      str(len(records[t.index])), ", ".join(notes))
+    console.print(table)
+    profiles = Counter(t.profile for t in pop.terminals)
+    console.print(tr("Kantor", "Offices") + f": {len(pop.offices)}  " + tr("pegawai", "employees")
+                  + f": {len(pop.employees)}  " + tr("hari kerja", "working days")
+                  + f": {len(pop.working_days)} ({pop.working_days[0]} - {pop.working_days[-1]})  "
+                  + f"punch: {len(pop.punches)}  " + tr("profil", "profiles") + f": {dict(profiles)}")
+    console.print(tr("Anomali", "Anomalies") + f": {dict(pop.anomaly_counts())}")
+    console.print(tr("Proses terminal", "Terminal processes") + f": {[p.pid for p in fl.procs]}  "
+                  + tr("waktu mulai", "start time") + f": {fl.timings['start_s']:.1f} s")
+    console.print(f"manifest: {fl.manifest_path}\nground truth: {fl.ground_truth_dir}")
+
+
+def _register(fl, pin_group: str) -> None:
+    from hub.simulator import groundtruth
+    from hub.simulator.register import register
+
+    roster = groundtruth.read_roster(fl.ground_truth_dir)
+    with console.status(tr("Mendaftarkan ke hub", "Registering with the hub")), store() as session:
+        res = register(session, roster, pin_group)
+    console.print(tr(f"Terdaftar: {res.sites} kantor baru, {res.devices_added} terminal baru "
+                     f"({res.devices_updated} diperbarui), {res.employees} pegawai baru, {res.pins} PIN baru.",
+                     f"Registered: {res.sites} new offices, {res.devices_added} new terminals "
+                     f"({res.devices_updated} updated), {res.employees} new employees, {res.pins} new PINs."))
+    for c in res.conflicts[:20]:
+        console.print(c, style="yellow")
