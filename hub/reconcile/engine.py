@@ -96,9 +96,9 @@ def group_punches(rows: Iterable[tuple[int, int, int]]) -> Punches:
     return out
 
 
-def apply_corrections(punches: Punches, corrections: Iterable[CorrectionIn]
+def apply_corrections(punches: Punches, corrections: Iterable[CorrectionIn], voided: set[int]
                       ) -> dict[tuple[int, date], CorrectionIn]:
-    """Add/void punches in place (copies per touched employee); return set_status per day."""
+    """Add punches (copies per touched employee), collect voided ids; return set_status per day."""
     status: dict[tuple[int, date], CorrectionIn] = {}
     touched: set[int] = set()
     for c in sorted(corrections, key=lambda c: c.id):
@@ -114,10 +114,8 @@ def apply_corrections(punches: Punches, corrections: Iterable[CorrectionIn]
             pairs = list(zip(times, ids, strict=True))
             insort(pairs, (local_seconds(c.local_time), -c.id))
             punches[c.employee_id] = ([t for t, _ in pairs], [p for _, p in pairs])
-        elif c.kind == "void_punch" and c.punch_id is not None and c.punch_id in ids:
-            k = ids.index(c.punch_id)
-            del times[k]
-            del ids[k]
+        elif c.kind == "void_punch" and c.punch_id is not None:
+            voided.add(c.punch_id)
     return status
 
 
@@ -130,26 +128,28 @@ def _choose(cand: list[tuple[int, int]], rule: str, target: int) -> tuple[int, i
 
 
 def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
-              consumed: set[int], base: int) -> list[tuple[int, int]]:
+              blocked: set[int], base: int) -> list[tuple[int, int]]:
     """Fill `res` from the day's punches; returns the (time, id) of the punches it used."""
     lo = base + min(s.lo for s in slots)
     hi = base + max(s.hi for s in slots)
     i, j = bisect_left(times, lo), bisect_right(times, hi)
-    cand: list[tuple[int, int]] = []
-    last_t = None
     ded = rs.dedupe_seconds
-    for k in range(i, j):
-        pid = ids[k]
-        if pid in consumed:
-            continue
-        t = times[k]
-        # Exact duplicates (other source) and near ones within the dedupe window collapse onto
-        # the earliest punch of the run; ties on time keep the smallest id.
-        if last_t is not None and t - last_t <= ded:
-            last_t = t
-            continue
-        cand.append((t, pid))
-        last_t = t
+    # Exact duplicates (another source) and near ones (each within `ded` of the one before)
+    # form a run that counts once, as its earliest punch (ties: smallest id). A run touching a
+    # voided punch, or a punch last night's shift took, is out as a whole. Runs may start
+    # before the window; a run that does is not the day's.
+    k = i
+    while 0 < k < len(times) and times[k] - times[k - 1] <= ded:
+        k -= 1
+    cand: list[tuple[int, int]] = []
+    n = len(times)
+    while k < j:
+        e = k + 1
+        while e < n and times[e] - times[e - 1] <= ded:
+            e += 1
+        if times[k] >= lo and not any(ids[x] in blocked for x in range(k, e)):
+            cand.append((times[k], ids[k]))
+        k = e
     d = rs.deductions
     if not cand:
         res.status, res.deduction_pct = "TK", d.absent_pct
@@ -214,7 +214,9 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
               roster: dict[tuple[int, date], str] | None = None) -> list[DayResult]:
     """Every judged day of every employee, in (employee, day) order."""
     roster = roster or {}
-    set_status = apply_corrections(punches, corrections)
+    punches = dict(punches)  # corrections replace lists in this copy, never the caller's
+    voided: set[int] = set()
+    set_status = apply_corrections(punches, corrections, voided)
     leave_by_emp: dict[int, list[LeaveIn]] = {}
     for lv in leaves:
         leave_by_emp.setdefault(lv.employee_id, []).append(lv)
@@ -251,7 +253,8 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
                 res.deduction_pct = status_pct(leave.code, rs)
             else:
                 slots = rs.slots_for(day, shift)
-                used = _evaluate(res, rs, slots, times, ids, consumed, day_base(day))
+                used = _evaluate(res, rs, slots, times, ids, consumed | voided if voided else consumed,
+                                 day_base(day))
             next_base = day_base(day) + DAY_S
             consumed = {pid for t, pid in used if t >= next_base}
             if judged:
