@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub.config import PullSettings
 from hub.fleet.registry import DeviceSpec, add_device
 from hub.protocols import zk
+from hub.protocols.zk_records import decode_time
 from hub.punch import zk_state, zk_verify
 from hub.simulator.zk.server import ThreadedTerminal, start_in_thread
 from hub.simulator.zk.terminal import Terminal
@@ -56,7 +57,7 @@ def ground_truth(terminal: Terminal, users_by_uid: dict[int, str] | None = None
         pin = r.user_id
         if terminal.profile.att_size == 8:
             pin = (users_by_uid or {}).get(r.uid, str(r.uid))
-        out.add((pin, zk.decode_time(r.time_raw), str(zk_state(r.state)),
+        out.add((pin, decode_time(r.time_raw)[0], str(zk_state(r.state)),
                  str(zk_verify(r.verify))))
     return out
 
