@@ -175,16 +175,15 @@ def test_default_radius_applies_to_an_office_without_one(server, office) -> None
     assert error_of(outside)["code"] == "outside_geofence"
 
 
-def test_stale_capture_time_is_refused(server, office) -> None:  # type: ignore[no-untyped-def]
+def test_capture_checks_refuse_gallery_photos_and_replays(server, office) -> None:  # type: ignore[no-untyped-def]
+    # Capture time far from the server clock (a photo taken earlier, or a wrong phone clock).
     old = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
     resp = post(server, fields(captured_at=old), unique(photo("obama2.jpg"), "stale"))
     assert resp.status_code == 422
     err = error_of(resp)
     assert err["code"] == "stale_capture" and err["field"] == "captured_at"
     assert 590 < err["details"]["skew_s"] < 700
-
-
-def test_old_exif_photo_from_gallery_is_refused(server, office) -> None:  # type: ignore[no-untyped-def]
+    # EXIF says the photo is old: biden.jpg's camera date (2010), then a 3-day-old one.
     original = post(server, fields(nip=NIP_BIDEN, at=FAR), photo("biden.jpg"))
     assert original.status_code == 422 and error_of(original)["code"] == "stale_exif"
     assert "2010-05-10" in error_of(original)["message"]
@@ -195,9 +194,7 @@ def test_old_exif_photo_from_gallery_is_refused(server, office) -> None:  # type
     im.save(buf, "JPEG", exif=exif, quality=90)
     resp = post(server, fields(), buf.getvalue())
     assert resp.status_code == 422 and error_of(resp)["code"] == "stale_exif"
-
-
-def test_gallery_source_and_mock_location_are_refused(server, office) -> None:  # type: ignore[no-untyped-def]
+    # The client says gallery, or reports a mock location.
     resp = post(server, fields(capture_source="gallery"), unique(photo("obama2.jpg"), "g"))
     assert resp.status_code == 422
     err = error_of(resp)
@@ -227,11 +224,6 @@ def test_someone_elses_selfie_is_flagged_for_review(server, office, engine) -> N
         assert review.employee_id == office["obama"] and review.status == "open"
 
 
-def test_selfie_without_a_face_is_refused(server, office) -> None:  # type: ignore[no-untyped-def]
-    resp = post(server, fields(), photo("no_face.png"))
-    assert resp.status_code == 422 and error_of(resp)["code"] == "no_face"
-
-
 BAD_METADATA = [
     ({"latitude": "abc"}, "latitude"),
     ({"longitude": "181"}, "longitude"),
@@ -254,9 +246,11 @@ def test_bad_metadata_gets_a_clear_422(server, office) -> None:  # type: ignore[
     assert missing.status_code == 422  # no selfie part at all: FastAPI's own 422
 
 
-def test_unknown_nip_is_404(server, office) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_nip_and_faceless_selfie_are_refused(server, office) -> None:  # type: ignore[no-untyped-def]
     resp = post(server, fields(nip="123456"), unique(photo("obama2.jpg"), "x"))
     assert resp.status_code == 404 and error_of(resp)["code"] == "unknown_employee"
+    resp = post(server, fields(), photo("no_face.png"))
+    assert resp.status_code == 422 and error_of(resp)["code"] == "no_face"
 
 
 def test_enroll_upload(server, office, engine) -> None:  # type: ignore[no-untyped-def]
