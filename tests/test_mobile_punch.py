@@ -32,7 +32,7 @@ from hub.face.mobile import haversine_m, parse_meta
 from hub.face.models import FaceReview, MobileSelfie
 from hub.face.settings import face_settings
 from hub.punch import PunchFlag
-from hub.store.models import AuditLog, Device, RawPunch, Site
+from hub.store.models import AuditLog, Device, EmployeeSite, RawPunch, Site
 from tests.face_fixtures import (
     NIP_BIDEN,
     NIP_OBAMA,
@@ -163,7 +163,7 @@ def test_outside_geofence_is_refused_with_distance(server, office, engine) -> No
         assert s.scalar(select(MobileSelfie.id)) is None  # nothing of a refusal is kept
 
 
-def test_default_radius_applies_to_an_office_without_one(server, office) -> None:  # type: ignore[no-untyped-def]
+def test_default_radius_and_second_office(server, office, engine) -> None:  # type: ignore[no-untyped-def]
     # Biden's office is at FAR without geofence_m: the default (200 m) applies.
     d = face_settings().geofence_default_m
     inside = post(server, fields(at=(FAR[0] - 0.001, FAR[1]), nip=NIP_BIDEN),
@@ -173,6 +173,13 @@ def test_default_radius_applies_to_an_office_without_one(server, office) -> None
     outside = post(server, fields(at=(FAR[0] - 0.003, FAR[1]), nip=NIP_BIDEN),
                    unique(BIDEN_NO_EXIF, "b-out"))
     assert error_of(outside)["code"] == "outside_geofence"
+    # A second office of his (e.g. a teacher at two schools) counts too, while valid.
+    with Session(engine) as s:
+        s.add(EmployeeSite(employee_id=office["biden"], site_id=office["site"]))
+        s.commit()
+    second = post(server, fields(at=NEAR, nip=NIP_BIDEN), unique(BIDEN_NO_EXIF, "b-2nd"))
+    assert second.status_code == 201, second.text
+    assert second.json()["site"] == "OPD-BUP" and second.json()["tz"] == "Asia/Jakarta"
 
 
 def test_capture_checks_refuse_gallery_photos_and_replays(server, office) -> None:  # type: ignore[no-untyped-def]
@@ -246,11 +253,16 @@ def test_bad_metadata_gets_a_clear_422(server, office) -> None:  # type: ignore[
     assert missing.status_code == 422  # no selfie part at all: FastAPI's own 422
 
 
-def test_unknown_nip_and_faceless_selfie_are_refused(server, office) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_nip_faceless_selfie_and_unlocated_office(server, office, engine) -> None:  # type: ignore[no-untyped-def]
     resp = post(server, fields(nip="123456"), unique(photo("obama2.jpg"), "x"))
     assert resp.status_code == 404 and error_of(resp)["code"] == "unknown_employee"
     resp = post(server, fields(), photo("no_face.png"))
     assert resp.status_code == 422 and error_of(resp)["code"] == "no_face"
+    with Session(engine) as s:
+        make_employee(s, "198501012010011001", "Tanpa Kantor")
+        s.commit()
+    resp = post(server, fields(nip="198501012010011001"), unique(photo("obama2.jpg"), "n"))
+    assert resp.status_code == 409 and error_of(resp)["code"] == "no_office_location"
 
 
 def test_enroll_upload(server, office, engine) -> None:  # type: ignore[no-untyped-def]
