@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import shutil
 import socket
@@ -96,7 +97,9 @@ class Broker:
         self.dir = tempfile.mkdtemp(prefix="hub-mosq-")
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as fh:
+            # `user`: as root, mosquitto would drop to a user that cannot write here.
             fh.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                     f"user {getpass.getuser()}\n"
                      f"persistence true\npersistence_location {self.dir}/\n"
                      "autosave_interval 1\nmax_queued_messages 100000\n")
         self.proc: subprocess.Popen[bytes] | None = None

@@ -9,6 +9,7 @@ import hub.cli.simulate_fleet  # noqa: F401 - registers `hub simulate fleet`
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import face as face_cmd
 from hub.cli import pull as pull_cmd
+from hub.cli import push as push_cmd
 from hub.cli import reconcile as reconcile_cli
 from hub.cli import run as run_cmd
 from hub.cli import sync as sync_cmd
@@ -33,6 +34,7 @@ app.add_typer(simulate.app, name="simulate")
 app.add_typer(face_cmd.app, name="face")
 app.add_typer(pull_cmd.app, name="pull")
 app.add_typer(pull_cmd.import_app, name="import")
+app.add_typer(push_cmd.app, name="push")
 app.command("run")(run_cmd.run)
 app.command("reconcile")(reconcile_cli.reconcile_cmd)
 app.command("recap")(reconcile_cli.recap_cmd)

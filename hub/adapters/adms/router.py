@@ -34,7 +34,23 @@ def _text(body: str, status: int = 200) -> PlainTextResponse:
 
 
 def _engine(request: Request) -> Engine:
-    return request.app.state.engine
+    """The app's engine; a host app that only included the router gets the default one."""
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        from hub.store.db import get_engine
+
+        engine = request.app.state.engine = get_engine()
+    return engine
+
+
+def _opt(request: Request, name: str) -> Any:
+    value = getattr(request.app.state, name, None)
+    if value is None:
+        from hub.config import get_settings
+
+        value = {"default_tz": get_settings().default_timezone, "delay_s": 10,
+                 "resend_after": service.RESEND_AFTER}[name]
+    return value
 
 
 def tz_offset_minutes(tz: str, when: datetime | None = None) -> int:
@@ -87,12 +103,12 @@ def handshake(request: Request) -> PlainTextResponse:
                              {"pushver": q.pushver, "language": q.language,
                               "addr": request.client.host if request.client else None})
         # Keep it polling, but never move its cursor: its data stays on the terminal.
-        tz = request.app.state.default_tz
+        tz = _opt(request, "default_tz")
     else:
         tz = device.tz
         service.touch(engine, device.id)
     return _text(adms.handshake_reply(q.serial, stamps, tz_offset_minutes(tz),
-                                      delay_s=request.app.state.delay_s))
+                                      delay_s=_opt(request, "delay_s")))
 
 
 @router.post("/iclock/cdata")
@@ -234,7 +250,7 @@ def getrequest(request: Request) -> PlainTextResponse:
     engine = _engine(request)
     with engine.begin() as conn:
         device = service.lookup_device(conn, serial)
-        due = [] if device is None else service.take_due(conn, device.id, request.app.state.resend_after)
+        due = [] if device is None else service.take_due(conn, device.id, _opt(request, "resend_after"))
     if device is None:
         service.hold_unknown(engine, serial, "adms", {})
         return _text("OK")

@@ -323,3 +323,14 @@ def count_by_status(engine: Engine) -> Counter[str]:
         return Counter(dict(conn.execute(
             select(DeviceCommand.status, func.count())
             .group_by(DeviceCommand.status)).all()))
+
+
+def start_listener(settings: Any = None, engine: Engine | None = None) -> MqttListener:
+    """The listener of `hub run`: broker, credentials and client id from [mqtt] settings."""
+    from hub.config import get_settings
+    from hub.store.db import get_engine
+
+    settings = settings or get_settings()
+    m = settings.mqtt
+    return MqttListener(engine or get_engine(settings.effective_database_url()), m.host,
+                        m.port, m.client_id, m.username, m.password).start()

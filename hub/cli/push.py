@@ -1,0 +1,265 @@
+"""hub push: terminals that push (ADMS/iclock and MQTT): receivers, approvals, commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from hub.cli.common import (
+    OutputFormat,
+    audit,
+    cli_actor,
+    console,
+    emit,
+    engine,
+    ensure_store,
+    err_console,
+    fail,
+    store,
+)
+from hub.config import get_settings
+from hub.i18n import tr
+
+app = typer.Typer(help=tr("Terminal push (ADMS dan MQTT): penerima, persetujuan, perintah.",
+                          "Push terminals (ADMS and MQTT): receivers, approvals, commands."),
+                  no_args_is_help=True)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command("adms-serve")
+def adms_serve(host: str = typer.Option("0.0.0.0", "--host"),
+               port: int = typer.Option(8081, "--port")) -> None:
+    """Jalankan penerima ADMS (/iclock/...) saja, tanpa konsol web."""
+    import uvicorn
+
+    from hub.adapters.adms.app import create_app
+
+    _logging()
+    ensure_store()
+    console.print(tr(f"Penerima ADMS di http://{host}:{port}/iclock/ (Ctrl-C untuk berhenti). "
+                     "Atur 'Cloud Server' terminal ke alamat dan port ini.",
+                     f"ADMS receiver at http://{host}:{port}/iclock/ (Ctrl-C to stop). "
+                     "Point the terminal's 'Cloud Server' setting here."))
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@app.command("mqtt-listen")
+def mqtt_listen() -> None:
+    """Dengarkan terminal MQTT (hub/v1) di broker dari bagian mqtt konfigurasi."""
+    from hub.adapters.mqtt.listener import start_listener
+
+    _logging()
+    ensure_store()
+    m = get_settings().mqtt
+    listener = start_listener()
+    if not listener.connected.wait(10):
+        err_console.print(tr(f"Belum tersambung ke broker {m.host}:{m.port}; terus mencoba. "
+                             "Periksa apakah Mosquitto berjalan dan kredensial bagian mqtt di konfigurasi benar.",
+                             f"Not connected to broker {m.host}:{m.port} yet; still trying. "
+                             "Check that Mosquitto runs and the mqtt section credentials."),
+                          style="yellow")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_a: stop.set())
+    console.print(tr("Mendengarkan terminal MQTT (Ctrl-C untuk berhenti).",
+                     "Listening to MQTT terminals (Ctrl-C to stop)."))
+    stop.wait()
+    listener.stop()
+    s = listener.stats
+    console.print(tr(f"Berhenti: {s.punches_new} punch baru dari {s.messages} pesan, "
+                     f"{s.malformed} ditolak.",
+                     f"Stopped: {s.punches_new} new punches from {s.messages} messages, "
+                     f"{s.malformed} refused."))
+
+
+@app.command("pending")
+def pending(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Terminal yang mengirim data tetapi belum terdaftar (menunggu persetujuan IT)."""
+    from hub.push.models import PushRegistration
+
+    with store() as s:
+        rows = [{"serial": r.serial, "channel": r.channel, "status": r.status,
+                 "first_seen": r.first_seen_at, "last_seen": r.last_seen_at,
+                 "attempts": r.attempts}
+                for r in s.scalars(select(PushRegistration).order_by(PushRegistration.id))]
+    emit(rows, ["serial", "channel", "status", "first_seen", "last_seen", "attempts"], fmt,
+         title=tr("Pendaftaran tertunda", "Pending registrations"))
+
+
+@app.command("approve")
+def approve(serial: str = typer.Argument(..., help="nomor seri terminal"),
+            site: str | None = typer.Option(None, "--site", help="kode kantor"),
+            tz: str | None = typer.Option(None, "--tz", help="zona IANA, mis. Asia/Makassar"),
+            name: str = typer.Option("", "--name")) -> None:
+    """Setujui terminal tertunda: data yang ditahannya akan diterima pada kiriman berikutnya."""
+    from hub.fleet.registry import RegistryError
+    from hub.push.service import approve as do_approve
+
+    with store() as s:
+        try:
+            device = do_approve(s, serial, cli_actor(), site=site, tz=tz, name=name)
+        except RegistryError as exc:
+            fail(str(exc))
+        tz_used = device.tz
+    console.print(tr(f"Terminal {serial} disetujui (zona {tz_used}). Untuk ADMS, nyalakan ulang "
+                     "terminal atau kirim `hub push command-send {serial} device.time.set` agar "
+                     "zona waktunya terpakai.",
+                     f"Terminal {serial} approved (zone {tz_used}). For ADMS, reboot the "
+                     f"terminal or send `hub push command-send {serial} device.time.set` so the "
+                     "zone takes effect."))
+
+
+@app.command("reject")
+def reject(serial: str = typer.Argument(...)) -> None:
+    """Tolak terminal tertunda (datanya tetap tidak diterima)."""
+    from hub.push.models import PushRegistration
+    from hub.store.models import utcnow
+
+    with store() as s:
+        reg = s.scalar(select(PushRegistration).where(PushRegistration.serial == serial))
+        if reg is None:
+            fail(tr(f"tidak ada pendaftaran untuk {serial}", f"no registration for {serial}"),
+                 tr("lihat `hub push pending`", "see `hub push pending`"))
+        reg.status, reg.decided_by, reg.decided_at = "rejected", cli_actor(), utcnow()
+        audit(s, cli_actor(), "push.reject", "push_registration", reg.id, serial=serial)
+    console.print(tr(f"{serial} ditolak.", f"{serial} rejected."))
+
+
+@app.command("command-send")
+def command_send(serial: str = typer.Argument(...),
+                 op: str = typer.Argument(..., help="user.upsert, user.delete, face.set, "
+                                          "template.set, device.time.set, events.resend, …"),
+                 data: str = typer.Option("{}", "--data", help="JSON, mis. "
+                                          "'{\"user\":{\"id\":\"1001\",\"name\":\"Ani\"}}'"),
+                 ttl_min: int = typer.Option(24 * 60, "--ttl-min", help="kedaluwarsa (menit)")
+                 ) -> None:
+    """Antrekan perintah untuk terminal push (dikirim saat terminal berikutnya terhubung)."""
+    from datetime import timedelta
+
+    from hub.fleet.registry import RegistryError, find_device
+    from hub.push.service import enqueue
+
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        fail(tr(f"--data bukan JSON yang sah: {exc}", f"--data is not valid JSON: {exc}"))
+    if not isinstance(payload, dict):
+        fail(tr("--data harus objek JSON", "--data must be a JSON object"))
+    with store() as s:
+        try:
+            device = find_device(s, serial)
+            cmd = enqueue(s, device, op, payload, cli_actor(), timedelta(minutes=ttl_min))
+        except (RegistryError, ValueError, KeyError) as exc:
+            fail(str(exc))
+        cid = cmd.id
+    console.print(tr(f"Perintah {cid} ({op}) diantrekan untuk {serial}.",
+                     f"Command {cid} ({op}) queued for {serial}."))
+
+
+@app.command("commands")
+def commands(serial: str | None = typer.Option(None, "--device"),
+             status: str | None = typer.Option(None, "--status",
+                                               help="queued|sent|done|failed|expired"),
+             fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Daftar perintah terminal push dan hasilnya."""
+    from hub.push.models import DeviceCommand
+    from hub.store.models import Device
+
+    q = (select(DeviceCommand, Device.serial).join(Device, Device.id == DeviceCommand.device_id)
+         .order_by(DeviceCommand.id))
+    if serial:
+        q = q.where(Device.serial == serial)
+    if status:
+        q = q.where(DeviceCommand.status == status)
+    with store() as s:
+        rows = [{"id": c.id, "device": sn, "channel": c.channel, "op": c.op,
+                 "status": c.status, "attempts": c.attempts, "created": c.created_at,
+                 "expires": c.expires_at,
+                 "result": json.dumps(c.result, ensure_ascii=False) if c.result else ""}
+                for c, sn in s.execute(q).all()]
+    emit(rows, ["id", "device", "channel", "op", "status", "attempts", "created", "expires",
+                "result"], fmt, title=tr("Perintah terminal", "Terminal commands"))
+
+
+@app.command("mqtt-passwd")
+def mqtt_passwd(serial: str = typer.Argument(..., help="nomor seri = username MQTT"),
+                file: Path = typer.Option(Path("config/mosquitto/passwd"), "--file")) -> None:
+    """Buat kredensial MQTT untuk satu terminal (mosquitto_passwd) dan tampilkan sandinya sekali."""
+    from hub.protocols.mqtt import _SN
+
+    if not _SN.match(serial):
+        fail(tr(f"nomor seri '{serial}' tidak sah", f"serial '{serial}' is not valid"))
+    exe = shutil.which("mosquitto_passwd")
+    if exe is None:
+        fail(tr("mosquitto_passwd tidak ditemukan", "mosquitto_passwd not found"),
+             tr("pasang paket Debian `mosquitto`", "install the Debian package `mosquitto`"))
+    password = secrets.token_urlsafe(18)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    args = [exe, "-b", str(file), serial, password]
+    if not file.exists():
+        args.insert(1, "-c")
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        fail(tr(f"mosquitto_passwd gagal: {done.stderr.strip()}",
+                f"mosquitto_passwd failed: {done.stderr.strip()}"))
+    console.print(tr(f"Username: {serial}\nSandi   : {password}\nSimpan di terminal; sandi ini "
+                     "tidak ditampilkan lagi. Muat ulang Mosquitto (SIGHUP) agar berlaku.",
+                     f"Username: {serial}\nPassword: {password}\nStore it on the terminal; it "
+                     "is not shown again. Reload Mosquitto (SIGHUP) for it to apply."))
+
+
+@app.command("simulate")
+def simulate(adms: int = typer.Option(20, "--adms"), mqtt: int = typer.Option(10, "--mqtt"),
+             url: str = typer.Option("http://127.0.0.1:8081", "--url", help="penerima ADMS"),
+             broker_port: int = typer.Option(1883, "--broker-port"),
+             seconds: float = typer.Option(10.0, "--seconds"),
+             staff: int = typer.Option(40, "--staff"),
+             register: bool = typer.Option(True, "--register/--no-register",
+                                           help="daftarkan terminal simulasi bila belum")) -> None:
+    """Jalankan terminal push simulasi (ADMS dan MQTT) sehari penuh dan cocokkan penyimpanan."""
+    from datetime import date
+
+    from rich.progress import Progress
+
+    from hub.fleet.registry import DeviceSpec, add_device
+    from hub.simulator.push_fleet import push_serials, run_push_fleet
+    from hub.store.models import Device, RawPunch
+
+    a_sns, m_sns = push_serials(adms, mqtt)
+    if register:
+        with store() as s:
+            have = set(s.scalars(select(Device.serial)))
+            for sn, kind in [(sn, "adms") for sn in a_sns] + [(sn, "mqtt") for sn in m_sns]:
+                if sn not in have:
+                    add_device(s, DeviceSpec(serial=sn, kind=kind))
+    with Progress(console=console) as bar:
+        task = bar.add_task(tr("terminal selesai", "terminals done"), total=adms + mqtt)
+        result = run_push_fleet(adms, mqtt, url, broker_port=broker_port, day=date.today(),
+                                staff=staff, seconds=seconds,
+                                progress=lambda n, _t: bar.update(task, completed=n))
+    from sqlalchemy import func
+
+    with engine().connect() as conn:
+        stored = conn.scalar(select(func.count()).select_from(RawPunch).join(
+            Device, Device.id == RawPunch.device_id).where(Device.serial.in_(a_sns + m_sns)))
+    console.print(tr(f"Dicatat terminal: {result.total}; belum terkirim: {result.unsent}; "
+                     f"tersimpan di hub: {stored}.",
+                     f"Recorded by terminals: {result.total}; unsent: {result.unsent}; "
+                     f"stored in the hub: {stored}."))
+    if result.unsent:
+        fail(tr("masih ada punch yang belum diterima hub", "some punches were not accepted"),
+             tr("pastikan penerima ADMS dan `hub push mqtt-listen` berjalan",
+                "make sure the ADMS receiver and `hub push mqtt-listen` are running"))

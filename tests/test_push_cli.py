@@ -1,0 +1,112 @@
+"""`hub push` commands on SQLite and PostgreSQL, and the Mosquitto credential/ACL example
+enforced by a real private broker."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from hub.cli.main import app
+from hub.config import Settings
+from hub.push import service
+from hub.push.models import DeviceCommand
+from hub.store.models import Device
+from tests.push_fixtures import IN_CI, add_push_devices, free_port, wait_port
+
+REPO = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def _run(*args: str) -> str:
+    result = runner.invoke(app, list(args), env={"HUB_LANGUAGE": "id", "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_pending_approve_commands(settings: Settings, engine: Engine) -> None:
+    service.hold_unknown(engine, "NEWSN1", "mqtt", {"tz": "Asia/Jayapura"})
+    rows = json.loads(_run("push", "pending", "--format", "json"))
+    assert [(r["serial"], r["channel"], r["status"]) for r in rows] == [
+        ("NEWSN1", "mqtt", "pending")]
+    assert "disetujui" in _run("push", "approve", "NEWSN1")
+    with engine.connect() as conn:
+        dev = conn.execute(select(Device.kind, Device.tz).where(Device.serial == "NEWSN1")).one()
+    assert tuple(dev) == ("mqtt", "Asia/Jayapura")
+    bad = runner.invoke(app, ["push", "approve", "NEWSN1"], env={"HUB_LANGUAGE": "id"})
+    assert bad.exit_code == 1 and "sudah disetujui" in bad.output
+    _run("push", "command-send", "NEWSN1", "user.upsert", "--data",
+         '{"user":{"id":"1001","name":"Ani"}}')
+    bad = runner.invoke(app, ["push", "command-send", "NEWSN1", "user.upsert", "--data", "{x"])
+    assert bad.exit_code == 1 and "JSON" in bad.output
+    bad = runner.invoke(app, ["push", "command-send", "NEWSN1", "format.disk"])
+    assert bad.exit_code == 1 and "format.disk" in bad.output
+    rows = json.loads(_run("push", "commands", "--format", "json", "--device", "NEWSN1"))
+    assert [(r["op"], r["status"], r["channel"]) for r in rows] == [
+        ("user.upsert", "queued", "mqtt")]
+    add_push_devices(engine, "adms", ["ADM1"])
+    bad = runner.invoke(app, ["push", "command-send", "ADM1", "door.open"])
+    assert bad.exit_code == 1 and "ADMS" in bad.output
+    with engine.connect() as conn:
+        assert conn.scalar(select(DeviceCommand.op)) == "user.upsert"
+
+
+def test_mqtt_passwd_and_acl_example_on_a_real_broker(tmp_path: Path) -> None:
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(exe) or shutil.which("mosquitto_passwd") is None:
+        if IN_CI:
+            pytest.fail("mosquitto / mosquitto_passwd missing; CI must run this test")
+        pytest.skip("mosquitto / mosquitto_passwd missing")
+    pw_file = tmp_path / "passwd"
+    out = _run("push", "mqtt-passwd", "SN0001", "--file", str(pw_file))
+    password = out.split("Sandi")[1].split(":", 1)[1].split()[0]
+    subprocess.run(["mosquitto_passwd", "-b", str(pw_file), "hub", "hubpw"], check=True)
+    port = free_port()
+    conf = tmp_path / "m.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\nuser {getpass.getuser()}\n"
+                    f"password_file {pw_file}\nacl_file {REPO / 'config/mosquitto/acl.example'}\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        got: list[str] = []
+        hub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="hub-acl")
+        hub.username_pw_set("hub", "hubpw")
+        hub.on_message = lambda _c, _u, m: got.append(m.topic)
+        hub.connect("127.0.0.1", port)
+        hub.subscribe("hub/v1/devices/#", qos=1)
+        hub.loop_start()
+        term = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="SN0001")
+        term.username_pw_set("SN0001", password)
+        term.connect("127.0.0.1", port)
+        term.loop_start()
+        time.sleep(0.3)
+        term.publish("hub/v1/devices/SN0001/events/punch", b"{}", qos=1).wait_for_publish(5)
+        term.publish("hub/v1/devices/SN0002/events/punch", b"{}", qos=1).wait_for_publish(5)
+        term.publish("hub/v1/devices/SN0001/cmd", b"{}", qos=1).wait_for_publish(5)
+        time.sleep(0.5)
+        assert got == ["hub/v1/devices/SN0001/events/punch"]
+        refused: list[object] = []
+        bad = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="SN0001x")
+        bad.username_pw_set("SN0001", "wrong")
+        bad.on_connect = lambda _c, _u, _f, rc, _p: refused.append(rc.is_failure)
+        bad.connect("127.0.0.1", port)
+        bad.loop_start()
+        time.sleep(0.5)
+        bad.loop_stop()
+        assert refused == [True]
+        for c in (hub, term):
+            c.disconnect()
+            c.loop_stop()
+    finally:
+        proc.terminate()
+        proc.wait(10)
