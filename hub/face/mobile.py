@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -209,7 +210,8 @@ def _ensure_pin(session: Session, emp: Employee) -> None:
             pass
 
 
-def _refuse(code: str, id_text: str, en_text: str, fieldname: str, **details: object) -> None:
+def _refuse(code: str, id_text: str, en_text: str, fieldname: str,
+            **details: object) -> NoReturn:
     raise FaceError(code, tr(id_text, en_text), field=fieldname, **details)
 
 
