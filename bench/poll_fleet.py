@@ -1,0 +1,368 @@
+"""Fleet poll benchmark: 90 simulated ZK terminals x 20,000 records behind LAN limits.
+
+Prints, measured in one run:
+- our full pull of the fleet (concurrent, pyzk transport, our parser, bulk ingest) end to
+  end into the store: seconds and records/s;
+- the same pull the way sync scripts do it today: plain pyzk `get_attendance`, one
+  terminal after another, then stored through the same bulk ingest (so only fetching and
+  parsing differ; a row-at-a-time INSERT script would be slower still);
+- an incremental poll of the unchanged fleet;
+- pyzk 0.9's parsing alone vs ours on 16-byte records with 2,000 users;
+- lost / duplicated counts of the store against the terminals' logs.
+
+Terminals run in worker processes of hub.simulator.fleet with A1's fault injection
+(latency per packet, bandwidth cap per connection). Usage:
+    python bench/poll_fleet.py [--small] [--terminals 90] [--records 20000] [--sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+from zk import ZK  # noqa: E402
+from zk.user import User as PyzkUser  # noqa: E402
+
+from hub.adapters.zk.coordinator import Puller, load_targets, to_punches  # noqa: E402
+from hub.config import PullSettings, Settings, set_settings  # noqa: E402
+from hub.fleet.registry import DeviceSpec, add_device  # noqa: E402
+from hub.protocols import zk  # noqa: E402
+from hub.protocols.zk_records import parse_attendance  # noqa: E402
+from hub.punch import Punch, Source, zk_state, zk_verify  # noqa: E402
+from hub.store.db import make_engine, upgrade  # noqa: E402
+from hub.store.ingest import ingest_punches  # noqa: E402
+from hub.store.models import Device, RawPunch  # noqa: E402
+
+PG_ADMIN = os.environ.get("HUB_TEST_POSTGRES_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PROFILES = ("tft", "face", "mono")
+START = datetime(2026, 9, 1, 6, 0)
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- the fleet ----------------------------------------------------------------------------
+def fleet_jobs(n: int, records: int, users: int, latency_s: float, bps: int, state: Path,
+               procs: int) -> list[dict]:
+    jobs: list[dict] = [{"host": "127.0.0.1", "terminals": []} for _ in range(procs)]
+    for i in range(n):
+        profile = PROFILES[i % len(PROFILES)]
+        us = [(uid, str(10000 + uid), f"P{uid}") for uid in range(1, users + 1)]
+        recs = [(str(10000 + 1 + (k % users)), zk.encode_time(START + timedelta(seconds=37 * k)),
+                 k % 2, (1, 15, 4)[k % 3]) for k in range(records)]
+        jobs[i % procs]["terminals"].append({
+            "serial": f"BENCH{i:03d}", "profile": profile, "comm_key": 0, "tz": "Asia/Jakarta",
+            "clock_offset_s": 0.0, "port": 0, "path": str(state / f"t{i:03d}.db"),
+            "rebuild": True, "users": us, "records": recs,
+            "faults": {"latency_s": latency_s, "bandwidth_bps": bps}})
+    return jobs
+
+
+def start_fleet(jobs: list[dict], run: Path) -> tuple[list[subprocess.Popen], dict[str, int]]:
+    procs = []
+    for n, job in enumerate(jobs):
+        job["ready"] = str(run / f"ready-{n}.json")
+        path = run / f"job-{n}.pickle"
+        path.write_bytes(pickle.dumps(job, protocol=5))
+        log = open(run / f"worker-{n}.log", "ab")  # noqa: SIM115 - handed to the child
+        procs.append(subprocess.Popen([sys.executable, "-m", "hub.simulator.fleet", str(path)],
+                                      stdout=log, stderr=subprocess.STDOUT,
+                                      cwd=Path(__file__).resolve().parent.parent))
+    import json
+
+    ports: dict[str, int] = {}
+    deadline = time.monotonic() + 900
+    pending = set(range(len(jobs)))
+    while pending:
+        for n in list(pending):
+            ready = Path(jobs[n]["ready"])
+            if ready.exists():
+                answer = json.loads(ready.read_text())
+                if "error" in answer:
+                    raise SystemExit(f"terminal worker {n} failed: {answer['error']}")
+                ports.update(answer["ports"])
+                pending.discard(n)
+            elif procs[n].poll() is not None:
+                raise SystemExit(f"terminal worker {n} exited; see {run}/worker-{n}.log")
+        if time.monotonic() > deadline:
+            raise SystemExit("terminals not ready after 900 s")
+        time.sleep(0.1)
+    return procs, ports
+
+
+def stop_fleet(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+# --- stores -------------------------------------------------------------------------------
+class Stores:
+    def __init__(self, use_pg: bool, tmp: Path) -> None:
+        self.use_pg, self.tmp, self.created = use_pg, tmp, []
+        self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT") if use_pg else None
+
+    def new(self, label: str) -> str:
+        if not self.use_pg:
+            url = f"sqlite:///{self.tmp / f'{label}.sqlite3'}"
+        else:
+            name = f"bench_poll_{os.getpid()}_{label}_{uuid.uuid4().hex[:6]}"
+            with self.admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            self.created.append(name)
+            url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        upgrade(url)
+        return url
+
+    def close(self) -> None:
+        if self.admin is None:
+            return
+        for name in self.created:
+            with self.admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def register(url: str, ports: dict[str, int], profiles: dict[str, str]) -> None:
+    engine = make_engine(url)
+    with Session(engine) as s:
+        for serial, port in sorted(ports.items()):
+            kind = "zk-udp" if profiles[serial] == "mono" else "zk-tcp"
+            add_device(s, DeviceSpec(serial=serial, kind=kind, host="127.0.0.1", port=port))
+        s.commit()
+    engine.dispose()
+
+
+def check(url: str, truth: dict[str, set]) -> tuple[int, int, int]:
+    """(stored rows, lost, duplicated) of the store against the terminals' logs."""
+    engine = make_engine(url)
+    with Session(engine) as s:
+        serials = dict(s.execute(select(Device.id, Device.serial)).all())
+        rows = [(serials[d], p, t, st, v) for d, p, t, st, v in s.execute(
+            select(RawPunch.device_id, RawPunch.pin, RawPunch.local_time, RawPunch.state,
+                   RawPunch.verify))]
+    engine.dispose()
+    stored = set(rows)
+    want = {(serial, *ident) for serial, idents in truth.items() for ident in idents}
+    lost = len(want - stored)
+    duplicated = (len(rows) - len(stored)) + len(stored - want)
+    return len(rows), lost, duplicated
+
+
+# --- the sync-script way ------------------------------------------------------------------
+def serial_pyzk(url: str, ports: dict[str, int], profiles: dict[str, str],
+                sample: list[str]) -> tuple[float, float, int]:
+    """pyzk get_attendance one terminal after another, then the same bulk ingest."""
+    engine = make_engine(url)
+    with Session(engine) as s:
+        ids = dict(s.execute(select(Device.serial, Device.id)).all())
+    fetch_s = store_s = 0.0
+    total = 0
+    for serial in sample:
+        t0 = time.perf_counter()
+        conn = ZK("127.0.0.1", port=ports[serial], timeout=60, ommit_ping=True,
+                  force_udp=profiles[serial] == "mono").connect()
+        atts = conn.get_attendance()
+        conn.disconnect()
+        t1 = time.perf_counter()
+        punches = [Punch(ids[serial], Source.ZK_TCP, str(a.user_id), a.timestamp, "Asia/Jakarta",
+                         zk_state(a.punch if profiles[serial] != "mono" else a.status),
+                         zk_verify(a.status if profiles[serial] != "mono" else a.punch),
+                         raw={"uid": a.uid}) for a in atts]
+        ingest_punches(engine, punches)
+        t2 = time.perf_counter()
+        fetch_s += t1 - t0
+        store_s += t2 - t1
+        total += len(atts)
+    engine.dispose()
+    return fetch_s, store_s, total
+
+
+# --- parsing alone ------------------------------------------------------------------------
+class OfflineZK(ZK):
+    """pyzk's get_attendance fed from memory: what remains is pyzk's own parsing."""
+
+    def __init__(self, buffer: bytes, count: int, users: list) -> None:
+        super().__init__("127.0.0.1", ommit_ping=True)
+        self._buf, self._count, self._users = buffer, count, users
+
+    def read_sizes(self) -> bool:
+        self.records = self._count
+        return True
+
+    def get_users(self) -> list:
+        return self._users
+
+    def read_with_buffer(self, command, fct=0, ext=0):  # noqa: ANN001, ANN201
+        return self._buf, len(self._buf)
+
+
+def parse_bench(records: int, users: int) -> tuple[float, float, float]:
+    recs = [zk.AttRecord(0, str(10000 + 1 + k % users), zk.encode_time(
+        START + timedelta(seconds=37 * k)), k % 2, 1) for k in range(records)]
+    payload = b"".join(zk.encode_att(r, 16) for r in recs)
+    buf = len(payload).to_bytes(4, "little") + payload
+    pyzk_users = [PyzkUser(uid, "", 0, "", "", str(10000 + uid)) for uid in range(1, users + 1)]
+    t0 = time.perf_counter()
+    theirs = OfflineZK(buf, records, pyzk_users).get_attendance()
+    pyzk_s = time.perf_counter() - t0
+    best = best_full = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        ours = parse_attendance(payload, records)
+        t1 = time.perf_counter()
+        from hub.adapters.zk.coordinator import Target
+
+        to_punches(ours.records, Target(1, "X", "zk-udp", None, None, None, None, 0,
+                                        "Asia/Jakarta", None, None, True), "zk_udp")
+        best = min(best, t1 - t0)
+        best_full = min(best_full, time.perf_counter() - t0)
+    assert [(a.user_id, a.timestamp) for a in theirs] == \
+        [(r.pin, r.local_time) for r in ours.records], "parsers disagree"
+    return pyzk_s, best, best_full
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--small", action="store_true", help="10 terminals x 2,000 records")
+    ap.add_argument("--terminals", type=int, default=90)
+    ap.add_argument("--records", type=int, default=20000)
+    ap.add_argument("--users", type=int, default=2000)
+    ap.add_argument("--latency-ms", type=float, default=3.0)
+    ap.add_argument("--bandwidth", type=int, default=1_000_000, help="bytes/s per terminal")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--baseline-sample", type=int, default=0,
+                    help="measure the serial pyzk baseline on N terminals and extrapolate "
+                         "(0 = all)")
+    ap.add_argument("--sqlite", action="store_true", help="store in SQLite, not PostgreSQL")
+    ap.add_argument("--procs", type=int, default=3, help="terminal worker processes")
+    args = ap.parse_args()
+    if args.small:
+        args.terminals, args.records = 10, 2000
+    n, records = args.terminals, args.records
+    tmp = Path(tempfile.mkdtemp(prefix="poll_fleet_"))
+    state, run = tmp / "terminals", tmp / "run"
+    state.mkdir()
+    run.mkdir()
+    set_settings(Settings(database_url="", var_dir=str(tmp / "var"),
+                          secret_key=__import__("cryptography.fernet").fernet.Fernet
+                          .generate_key().decode()))
+    stores = Stores(not args.sqlite, tmp)
+    procs: list[subprocess.Popen] = []
+    try:
+        say(f"building {n} terminals x {records} records ({args.users} users each), "
+            f"{args.latency_ms} ms latency, {args.bandwidth / 1e6:.1f} MB/s per terminal")
+        jobs = fleet_jobs(n, records, args.users, args.latency_ms / 1000, args.bandwidth, state,
+                          min(args.procs, n))
+        profiles = {e["serial"]: e["profile"] for j in jobs for e in j["terminals"]}
+        truth: dict[str, set] = {}
+        for j in jobs:
+            for e in j["terminals"]:
+                truth[e["serial"]] = {(pin, zk.decode_time(raw), str(zk_state(st)),
+                                       str(zk_verify(v))) for pin, raw, st, v in e["records"]}
+        t0 = time.perf_counter()
+        procs, ports = start_fleet(jobs, run)
+        del jobs
+        say(f"fleet up in {time.perf_counter() - t0:.1f} s "
+            f"({', '.join(f'{p}={list(profiles.values()).count(p)}' for p in PROFILES)})")
+
+        # 1. our full pull
+        url = stores.new("ours")
+        register(url, ports, profiles)
+        engine = make_engine(url)
+        settings = PullSettings(concurrency=args.concurrency, timeout_s=60, retries=2,
+                                auto_sync_time=False)
+        puller = Puller(engine, settings)
+        t0 = time.perf_counter()
+        results = puller.pull_many(load_targets(engine))
+        full_s = time.perf_counter() - t0
+        errors = [r for r in results if r.error]
+        new = sum(r.new for r in results)
+        say(f"full pull: {full_s:.2f} s, {new} new, {len(errors)} errors "
+            f"{[r.error for r in errors][:3]}")
+        stored_rows, lost, duplicated = check(url, truth)
+
+        # 2. incremental poll, nothing changed
+        t0 = time.perf_counter()
+        inc = puller.pull_many(load_targets(engine))
+        inc_s = time.perf_counter() - t0
+        inc_new = sum(r.new for r in inc)
+        modes = sorted({r.mode for r in inc})
+        say(f"incremental unchanged: {inc_s:.2f} s, {inc_new} new, modes {modes}")
+        engine.dispose()
+        stored_after, lost2, dup2 = check(url, truth)
+        lost, duplicated = max(lost, lost2), max(duplicated, dup2)
+
+        # 3. the sync-script way
+        serials = sorted(ports)
+        sample = serials if not args.baseline_sample else [
+            serials[i] for i in range(0, n, max(1, n // args.baseline_sample))][:args.baseline_sample]
+        base_url = stores.new("pyzk")
+        register(base_url, ports, profiles)
+        say(f"serial pyzk baseline on {len(sample)} of {n} terminals ...")
+        fetch_s, store_s, base_records = serial_pyzk(base_url, ports, profiles, sample)
+        scale = n / len(sample)
+        baseline_s = (fetch_s + store_s) * scale
+        if len(sample) < n:
+            say(f"baseline EXTRAPOLATED: measured {len(sample)} of {n} terminals "
+                f"(every {n // len(sample)}th, all profiles), scaled by {scale:.2f}")
+        say(f"baseline: fetch+parse {fetch_s:.1f} s + store {store_s:.1f} s for "
+            f"{base_records} records")
+
+        # 4. parsing alone, 16-byte records with 2,000 users
+        pyzk_parse, our_parse, our_parse_punch = parse_bench(args.records, args.users)
+    finally:
+        stop_fleet(procs)
+        stores.close()
+
+    total = n * records
+    print()
+    print(f"store: {'SQLite' if args.sqlite else 'PostgreSQL'}; {n} terminals x {records} "
+          f"records = {total}; concurrency {args.concurrency}")
+    print(f"ours full pull: {full_s:.2f} s, {total / full_s:,.0f} records/s end to end into "
+          "the store")
+    print(f"serial pyzk get_attendance: {baseline_s:.2f} s "
+          f"({'measured all' if len(sample) == n else f'measured {len(sample)} of {n}, extrapolated'}"
+          f"; fetch+parse {fetch_s * scale:.1f} s, store {store_s * scale:.1f} s), "
+          f"{total / baseline_s:,.0f} records/s")
+    print(f"incremental poll of the unchanged fleet: {inc_s:.2f} s ({inc_new} new)")
+    print(f"parse 16-byte x {records} with {args.users} users: pyzk {pyzk_parse * 1000:.1f} ms, "
+          f"ours {our_parse * 1000:.1f} ms (with canonical punches {our_parse_punch * 1000:.1f} ms)")
+    print(f"store rows {stored_after}, ground truth {total}")
+    print()
+    print(f"full_pull_s: {full_s:.3f}")
+    print(f"full_pull_records_per_s: {total / full_s:.0f}")
+    print(f"serial_pyzk_s: {baseline_s:.3f}")
+    print(f"serial_pyzk_measured_terminals: {len(sample)}")
+    print(f"speedup_vs_serial_pyzk: {baseline_s / full_s:.1f}")
+    print(f"incremental_unchanged_s: {inc_s:.3f}")
+    print(f"pyzk_parse_16byte_ms: {pyzk_parse * 1000:.1f}")
+    print(f"our_parse_16byte_ms: {our_parse * 1000:.2f}")
+    print(f"parse_speedup_16byte: {pyzk_parse / our_parse:.1f}")
+    print(f"pull_errors: {len(errors)}")
+    print(f"lost: {lost}")
+    print(f"duplicated: {duplicated}")
+
+
+if __name__ == "__main__":
+    main()
