@@ -127,11 +127,16 @@ def _choose(cand: list[tuple[int, int]], rule: str, target: int) -> tuple[int, i
     return min(cand, key=lambda c: (abs(c[0] - target), c[0], c[1]))
 
 
+_SPANS: dict[int, tuple] = {}  # id(slots) -> (slots, earliest start, latest end)
+
+
 def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
               blocked: set[int], base: int) -> list[tuple[int, int]]:
     """Fill `res` from the day's punches; returns the (time, id) of the punches it used."""
-    lo = base + min(s.lo for s in slots)
-    hi = base + max(s.hi for s in slots)
+    span = _SPANS.get(id(slots))
+    if span is None or span[0] is not slots:
+        span = _SPANS[id(slots)] = (slots, min(s.lo for s in slots), max(s.hi for s in slots))
+    lo, hi = base + span[1], base + span[2]
     i, j = bisect_left(times, lo), bisect_right(times, hi)
     ded = rs.dedupe_seconds
     # Exact duplicates (another source) and near ones (each within `ded` of the one before)
@@ -147,7 +152,7 @@ def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[in
         e = k + 1
         while e < n and times[e] - times[e - 1] <= ded:
             e += 1
-        if times[k] >= lo and not any(ids[x] in blocked for x in range(k, e)):
+        if times[k] >= lo and not (blocked and any(ids[x] in blocked for x in range(k, e))):
             cand.append((times[k], ids[k]))
         k = e
     d = rs.deductions
@@ -165,7 +170,8 @@ def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[in
         if not inwin:
             if s.required:
                 codes.append(s.missing)
-                pct += {"in": d.missing_in_pct, "out": d.missing_out_pct}.get(s.kind, d.missing_other_pct)
+                pct += d.missing_in_pct if s.kind == "in" else d.missing_out_pct if s.kind == "out" \
+                    else d.missing_other_pct
             continue
         matched += 1
         t, pid = _choose(inwin, s.choose, base + s.at)
@@ -221,6 +227,7 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
     for lv in leaves:
         leave_by_emp.setdefault(lv.employee_id, []).append(lv)
     out: list[DayResult] = []
+    rules_cache: dict[tuple[int | None, date], Ruleset] = {}
     empty: tuple[list[int], list[int]] = ([], [])
     for emp in sorted(employees, key=lambda e: e.employee_id):
         times, ids = punches.get(emp.employee_id, empty)
@@ -230,7 +237,9 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
         day = emp.first - timedelta(days=1)
         while day <= emp.last:
             judged = day >= emp.first
-            rs = rules_for(emp.site_id, day)
+            rs = rules_cache.get((emp.site_id, day))
+            if rs is None:
+                rs = rules_cache[(emp.site_id, day)] = rules_for(emp.site_id, day)
             shift = roster.get((emp.employee_id, day)) if rs.roster else None
             if not rs.roster and not rs.is_work_day(day):
                 day += timedelta(days=1)

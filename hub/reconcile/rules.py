@@ -10,6 +10,7 @@ says what and where.
 from __future__ import annotations
 
 import tomllib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -360,11 +361,7 @@ def _build(raw: dict[str, Any], source: str) -> Ruleset:
 
 def bracket(minutes: int, brackets: tuple[int, ...]) -> int:
     """1..N for the bracket `minutes` falls in (lower bounds), 0 below the first."""
-    n = 0
-    for i, lower in enumerate(brackets, 1):
-        if minutes >= lower:
-            n = i
-    return n
+    return bisect_right(brackets, minutes)
 
 
 BUILTIN = ("pemda-default", "kota-bengkulu-4punch", "six-day-service", "rsud-shift")
