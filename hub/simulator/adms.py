@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 import httpx
 
@@ -78,7 +79,7 @@ class AdmsTerminal:
     def upload_once(self) -> bool:
         """POST the oldest unsent batch; drop it from the outbox only on `OK`."""
         with self._lock:
-            batch = list(self.pending)[:self.batch]
+            batch = list(islice(self.pending, self.batch))
         if not batch:
             return True
         body = adms.format_attlog([rec for _, rec in batch])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,9 @@ class MqttTerminal:
         self._lock = threading.Lock()
         # seq -> [item, last publish time (0: never / again now), times published]
         self._outbox: OrderedDict[int, list[Any]] = OrderedDict()
+        self._fresh: deque[int] = deque()  # seqs to publish as soon as the window allows
+        self._in_flight = 0
+        self._next_scan = 0.0
         self._seq = 0
         self.connected = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.serial,
@@ -84,9 +87,11 @@ class MqttTerminal:
             qos=1, retain=True)
         self.connected.set()
         with self._lock:  # whatever was in flight goes again now
+            self._fresh = deque(self._outbox)
+            self._in_flight = 0
             for entry in self._outbox.values():
                 entry[1] = 0.0
-                entry[2] = min(entry[2], 1)
+                entry[2] = 0
 
     # --- terminal behaviour --------------------------------------------------------------
 
@@ -97,6 +102,7 @@ class MqttTerminal:
             self._seq += 1
             self._outbox[self._seq] = [self._item(self._seq, pin, when, status, verify), 0.0,
                                        0]
+            self._fresh.append(self._seq)
 
     def _item(self, seq: int, pin: str, when: datetime, status: int, verify: int
               ) -> dict[str, Any]:
@@ -119,15 +125,18 @@ class MqttTerminal:
         if not self.connected.is_set():
             return 0
         now = time.monotonic()
+        due: list[tuple[int, list[Any]]] = []
         with self._lock:
-            in_flight = sum(1 for e in self._outbox.values()
-                            if e[2] and now - e[1] < self.resend_s * min(2 ** (e[2] - 1), 8))
-            due = []
-            for seq, e in self._outbox.items():
-                if len(due) + in_flight >= self.window:
-                    break
-                if not e[2] or now - e[1] >= self.resend_s * min(2 ** (e[2] - 1), 8):
+            if now >= self._next_scan:  # unacknowledged for their resend time: again
+                self._next_scan = now + self.resend_s / 2
+                due = [(seq, e) for seq, e in self._outbox.items()
+                       if e[2] and now - e[1] >= self.resend_s * min(2 ** (e[2] - 1), 8)]
+            while self._fresh and self._in_flight < self.window:
+                seq = self._fresh.popleft()
+                e = self._outbox.get(seq)
+                if e is not None and not e[2]:
                     due.append((seq, e))
+                    self._in_flight += 1
             for _, e in due:
                 e[1] = now
                 e[2] += 1
@@ -138,8 +147,8 @@ class MqttTerminal:
                                        proto.format_punch_batch([e[0] for _, e in chunk]),
                                        qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                with self._lock:
-                    for _, e in chunk:
+                with self._lock:  # not handed to the client: due again at the next scan
+                    for _, e in due[start:]:
                         e[1] = 0.0
                 break
             sent += len(chunk)
@@ -157,7 +166,9 @@ class MqttTerminal:
                 with self._lock:
                     for event_id in ids:
                         seq = int(event_id.rsplit("-", 1)[1])
-                        self._outbox.pop(seq, None)
+                        e = self._outbox.pop(seq, None)
+                        if e is not None and e[2]:
+                            self._in_flight -= 1
                 self.acks += 1
             elif channel == "cmd":
                 cmd = proto.parse_cmd(msg.payload)
@@ -180,8 +191,10 @@ class MqttTerminal:
         with self._lock:
             for seq, rec in enumerate(self.state.log, start=1):
                 stamp = f"{rec[1]:%Y-%m-%d %H:%M:%S}"
-                if (not start or stamp >= start) and (not end or stamp <= end):
-                    self._outbox[seq] = [self._item(seq, *rec), 0.0, 0]
+                if (not start or stamp >= start) and (not end or stamp <= end) \
+                        and seq not in self._outbox:
+                        self._outbox[seq] = [self._item(seq, *rec), 0.0, 0]
+                        self._fresh.append(seq)
 
 
 def run_mqtt_terminal(serial: str, records: list[Record], stop: threading.Event,
