@@ -3,14 +3,15 @@
 1. Push 7,000 users and 14,000 fingerprint templates to one simulated ZK terminal (TCP, over
    loopback, pyzk transport) through `hub sync apply`'s batch path (plan + upload + read-back),
    and, in the same run, one user at a time with pyzk set_user + save_user_template, the
-   way per-device tools do it. The one-at-a-time baseline runs on a sample (--baseline-users,
-   default 700) and is scaled to 7,000; pass --baseline-users 7000 to time it in full.
+   way per-device tools do it. The batch path is timed alone (buffers only) and as the whole
+   `hub sync apply` (plan, decrypt, upload, read-back, state). --baseline-users N times the
+   one-at-a-time path on N users and scales it (default: all 7,000, nothing scaled).
 2. A no-change sync of 90 terminals (7,000 employees, 14,000 templates spread over 90 offices):
    plan + apply with every terminal already in step, so nothing is sent. Baseline, measured in
    the same run: reading users + templates back from one terminal holding an office's share,
    times 90 (what a sync that compares by asking each terminal would spend).
 
-Usage: python bench/sync.py [--users 7000] [--templates-per-user 2] [--baseline-users 700] [--pg URL]
+Usage: python bench/sync.py [--users 7000] [--templates-per-user 2] [--baseline-users 7000] [--pg URL]
 """
 
 from __future__ import annotations
@@ -133,6 +134,20 @@ def bench_batch(engine, port: int) -> tuple[float, float, dict]:
     return t1 - t0, t2 - t1, {"sent": res.sent, "readback": res.readback}
 
 
+def bench_raw_batch(port: int, n_users: int, per_user: int, batch: int = 250) -> float:
+    """The batch path alone: the same users and templates, 250 users per 1500/1501/110 buffer."""
+    from hub.protocols.zk import Template as ZkT
+    from hub.protocols.zk import User as ZkU
+
+    t0 = time.perf_counter()
+    with ZkSession("127.0.0.1", port, "zk-tcp") as zs:
+        for start in range(0, n_users, batch):
+            ids = range(start, min(n_users, start + batch))
+            zs.upload([ZkU(i + 1, str(i + 1), f"Pegawai Nomor {i}") for i in ids],
+                      [ZkT(i + 1, f, 1, fp(i, f)) for i in ids for f in range(per_user)], zs.user_size)
+    return time.perf_counter() - t0
+
+
 def bench_one_at_a_time(port: int, n_users: int, per_user: int) -> float:
     from zk.finger import Finger
     from zk.user import User
@@ -189,7 +204,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=7000)
     ap.add_argument("--templates-per-user", type=int, default=2)
-    ap.add_argument("--baseline-users", type=int, default=700)
+    ap.add_argument("--baseline-users", type=int, default=7000)
     ap.add_argument("--terminals", type=int, default=90)
     ap.add_argument("--pg", help="PostgreSQL admin URL (default: SQLite)")
     args = ap.parse_args()
@@ -211,14 +226,20 @@ def main() -> None:
           f"{held[1]} templates; sent {detail['sent']}", flush=True)
     engine.dispose()
 
+    sim_raw = SimProcess(tmp / "raw.sqlite", users, users * per)
+    raw_s = bench_raw_batch(sim_raw.port, users, per)
+    held_raw = sim_raw.stop()
+    print(f"batch path alone (upload buffers, no store, no read-back): {raw_s:.2f} s; terminal holds "
+          f"{held_raw[0]} users, {held_raw[1]} templates", flush=True)
+
     n = min(args.baseline_users, users)
     sim2 = SimProcess(tmp / "base.sqlite", users, users * per)
     base_s = bench_one_at_a_time(sim2.port, n, per)
     held2 = sim2.stop()
     base_full = base_s * users / n
     print(f"one at a time (pyzk set_user + save_user_template): {n} users in {base_s:.2f} s "
-          f"(terminal holds {held2[0]} users, {held2[1]} templates) -> {base_full:.1f} s for {users}"
-          + (" (scaled)" if n < users else ""), flush=True)
+          f"(terminal holds {held2[0]} users, {held2[1]} templates)"
+          + (f" -> {base_full:.1f} s for {users} (scaled)" if n < users else ""), flush=True)
     batch_total = plan_s + push_s
 
     # 2. no-change sync of 90 terminals
@@ -249,12 +270,14 @@ def main() -> None:
     print(f"backend: {backend}")
     print(f"users: {users}")
     print(f"templates: {users * per}")
-    print(f"batch_plan_s: {plan_s:.2f}")
-    print(f"batch_push_s: {push_s:.2f}")
-    print(f"batch_total_s: {batch_total:.2f}")
-    print(f"one_at_a_time_sample_users: {n}")
+    print(f"hub_apply_plan_s: {plan_s:.2f}")
+    print(f"hub_apply_push_readback_s: {push_s:.2f}")
+    print(f"hub_apply_total_s: {batch_total:.2f}")
+    print(f"batch_push_s: {raw_s:.2f}")
+    print(f"one_at_a_time_users_timed: {n}")
     print(f"one_at_a_time_s: {base_full:.2f}")
-    print(f"batch_speedup: {base_full / batch_total:.1f}")
+    print(f"hub_apply_speedup: {base_full / batch_total:.1f}")
+    print(f"batch_speedup: {base_full / raw_s:.1f}")
     print(f"noop_sync_terminals: {len(results)}")
     print(f"noop_sync_sent: {sent}")
     print(f"noop_sync_90_s: {noop_s:.2f}")

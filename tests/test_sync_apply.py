@@ -6,6 +6,8 @@ from contextlib import ExitStack
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,7 @@ from hub.roster.pins import allocate
 from hub.roster.plan import compute_plans, select_devices
 from hub.roster.zkpush import ZkSession
 from hub.simulator.zk import start_in_thread
-from hub.store.models import Device, Template
+from hub.store.models import Device, Site, Template
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, sim_terminal, site
 
 D1, D2 = date(2026, 3, 13), date(2026, 3, 16)
@@ -203,3 +205,54 @@ def test_readback_mismatch_is_reported(engine, tmp_path, monkeypatch):
         res = sync(engine, D1)["LIAR"]
         assert res.mismatch and res.status == "partial"
         assert any(i.status == "mismatch" and "tidak ada di terminal" in i.message for i in res.issues)
+
+
+# --- the CLI end to end, and the transport's checksum -----------------------------------------
+def test_cli_plan_apply_pin_and_second_apply_sends_nothing(settings, engine, tmp_path):
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+
+    runner = CliRunner()
+
+    def hub(*args):
+        r = runner.invoke(app, list(args))
+        return r.exit_code, r.output
+
+    with sim_terminal(tmp_path / "cli.sqlite", "tft", serial="CLI1") as (_term, srv):
+        assert hub("site", "add", "BAPPEDA", "--name", "Bappeda")[0] == 0
+        code, out = hub("device", "add", "CLI1", "--kind", "zk-tcp", "--host", "127.0.0.1", "--port", str(srv.port),
+                        "--site", "BAPPEDA")
+        assert code == 0, out
+        with Session(engine) as s:
+            at = s.scalar(select(Site).where(Site.code == "BAPPEDA"))
+            e = employee(s, at, name="Hendra Gunawan")
+            nip = e.id_number
+            s.commit()
+        code, out = hub("pin", "allocate", nip)
+        assert code == 0 and "1 PIN baru" in out, out
+        code, out = hub("pin", "list")
+        assert code == 0 and nip in out
+        code, out = hub("sync", "plan", "--site", "BAPPEDA")
+        assert code == 0 and "CLI1" in out and "Hendra Gunawan" in out, out
+        code, out = hub("sync", "apply", "--device", "CLI1")
+        assert code == 0 and "perubahan dikirim" in out and "0 perubahan" not in out, out
+        assert "Hendra Gunawan" in {n for n, _ in on_terminal(srv.port).values()}
+        code, out = hub("sync", "apply", "--device", "CLI1")
+        assert code == 0 and "0 perubahan dikirim" in out, out
+        code, out = hub("sync", "plan", "--site", "NOPE")
+        assert code == 1 and "NOPE" in out
+        code, out = hub("sync", "rule", "BAPPEDA", "somewhere")
+        assert code == 1 and "nearest" in out
+        code, out = hub("sync", "transfer", nip, "BAPPEDA", "--on", "2026-02-30")
+        assert code == 1 and "TTTT-BB-HH" in out
+
+
+@given(st.binary(max_size=2100))
+def test_property_fast_checksum_is_pyzks(data):
+    from zk import ZK
+
+    from hub.roster.zkpush import pyzk_checksum
+
+    as_tuple = tuple(data)
+    assert pyzk_checksum(as_tuple) == ZK("127.0.0.1")._ZK__create_checksum(as_tuple)

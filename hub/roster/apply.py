@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
 from zk.exception import ZKError
 
@@ -359,10 +359,14 @@ def _zk_confirm(session: Session, device: Device, plan: DevicePlan, users: list,
     session.execute(delete(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device.id,
                                                        DeviceRosterTemplate.kind == "fingerprint"))
     now = utcnow()
-    session.add_all([DeviceRosterUser(device_id=device.id, pin=pin, uid=uid, employee_id=known.get(pin),
-                                      fields_hash=h, confirmed_at=now) for pin, (uid, h) in new_users.items()])
-    session.add_all([DeviceRosterTemplate(device_id=device.id, pin=k[0], kind=k[1], finger_index=k[2], sha256=sha,
-                                          confirmed_at=now) for k, sha in new_tmpls.items()])
+    if new_users:  # bulk inserts: a full terminal holds thousands of rows
+        session.execute(insert(DeviceRosterUser), [
+            {"device_id": device.id, "pin": pin, "uid": uid, "employee_id": known.get(pin), "fields_hash": h,
+             "confirmed_at": now} for pin, (uid, h) in new_users.items()])
+    if new_tmpls:
+        session.execute(insert(DeviceRosterTemplate), [
+            {"device_id": device.id, "pin": k[0], "kind": k[1], "finger_index": k[2], "sha256": sha,
+             "confirmed_at": now} for k, sha in new_tmpls.items()])
     device.last_seen_at = now
 
 

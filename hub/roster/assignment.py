@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,7 +75,7 @@ def load_org(session: Session) -> Org:
     return Org(parent, dict(devices_at), scope)
 
 
-def is_present(emp: Employee, day: date) -> bool:
+def is_present(emp: Any, day: date) -> bool:
     if not emp.active:
         return False
     if emp.joined_on is not None and emp.joined_on > day:
@@ -82,7 +83,7 @@ def is_present(emp: Employee, day: date) -> bool:
     return emp.left_on is None or emp.left_on > day
 
 
-def home_site(site_id: int | None, transfers: list[EmployeeTransfer], day: date) -> int | None:
+def home_site(site_id: int | None, transfers: list[Any], day: date) -> int | None:
     """`transfers` sorted by effective_on."""
     if not transfers:
         return site_id
@@ -95,8 +96,7 @@ def home_site(site_id: int | None, transfers: list[EmployeeTransfer], day: date)
     return transfers[0].from_site_id if transfers[0].from_site_id is not None else site_id
 
 
-def sites_on(emp: Employee, transfers: list[EmployeeTransfer], extras: list[EmployeeSite],
-             day: date) -> set[int]:
+def sites_on(emp: Any, transfers: list[Any], extras: list[Any], day: date) -> set[int]:
     out: set[int] = set()
     home = home_site(emp.site_id, transfers, day)
     if home is not None:
@@ -110,15 +110,19 @@ def sites_on(emp: Employee, transfers: list[EmployeeTransfer], extras: list[Empl
 def assign(session: Session, day: date, org: Org | None = None) -> dict[int, set[int]]:
     """device id -> ids of the employees who belong on it on `day`."""
     org = org or load_org(session)
-    transfers: dict[int, list[EmployeeTransfer]] = defaultdict(list)
-    for t in session.scalars(select(EmployeeTransfer).order_by(EmployeeTransfer.effective_on,
-                                                               EmployeeTransfer.id)):
+    # plain rows with the same attribute names as the models: no ORM objects for 7,000 people
+    transfers: dict[int, list] = defaultdict(list)
+    for t in session.execute(select(EmployeeTransfer.employee_id, EmployeeTransfer.from_site_id,
+                                    EmployeeTransfer.to_site_id, EmployeeTransfer.effective_on)
+                             .order_by(EmployeeTransfer.effective_on, EmployeeTransfer.id)):
         transfers[t.employee_id].append(t)
-    extras: dict[int, list[EmployeeSite]] = defaultdict(list)
-    for x in session.scalars(select(EmployeeSite)):
+    extras: dict[int, list] = defaultdict(list)
+    for x in session.execute(select(EmployeeSite.employee_id, EmployeeSite.site_id, EmployeeSite.valid_from,
+                                    EmployeeSite.valid_to)):
         extras[x.employee_id].append(x)
     out: dict[int, set[int]] = defaultdict(set)
-    for emp in session.scalars(select(Employee)):
+    for emp in session.execute(select(Employee.id, Employee.site_id, Employee.active, Employee.joined_on,
+                                      Employee.left_on)):
         if not is_present(emp, day):
             continue
         for site_id in sites_on(emp, transfers.get(emp.id, []), extras.get(emp.id, []), day):

@@ -40,6 +40,8 @@ class TerminalName:
 
 
 def to_ascii(name: str) -> tuple[str, bool, int]:
+    if name.isascii() and name.isprintable():  # the common case, without the per-letter walk
+        return " ".join(name.split()), False, 0
     out: list[str] = []
     changed = False
     bad = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +37,7 @@ def group_pin_width(session: Session, group: str) -> int:
     return min(widths) if widths else DEFAULT_PIN_WIDTH
 
 
-def _open(m: PinMapping, day: date) -> bool:
+def _open(m: Any, day: date) -> bool:
     return (m.valid_from is None or m.valid_from <= day) and (m.valid_to is None or m.valid_to >= day)
 
 
@@ -44,8 +45,10 @@ def current_pins(session: Session, group: str, day: date | None = None) -> dict[
     """employee id -> PIN open on `day` in the group (the oldest open mapping wins)."""
     day = day or date.today()
     out: dict[int, str] = {}
-    for m in session.scalars(select(PinMapping).where(PinMapping.pin_group == group,
-                                                      PinMapping.device_id.is_(None))
+    # plain rows, not ORM objects: a fleet plan reads every mapping of the group
+    for m in session.execute(select(PinMapping.employee_id, PinMapping.pin, PinMapping.valid_from,
+                                    PinMapping.valid_to)
+                             .where(PinMapping.pin_group == group, PinMapping.device_id.is_(None))
                              .order_by(PinMapping.id)):
         if _open(m, day) and m.employee_id not in out:
             out[m.employee_id] = m.pin

@@ -12,6 +12,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,10 +127,12 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
 
     pins_by_group: dict[str, dict[int, str]] = {}
     for group in sorted({d.pin_group for d in devices}):
-        members = sorted(set().union(*(wanted.get(d.id, set()) for d in devices if d.pin_group == group)))
-        if allocate_pins and members:
-            allocate(session, members, group, day)
+        members = set().union(*(wanted.get(d.id, set()) for d in devices if d.pin_group == group))
         pins_by_group[group] = current_pins(session, group, day)
+        missing = sorted(members - set(pins_by_group[group]))
+        if allocate_pins and missing:
+            allocate(session, missing, group, day)
+            pins_by_group[group] = current_pins(session, group, day)
 
     templates: dict[int, list[tuple]] = defaultdict(list)
     for row in session.execute(select(Template.employee_id, Template.kind, Template.finger_index,
@@ -137,8 +140,10 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
                                .where(Template.valid_flag > 0)):
         templates[row[0]].append(row[1:])
 
-    state_users: dict[int, dict[str, DeviceRosterUser]] = defaultdict(dict)
-    for u in session.scalars(select(DeviceRosterUser).where(DeviceRosterUser.device_id.in_(dev_ids))):
+    state_users: dict[int, dict[str, Any]] = defaultdict(dict)
+    for u in session.execute(select(DeviceRosterUser.device_id, DeviceRosterUser.pin, DeviceRosterUser.uid,
+                                    DeviceRosterUser.employee_id, DeviceRosterUser.fields_hash)
+                             .where(DeviceRosterUser.device_id.in_(dev_ids))):
         state_users[u.device_id][u.pin] = u
     state_tmpl: dict[int, dict[tuple[str, str, int], str]] = defaultdict(dict)
     for t in session.execute(select(DeviceRosterTemplate.device_id, DeviceRosterTemplate.pin,

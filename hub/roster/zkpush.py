@@ -91,11 +91,26 @@ class ZkSession:
         self.conn.read_sizes()
         return Capacity(self.conn.users, self.conn.users_cap, self.conn.fingers, self.conn.fingers_cap)
 
-    def users(self) -> list:
-        return self.conn.get_users()
+    def users(self) -> list[codec.User]:
+        """All users, parsed in linear time (pyzk's get_users re-slices its buffer per record)."""
+        self.conn.read_sizes()
+        if not self.conn.users:
+            return []
+        data, _size = self.conn.read_with_buffer(codec.CMD_USERTEMP_RRQ, codec.FCT_USER)
+        payload = codec.split_size_prefixed(bytes(data[:4 + struct.unpack_from("<I", data)[0]]))
+        size = len(payload) // self.conn.users
+        if size not in codec.USER_SIZES:
+            raise codec.ZkRecordError(f"{len(payload)} bytes for {self.conn.users} users is no known record size")
+        self.conn.user_packet_size = size
+        return codec.decode_records(payload, size, codec.decode_user, self.conn.encoding)
 
-    def templates(self) -> list:
-        return self.conn.get_templates()
+    def templates(self) -> list[codec.Template]:
+        """All fingerprint templates, parsed in linear time (pyzk's get_templates is quadratic)."""
+        self.conn.read_sizes()
+        if not self.conn.fingers:
+            return []
+        data, _size = self.conn.read_with_buffer(codec.CMD_DB_RRQ, codec.FCT_FINGERTMP)
+        return codec.decode_templates(codec.split_size_prefixed(bytes(data[:4 + struct.unpack_from("<I", data)[0]])))
 
     def delete_user(self, uid: int) -> None:
         self.conn.delete_user(uid=uid)
