@@ -28,7 +28,7 @@ from typing import Any
 
 from hub.protocols import zk
 from hub.simulator import groundtruth
-from hub.simulator.population import Population, PopulationSpec, generate, user_name
+from hub.simulator.population import Population, PopulationSpec, generate, user_name, zk_time
 from hub.simulator.zk.profiles import get_profile
 
 MANIFEST = "fleet.json"
@@ -94,8 +94,24 @@ def check_capacity(pop: Population) -> None:
                              f"kapasitasnya {prof.rec_cap}: tambah --devices atau kurangi --days")
 
 
+def _records(pop: Population) -> dict[int, list[tuple[str, int, int, int]]]:
+    """Per terminal, (pin, ZK time, state, verify) of its records in the order it recorded them."""
+    out: dict[int, list] = {t.index: [] for t in pop.terminals}
+    c = pop.columns
+    if c is None or len(c["term"]) != len(pop.punches):
+        for p in pop.punches:
+            out[p.terminal].append((p.pin, zk.encode_time(p.local), p.state, p.verify))
+        return out
+    rows = zip([p.pin for p in pop.punches], zk_time(c["local_s"]).tolist(), c["state"].tolist(),
+               c["verify"].tolist(), strict=True)
+    for term, row in zip(c["term"].tolist(), rows, strict=True):
+        out[term].append(row)
+    return out
+
+
 def _jobs(pop: Population, cfg: FleetConfig, rebuild: bool, n_proc: int) -> list[dict[str, Any]]:
-    users, records = pop.users_by_terminal(), pop.records_by_terminal()
+    users = pop.users_by_terminal()
+    records = _records(pop) if rebuild else {}
     jobs: list[dict[str, Any]] = [{"host": HOST, "terminals": []} for _ in range(n_proc)]
     for t in pop.terminals:
         entry: dict[str, Any] = {
@@ -106,7 +122,7 @@ def _jobs(pop: Population, cfg: FleetConfig, rebuild: bool, n_proc: int) -> list
         }
         if rebuild:
             entry["users"] = [(uid, e.pin, user_name(e, t.profile)) for uid, e in enumerate(users[t.index], 1)]
-            entry["records"] = [(p.pin, zk.encode_time(p.local), p.state, p.verify) for p in records[t.index]]
+            entry["records"] = records[t.index]
         jobs[t.index % n_proc]["terminals"].append(entry)
     return jobs
 

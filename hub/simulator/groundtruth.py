@@ -22,7 +22,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hub.simulator.population import Population, TerminalSpec
+import numpy as np
+
+from hub.simulator.population import TAGS, Population, TerminalSpec
 
 VERSION = 1
 ROSTER = "roster.json"
@@ -97,16 +99,31 @@ def write(directory: str | Path, pop: Population,
     """Write roster.json and punches.csv.gz; returns their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    serials = [t.serial for t in pop.terminals]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    w.writerows((serials[p.terminal], p.pin, p.local.isoformat(), p.true_utc.isoformat(), p.state, p.verify,
-                 "|".join(p.tags)) for p in pop.punches)
     punches = directory / PUNCHES
-    _atomic_write(punches, gzip.compress(buf.getvalue().encode(), compresslevel=1))
+    _atomic_write(punches, gzip.compress(_csv(pop).encode(), compresslevel=1))
     roster = write_roster(directory, roster_dict(pop, endpoints))
     return roster, punches
+
+
+def _csv(pop: Population) -> str:
+    serials = [t.serial for t in pop.terminals]
+    c = pop.columns
+    if c is None or len(c["term"]) != len(pop.punches):  # built by hand: one row at a time
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        w.writerows((serials[p.terminal], p.pin, p.local.isoformat(), p.true_utc.isoformat(), p.state, p.verify,
+                     "|".join(p.tags)) for p in pop.punches)
+        return buf.getvalue()
+    # serials, PINs and ISO times have no commas or quotes, so plain joins make valid CSV
+    ser = np.array(serials, object)[c["term"]].tolist()
+    pins = [p.pin for p in pop.punches]
+    local = np.datetime_as_string(c["local_s"].astype("datetime64[s]")).tolist()
+    utc = np.datetime_as_string(c["utc_s"].astype("datetime64[s]")).tolist()
+    tags = ["|".join(t) for t in TAGS]
+    rows = map(",".join, zip(ser, pins, local, utc, map(str, c["state"].tolist()), map(str, c["verify"].tolist()),
+                             [tags[b] for b in c["bits"].tolist()], strict=True))
+    return ",".join(COLUMNS) + "\n" + "\n".join(rows) + "\n"
 
 
 def write_roster(directory: str | Path, roster: dict[str, Any]) -> Path:

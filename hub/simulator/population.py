@@ -146,6 +146,9 @@ class Population:
     working_days: list[date]
     punches: list[Punch] = field(default_factory=list)
     missed: list[tuple[str, date, str]] = field(default_factory=list)  # (pin, day, slot name)
+    # the punches again as numpy columns (term, emp, local_s, utc_s, state, verify, bits; seconds
+    # since 1970 as naive wall time), so writers and loaders need no Python loop per punch
+    columns: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def records_by_terminal(self) -> dict[int, list[Punch]]:
         """Per terminal, its punches in the order it recorded them."""
@@ -382,6 +385,8 @@ def generate(spec: PopulationSpec) -> Population:
             local = np.where(hit, _Y2K_S + c["sec"] - start, local)
             bits = np.where(hit, (bits & ~_OFFSET) | _CORRUPT, bits)
     pins = np.array([e.pin for e in emps], object)
+    pop.columns = {"term": c["term"], "emp": c["emp"], "local_s": local, "utc_s": c["sec"] - c["utcoff"],
+                   "state": c["state"], "verify": c["verify"], "bits": bits}
     # _make builds the tuples in C (Punch(...) goes through a Python-level __new__)
     pop.punches = list(map(Punch._make, zip(c["term"].tolist(), pins[c["emp"]].tolist(),
                                             local.astype("datetime64[s]").tolist(),
@@ -389,6 +394,19 @@ def generate(spec: PopulationSpec) -> Population:
                                             c["state"].tolist(), c["verify"].tolist(),
                                             [TAGS[b] for b in bits.tolist()], strict=True)))
     return pop
+
+
+def zk_time(local_s: np.ndarray) -> np.ndarray:
+    """ZK time values (zk-protocol.md §3.6) of wall times given as seconds since 1970; the
+    same numbers as hub.protocols.zk.encode_time, for a whole column at once."""
+    t = local_s.astype("datetime64[s]")
+    days = t.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    year = months.astype(np.int64) // 12 + 1970
+    month = months.astype(np.int64) % 12
+    day = (days - months).astype(np.int64)
+    sod = (t - days).astype(np.int64)
+    return ((year % 100) * 12 * 31 + month * 31 + day) * 86400 + sod
 
 
 def user_name(emp: EmployeeSpec, profile: str) -> str:
