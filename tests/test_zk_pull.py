@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.zk.coordinator import Puller, load_targets
 from hub.punch import PunchFlag
 from hub.store.models import Device, IngestRun, RawPunch
-from tests.zk_fixtures import assert_store_matches, fast_settings, fill, make_terminal
+from tests.zk_fixtures import assert_store_matches, fast_settings, fill, make_terminal, stored
 
 __all__ = ["make_terminal"]
 
@@ -101,3 +101,89 @@ def test_wrong_comm_key_is_an_error_not_a_crash(engine, make_terminal):
     with Session(engine) as s:
         run = s.scalars(select(IngestRun)).one()
         assert run.status == "error" and run.error
+
+
+def _wait(cond, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_live_events_store_punches_within_seconds_and_survive_a_restart(engine, make_terminal):
+    import time
+
+    from hub.adapters.zk.live import LiveListener
+    from hub.simulator.zk.server import start_in_thread
+
+    tcp, udp = make_terminal("tft", records=5), make_terminal("mono", records=5)
+    _pull(engine)
+    listeners = [LiveListener(engine, t, fast_settings(), reconnect_s=0.2)
+                 for t in load_targets(engine)]
+    for li in listeners:
+        li.start()
+    try:
+        assert all(li.connected.wait(10) for li in listeners)
+        for sim in (tcp, udp):
+            t0 = time.monotonic()
+            sim.terminal.punch("1001", state=1, verify=15)
+            assert _wait(lambda sim=sim: len(stored(engine, sim.device_id)) == 6)
+            assert time.monotonic() - t0 < 5
+            assert_store_matches(engine, sim)
+        # the TCP terminal restarts: the listener reconnects and goes on
+        port = tcp.server.port
+        tcp.server.stop()
+        live = listeners[[t.serial for t in load_targets(engine)].index(tcp.serial)]
+        assert _wait(lambda: not live.connected.is_set())
+        back = start_in_thread(tcp.terminal, port=port)
+        try:
+            assert live.connected.wait(10)
+            tcp.terminal.punch("1002", state=0, verify=1)
+            assert _wait(lambda: len(stored(engine, tcp.device_id)) == 7)
+            assert live.sessions >= 2
+        finally:
+            back.stop()
+    finally:
+        for li in listeners:
+            li.stop()
+    assert_store_matches(engine, tcp)
+    [res] = [r for r in _pull(engine) if r.serial == udp.serial]
+    assert res.new == 0  # what arrived live is not doubled by the pull
+
+
+def test_template_backup_is_encrypted_and_resolves_pins(engine, make_terminal):
+    from hub.adapters.zk.backup import backup_templates
+    from hub.adapters.zk.client import ZkClient
+    from hub.protocols import zk
+    from hub.secrets import decrypt
+    from hub.store.models import Employee, PinMapping, Template
+
+    sim = make_terminal("tft", users=5, records=0)
+    blobs = {uid: bytes([uid]) * (300 + uid) for uid in (1, 2, 3)}
+    for uid, blob in blobs.items():
+        sim.terminal.set_template(zk.Template(uid, 6, 1, blob))
+    with Session(engine) as s:
+        emps = [Employee(id_number=f"1990010120200{i}1001", employment_type="pns",
+                         name=f"Pegawai {i}") for i in (1, 2)]
+        s.add_all(emps)
+        s.flush()
+        s.add_all([PinMapping(employee_id=e.id, pin=str(1000 + i), pin_group="default")
+                   for i, e in zip((1, 2), emps, strict=True)])
+        s.commit()
+        emp_ids = [e.id for e in emps]
+    with ZkClient("127.0.0.1", sim.server.port) as client:
+        res = backup_templates(engine, client, sim.device_id)
+    assert (res.templates, res.stored, res.unknown_pins) == (3, 2, ["1003"])
+    with Session(engine) as s:
+        rows = s.scalars(select(Template).order_by(Template.employee_id)).all()
+        assert [r.employee_id for r in rows] == emp_ids
+        assert [decrypt(r.blob_enc) for r in rows] == [blobs[1], blobs[2]]
+        assert all(blobs[1] not in r.blob_enc for r in rows)
+        assert {r.source_device_id for r in rows} == {sim.device_id}
+    with ZkClient("127.0.0.1", sim.server.port) as client:
+        again = backup_templates(engine, client, sim.device_id)
+    assert (again.stored, again.unchanged) == (0, 2)

@@ -46,6 +46,8 @@ def pull(ctx: typer.Context,
          device: str | None = typer.Option(None, "--device", help="nomor seri / nama terminal"),
          site: str | None = typer.Option(None, "--site", help="kode kantor"),
          full: bool = typer.Option(False, "--full", help="baca seluruh log walau tidak berubah"),
+         templates: bool = typer.Option(False, "--templates",
+                                        help="cadangkan juga template sidik jari (terenkripsi)"),
          ) -> None:
     """Tarik log absensi semua terminal ZK sekaligus (bertahap: hanya yang berubah)."""
     if ctx.invoked_subcommand:
@@ -72,6 +74,8 @@ def pull(ctx: typer.Context,
             puller.stop.set()
             raise
     _summary(results)
+    if templates:
+        _backup(eng, targets, results)
     new = sum(r.new for r in results)
     seen = sum(r.seen for r in results)
     failed = [r for r in results if r.error]
@@ -87,6 +91,28 @@ def pull(ctx: typer.Context,
                          f"[red]{len(failed)} terminal(s) failed[/]; check network/power and "
                          "run `hub pull` again, or import the USB log with `hub import attlog`."))
         raise typer.Exit(2)
+
+
+def _backup(eng, targets, results) -> None:  # noqa: ANN001 - CLI helper
+    from hub.adapters.zk.backup import backup_templates
+
+    ok = {r.serial for r in results if r.ok}
+    settings = get_settings().pull
+    for t in targets:
+        if t.serial not in ok:
+            continue
+        try:
+            with default_client(t, settings) as client:
+                b = backup_templates(eng, client, t.id)
+        except Exception as exc:  # noqa: BLE001 - report per terminal and go on
+            console.print(f"[red]{t.serial}: {tr('cadangan template gagal', 'template backup failed')}"
+                          f": {exc}[/]")
+            continue
+        console.print(tr(
+            f"{t.serial}: {b.templates} template, {b.stored} disimpan, {b.unchanged} tidak berubah, "
+            f"{len(b.unknown_pins)} PIN tak dikenal",
+            f"{t.serial}: {b.templates} templates, {b.stored} stored, {b.unchanged} unchanged, "
+            f"{len(b.unknown_pins)} unknown PINs"))
 
 
 def sync_time(device: str | None = typer.Option(None, "--device", help="nomor seri / nama"),

@@ -137,20 +137,33 @@ def in_working_hours(spec: str, local: datetime) -> bool:
 
 def to_punches(records: Iterable[ZkLogRecord], target: Target, source: str,
                flags: int = 0) -> list[Punch]:
-    out = []
+    """Canonical punches from log records (the hot loop of a full pull: kept lean)."""
+    out: list[Punch] = []
+    append = out.append
+    out_of_range = int(PunchFlag.OUT_OF_RANGE)
+    states: dict[int, str] = {}
+    verifies: dict[int, str] = {}
+    dev, tz = target.id, target.tz
     for r in records:
-        f = flags | (int(PunchFlag.OUT_OF_RANGE) if r.time_error else 0)
-        raw: dict[str, Any] = {"index": r.index, "state": r.state, "verify": r.verify,
-                               "time_raw": r.time_raw}
+        st = states.get(r.state)
+        if st is None:
+            st = states[r.state] = zk_state(r.state)
+        vf = verifies.get(r.verify)
+        if vf is None:
+            vf = verifies[r.verify] = zk_verify(r.verify)
+        # raw: the device's own fields (time_raw only where the date itself is broken)
+        raw: dict[str, Any] = {"index": r.index, "state": r.state, "verify": r.verify}
+        f = flags
         if r.uid is not None:
             raw["uid"] = r.uid
         if r.workcode:
             raw["workcode"] = r.workcode
         if r.time_error:
+            raw["time_raw"] = r.time_raw
             raw["time_error"] = r.time_error
-        out.append(Punch(target.id, source, r.pin, r.local_time, target.tz,
-                         zk_state(r.state), zk_verify(r.verify),
-                         work_code=str(r.workcode) if r.workcode else None, raw=raw, flags=f))
+            f |= out_of_range
+        append(Punch(dev, source, r.pin, r.local_time, tz, st, vf,
+                     str(r.workcode) if r.workcode else None, None, raw, f))
     return out
 
 
