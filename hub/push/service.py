@@ -164,10 +164,14 @@ def take_due(conn: Connection, device_id: int, resend_after: timedelta = RESEND_
                                    (DeviceCommand.status == "sent")
                                    & (DeviceCommand.sent_at < now - resend_after)))
                         .order_by(DeviceCommand.id).limit(limit)).all()
+    taken = []
     for r in rows:
-        conn.execute(update(DeviceCommand).where(DeviceCommand.id == r.id).values(
-            status="sent", sent_at=now, attempts=r.attempts + 1))
-    return list(rows)
+        # Conditional: a result recorded meanwhile must not be turned back into "sent".
+        if conn.execute(update(DeviceCommand).where(
+                DeviceCommand.id == r.id, DeviceCommand.status.in_(("queued", "sent"))).values(
+                status="sent", sent_at=now, attempts=r.attempts + 1)).rowcount:
+            taken.append(r)
+    return taken
 
 
 def record_result(conn: Connection, device_id: int, cmd_id: int, ok: bool,
