@@ -91,6 +91,9 @@ def fleet(
     except (FleetError, PopulationError, OSError) as exc:
         fl.stop()
         fail(str(exc), tr("Periksa parameter dan log di folder run/.", "Check the parameters and run/ logs."))
+    except KeyboardInterrupt:  # stopped while starting: no terminal process may outlive us
+        fl.stop()
+        raise typer.Exit(130) from None
     try:
         _summary(fl)
         if register:

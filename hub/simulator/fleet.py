@@ -198,8 +198,8 @@ class Fleet:
         while pending:
             for n in list(pending):
                 ready = run_dir / f"ready-{n}.json"
-                if ready.exists():
-                    answer = json.loads(ready.read_text())
+                answer = _read_ready(ready)
+                if answer is not None:
                     if "error" in answer:
                         self.stop()
                         raise FleetError(f"proses terminal {n} gagal: {answer['error']} "
@@ -262,6 +262,17 @@ def read_manifest(state_dir: str | Path) -> dict[str, Any]:
 
 
 # --- the worker process -------------------------------------------------------------------
+def _write_ready(path: Path, answer: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(answer))
+    os.replace(tmp, path)  # the parent never sees half a file
+
+
+def _read_ready(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
 def _build(entry: dict[str, Any]):
     from hub.simulator.zk.terminal import Terminal
 
@@ -293,9 +304,7 @@ async def _serve(job: dict[str, Any]) -> None:
                     raise
         servers.append(server)
         ports[entry["serial"]] = server.port
-    ready = Path(job["ready"])
-    ready.with_suffix(".tmp").write_text(json.dumps({"pid": os.getpid(), "ports": ports}))
-    os.replace(ready.with_suffix(".tmp"), ready)
+    _write_ready(Path(job["ready"]), {"pid": os.getpid(), "ports": ports})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -313,7 +322,7 @@ def worker_main(job_path: str) -> int:
     except Exception as exc:  # reported to the parent, which stops the fleet and says where to look
         ready = Path(job["ready"])
         with contextlib.suppress(OSError):
-            ready.write_text(json.dumps({"error": f"{exc.__class__.__name__}: {exc}"}))
+            _write_ready(ready, {"error": f"{exc.__class__.__name__}: {exc}"})
         raise
     return 0
 
