@@ -136,8 +136,13 @@ def parse_csv(text: str, device_id: int, tz: str) -> ParsedFile:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = csv.reader(io.StringIO(text), dialect)
-    header = next(rows, None)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    rows = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = next(rows, None)
+    except csv.Error as exc:
+        out.problems.append(FileProblem(1, tr(f"header CSV rusak: {exc}", f"bad CSV header: {exc}")))
+        return out
     if not header:
         out.problems.append(FileProblem(1, tr("berkas kosong", "empty file")))
         return out
@@ -151,7 +156,17 @@ def parse_csv(text: str, device_id: int, tz: str) -> ParsedFile:
         return out
     state_i, verify_i = _find(header, STATE_NAMES), _find(header, VERIFY_NAMES)
     work_i = _find(header, WORKCODE_NAMES)
-    for no, row in enumerate(rows, start=2):
+    no = 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            out.problems.append(FileProblem(rows.line_num, tr(f"CSV rusak: {exc}",
+                                                              f"bad CSV: {exc}")))
+            break
+        no = rows.line_num
         if not any(c.strip() for c in row):
             continue
         out.lines += 1
