@@ -234,3 +234,15 @@ def test_clock_parser(value: str) -> None:
     except RulesetError:
         return
     assert 0 <= s < 2 * 86400
+
+
+@given(st.text(max_size=10))
+def test_month_parser(value: str) -> None:
+    from hub.reconcile.store import ReconcileError, month_bounds
+
+    try:
+        first, last = month_bounds(value)
+    except ReconcileError as exc:
+        assert repr(value)[1:-1] in str(exc) or value in str(exc)
+        return
+    assert first.day == 1 and last.month == first.month and last >= first

@@ -274,3 +274,36 @@ def test_cli_reconcile_recap_period(store, tmp_path) -> None:
     assert res.exit_code != 0 and "dikunci" in res.output
     res = runner.invoke(app, ["recap", "--month", "2026-13", "--format", "csv"])
     assert res.exit_code != 0 and "2026-13" in res.output
+
+
+def test_bad_requests_are_refused_with_reasons(store) -> None:
+    engine, ids = store
+    with Session(engine) as s:
+        other_punch = s.scalar(select(RawPunch.id).where(RawPunch.employee_id == ids["ani"]).limit(1))
+        cases = [
+            (lambda: add_leave(s, employee_id=ids["budi"], start=OCT1, end=OCT1, type="XX", author="op"), "XX"),
+            (lambda: add_leave(s, employee_id=ids["budi"], start=OCT31, end=OCT1, type="CT", author="op"), ""),
+            (lambda: propose_correction(s, employee_id=ids["budi"], day=OCT1, kind="erase", reason="x",
+                                        author="op"), "erase"),
+            (lambda: propose_correction(s, employee_id=ids["budi"], day=OCT1, kind="set_status", status="H",
+                                        reason="  ", author="op"), ""),
+            (lambda: propose_correction(s, employee_id=ids["budi"], day=OCT1, kind="void_punch",
+                                        punch_id=other_punch, reason="x", author="op"), str(other_punch)),
+            (lambda: propose_correction(s, employee_id=ids["budi"], day=OCT1, kind="set_status", status="ZZ",
+                                        reason="x", author="op"), "ZZ"),
+            (lambda: propose_correction(s, employee_id=999999, day=OCT1, kind="set_status", status="H",
+                                        reason="x", author="op"), "999999"),
+            (lambda: unlock_period(s, OCT1, "bpkad", "alasan"), "2026-10"),
+            (lambda: load_ruleset(s, builtin_text("pemda-default").replace("06:00", "05:00"),
+                                  source="x.toml") if load_ruleset(s, builtin_text("pemda-default")) else None,
+             "version"),
+        ]
+        for call, fragment in cases:
+            with pytest.raises(ReconcileError) as err:
+                call()
+            assert fragment in str(err.value)
+        lock_period(s, OCT1, "bpkad")
+        with pytest.raises(ReconcileError, match="2026-10"):
+            lock_period(s, OCT1, "bpkad")
+    with pytest.raises(ReconcileError):
+        reconcile_period(engine, OCT31, OCT1)

@@ -17,6 +17,7 @@ from hub.reconcile.rules import Ruleset, bracket
 
 EPOCH = datetime(1970, 1, 1)
 EPOCH_DAY = EPOCH.date()
+ONE_DAY = timedelta(days=1)
 DAY_S = 86400
 
 
@@ -174,7 +175,8 @@ def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[in
                     else d.missing_other_pct
             continue
         matched += 1
-        t, pid = _choose(inwin, s.choose, base + s.at)
+        t, pid = inwin[0] if s.choose == "first" else inwin[-1] if s.choose == "last" or len(inwin) == 1 \
+            else _choose(inwin, s.choose, base + s.at)
         used.append(pid)
         chosen.append((t, pid))
         if s.kind == "in":
@@ -182,21 +184,21 @@ def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[in
             late = t - (base + s.at)
             if late > rs.late_after_seconds:
                 minutes = max(1, late // 60)
-                n = bracket(minutes, d.brackets_minutes)
+                br = bracket(minutes, d.brackets_minutes)
                 res.late_min += minutes
-                if n:
-                    codes.append(f"TL{n}")
-                    pct += d.late_pct[n - 1]
+                if br:
+                    codes.append(f"TL{br}")
+                    pct += d.late_pct[br - 1]
         elif s.kind == "out":
             res.check_out = to_local(t)
             early = (base + s.at) - t
             if early > rs.early_grace_seconds:
                 minutes = -(-early // 60)
-                n = bracket(minutes, d.brackets_minutes)
+                br = bracket(minutes, d.brackets_minutes)
                 res.early_min += minutes
-                if n:
-                    codes.append(f"PSW{n}")
-                    pct += d.early_pct[n - 1]
+                if br:
+                    codes.append(f"PSW{br}")
+                    pct += d.early_pct[br - 1]
     if matched == 0:
         res.status, res.deduction_pct = "TK", d.absent_pct
         return []
@@ -204,6 +206,19 @@ def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[in
     res.deduction_pct = round(pct, 4)
     res.punch_ids = used
     return chosen
+
+
+def _calendar(site_id: int | None, first: date, n_days: int,
+              rules_for: Callable[[int | None, date], Ruleset]) -> list[tuple]:
+    """Per day of a site: (day, base seconds, ruleset, judged at all, holiday code, slots)."""
+    cal = []
+    for i in range(n_days):
+        day = first + timedelta(days=i)
+        rs = rules_for(site_id, day)
+        work = rs.roster or rs.is_work_day(day)
+        holiday = None if rs.work_on_holidays else rs.holidays.get(day)
+        cal.append((day, day_base(day), rs, work, holiday, None if rs.roster else rs.slots_for(day)))
+    return cal
 
 
 def status_pct(code: str, rs: Ruleset) -> float:
@@ -227,29 +242,32 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
     for lv in leaves:
         leave_by_emp.setdefault(lv.employee_id, []).append(lv)
     out: list[DayResult] = []
-    rules_cache: dict[tuple[int | None, date], Ruleset] = {}
+    scopes = sorted(employees, key=lambda e: e.employee_id)
+    if not scopes:
+        return out
+    cal_first = min(e.first for e in scopes) - ONE_DAY  # a day early: last night's shift
+    n_days = (max(e.last for e in scopes) - cal_first).days + 1
+    calendars: dict[int | None, list[tuple]] = {}
     empty: tuple[list[int], list[int]] = ([], [])
-    for emp in sorted(employees, key=lambda e: e.employee_id):
+    no_ids: frozenset[int] = frozenset()
+    for emp in scopes:
+        cal = calendars.get(emp.site_id)
+        if cal is None:
+            cal = calendars[emp.site_id] = _calendar(emp.site_id, cal_first, n_days, rules_for)
         times, ids = punches.get(emp.employee_id, empty)
         emp_leaves = leave_by_emp.get(emp.employee_id, ())
-        consumed: set[int] = set()
-        # Start a day early so a night shift of the day before has taken its check-out.
-        day = emp.first - timedelta(days=1)
-        while day <= emp.last:
-            judged = day >= emp.first
-            rs = rules_cache.get((emp.site_id, day))
-            if rs is None:
-                rs = rules_cache[(emp.site_id, day)] = rules_for(emp.site_id, day)
+        consumed: set[int] | frozenset[int] = no_ids
+        first_i = (emp.first - cal_first).days
+        for idx in range(first_i - 1, (emp.last - cal_first).days + 1):
+            day, base, rs, work, holiday, day_slots = cal[idx]
             shift = roster.get((emp.employee_id, day)) if rs.roster else None
-            if not rs.roster and not rs.is_work_day(day):
-                day += timedelta(days=1)
-                consumed = set()
+            if not work:
+                consumed = no_ids
                 continue
             res = DayResult(emp.employee_id, day, emp.site_id, "H", ruleset=rs.label, shift=shift)
-            used: list[tuple[int, int]] = []
-            override = set_status.get((emp.employee_id, day))
-            holiday = None if rs.work_on_holidays else rs.holidays.get(day)
-            leave = next((lv for lv in emp_leaves if lv.start <= day <= lv.end), None)
+            override = set_status.get((emp.employee_id, day)) if set_status else None
+            leave = next((lv for lv in emp_leaves if lv.start <= day <= lv.end), None) if emp_leaves else None
+            slots = None
             if override is not None:
                 res.status, res.source = str(override.status), "correction"
                 res.deduction_pct = status_pct(res.status, rs)
@@ -261,13 +279,13 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
                 res.status, res.source = leave.code, "leave"
                 res.deduction_pct = status_pct(leave.code, rs)
             else:
-                slots = rs.slots_for(day, shift)
-                used = _evaluate(res, rs, slots, times, ids, consumed | voided if voided else consumed,
-                                 day_base(day))
-            next_base = day_base(day) + DAY_S
-            consumed = {pid for t, pid in used if t >= next_base}
-            if judged:
+                slots = rs.shifts[shift] if shift is not None else day_slots
+                used = _evaluate(res, rs, slots, times, ids, consumed | voided if voided else consumed, base)
+            if slots is not None and used and _SPANS[id(slots)][2] >= DAY_S:
+                consumed = {pid for t, pid in used if t >= base + DAY_S}
+            else:
+                consumed = no_ids
+            if idx >= first_i:
                 out.append(res)
-            day += timedelta(days=1)
     return out
 
