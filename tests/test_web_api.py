@@ -33,12 +33,14 @@ def test_fleet_health_and_registration(web_env: WebEnv) -> None:  # noqa: F811
         rows = {r["serial"]: r for r in c.get("/api/devices").json()}
         on, off = rows["SN-ON"], rows["SN-OFF"]
         assert on["online"] and not off["online"]
-        assert on["last_pull_status"] == "ok" and on["backlog"] == 4  # 9 on the terminal, 5 stored
+        assert on["last_pull_status"] == "error" and on["backlog"] == 4  # 9 on the terminal, 5 stored
+        assert "connection reset" in on["last_error"] and off["backlog"] is None
         assert on["clock_suspect"] is False and off["clock_suspect"] is True
         assert "timeout" in off["last_error"]
         assert [r["serial"] for r in c.get("/api/devices", params={"site": "OPD2"}).json()] == ["SN-OFF"]
         detail = c.get("/api/devices/SN-ON").json()
-        assert detail["pulls"][0]["new"] == 5 and detail["pulls"][0]["duplicate"] == 4
+        assert [p["status"] for p in detail["pulls"]] == ["error", "ok"]
+        assert detail["pulls"][1]["new"] == 5 and detail["pulls"][1]["duplicate"] == 4
         assert c.get("/api/devices/NOPE").status_code == 404
 
         r = c.post("/api/devices", json={"serial": "SN-NEW", "kind": "zk-tcp", "host": "10.1.2.3",
@@ -69,7 +71,7 @@ def test_register_terminal_form_shows_validation_errors(web_env: WebEnv) -> None
                                          "host": "10.0.0.1", "site": "OPD2"}, follow_redirects=True)
         assert r.status_code == 200 and "SN-F" in r.text and str(r.url).startswith(f"{srv.url}/devices/SN-F")
         assert "Terminal terdaftar." not in c.get("/").text  # a message is shown once
-        assert "Hubungi" not in c.get("/", params={"msg": "Hubungi 0812 untuk bantuan"}).text
+        assert 'id="flash"' not in c.get("/", params={"msg": "Hubungi 0812 untuk bantuan"}).text
         page = c.get("/", params={"site": "OPD2"}).text
         assert 'data-serial="SN-F"' in page and 'data-serial="SN-ON"' not in page
         assert 'data-serial="SN-OFF"' in page and "Luring" in page
@@ -278,3 +280,17 @@ def test_input_the_store_cannot_hold_is_refused_clearly(web_env: WebEnv) -> None
         r = c.post("/api/corrections", json={"employee_id": 2**40, "day": "2026-10-05", "kind": "set_status",
                                              "status": "CS", "reason": "x"})
         assert r.status_code == 422
+
+
+def test_backlog_from_the_last_run() -> None:
+    from hub.store.models import Device, IngestRun
+    from hub.web.queries import backlog
+
+    dev = Device(serial="X", kind="zk-tcp", last_record_count=100)
+    assert backlog(dev, None) is None
+    assert backlog(dev, IngestRun(status="ok", kind="pull", details={"record_count": 100})) == 0
+    assert backlog(dev, IngestRun(status="error", kind="pull", details={"record_count": 130})) == 30
+    assert backlog(dev, IngestRun(status="ok", kind="pull", details={"record_count": 0})) == 0  # log cleared
+    assert backlog(dev, IngestRun(status="error", kind="pull", details={})) is None
+    assert backlog(dev, IngestRun(status="ok", kind="push", details={})) is None
+    assert backlog(dev, IngestRun(status="ok", kind="pull", details={"record_count": True})) == 0

@@ -66,13 +66,21 @@ def _login(driver, base: str, username: str) -> None:  # type: ignore[no-untyped
 
 def _click(driver, element) -> None:  # type: ignore[no-untyped-def]
     """Click something that loads a new page and wait until the new page is there."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(ec.staleness_of(old))
+
+    def replaced(_driver) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            old.is_enabled()
+        except WebDriverException:  # stale, or (mid-navigation) no longer in the document
+            return True
+        return False
+
+    WebDriverWait(driver, 15).until(replaced)
     WebDriverWait(driver, 15).until(lambda drv: drv.execute_script("return document.readyState") == "complete")
 
 

@@ -14,7 +14,7 @@ from hub.config import set_settings
 from hub.web.app import create_app
 from tests.web_fixtures import WebEnv, shared_web_env  # noqa: F401
 
-EXAMPLES = 60  # per operation and backend: about 20 s in all on this machine
+EXAMPLES = 40  # per operation and backend: about 15 s in all on an idle machine
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ def seed(session: Session, env: WebEnv) -> None:
     now = utcnow()
     on = Device(serial="SN-ON", name="Lobi Kominfo", kind="zk-tcp", host="127.0.0.1", port=4370,
                 site_id=opd1.id, tz="Asia/Jakarta", capabilities={}, last_seen_at=now - timedelta(minutes=2),
-                last_clock_offset_s=3.0, last_record_count=9)
+                last_clock_offset_s=3.0, last_record_count=5)
     off = Device(serial="SN-OFF", name="Gudang BPKAD", kind="zk-udp", host="127.0.0.2", port=4370,
                  site_id=opd2.id, tz="Asia/Jakarta", capabilities={}, last_seen_at=now - timedelta(days=2),
                  last_clock_offset_s=-400.0, last_error="timeout: no reply from 127.0.0.2:4370")
@@ -67,9 +67,13 @@ def seed(session: Session, env: WebEnv) -> None:
     session.flush()
     run = IngestRun(device_id=on.id, source="zk_tcp", kind="pull", started_at=now - timedelta(minutes=3),
                     finished_at=now - timedelta(minutes=2), status="ok", records_seen=9, new=5, duplicate=4,
-                    seconds=1.5, details={})
-    session.add_all([run, IngestRun(device_id=off.id, source="zk_udp", kind="pull", status="error",
-                                    started_at=now - timedelta(days=2), error="timeout", details={})])
+                    seconds=1.5, details={"record_count": 5})
+    # The latest pull of SN-ON counted 9 records on the terminal, then lost the connection.
+    failed = IngestRun(device_id=on.id, source="zk_tcp", kind="pull", started_at=now - timedelta(minutes=1),
+                       finished_at=now - timedelta(minutes=1), status="error", records_seen=0,
+                       error="connection reset while reading the log", details={"record_count": 9})
+    session.add_all([run, failed, IngestRun(device_id=off.id, source="zk_udp", kind="pull", status="error",
+                                            started_at=now - timedelta(days=2), error="timeout", details={})])
     session.flush()
     emps = {}
     for pin, name in (("1", "Ani"), ("2", "Budi"), ("3", "Citra")):

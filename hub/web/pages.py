@@ -154,7 +154,7 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
     if device is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
     row = next(r for r in queries.fleet(session, settings_of(request)) if r["id"] == device.id)
-    return render(request, "device.html", d=device, row=row,
+    return render(request, "device.html", d=device, row=row, stored=queries.stored_punches(session, device.id),
                   runs=queries.pull_history(session, device.id))
 
 
@@ -212,7 +212,8 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
                     who: Principal = Depends(page_principal("review.read")),
                     session: Session = DB) -> Response:
     s = _site_or_none(session, site)
-    d = _date(day) or (utcnow() + timedelta(hours=7)).date()
+    # Default: yesterday (WIB), the latest day that has finished and been judged.
+    d = _date(day) or (utcnow() + timedelta(hours=7)).date() - timedelta(days=1)
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(),
                   status_codes=review.status_codes(),

@@ -26,14 +26,11 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None) ->
     devices = session.execute(q).all()
     ids = [d.id for d, _ in devices]
     last_runs: dict[int, IngestRun] = {}
-    stored: dict[int, int] = {}
     if ids:
         latest = (select(func.max(IngestRun.id)).where(IngestRun.device_id.in_(ids))
                   .group_by(IngestRun.device_id))
         for run in session.scalars(select(IngestRun).where(IngestRun.id.in_(latest))):
             last_runs[run.device_id] = run  # type: ignore[index]
-        stored = dict(session.execute(select(RawPunch.device_id, func.count()).where(
-            RawPunch.device_id.in_(ids)).group_by(RawPunch.device_id)).all())
     now, window = utcnow(), online_window(settings)
     rows = []
     for d, code in devices:
@@ -47,15 +44,31 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None) ->
             "last_pull_at": run.finished_at or run.started_at if run else None,
             "last_pull_status": run.status if run else None,
             "last_pull_new": run.new if run else None,
-            # Records on the terminal not yet in the store (as of the last look at it).
-            "backlog": max(0, (d.last_record_count or 0) - stored.get(d.id, 0))
-            if d.last_record_count is not None else None,
-            "stored": stored.get(d.id, 0),
+            "backlog": backlog(d, run),
             "clock_offset_s": offset,
             "clock_suspect": offset is not None and abs(offset) > settings.pull.clock_tolerance_s,
             "last_error": d.last_error or (run.error if run and run.status != "ok" else None),
         })
     return rows
+
+
+def backlog(device: Device, run: IngestRun | None) -> int | None:
+    """Records the terminal reported at its last look that are not in the store yet.
+
+    The puller sets last_record_count only once a pull is stored, and each run records the
+    count the terminal reported; a run that failed after counting leaves the difference.
+    None when not known (never pulled, push terminals, a failure before counting).
+    """
+    if run is None:
+        return None
+    reported = (run.details or {}).get("record_count")
+    if isinstance(reported, int) and not isinstance(reported, bool):
+        return max(0, reported - (device.last_record_count or 0))
+    return 0 if run.status == "ok" and run.kind == "pull" else None
+
+
+def stored_punches(session: Session, device_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(RawPunch).where(RawPunch.device_id == device_id)) or 0
 
 
 def pull_history(session: Session, device_id: int, limit: int = 50) -> list[IngestRun]:
