@@ -110,3 +110,24 @@ def test_mqtt_passwd_and_acl_example_on_a_real_broker(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_push_simulate_fills_the_store_with_the_fleet_ground_truth(settings: Settings,
+                                                                  engine: Engine) -> None:
+    from hub.adapters.mqtt.listener import MqttListener
+    from tests.push_fixtures import AdmsServer, Broker
+
+    broker = Broker().start()
+    srv = AdmsServer(engine).start()
+    lis = MqttListener(engine, port=broker.port, client_id="hub-sim").start()
+    try:
+        assert lis.connected.wait(10)
+        out = _run("push", "simulate", "--adms", "3", "--mqtt", "2", "--url", srv.url,
+                   "--broker-port", str(broker.port), "--seconds", "2", "--staff", "6")
+    finally:
+        lis.stop()
+        srv.stop()
+        broker.close()
+    recorded = int(out.split("Dicatat terminal:")[1].split(";")[0])
+    stored = int(out.split("tersimpan di hub:")[1].split(".")[0])
+    assert recorded == stored > 5 * 12 and "belum terkirim: 0" in out

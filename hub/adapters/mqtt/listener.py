@@ -32,6 +32,7 @@ from hub.store.models import Device
 
 log = logging.getLogger("hub.mqtt")
 SUBSCRIPTIONS = ("events/punch", "cmd/result", "status", "info")
+DEVICE_CACHE_S = 60.0
 
 
 @dataclass
@@ -61,7 +62,7 @@ class MqttListener:
         self.stats = ListenerStats()
         self.connected = threading.Event()
         self._stop = threading.Event()
-        self._devices: dict[str, service.KnownDevice] = {}
+        self._devices: dict[str, tuple[service.KnownDevice, float]] = {}
         self._lock = threading.Lock()
         self._prefix = f"$share/{shared_group}/" if shared_group else ""
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -122,12 +123,17 @@ class MqttListener:
     # --- messages ------------------------------------------------------------------------
 
     def _device(self, serial: str) -> service.KnownDevice | None:
-        dev = self._devices.get(serial)
+        """Registered device by serial, cached for a minute (zone or enabled may change)."""
+        now = time.monotonic()
+        hit = self._devices.get(serial)
+        if hit is not None and now - hit[1] < DEVICE_CACHE_S:
+            return hit[0]
+        with self.engine.connect() as conn:
+            dev = service.lookup_device(conn, serial)
         if dev is None:
-            with self.engine.connect() as conn:
-                dev = service.lookup_device(conn, serial)
-            if dev is not None:
-                self._devices[serial] = dev
+            self._devices.pop(serial, None)
+        else:
+            self._devices[serial] = (dev, now)
         return dev
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
