@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +20,11 @@ from hub.store.db import session_scope
 from hub.store.models import Device, IngestRun, RawPunch
 from tests.push_fixtures import AdmsServer, add_push_devices, count_punches
 
-JPEG = b"\xff\xd8\xff\xe0" + b"photo" * 50 + b"\xff\xd9"
+FACES = Path(os.environ.get("HUB_TEST_FACES", Path(__file__).resolve().parents[2] / "shared"
+                            / "fixtures" / "faces"))
+if not FACES.exists():
+    FACES = Path("/work/shared/fixtures/faces")
+JPEG = (FACES / "obama.jpg").read_bytes()  # a real face photo, as a terminal would send
 
 
 @pytest.fixture
