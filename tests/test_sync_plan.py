@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
@@ -142,3 +144,62 @@ def test_filters_and_unknown_site(fleet):
     assert [d.serial for d in select_devices(s, device="ZK-1")] == ["ZK-1"]
     with pytest.raises(ValueError, match="tidak ditemukan"):
         select_devices(s, site="NOPE")
+
+
+_n = iter(range(10**6))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_property_plans_converge_and_respect_offices(engine, data):
+    """Random offices, terminals, rules and people: after confirming a plan the next is empty; a
+    person is only on terminals of an office they belong to (or its ancestors); one PIN per group."""
+    from hub.roster.assignment import set_scope
+
+    tag = next(_n)
+    with Session(engine) as s:
+        sites = []
+        for i in range(data.draw(st.integers(2, 6), "sites")):
+            parent = data.draw(st.sampled_from([None, *sites]), f"parent{i}") if sites else None
+            sites.append(site(s, f"P{tag}-{i}", parent))
+        devs = [device(s, f"D{tag}-{i}", x) for i, x in enumerate(sites) if data.draw(st.booleans(), f"dev{i}")]
+        for x in sites:
+            set_scope(s, x.code, data.draw(st.sampled_from(["nearest", "own", "own_and_parents"])))
+        people = []
+        names = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30)
+        for _i in range(data.draw(st.integers(1, 8), "people")):
+            e = employee(s, data.draw(st.sampled_from(sites)), name=data.draw(names),
+                         left_on=data.draw(st.sampled_from([None, date(2026, 3, 1), date(2026, 4, 1)])))
+            if data.draw(st.booleans()):
+                from tests.roster_fixtures import extra
+
+                extra(s, e, data.draw(st.sampled_from(sites)), valid_to=date(2026, 3, 20))
+            people.append(e)
+        s.commit()
+        if not devs:
+            return
+        ancestors = {}
+        for x in sites:
+            chain, cur = set(), x
+            while cur is not None:
+                chain.add(cur.id)
+                cur = s.get(type(cur), cur.parent_id) if cur.parent_id else None
+            ancestors[x.id] = chain
+        for day in (D, date(2026, 3, 21), date(2026, 4, 1)):
+            plans = compute_plans(s, devs, day)
+            pins_seen: dict[int, str] = {}
+            for p in plans:
+                dev = next(d for d in devs if d.id == p.device_id)
+                for u in p.users_add + p.users_update:
+                    e = s.get(type(people[0]), u.employee_id)
+                    assert e.left_on is None or e.left_on > day
+                    homes = {e.site_id} | {x.site_id for x in e.extra_sites
+                                           if x.valid_to is None or x.valid_to >= day}
+                    assert any(dev.site_id in ancestors[h] for h in homes)
+                    assert pins_seen.setdefault(u.employee_id, u.pin) == u.pin
+                confirm(s, p)
+                for u in p.users_remove:
+                    s.query(DeviceRosterUser).filter_by(device_id=p.device_id, pin=u.pin).delete()
+            s.flush()
+            assert all(p.empty for p in compute_plans(s, devs, day))
+        s.rollback()

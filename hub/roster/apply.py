@@ -164,9 +164,10 @@ def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals
     try:
         with ZkSession(device.host or "", device.port or 4370, device.kind, key) as zs:
             on_terminal = {u.user_id: u for u in zs.users()}
-            user_size = zs.user_size
-            if (device.capabilities or {}).get("user_size") != user_size:
-                device.capabilities = {**(device.capabilities or {}), "user_size": user_size}
+            # the record size read back is a fact; an empty terminal only has pyzk's guess
+            user_size = zs.user_size if on_terminal else plan.user_size
+            if on_terminal and (device.capabilities or {}).get("user_record_size") != user_size:
+                device.capabilities = {**(device.capabilities or {}), "user_record_size": user_size}
             # removals first: they free room for the additions
             if not held:
                 for item in plan.users_remove:

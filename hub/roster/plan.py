@@ -76,7 +76,8 @@ class DevicePlan:
 
 
 def user_format(device: Device) -> int:
-    size = (device.capabilities or {}).get("user_size")
+    caps = device.capabilities or {}
+    size = caps.get("user_record_size", caps.get("user_size"))  # the key the ZK adapter records
     if size in (28, 72):
         return int(size)
     return 28 if device.kind == "zk-udp" else 72
