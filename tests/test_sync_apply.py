@@ -256,3 +256,16 @@ def test_property_fast_checksum_is_pyzks(data):
 
     as_tuple = tuple(data)
     assert pyzk_checksum(as_tuple) == ZK("127.0.0.1")._ZK__create_checksum(as_tuple)
+
+
+def test_scheduler_job_entry_point(engine, fleet):
+    from hub.roster.apply import apply_all
+
+    s, sims, st = fleet
+    employee(s, st["edu"], name="Guru Honorer")
+    s.commit()
+    first = apply_all(engine, D1)
+    assert first["terminals"] == 4 and first["sent"] > 0 and first["mismatch"] == 0
+    assert first["failed_terminals"] == []
+    again = apply_all(engine, D1)
+    assert again["sent"] == 0 and again["unchanged"] == 4

@@ -451,3 +451,21 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
     if any(i.status == "error" for i in res.issues):
         res.status = "partial"
     return res
+
+
+# --- the scheduler's nightly roster sync ------------------------------------------------------
+def apply_all(engine: Engine, day: Any = None, actor: str = "scheduler") -> dict[str, Any]:
+    """Plan and apply every enabled terminal (the `roster_sync` job). Removals above the
+    default limit stay held until an admin runs `hub sync apply --allow-removals N`."""
+    from hub.roster.plan import compute_plans, select_devices
+
+    with session_scope(engine) as session:
+        plans = compute_plans(session, select_devices(session), day)
+    results = apply_plans(engine, plans, actor)
+    by_status: dict[str, int] = defaultdict(int)
+    for r in results:
+        by_status[r.status] += 1
+    return {"terminals": len(results), **by_status, "sent": sum(r.commands_sent for r in results),
+            "mismatch": sum(r.mismatch for r in results),
+            "issues": sum(len(r.issues) for r in results),
+            "failed_terminals": [r.serial for r in results if r.status == "failed"]}
