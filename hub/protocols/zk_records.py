@@ -10,7 +10,7 @@ Byte layouts: reference/zk-protocol.md §3.8.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -90,12 +90,14 @@ def split_buffer(buffer: bytes) -> bytes:
 
 
 def parse_attendance(payload: bytes, count: int | None = None, *, record_size: int | None = None,
-                     users_by_uid: Mapping[int, str] | None = None,
-                     encoding: str = "utf-8") -> ParsedLog:
+                     users_by_uid: Mapping[int, str] | Callable[[], Mapping[int, str]]
+                     | None = None, encoding: str = "utf-8") -> ParsedLog:
     """Parse the records of an attendance buffer (size prefix already removed).
 
     Give `count` (from GET_FREE_SIZES) or `record_size`. `users_by_uid` maps the terminal's
-    internal uid to the user id (PIN) people know; 8-byte records carry only the uid.
+    internal uid to the user id (PIN) people know; 8-byte records carry only the uid. It may
+    be a function returning the map, called only if a record needs it (the user list is a
+    download of its own).
     """
     if record_size is None:
         record_size = record_size_of(len(payload), count or 0)
@@ -105,14 +107,23 @@ def parse_attendance(payload: bytes, count: int | None = None, *, record_size: i
         raise ZkRecordError(
             f"attendance buffer of {len(payload)} bytes is cut inside record "
             f"{len(payload) // record_size} (records are {record_size} bytes)")
-    users = users_by_uid or {}
+    loaded: list[Mapping[int, str]] = []
+
+    def users() -> Mapping[int, str]:
+        if not loaded:
+            source = users_by_uid() if callable(users_by_uid) else users_by_uid
+            loaded.append(source or {})
+        return loaded[0]
+
+    if record_size == 8:
+        users()
     out = ParsedLog(record_size)
     append = out.records.append
     rows = struct.iter_unpack(_FMT[record_size], payload)
     for index, row in enumerate(rows):
         if record_size == 8:
             uid, verify, t, state = row
-            pin = users.get(uid) or str(uid)
+            pin = loaded[0].get(uid) or str(uid)
             workcode = 0
         elif record_size == 16:
             # The u32 is the user id itself (manual TExtendAttLog); no uid on the record.
@@ -123,7 +134,7 @@ def parse_attendance(payload: bytes, count: int | None = None, *, record_size: i
             uid, raw_id, verify, t, state, workcode = row[:6]
             pin = raw_id.split(b"\x00", 1)[0].decode(encoding, errors="replace").strip()
             if not pin:
-                pin = users.get(uid) or str(uid)
+                pin = users().get(uid) or str(uid)
         local, err = decode_time(t)
         if err:
             out.impossible_dates += 1

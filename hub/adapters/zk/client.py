@@ -228,7 +228,7 @@ class ZkClient:
         buf, _ = self.z.read_with_buffer(codec.CMD_ATTLOG_RRQ)
         payload = split_buffer(buf)
         size = record_size_of(len(payload), count)
-        users = self.users_by_uid() if need_uids and size in (8, 40, 49) else None
+        users = self.users_by_uid if need_uids else None
         return parse_attendance(payload, record_size=size, users_by_uid=users,
                                 encoding=self.encoding)
 
@@ -247,8 +247,7 @@ class ZkClient:
                 tail = z.read_range(start, total - start) if total > start else b""
         finally:
             z.free_data()
-        users = self.users_by_uid() if size in (8, 40, 49) else None
-        log = parse_attendance(tail, record_size=size, users_by_uid=users,
+        log = parse_attendance(tail, record_size=size, users_by_uid=self.users_by_uid,
                                encoding=self.encoding)
         for r in log.records:
             r.index += first
