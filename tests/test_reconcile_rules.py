@@ -246,3 +246,25 @@ def test_month_parser(value: str) -> None:
         assert repr(value)[1:-1] in str(exc) or value in str(exc)
         return
     assert first.day == 1 and last.month == first.month and last >= first
+
+
+@given(st.text(max_size=200))
+def test_roster_csv_parser_never_crashes(text: str) -> None:
+    from hub.reconcile.store import ReconcileError, parse_roster_csv
+
+    try:
+        rows = parse_roster_csv(text)
+    except ReconcileError as exc:
+        assert "baris" in str(exc) or "line" in str(exc)
+        return
+    assert all(isinstance(d, date) and s == s.upper() for _, _, d, s in rows)
+
+
+def test_roster_csv_errors_name_the_line() -> None:
+    from hub.reconcile.store import ReconcileError, parse_roster_csv
+
+    assert parse_roster_csv("nip,tanggal,shift\n199001,2026-10-06,m\n") == [(2, "199001", TUE, "M")]
+    with pytest.raises(ReconcileError, match="baris 3"):
+        parse_roster_csv("nip,tanggal,shift\n199001,2026-10-06,M\n199001,06/10/2026,M\n")
+    with pytest.raises(ReconcileError, match="baris 1"):
+        parse_roster_csv("199001,2026-10-06\n")

@@ -145,6 +145,26 @@ def test_site_ruleset_roster_and_single_day(store) -> None:
         assert s.scalar(select(func.count()).select_from(DailyStatus)) == 2 + 2 * 2
 
 
+def test_roster_import_checks_shift_codes(store) -> None:
+    engine, ids = store
+    from hub.reconcile.store import import_roster
+
+    with Session(engine) as s:
+        load_ruleset(s, builtin_text("rsud-shift"), site_ids=[ids["rsud"]])
+        n = import_roster(s, "nip,tanggal,shift\n198609262015051003,2026-10-06,M\n"
+                             "198609262015051003,2026-10-08,p\n", "admin")
+        assert n == 2
+        with pytest.raises(ReconcileError, match="baris 2.*'X'"):
+            import_roster(s, "nip,tanggal,shift\n198609262015051003,2026-10-09,X\n")
+        with pytest.raises(ReconcileError, match="baris 1.*tanpa shift|line 1"):
+            import_roster(s, "198609262015051001,2026-10-09,M\n")  # Ani's office has no shifts
+        s.commit()
+    reconcile_period(engine, date(2026, 10, 5), date(2026, 10, 9), judge_until=OCT31)
+    citra = statuses(engine, ids["citra"])
+    assert citra[date(2026, 10, 6)] == "TK" and citra[date(2026, 10, 8)] == "TK"
+    assert citra[date(2026, 10, 5)] == "OFF"
+
+
 def test_corrections_approve_flow_and_audit(store) -> None:
     engine, ids = store
     reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)

@@ -306,3 +306,21 @@ def ruleset_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"
                  "sites": ", ".join(users.get(r.name, []))}
                 for r in s.scalars(select(RulesetRow).order_by(RulesetRow.name, RulesetRow.version))]
     emit(rows, ["name", "version", "valid_from", "valid_to", "sites"], fmt)
+
+
+@ruleset_app.command("roster")
+def ruleset_roster(path: Path, by: str = typer.Option(None, "--by")) -> None:
+    """Impor roster shift dari CSV nip,tanggal,shift (RSUD, Damkar, Satpol PP)."""
+    from hub.reconcile.store import import_roster
+
+    try:
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(tr(f"tidak dapat membaca {path}: {exc}", f"cannot read {path}: {exc}"))
+    with store() as s:
+        try:
+            n = import_roster(s, text, by or cli_actor())
+        except ReconcileError as exc:
+            fail(str(exc), tr("perbaiki baris itu lalu ulangi; tidak ada yang disimpan",
+                              "fix that line and try again; nothing was stored"))
+    console.print(tr(f"{n} baris roster disimpan", f"{n} roster rows stored"))

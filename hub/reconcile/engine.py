@@ -131,12 +131,17 @@ def _choose(cand: list[tuple[int, int]], rule: str, target: int) -> tuple[int, i
 _SPANS: dict[int, tuple] = {}  # id(slots) -> (slots, earliest start, latest end)
 
 
-def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
-              blocked: set[int], base: int) -> list[tuple[int, int]]:
-    """Fill `res` from the day's punches; returns the (time, id) of the punches it used."""
+def _span(slots) -> tuple:  # type: ignore[no-untyped-def]
     span = _SPANS.get(id(slots))
     if span is None or span[0] is not slots:
         span = _SPANS[id(slots)] = (slots, min(s.lo for s in slots), max(s.hi for s in slots))
+    return span
+
+
+def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
+              blocked: set[int], base: int) -> list[tuple[int, int]]:
+    """Fill `res` from the day's punches; returns the (time, id) of the punches it used."""
+    span = _span(slots)
     lo, hi = base + span[1], base + span[2]
     i, j = bisect_left(times, lo), bisect_right(times, hi)
     ded = rs.dedupe_seconds
@@ -280,6 +285,9 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
                 res.deduction_pct = status_pct(leave.code, rs)
             else:
                 slots = rs.shifts[shift] if shift is not None else day_slots
+                if idx < first_i and _span(slots)[2] < DAY_S:
+                    consumed = no_ids  # nothing of that day reaches into the first judged day
+                    continue
                 used = _evaluate(res, rs, slots, times, ids, consumed | voided if voided else consumed, base)
             if slots is not None and used and _SPANS[id(slots)][2] >= DAY_S:
                 consumed = {pid for t, pid in used if t >= base + DAY_S}

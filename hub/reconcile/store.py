@@ -13,6 +13,7 @@ import time as _time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -355,9 +356,14 @@ def set_roster(session: Session, entries: Iterable[tuple[int, date, str]], actor
 # --- reconcile -----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
 def _offset_s(tz: str) -> int:
     off = datetime(2026, 1, 1, tzinfo=ZoneInfo(tz)).utcoffset()
     return int(off.total_seconds()) if off else 0
+
+
+def _yesterday(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
 
 
 def _punch_rows(session: Session, lo: datetime, hi: datetime, site_filter: list[int] | None) -> list[tuple]:
@@ -431,7 +437,7 @@ def compute_period(session: Session, start: date, end: date, site_ids: Iterable[
         elif not active:
             continue
         # Today and later have not finished in the office's zone: not judged yet.
-        until = judge_until or datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
+        until = judge_until or _yesterday(tz)
         last = min(last, until)
         first = max(start, joined) if joined else start
         if first <= last:
@@ -578,3 +584,63 @@ def daily_rows(session: Session, start: date, end: date, site_ids: Iterable[int]
     if site_ids is not None:
         q = q.where(DailyStatus.site_id.in_(list(site_ids)))
     return list(session.scalars(q.order_by(DailyStatus.employee_id, DailyStatus.day)))
+
+
+# --- roster import -------------------------------------------------------------------------
+
+
+def parse_roster_csv(text: str) -> list[tuple[int, str, date, str]]:
+    """'nip,tanggal,shift' rows (header optional) -> (line, nip, day, shift); errors name the line."""
+    import csv
+    import io
+
+    out: list[tuple[int, str, date, str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    parsed = []
+    try:
+        for row in reader:
+            parsed.append(row)
+    except csv.Error as exc:
+        raise ReconcileError(tr(f"baris {reader.line_num}: CSV tidak sah: {exc}",
+                                f"line {reader.line_num}: invalid CSV: {exc}")) from None
+    for line_no, row in enumerate(parsed, 1):
+        cells = [c.strip() for c in row]
+        if not any(cells) or (line_no == 1 and cells and cells[0].lower() in ("nip", "id_number", "pegawai")):
+            continue
+        if len(cells) != 3:
+            raise ReconcileError(tr(f"baris {line_no}: harus 3 kolom nip,tanggal,shift (ada {len(cells)})",
+                                    f"line {line_no}: needs 3 columns nip,date,shift (got {len(cells)})"))
+        nip, day_text, shift = cells
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise ReconcileError(tr(f"baris {line_no}: tanggal '{day_text}' tidak sah; gunakan YYYY-MM-DD",
+                                    f"line {line_no}: date '{day_text}' is not valid; use YYYY-MM-DD")) from None
+        if not nip or not shift or len(shift) > 16 or len(nip) > 32:
+            raise ReconcileError(tr(f"baris {line_no}: nip dan kode shift (maks. 16 karakter) wajib diisi",
+                                    f"line {line_no}: nip and a shift code (max 16 characters) are required"))
+        out.append((line_no, nip, day, shift.upper()))
+    return out
+
+
+def import_roster(session: Session, text: str, actor: str = "system") -> int:
+    """Store a roster CSV; every shift code must exist in the ruleset of the employee's office."""
+    rows = parse_roster_csv(text)
+    emps = {e.id_number: e for e in session.scalars(
+        select(Employee).where(Employee.id_number.in_({nip for _, nip, _, _ in rows} or {""})))}
+    resolver = RulesResolver(session)
+    entries = []
+    for line_no, nip, day, shift in rows:
+        emp = emps.get(nip)
+        if emp is None:
+            raise ReconcileError(tr(f"baris {line_no}: pegawai '{nip}' tidak ditemukan",
+                                    f"line {line_no}: employee '{nip}' not found"))
+        rs = resolver(emp.site_id, day)
+        if shift not in rs.shifts:
+            raise ReconcileError(tr(
+                f"baris {line_no}: shift '{shift}' tidak ada di ruleset {rs.label}; pilih "
+                f"{', '.join(rs.shifts) or '(ruleset tanpa shift)'}",
+                f"line {line_no}: shift '{shift}' is not in ruleset {rs.label}; choose "
+                f"{', '.join(rs.shifts) or '(no shifts in this ruleset)'}"))
+        entries.append((emp.id, day, shift))
+    return set_roster(session, entries, actor)
