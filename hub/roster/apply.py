@@ -36,6 +36,7 @@ DEFAULT_REMOVAL_LIMIT = 20  # more removals than this on one terminal need --all
 BATCH_USERS = 250  # users (with their templates) per upload buffer
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
+CHANGE_KEYS = ("users_removed", "templates_removed", "users_sent", "templates_sent", "commands")
 
 
 @dataclass
@@ -62,7 +63,8 @@ class DeviceResult:
 
     @property
     def commands_sent(self) -> int:
-        return sum(self.sent.values())
+        """Changes sent (users and templates written or deleted, commands queued); not bytes."""
+        return sum(v for k, v in self.sent.items() if k in CHANGE_KEYS)
 
 
 def _record(session: Session, plan: DevicePlan, res: DeviceResult, started: datetime, actor: str) -> None:
