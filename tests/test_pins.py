@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.roster.names import terminal_name
-from hub.roster.pins import PinError, allocate, close, current_pins, employee_of, group_pin_width
+from hub.roster.pins import PinError, allocate, close, current_pins, employee_of, group_pin_width, today
 from hub.store.models import Employee, PinMapping
 from tests.roster_fixtures import device, employee, site
 
@@ -45,7 +44,7 @@ def test_closed_pin_is_never_given_to_anyone_else(engine):
         at = site(s, "OPD")
         a, b = employee(s, at), employee(s, at)
         pa = allocate(s, [a.id])[a.id]
-        close(s, a.id, "default", date.today())
+        close(s, a.id, "default", today())
         assert a.id not in current_pins(s, "default")
         pb = allocate(s, [b.id])[b.id]
         assert pb != pa
@@ -99,7 +98,7 @@ def test_property_never_collides_never_reuses_stable(engine, ops):
         for op, i in ops:
             e = emps[i]
             if op == "close":
-                close(s, e, group, date.today())
+                close(s, e, group, today())
                 continue
             before = current_pins(s, group).get(e)
             pin = allocate(s, [e], group)[e]

@@ -22,7 +22,9 @@ ACTIONS = {"users_add": "+", "users_update": "~", "users_remove": "-"}
 
 def _day(value: str | None) -> date:
     if not value:
-        return date.today()
+        from hub.roster.pins import today
+
+        return today()
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:

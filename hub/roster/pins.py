@@ -37,13 +37,23 @@ def group_pin_width(session: Session, group: str) -> int:
     return min(widths) if widths else DEFAULT_PIN_WIDTH
 
 
+def today() -> date:
+    """The date in the hub's zone (settings.default_timezone): a leaver leaves on the local date."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from hub.config import get_settings
+
+    return datetime.now(ZoneInfo(get_settings().default_timezone)).date()
+
+
 def _open(m: Any, day: date) -> bool:
     return (m.valid_from is None or m.valid_from <= day) and (m.valid_to is None or m.valid_to >= day)
 
 
 def current_pins(session: Session, group: str, day: date | None = None) -> dict[int, str]:
     """employee id -> PIN open on `day` in the group (the oldest open mapping wins)."""
-    day = day or date.today()
+    day = day or today()
     out: dict[int, str] = {}
     # plain rows, not ORM objects: a fleet plan reads every mapping of the group
     for m in session.execute(select(PinMapping.employee_id, PinMapping.pin, PinMapping.valid_from,
@@ -79,7 +89,7 @@ def _next_free(used: set[str], width: int) -> str:
 def allocate(session: Session, employee_ids: Iterable[int], group: str = "default",
              day: date | None = None) -> dict[int, str]:
     """Open PINs for the employees, allocating for those without one. Returns id -> PIN."""
-    day = day or date.today()
+    day = day or today()
     have = current_pins(session, group, day)
     want = [e for e in dict.fromkeys(employee_ids) if e not in have]
     if not want:

@@ -21,7 +21,7 @@ from hub.i18n import tr
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.roster.names import terminal_name
-from hub.roster.pins import allocate, current_pins
+from hub.roster.pins import allocate, current_pins, today
 from hub.store.models import Device, Employee, Site, Template
 
 ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
@@ -117,7 +117,7 @@ def select_devices(session: Session, site: str | None = None, device: str | None
 
 def compute_plans(session: Session, devices: list[Device], day: date | None = None,
                   allocate_pins: bool = True, org: Org | None = None) -> list[DevicePlan]:
-    day = day or date.today()
+    day = day or today()
     if not devices:
         return []
     org = org or load_org(session)
