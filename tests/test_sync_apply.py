@@ -240,6 +240,8 @@ def test_cli_plan_apply_pin_and_second_apply_sends_nothing(settings, engine, tmp
         assert "Hendra Gunawan" in {n for n, _ in on_terminal(srv.port).values()}
         code, out = hub("sync", "apply", "--device", "CLI1")
         assert code == 0 and "0 perubahan dikirim" in out, out
+        code, out = hub("sync", "runs", "--device", "CLI1", "--format", "json")
+        assert code == 0 and '"status": "ok"' in out and '"users_sent=1' in out, out
         code, out = hub("sync", "plan", "--site", "NOPE")
         assert code == 1 and "NOPE" in out
         code, out = hub("sync", "rule", "BAPPEDA", "somewhere")

@@ -86,7 +86,9 @@ def sync_plan(site: str | None = typer.Option(None, "--site", help="kode kantor"
               device: str | None = typer.Option(None, "--device", help="nomor seri terminal"),
               on: str | None = typer.Option(None, "--on", help="tanggal acuan (TTTT-BB-HH), bawaan hari ini"),
               limit: int = typer.Option(30, "--limit", help="baris rincian per terminal")) -> None:
-    """Tampilkan per terminal pengguna dan template yang akan ditambah, diubah, dihapus."""
+    """Tampilkan per terminal pengguna dan template yang akan ditambah, diubah, dihapus.
+
+    Pegawai yang belum punya PIN di grup terminal diberi PIN baru (tetap, bukan turunan NIP)."""
     plans = _plans(site, device, _day(on))
     _summary(plans)
     for p in plans:
@@ -150,6 +152,30 @@ def sync_apply(site: str | None = typer.Option(None, "--site", help="kode kantor
                          "Some changes did not succeed: fix the issues above and run `hub sync apply` again; "
                          "failed terminals stay different and will be sent again."), style="yellow")
         raise typer.Exit(1)
+
+
+@app.command("runs")
+def sync_runs(device: str | None = typer.Option(None, "--device", help="nomor seri terminal"),
+              last: int = typer.Option(20, "--last", help="jumlah riwayat"),
+              fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Riwayat sinkronisasi per terminal: status, yang terkirim, hasil baca ulang, jumlah masalah."""
+    from sqlalchemy import func
+
+    from hub.roster.models import SyncItem, SyncRun
+    from hub.store.models import Device
+
+    with store() as s:
+        issues = (select(SyncItem.run_id, func.count().label("n")).group_by(SyncItem.run_id).subquery())
+        q = (select(SyncRun, Device.serial, issues.c.n).join(Device, Device.id == SyncRun.device_id)
+             .outerjoin(issues, issues.c.run_id == SyncRun.id).order_by(SyncRun.id.desc()).limit(last))
+        if device:
+            q = q.where(Device.serial == device)
+        rows = [{"run": r.id, "terminal": serial, "started": r.started_at.replace(microsecond=0),
+                 "status": r.status, "sent": ", ".join(f"{k}={v}" for k, v in (r.sent or {}).items() if v),
+                 "mismatch": r.mismatch, "issues": n or 0, "error": r.error}
+                for r, serial, n in s.execute(q)]
+    emit(rows, ["run", "terminal", "started", "status", "sent", "mismatch", "issues", "error"], fmt,
+         title=tr("Riwayat sinkronisasi", "Sync runs"))
 
 
 @app.command("harvest")
