@@ -325,22 +325,20 @@ async def recap_lock(request: Request, who: Principal = Depends(form_principal("
 def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
                  who: Principal = Depends(page_principal("review.read")),
                  session: Session = DB) -> Response:
-    try:
-        s = review.find_site(session, site)
-        rows = review.recap(session, s, month)
-    except review.ReviewError as exc:
-        return render(request, "error.html", status_code=422, title="Galat", message=str(exc))
     if fmt not in ("csv", "xlsx"):
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=fmt)
+    try:
+        s = review.find_site(session, site)
+        with session.begin_nested():
+            content = review.export(session, s, month, fmt, who.username)
+    except review.ReviewError as exc:
+        return render(request, "error.html", status_code=422, title="Galat", message=str(exc))
     session.add(AuditLog(actor=who.username, action="recap.export", entity="period",
                          entity_id=f"{s.code}:{month}", details={"format": fmt}))
     name = f"rekap-{s.code}-{month}.{fmt}"
-    if fmt == "csv":
-        return Response(review.recap_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return Response(review.recap_xlsx(rows, s, month),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    media = "text/csv; charset=utf-8" if fmt == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/audit")

@@ -217,8 +217,15 @@ def site_day_statuses(session: Session, site: Site, first: date, end: date) -> d
     """Judged working days of the site's employees in [first, end), corrections applied."""
     rc = reconciler()
     if rc is not None:
+        last = end - timedelta(days=1)
+        if hasattr(rc, "daily_rows") and is_locked(session, site, first) and is_locked(session, site, last):
+            # A locked month is what was locked: the stored days, not a fresh computation.
+            return {(r.employee_id, r.day): DayStatus(
+                r.employee_id, r.day, r.status, r.check_in, r.check_out, r.late_min, r.early_min,
+                [int(p) for p in r.punch_ids.split(",") if p.strip().isdigit()], r.source == "correction",
+                r.deduction_pct) for r in rc.daily_rows(session, first, last, [site.id])}
         with _reconcile_errors():
-            results, _ = rc.compute_period(session, first, end - timedelta(days=1), [site.id])
+            results, _ = rc.compute_period(session, first, last, [site.id])
         return {(r.employee_id, r.day): DayStatus(
             r.employee_id, r.day, r.status, r.check_in, r.check_out, r.late_min, r.early_min,
             [p for p in r.punch_ids if p > 0], r.source == "correction" or any(p < 0 for p in r.punch_ids),
@@ -494,6 +501,29 @@ def employee_day(session: Session, employee: Employee, day: date) -> tuple[DaySt
     corrections = list(session.scalars(select(Correction).where(
         Correction.employee_id == employee.id, Correction.day == day).order_by(Correction.id)))
     return ds, punches, corrections
+
+
+def export(session: Session, site: Site, month: str, fmt: str, actor: str) -> bytes:
+    """The recap file of an office-month. With the reconciler: its official columns
+    (asn-rules §7), after bringing the stored days up to date (a locked month stays as it
+    was locked). Without it: the console's own recap."""
+    first, end = month_bounds(month)
+    try:
+        from hub.reconcile import recap as rc_recap
+    except ImportError:
+        rc_recap = None  # type: ignore[assignment]
+    rc = reconciler()
+    if rc is not None and rc_recap is not None and hasattr(rc, "reconcile_period"):
+        with _reconcile_errors():
+            last = min(end - timedelta(days=1), today_at(site) - timedelta(days=1))
+            if last >= first:
+                rc.reconcile_period(session, first, last, [site.id], actor=actor)
+            rows = rc_recap.build_recap(session, month, [site.id])
+        if fmt == "csv":
+            return rc_recap.recap_csv(rows)
+        return rc_recap.recap_xlsx(rows, month, f"Rekap absensi dan potongan TPP {site.name} ({site.code}) {month}")
+    rows = recap(session, site, month)
+    return recap_csv(rows) if fmt == "csv" else recap_xlsx(rows, site, month)
 
 
 def recap_csv(rows: list[dict]) -> bytes:
