@@ -266,6 +266,14 @@ def main() -> None:
           f"-> {one * args.terminals:.2f} s for {args.terminals} terminals", flush=True)
     engine90.dispose()
     reset_engines()
+    if args.pg:  # drop the throw-away databases this run created
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            for u in (url, url90):
+                c.execute(text(f'DROP DATABASE IF EXISTS "{u.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
 
     print(f"backend: {backend}")
     print(f"users: {users}")
