@@ -271,3 +271,22 @@ def test_scheduler_job_entry_point(engine, fleet):
     assert first["failed_terminals"] == []
     again = apply_all(engine, D1)
     assert again["sent"] == 0 and again["unchanged"] == 4
+
+
+def test_rename_and_withdrawn_finger_reach_the_terminal(engine, fleet):
+    s, sims, st = fleet
+    e = employee(s, st["edu"], name="Dewi")
+    fingerprint(s, e, 0, fake_fp("dewi-0"))
+    drop = fingerprint(s, e, 1, fake_fp("dewi-1"))
+    s.commit()
+    assert sync(engine, D1, "EDU")["EDU"].status == "ok"
+    pin = allocate(s, [e.id])[e.id]
+    assert set(on_terminal(port(sims, "EDU"))[pin][1]) == {0, 1}
+    e.name = "Dewi Lestari"
+    s.delete(s.get(Template, drop.id))
+    s.commit()
+    res = sync(engine, D1, "EDU")["EDU"]
+    assert res.status == "ok" and res.sent["templates_removed"] == 1 and res.sent["users_sent"] == 1
+    name, fingers = on_terminal(port(sims, "EDU"))[pin]
+    assert name == "Dewi Lestari" and fingers == {0: fake_fp("dewi-0")}
+    assert res.sent["templates_sent"] == 0  # the kept finger is not sent again
