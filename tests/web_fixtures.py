@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
@@ -22,8 +23,13 @@ from hub.config import Settings, set_settings
 from hub.punch import PunchFlag
 from hub.store.db import make_engine, reset_engines, session_scope
 from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site, Template, utcnow
+from hub.web import auth as web_auth
 from hub.web.auth import add_user, new_api_token
 from hub.web.models import ROLES
+
+# Cheap argon2 parameters for the tests' many users and logins (the hub keeps the library's
+# defaults); verification reads the parameters from each hash, so both kinds keep working.
+web_auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PASSWORD = "kata-sandi-uji"
 DAY = datetime(2026, 10, 5)  # a Monday, in the past
