@@ -80,7 +80,9 @@ def _reconcile_errors() -> Iterator[None]:
 def status_codes() -> tuple[str, ...]:
     """Codes a reviewer may set a day to."""
     rc = reconciler()
-    return tuple(rc.valid_status_codes()) if rc else EXCUSE_CODES
+    codes = tuple(rc.valid_status_codes()) if rc else EXCUSE_CODES
+    # Excuses first: "H" or "TK" is rarely what a reviewer means for a day with no punches.
+    return tuple(sorted(codes, key=lambda c: c in ("H", "TK", "LIBUR", "CBER", "OFF")))
 
 
 @dataclass
