@@ -259,6 +259,11 @@ def test_recap_xlsx_and_csv_totals_match_daily_rows(store) -> None:
     assert len(body) == 3
     assert tot["Nominal potongan"] == sum(r[header.index("Nominal potongan")] for r in body)
     assert wb["Rekap OPD"].max_row == 3  # header + 2 offices
+    wb = load_workbook(io.BytesIO(recap_xlsx(rows, "2026-10", daily=daily)))
+    detail = list(wb["Harian"].iter_rows(min_row=2, values_only=True))
+    assert len(detail) == len(daily) == 66
+    assert sum(r[7] for r in detail) == tot["Total menit terlambat"]
+    assert sum(1 for r in detail if r[6] == "TK") == tot["TK (hari)"]
     parsed = list(csv.DictReader(io.StringIO(recap_csv(rows).decode("utf-8-sig"))))
     assert [p["nip"] for p in parsed] == [r["nip"] for r in rows]
     for key in SUMMED:
@@ -284,9 +289,10 @@ def test_cli_reconcile_recap_period(store, tmp_path) -> None:
     res = runner.invoke(app, ["reconcile", "--month", "2026-10", "--site", "DISKOMINFO"])
     assert res.exit_code == 0, res.output
     out = tmp_path / "rekap.xlsx"
-    res = runner.invoke(app, ["recap", "--month", "2026-10", "--format", "xlsx", "--output", str(out)])
+    res = runner.invoke(app, ["recap", "--month", "2026-10", "--format", "xlsx", "--output", str(out), "--detail"])
     assert res.exit_code == 0, res.output
     assert load_workbook(out)["Rekap Pegawai"].max_row == 2 + 2 + 1
+    assert load_workbook(out)["Harian"].max_row == 1 + 2 * 22
     res = runner.invoke(app, ["period", "lock", "--month", "2026-10", "--site", "DISKOMINFO", "--by", "bpkad"])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["correction", "add", "--employee", "198609262015051002", "--day", "2026-10-14",

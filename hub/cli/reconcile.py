@@ -104,9 +104,11 @@ def recap_cmd(
     site: str | None = typer.Option(None, "--site", help="kode kantor"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx | csv"),
     output: Path | None = typer.Option(None, "--output", "-o", help="berkas tujuan (csv: default stdout)"),
+    detail: bool = typer.Option(False, "--detail", help="xlsx: tambah lembar harian (LH)"),
 ) -> None:
     """Rekap bulanan per pegawai dan per OPD (dari status harian tersimpan)."""
     from hub.reconcile.recap import build_recap, recap_csv, recap_xlsx
+    from hub.reconcile.store import daily_rows
 
     first, _ = _month(month)
     if fmt not in ("xlsx", "csv"):
@@ -114,10 +116,11 @@ def recap_cmd(
     with store() as s:
         sid = _site_id(s, site)
         rows = build_recap(s, first, [sid] if sid is not None else None)
+        days = daily_rows(s, first, _month(month)[1], [sid] if sid is not None else None) if detail else None
     if not rows:
         fail(tr(f"belum ada status harian untuk {month}", f"no daily statuses for {month} yet"),
              tr(f"jalankan `hub reconcile --month {month}` dahulu", f"run `hub reconcile --month {month}` first"))
-    data = recap_xlsx(rows, first) if fmt == "xlsx" else recap_csv(rows)
+    data = recap_xlsx(rows, first, daily=days) if fmt == "xlsx" else recap_csv(rows)
     if output is None and fmt == "csv":
         sys.stdout.write(data.decode("utf-8-sig"))
         return

@@ -136,8 +136,15 @@ def recap_csv(rows: list[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens Indonesian names correctly
 
 
-def recap_xlsx(rows: list[dict[str, Any]], month: str | date = "", title: str = "") -> bytes:
-    """Workbook: 'Rekap Pegawai' (with a JUMLAH totals row) and 'Rekap OPD'."""
+DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+DETAIL_COLUMNS = ("NIP", "Nama", "Tanggal", "Hari", "Masuk", "Pulang", "Status", "Menit terlambat",
+                  "Menit pulang cepat", "% potongan", "Shift", "Ruleset")
+
+
+def recap_xlsx(rows: list[dict[str, Any]], month: str | date = "", title: str = "",
+               daily: list[DailyStatus] | None = None) -> bytes:
+    """Workbook: 'Rekap Pegawai' (with a JUMLAH totals row), 'Rekap OPD', and with `daily`
+    the day list 'Harian' (LH) behind the totals."""
     wb = Workbook()
     ws = wb.active
     ws.title = "Rekap Pegawai"
@@ -160,6 +167,16 @@ def recap_xlsx(rows: list[dict[str, Any]], month: str | date = "", title: str = 
     ws2.append(keys)
     for o in office_recap(rows):
         ws2.append([o[k] for k in keys])
+    if daily is not None:
+        ws3 = wb.create_sheet("Harian")
+        ws3.append(list(DETAIL_COLUMNS))
+        who = {r["employee_id"]: (r["nip"], r["nama"]) for r in rows}
+        for d in daily:
+            nip, name = who.get(d.employee_id, ("", ""))
+            ws3.append([nip, name, d.day, DAY_NAMES[d.day.weekday()],
+                        d.check_in.strftime("%H:%M:%S") if d.check_in else "",
+                        d.check_out.strftime("%H:%M:%S") if d.check_out else "", d.status, d.late_min,
+                        d.early_min, d.deduction_pct, d.shift or "", d.ruleset])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
