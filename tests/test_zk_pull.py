@@ -84,6 +84,8 @@ def test_clock_drift_flags_punches_and_sync_fixes_the_clock(engine, make_termina
         assert p.local_time - p.utc_time == timedelta(hours=7)
         dev = s.get(Device, sim.device_id)
         assert dev.last_clock_offset_s < -800
+        run = s.scalars(select(IngestRun).order_by(IngestRun.id)).first()
+        assert run.details["clock_synced"] is True and run.details["clock_offset_s"] < -800
     fill(sim.terminal, records=5, start=sim.terminal.now() - timedelta(minutes=10))
     [again] = _pull(engine)
     assert abs(again.clock_offset_s) < 5 and again.new == 5
@@ -187,3 +189,31 @@ def test_template_backup_is_encrypted_and_resolves_pins(engine, make_terminal):
     with ZkClient("127.0.0.1", sim.server.port) as client:
         again = backup_templates(engine, client, sim.device_id)
     assert (again.stored, again.unchanged) == (0, 2)
+
+
+def test_cli_pull_twice_then_sync_time(engine, make_terminal):
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+
+    sims = [make_terminal("tft", records=40), make_terminal("mono", records=30,
+                                                             clock_offset_s=600)]
+    runner = CliRunner()
+    first = runner.invoke(app, ["pull"])
+    assert first.exit_code == 0, first.output
+    assert "70 punch baru" in first.output or "70 new" in first.output
+    second = runner.invoke(app, ["pull"])
+    assert second.exit_code == 0
+    assert "Tidak ada punch baru" in second.output or "No new punches" in second.output
+    res = runner.invoke(app, ["device", "sync-time", "--device", sims[1].serial])
+    assert res.exit_code == 0, res.output
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    jakarta_now = datetime.now(ZoneInfo("Asia/Jakarta")).replace(tzinfo=None)
+    assert abs((sims[1].terminal.now() - jakarta_now).total_seconds()) < 5
+    with Session(engine) as s:
+        assert abs(s.get(Device, sims[1].device_id).last_clock_offset_s) < 5
+    sims[0].server.stop()
+    failed = runner.invoke(app, ["pull", "--device", sims[0].serial])
+    assert failed.exit_code == 2 and sims[0].serial in failed.output

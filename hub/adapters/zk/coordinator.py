@@ -12,6 +12,7 @@ store's identity constraint absorbs whatever was already there.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -287,13 +288,22 @@ class Puller:
                     source=str(source), status="ok", finished_at=utcnow(),
                     records_seen=res.seen, new=res.new, duplicate=res.duplicate,
                     seconds=res.seconds, error=None, details=self._details(res)))
+            notes_at_commit = len(res.notes)
             # What is stored stays stored: the bookkeeping now matches the terminal.
             target.last_record_count, target.last_newest_local = count, newest
-            if suspect and self.settings.auto_sync_time:
-                client.set_time(_local_now(target.tz))
-                res.clock_synced = True
-            if self.settings.clear_after_pull and count:
-                self._maybe_clear(client, target, count, res)
+            # After the commit nothing may undo or repeat the pull: failures become notes.
+            try:
+                if suspect and self.settings.auto_sync_time:
+                    client.set_time(_local_now(target.tz))
+                    res.clock_synced = True
+                if self.settings.clear_after_pull and count:
+                    self._maybe_clear(client, target, count, res)
+            except (*NETWORK_ERRORS, ZkProtocolError, SQLAlchemyError) as exc:
+                res.notes.append(tr(f"setelah tarik: {exc}", f"after the pull: {exc}"))
+            if res.clock_synced or res.cleared_terminal or len(res.notes) != notes_at_commit:
+                with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+                    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+                        details=self._details(res)))
 
     def _read(self, client: Any, target: Target, count: int, full: bool,
               res: PullResult) -> tuple[ParsedLog, datetime | None]:
