@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import Puller, PullResult, default_client, load_targets
 from hub.cli import devices
-from hub.cli.common import audit, cli_actor, console, engine, fail
+from hub.cli.common import cli_actor, console, engine, fail
 from hub.config import get_settings
 from hub.i18n import tr
-from hub.store.models import Device, IngestRun, utcnow
+from hub.store.models import IngestRun, utcnow
 
 app = typer.Typer(help=tr("Tarik log absensi dari terminal ZK.",
                           "Pull attendance logs from ZK terminals."),
@@ -118,30 +116,21 @@ def _backup(eng, targets, results) -> None:  # noqa: ANN001 - CLI helper
 def sync_time(device: str | None = typer.Option(None, "--device", help="nomor seri / nama"),
               site: str | None = typer.Option(None, "--site", help="kode kantor")) -> None:
     """Setel jam terminal ZK ke jam hub (zona IANA tiap terminal)."""
+    from hub.adapters.zk.clock import sync_clocks
+
     eng = engine()
-    settings = get_settings().pull
-    targets = load_targets(eng, device, site)
-    if not targets:
+    results = sync_clocks(eng, get_settings().pull, device, site, actor=cli_actor(),
+                          only_if_off=False)
+    if not results:
         fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"))
     bad = 0
-    for t in targets:
-        try:
-            with default_client(t, settings) as client:
-                before = client.get_time()
-                now = datetime.now(ZoneInfo(t.tz)).replace(tzinfo=None, microsecond=0)
-                client.set_time(now)
-                after = client.get_time()
-            offset = (before - now).total_seconds()
-            with Session(eng) as s, s.begin():
-                s.execute(update(Device).where(Device.id == t.id).values(
-                    last_clock_offset_s=(after - now).total_seconds(), last_seen_at=utcnow()))
-                audit(s, cli_actor(), "device.sync_time", "device", t.id, serial=t.serial,
-                      offset_before_s=offset)
-            console.print(tr(f"{t.serial}: jam disetel (selisih sebelumnya {offset:+.0f} s)",
-                             f"{t.serial}: clock set (was off by {offset:+.0f} s)"))
-        except Exception as exc:  # noqa: BLE001 - report per terminal and go on
+    for r in results:
+        if r.error:
             bad += 1
-            console.print(f"[red]{t.serial}: {tr('gagal', 'failed')}: {exc}[/]")
+            console.print(f"[red]{r.serial}: {tr('gagal', 'failed')}: {r.error}[/]")
+        else:
+            console.print(tr(f"{r.serial}: jam disetel (selisih sebelumnya {r.offset_before_s:+.0f} s)",
+                             f"{r.serial}: clock set (was off by {r.offset_before_s:+.0f} s)"))
     if bad:
         raise typer.Exit(2)
 

@@ -64,10 +64,19 @@ def local_now() -> datetime:
 
 
 def _pull(full: bool) -> dict[str, Any]:
-    from hub.adapters.zk.coordinator import pull_fleet  # noqa: PLC0415 - optional at import
+    from hub.adapters.zk.coordinator import pull_fleet
 
-    summary = pull_fleet(get_engine(), full=full, progress=False)
-    return _jsonable(summary if isinstance(summary, dict) else {"result": summary})
+    results = pull_fleet(get_engine(), get_settings().pull, full=full)
+    failed = [r for r in results if r.error]
+    out: dict[str, Any] = {
+        "terminals": len(results), "new": sum(r.new for r in results),
+        "duplicate": sum(r.duplicate for r in results),
+        "unchanged": sum(1 for r in results if r.mode == "unchanged"),
+        "failed": {r.serial: r.error for r in failed},
+    }
+    if failed and len(failed) == len(results):
+        out["_status"] = "error"
+    return out
 
 
 def pull_incremental() -> dict[str, Any]:
@@ -87,16 +96,18 @@ def pull_full() -> dict[str, Any]:
 
 def clock_check() -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        from hub.adapters.zk.coordinator import sync_clocks  # noqa: PLC0415
+        from hub.adapters.zk.clock import sync_clocks
 
-        return _jsonable(sync_clocks(get_engine()))
+        results = sync_clocks(get_engine(), get_settings().pull, only_if_off=True)
+        return {"checked": len(results), "synced": [r.serial for r in results if r.synced],
+                "failed": {r.serial: r.error for r in results if r.error}}
 
     return record_run("clock_check", work)
 
 
 def roster_sync() -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        from hub.roster.apply import apply_all  # noqa: PLC0415
+        from hub.roster.apply import apply_all
 
         return _jsonable(apply_all(get_engine()))
 
@@ -105,7 +116,7 @@ def roster_sync() -> dict[str, Any]:
 
 def reconcile_yesterday() -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        from hub.reconcile.store import reconcile_period  # noqa: PLC0415
+        from hub.reconcile.store import reconcile_period
 
         day = local_now().date() - timedelta(days=1)
         return _jsonable(reconcile_period(get_engine(), day, day))
@@ -115,7 +126,7 @@ def reconcile_yesterday() -> dict[str, Any]:
 
 def monthly_recap() -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        from hub.reconcile.recap import write_month_recap  # noqa: PLC0415
+        from hub.reconcile.recap import write_month_recap
 
         first = local_now().date().replace(day=1)
         last_month_end = first - timedelta(days=1)

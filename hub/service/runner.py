@@ -51,16 +51,17 @@ def build_app(settings: Settings, state: HubState) -> FastAPI:
     except ImportError:
         app = FastAPI(title="Attendance hub")
         state.components["web"] = "absent"
-    if not any(getattr(r, "path", "").startswith("/iclock") for r in app.routes):
+    mounted = getattr(app.state, "mounted", [])
+    if "hub.adapters.adms.router" in mounted:
+        state.components["adms"] = "ok"
+    else:
         try:
             from hub.adapters.adms.router import router as adms_router  # noqa: PLC0415
 
-            app.include_router(adms_router)
+            app.include_router(adms_router, include_in_schema=False)
             state.components["adms"] = "ok"
         except ImportError:
             state.components["adms"] = "absent"
-    else:
-        state.components["adms"] = "ok"
     app.include_router(health_router(engine, state.as_dict))
     return app
 

@@ -282,22 +282,14 @@ class JobRun(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-# --- web console (hub/web): users, sessions, API tokens -----------------------------------
+# --- tables of other parts, registered on Base.metadata so Alembic sees one schema -----
+# web console (users, sessions, API tokens), push channels (device commands, pending
+# terminals, ADMS stamps, photos), face (review queue, selfie hashes), roster sync (office
+# rules, transfers, terminal state, sync runs), reconciliation (rulesets, leave, rosters,
+# daily status, locks, recap).
 
-from hub.web import models as _web_models  # noqa: E402,F401  (registers the tables)
-
-# --- push channels (hub/push): device commands, pending terminals, ADMS stamps, photos ----
-
-from hub.push import models as _push_models  # noqa: E402,F401  (registers the tables)
-
-# --- face (hub/face): face review queue, mobile selfie hashes -----------------------------
-
-from hub.face import models as _face_models  # noqa: E402,F401  (registers the tables)
-
-# --- roster sync (hub/roster): office rules, transfers, terminal state, sync runs ---------
-
-from hub.roster import models as _roster_models  # noqa: E402,F401  (registers the tables)
-
-# --- reconciliation (hub/reconcile): rulesets, leave, rosters, daily status, locks, recap --
-
-from hub.reconcile import models as _reconcile_models  # noqa: E402,F401  (registers the tables)
+from hub.face import models as _face_models  # noqa: E402,F401
+from hub.push import models as _push_models  # noqa: E402,F401
+from hub.reconcile import models as _reconcile_models  # noqa: E402,F401
+from hub.roster import models as _roster_models  # noqa: E402,F401
+from hub.web import models as _web_models  # noqa: E402,F401

@@ -1,0 +1,57 @@
+"""Setting terminal clocks: the daily clock check of the scheduler and `hub device sync-time`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from hub.adapters.zk.coordinator import Target, default_client, load_targets
+from hub.config import PullSettings
+from hub.store.models import AuditLog, Device, utcnow
+
+
+@dataclass
+class ClockResult:
+    serial: str
+    offset_before_s: float | None = None
+    synced: bool = False
+    error: str | None = None
+
+
+def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: str,
+               only_if_off: bool = False) -> ClockResult:
+    """Read the terminal's clock, set it to the true time of its zone (always, or only when
+    it is off by more than the tolerance), store the offset and audit the change."""
+    res = ClockResult(target.serial)
+    try:
+        with default_client(target, settings) as client:
+            now = datetime.now(ZoneInfo(target.tz)).replace(tzinfo=None, microsecond=0)
+            before = client.get_time()
+            res.offset_before_s = (before - now).total_seconds()
+            offset_after = res.offset_before_s
+            if not only_if_off or abs(res.offset_before_s) > settings.clock_tolerance_s:
+                client.set_time(now)
+                offset_after = (client.get_time() - now).total_seconds()
+                res.synced = True
+        with Session(engine) as s, s.begin():
+            s.execute(update(Device).where(Device.id == target.id).values(
+                last_clock_offset_s=offset_after, last_seen_at=utcnow()))
+            if res.synced:
+                s.add(AuditLog(actor=actor, action="device.sync_time", entity="device",
+                               entity_id=str(target.id),
+                               details={"serial": target.serial,
+                                        "offset_before_s": res.offset_before_s}))
+    except Exception as exc:  # noqa: BLE001 - one terminal's failure is reported, others go on
+        res.error = f"{exc.__class__.__name__}: {exc}"
+    return res
+
+
+def sync_clocks(engine: Engine, settings: PullSettings, device: str | None = None,
+                site: str | None = None, actor: str = "scheduler",
+                only_if_off: bool = True) -> list[ClockResult]:
+    return [sync_clock(engine, t, settings, actor, only_if_off)
+            for t in load_targets(engine, device, site)]
