@@ -68,3 +68,17 @@ def test_jobs_are_kept_in_the_database(settings, engine) -> None:
     sched.shutdown(wait=False)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM apscheduler_jobs")).scalar() == len(jobs.JOBS)
+
+
+def test_job_runs_are_visible_in_the_cli(settings, engine) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+
+    jobs.record_run("reconcile", lambda: {"days": 12})
+    jobs.record_run("pull_full", lambda: 1 / 0)
+    out = CliRunner().invoke(app, ["jobs", "--format", "csv"]).output
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("id,job,started_at") and len(lines) == 3
+    assert "pull_full" in lines[1] and "error" in lines[1] and "ZeroDivisionError" in lines[1]
+    assert "reconcile" in lines[2] and "days=12" in lines[2]

@@ -9,6 +9,7 @@ import hub.cli.simulate_fleet  # noqa: F401 - registers `hub simulate fleet`
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import demo as demo_cmd
 from hub.cli import face as face_cmd
+from hub.cli import jobs as jobs_cmd
 from hub.cli import pull as pull_cmd
 from hub.cli import push as push_cmd
 from hub.cli import reconcile as reconcile_cli
@@ -38,6 +39,7 @@ app.add_typer(pull_cmd.import_app, name="import")
 app.add_typer(push_cmd.app, name="push")
 app.command("run")(run_cmd.run)
 app.command("demo")(demo_cmd.demo)
+app.command("jobs")(jobs_cmd.jobs)
 app.command("reconcile")(reconcile_cli.reconcile_cmd)
 app.command("recap")(reconcile_cli.recap_cmd)
 for _name, _grp in (("correction", reconcile_cli.correction_app), ("leave", reconcile_cli.leave_app),
