@@ -74,10 +74,11 @@ def test_fleet_command_register_and_sigterm(settings, tmp_path: Path) -> None:
     assert not any(_alive(pid) for pid in manifest["pids"])
 
 
-def test_fleet_command_refuses_unavailable_kinds(tmp_path: Path) -> None:
+def test_fleet_command_refuses_bad_mixes(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    res = subprocess.run([sys.executable, "-m", "hub.cli.main", "simulate", "fleet", "--devices", "3",
-                          "--mix", "zk=2,mqtt=1", "--state-dir", str(tmp_path)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert res.returncode == 1 and "mqtt" in res.stderr + res.stdout and "zk=N" in res.stderr + res.stdout
+    for mix, needle in (("adms=3", "zk=60"), ("zk=2,hik=1", "hik"), ("zk=2,mqtt=2", "--devices")):
+        res = subprocess.run([sys.executable, "-m", "hub.cli.main", "simulate", "fleet", "--devices", "3",
+                              "--mix", mix, "--state-dir", str(tmp_path)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 1 and needle in res.stderr + res.stdout, (mix, res.stdout, res.stderr)
     assert not (tmp_path / "fleet.json").exists()

@@ -17,7 +17,7 @@ from hub.cli.simulate import app
 from hub.i18n import tr
 
 
-def _mix(devices: int, mix: str | None, profiles: str) -> tuple[tuple[str, float], ...]:
+def _mix(devices: int, mix: str | None, profiles: str) -> tuple[tuple[tuple[str, float], ...], dict[str, int]]:
     from hub.simulator.fleet import AVAILABLE_KINDS, parse_mix
     from hub.simulator.zk.profiles import PROFILES
 
@@ -31,12 +31,16 @@ def _mix(devices: int, mix: str | None, profiles: str) -> tuple[tuple[str, float
     if missing:
         fail(tr(f"Simulator {', '.join(missing)} belum tersedia di `hub simulate fleet`.",
                 f"The {', '.join(missing)} simulator is not available in `hub simulate fleet` yet."),
-             tr("Untuk sekarang gunakan --mix zk=N.", "For now use --mix zk=N."))
+             tr("Gunakan zk, adms atau mqtt.", "Use zk, adms or mqtt."))
+    if not kinds.get("zk"):
+        fail(tr("--mix butuh minimal satu terminal zk (populasi pegawai ada di terminal ZK).",
+                "--mix needs at least one zk terminal (the population lives on the ZK terminals)."),
+             tr("Contoh: --mix zk=60,adms=20,mqtt=10", "Example: --mix zk=60,adms=20,mqtt=10"))
     if sum(kinds.values()) != devices:
         fail(tr(f"--mix berjumlah {sum(kinds.values())} terminal, --devices {devices}.",
                 f"--mix adds up to {sum(kinds.values())} terminals, --devices is {devices}."),
              tr("Samakan keduanya.", "Make them equal."))
-    return tuple((name, float(n)) for name, n in prof.items())
+    return tuple((name, float(n)) for name, n in prof.items()), kinds
 
 
 def _interrupt(*_args) -> None:
@@ -58,12 +62,21 @@ def fleet(
     faults: Path | None = typer.Option(None, "--faults", help="JSON {serial: {latency_s: ..., ...}}"),
     register: bool = typer.Option(False, "--register", help="daftarkan kantor, terminal, pegawai dan PIN ke hub"),
     pin_group: str = typer.Option("default", "--pin-group", help="grup PIN untuk --register"),
+    adms_url: str = typer.Option("http://127.0.0.1:8080", "--adms-url",
+                                 help="alamat hub (endpoint /iclock) untuk terminal ADMS simulasi"),
+    broker: str = typer.Option("127.0.0.1:1883", "--broker", help="broker MQTT untuk terminal MQTT simulasi"),
+    push_seconds: float = typer.Option(60.0, "--push-seconds",
+                                       help="terminal push merekam sehari punch dalam N detik"),
 ) -> None:
     """Jalankan armada terminal ZK simulasi di loopback (Ctrl-C / SIGTERM untuk berhenti)."""
     from hub.simulator.fleet import Fleet, FleetConfig, FleetError
     from hub.simulator.population import PopulationError, PopulationSpec
 
-    profile_mix = _mix(devices, mix, profiles)
+    profile_mix, kinds = _mix(devices, mix, profiles)
+    push_kinds = {"adms": kinds.get("adms", 0), "mqtt": kinds.get("mqtt", 0)}
+    broker_host, _, broker_port = broker.rpartition(":")
+    if not broker_host or not broker_port.isdigit():
+        fail(tr(f"--broker '{broker}' harus berbentuk HOST:PORT", f"--broker '{broker}' must be HOST:PORT"))
     try:
         first = date.fromisoformat(start) if start else date.today() - timedelta(days=days)
     except ValueError:
@@ -76,10 +89,10 @@ def fleet(
         except (OSError, ValueError, AssertionError) as exc:
             fail(tr(f"Berkas --faults {faults} tidak dapat dibaca sebagai {{serial: {{...}}}}: {exc}",
                     f"--faults file {faults} is not a {{serial: {{...}}}} JSON object: {exc}"))
-    if not 0 <= base_port <= 65535 - devices:
+    if not 0 <= base_port <= 65535 - kinds["zk"]:
         fail(tr(f"--base-port {base_port} tidak menyisakan {devices} port.",
                 f"--base-port {base_port} leaves no room for {devices} ports."))
-    spec = PopulationSpec(devices=devices, employees=employees, days=days, start=first, seed=seed,
+    spec = PopulationSpec(devices=kinds["zk"], employees=employees, days=days, start=first, seed=seed,
                           profile_mix=profile_mix)
     fl = Fleet(FleetConfig(spec, state_dir, base_port, processes, fault_map))
     signal.signal(signal.SIGTERM, _interrupt)
@@ -98,6 +111,9 @@ def fleet(
         _summary(fl)
         if register:
             _register(fl, pin_group)
+        if any(push_kinds.values()):
+            _start_push(push_kinds, adms_url, (broker_host, int(broker_port)), push_seconds,
+                        state_dir, register)
         console.print(tr("Armada berjalan. Ctrl-C untuk berhenti.", "Fleet running. Ctrl-C to stop."))
         while fl.alive():
             time.sleep(0.5)
@@ -155,3 +171,54 @@ def _register(fl, pin_group: str) -> None:
                      f"({res.devices_updated} updated), {res.employees} new employees, {res.pins} new PINs."))
     for c in res.conflicts[:20]:
         console.print(c, style="yellow")
+
+
+PUSH_TRUTH = "push-punches.csv"
+
+
+def _start_push(kinds: dict[str, int], url: str, broker: tuple[str, int], seconds: float,
+                state_dir: Path, register: bool) -> None:
+    """Simulated ADMS/MQTT terminals (store-and-forward) push yesterday's punches into the
+    hub; when every outbox is drained, their ground truth is written beside the ZK one."""
+    import csv
+    import threading
+
+    from hub.simulator.push_fleet import push_serials, run_push_fleet
+
+    a_sns, m_sns = push_serials(kinds["adms"], kinds["mqtt"], "PUSH")
+    if register:
+        from sqlalchemy import select
+
+        from hub.fleet.registry import DeviceSpec, add_device
+        from hub.store.models import Device
+
+        with store() as s:
+            have = set(s.scalars(select(Device.serial)))
+            for sn, kind in [(sn, "adms") for sn in a_sns] + [(sn, "mqtt") for sn in m_sns]:
+                if sn not in have:
+                    add_device(s, DeviceSpec(serial=sn, kind=kind))
+    day = date.today() - timedelta(days=1)
+
+    def run() -> None:
+        res = run_push_fleet(kinds["adms"], kinds["mqtt"], url, broker[0], broker[1], day=day,
+                             seconds=seconds, prefix="PUSH")
+        path = state_dir / "groundtruth" / PUSH_TRUTH
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["serial", "pin", "local_time", "state", "verify"])
+            for sn, records in sorted(res.records.items()):
+                for pin, local, state, verify in records:
+                    w.writerow([sn, pin, local.isoformat(sep=" "), state, verify])
+        tmp.replace(path)
+        console.print(tr(f"Terminal push: {res.total} punch direkam, {res.unsent} belum terkirim; "
+                         f"ground truth: {path}",
+                         f"Push terminals: {res.total} punches recorded, {res.unsent} unsent; "
+                         f"ground truth: {path}"))
+
+    threading.Thread(target=run, name="push-fleet", daemon=True).start()
+    console.print(tr(f"{len(a_sns)} terminal ADMS -> {url}, {len(m_sns)} terminal MQTT -> "
+                     f"{broker[0]}:{broker[1]} mendorong punch kemarin.",
+                     f"{len(a_sns)} ADMS terminals -> {url}, {len(m_sns)} MQTT terminals -> "
+                     f"{broker[0]}:{broker[1]} pushing yesterday's punches."))

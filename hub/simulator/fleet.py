@@ -40,7 +40,7 @@ class FleetError(RuntimeError):
 
 
 SIMULATOR_KINDS = ("zk", "adms", "mqtt")
-AVAILABLE_KINDS = ("zk",)
+AVAILABLE_KINDS = ("zk", "adms", "mqtt")  # adms/mqtt: hub.simulator.push_fleet
 
 
 def parse_mix(text: str, known: tuple[str, ...] = SIMULATOR_KINDS) -> dict[str, int]:

@@ -1,0 +1,57 @@
+"""`hub simulate fleet --mix zk=…,adms=…,mqtt=…` against a running `hub run`: ZK terminals
+are pulled, ADMS and MQTT terminals push, and the store equals both ground truths."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import time
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.adapters.zk.coordinator import pull_fleet
+from hub.config import PullSettings
+from hub.punch import zk_state, zk_verify
+from hub.simulator import groundtruth
+from hub.store.models import Device, RawPunch
+from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
+
+
+def test_mixed_fleet_lands_in_the_store(settings, engine, tmp_path) -> None:
+    port = free_port()
+    env = hub_env(settings, HUB_SCHEDULER_ENABLED="false", HUB_MQTT_ENABLED="true")
+    hub = start_hub(["run", "--port", str(port)], env, tmp_path / "run.log")
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc=hub)
+    state = tmp_path / "fleet"
+    fleet = start_hub(["simulate", "fleet", "--devices", "5", "--mix", "zk=3,adms=1,mqtt=1",
+                       "--employees", "60", "--days", "4", "--base-port", "0", "--state-dir", str(state),
+                       "--register", "--adms-url", f"http://127.0.0.1:{port}", "--push-seconds", "3"],
+                      env, tmp_path / "fleet.log")
+    truth_file = state / "groundtruth" / "push-punches.csv"
+    try:
+        deadline = time.monotonic() + 120
+        while not truth_file.exists():
+            assert fleet.poll() is None, (tmp_path / "fleet.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "fleet.log").read_text()
+            time.sleep(0.5)
+        results = pull_fleet(engine, PullSettings(timeout_s=3.0, retries=2, auto_sync_time=False))
+        assert len(results) == 3 and not [r for r in results if r.error]
+        gt = groundtruth.read(state / "groundtruth")
+        with Session(engine) as s:
+            rows = s.execute(select(Device.serial, Device.kind, RawPunch.pin, RawPunch.local_time,
+                                    RawPunch.state, RawPunch.verify)
+                             .join(Device, Device.id == RawPunch.device_id)).all()
+        zk_rows = {(r[0], r[2], r[3], r[4], r[5]) for r in rows if r[1].startswith("zk")}
+        assert zk_rows == {(p.serial, p.pin, p.local_time, str(zk_state(p.state)), str(zk_verify(p.verify)))
+                           for p in gt.punches}
+        with open(truth_file) as fh:
+            pushed = {(r["serial"], r["pin"], datetime.fromisoformat(r["local_time"]))
+                      for r in csv.DictReader(fh)}
+        push_rows = [(r[0], r[2], r[3]) for r in rows if r[1] in ("adms", "mqtt")]
+        assert {r[1] for r in rows if r[1] in ("adms", "mqtt")} == {"adms", "mqtt"}
+        assert len(push_rows) == len(set(push_rows)) and set(push_rows) == pushed
+    finally:
+        stop(fleet, signal.SIGTERM)
+        stop(hub, signal.SIGTERM)
