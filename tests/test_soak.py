@@ -3,8 +3,9 @@ the store equal to the simulators' ground truth and the recap equal to the one c
 from the ground truth.
 
 Faults: the hub killed with SIGKILL in the middle of a pull, every terminal dropping off
-(the fleet stopped) during a pull and coming back on other ports, the hub's `hub run`
-killed while ADMS terminals push (they resend), and a second full pull of everything.
+(the fleet stopped) during a pull and coming back on other ports, the MQTT broker
+restarted and `hub run` killed while ADMS and MQTT terminals push (they resend), and a
+second full pull of everything.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hub.store.db import make_engine, upgrade
 from hub.store.ingest import ingest_punches
 from hub.store.models import Device, RawPunch
 from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
+from tests.push_fixtures import Broker
 
 DAYS = 30
 START = date(2026, 9, 20)
@@ -87,36 +89,56 @@ def test_thirty_days_with_faults_end_equal_to_ground_truth(settings, engine, tmp
         with Session(engine) as s, s.begin():
             register(s, groundtruth.read_roster(fleet.ground_truth_dir))
 
-        # 3. ADMS terminals push a day while `hub run` is killed and restarted under them.
+        # 3. ADMS and MQTT terminals push a day while the broker is restarted and `hub run`
+        #    is killed with SIGKILL and started again under them.
+        broker = Broker().start()
         port = free_port()
-        run_env = hub_env(settings, HUB_SCHEDULER_ENABLED="false")
-        a_sns, _ = push_serials(3, 0, "SOAK")
+        run_env = hub_env(settings, HUB_SCHEDULER_ENABLED="false", HUB_MQTT_ENABLED="true",
+                          HUB_MQTT_PORT=str(broker.port), HUB_MQTT_CLIENT_ID="soak-hub")
+        a_sns, m_sns = push_serials(3, 2, "SOAK")
         from hub.fleet.registry import DeviceSpec, add_device
 
         with Session(engine) as s, s.begin():
-            for sn in a_sns:
-                add_device(s, DeviceSpec(serial=sn, kind="adms"))
-        hub = start_hub(["run", "--port", str(port), "--no-mqtt"], run_env, tmp_path / "run1.log")
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc=hub)
-        pushed: dict = {}
-        pusher = threading.Thread(target=lambda: pushed.update(result=run_push_fleet(
-            3, 0, f"http://127.0.0.1:{port}", day=START + timedelta(days=3), staff=30,
-            seconds=8.0, prefix="SOAK")))
-        pusher.start()
-        time.sleep(3)
-        hub.send_signal(signal.SIGKILL)
-        hub.wait(30)
-        hub = start_hub(["run", "--port", str(port), "--no-mqtt"], run_env, tmp_path / "run2.log")
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc=hub)
-        pusher.join(120)
-        stop(hub)
-        result = pushed["result"]
-        assert result.unsent == 0
-        with Session(engine) as s:
-            push_rows = s.execute(select(Device.serial, RawPunch.pin, RawPunch.local_time)
-                                  .join(Device, Device.id == RawPunch.device_id)
-                                  .where(Device.kind == "adms")).all()
-        assert len(push_rows) == len(set(push_rows)) == result.total
+            for sn, kind in [(sn, "adms") for sn in a_sns] + [(sn, "mqtt") for sn in m_sns]:
+                add_device(s, DeviceSpec(serial=sn, kind=kind))
+        hub = start_hub(["run", "--port", str(port)], run_env, tmp_path / "run1.log")
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc=hub)
+            pushed: dict = {}
+            pusher = threading.Thread(target=lambda: pushed.update(result=run_push_fleet(
+                3, 2, f"http://127.0.0.1:{port}", broker_port=broker.port,
+                day=START + timedelta(days=3), staff=30, seconds=8.0, prefix="SOAK")))
+            pusher.start()
+            time.sleep(2)
+            broker.stop()
+            time.sleep(1)
+            broker.start()
+            time.sleep(1)
+            hub.send_signal(signal.SIGKILL)
+            hub.wait(30)
+            hub = start_hub(["run", "--port", str(port)], run_env, tmp_path / "run2.log")
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc=hub)
+            pusher.join(180)
+            result = pushed["result"]
+            assert result.unsent == 0
+            expected = {(sn, pin, local) for sn, recs in result.records.items()
+                        for pin, local, _state, _verify in recs}
+            deadline = time.monotonic() + 60
+            while True:  # MQTT punches acknowledged by the broker may still be on their way
+                with Session(engine) as s:
+                    push_rows = s.execute(select(Device.serial, RawPunch.pin, RawPunch.local_time)
+                                          .join(Device, Device.id == RawPunch.device_id)
+                                          .where(Device.kind.in_(("adms", "mqtt")))).all()
+                if set(push_rows) == expected or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert len(push_rows) == len(set(push_rows)), "a pushed punch is stored twice"
+            assert set(push_rows) == expected, (f"lost {len(expected - set(push_rows))}, "
+                                                f"extra {len(set(push_rows) - expected)}")
+            assert result.total == len(expected)
+        finally:
+            stop(hub)
+            broker.close()
 
         # 4. Pull everything (twice: the second adds nothing).
         first = _pull(engine, full=True)
@@ -134,7 +156,7 @@ def test_thirty_days_with_faults_end_equal_to_ground_truth(settings, engine, tmp
     end = START + timedelta(days=DAYS - 1)
     with engine.begin() as conn:  # judge only what the terminals held
         conn.execute(text("DELETE FROM raw_punches WHERE device_id IN "
-                          "(SELECT id FROM devices WHERE kind = 'adms')"))
+                          "(SELECT id FROM devices WHERE kind IN ('adms', 'mqtt'))"))
     reconcile_period(engine, START, end, actor="soak")
     gt_url = f"sqlite:///{tmp_path / 'truth.sqlite3'}"
     upgrade(gt_url)
