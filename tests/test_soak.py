@@ -21,38 +21,26 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import pull_fleet
 from hub.config import PullSettings
-from hub.punch import Punch, Source, zk_state, zk_verify
-from hub.reconcile.recap import build_recap
-from hub.reconcile.store import reconcile_period
 from hub.simulator import groundtruth
 from hub.simulator.fleet import Fleet, FleetConfig
 from hub.simulator.population import PopulationSpec
 from hub.simulator.push_fleet import push_serials, run_push_fleet
 from hub.simulator.register import register
-from hub.store.db import make_engine, upgrade
-from hub.store.ingest import ingest_punches
 from hub.store.models import Device, RawPunch
 from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
 from tests.push_fixtures import Broker
+from tests.soak_helpers import assert_recap_equals_truth, truth_identities, zk_store_punches
 
 DAYS = 30
 START = date(2026, 9, 20)
 
 
-def _store_punches(engine) -> list[tuple]:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        return [tuple(r) for r in s.execute(
-            select(Device.serial, RawPunch.pin, RawPunch.local_time, RawPunch.state, RawPunch.verify)
-            .join(Device, Device.id == RawPunch.device_id).where(Device.kind.like("zk%")))]
+def _gt_rows(gt: groundtruth.GroundTruth) -> list[tuple]:
+    return [(p.serial, p.pin, p.local_time, p.state, p.verify) for p in gt.punches]
 
 
 def _truth(gt: groundtruth.GroundTruth) -> set[tuple]:
-    return {(p.serial, p.pin, p.local_time, str(zk_state(p.state)), str(zk_verify(p.verify)))
-            for p in gt.punches}
-
-
-def _rows(rows: list[dict]) -> list[tuple]:
-    return sorted(tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows)
+    return truth_identities(_gt_rows(gt))
 
 
 def _pull(engine, **kw) -> list:  # type: ignore[no-untyped-def]
@@ -78,7 +66,7 @@ def test_thirty_days_with_faults_end_equal_to_ground_truth(settings, engine, tmp
         time.sleep(1.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-        partial = _store_punches(engine)
+        partial = zk_store_punches(engine)
         assert len(partial) == len(set(partial)) and set(partial) <= truth
 
         # 2. Every terminal drops off during a pull, then comes back on other ports.
@@ -145,7 +133,7 @@ def test_thirty_days_with_faults_end_equal_to_ground_truth(settings, engine, tmp
         assert not [r for r in first if r.error]
         again = _pull(engine)
         assert sum(r.new for r in again) == 0
-        stored = _store_punches(engine)
+        stored = zk_store_punches(engine)
         assert len(stored) == len(set(stored)), "a punch is stored twice"
         assert set(stored) == truth, (f"lost {len(truth - set(stored))}, "
                                       f"extra {len(set(stored) - truth)}")
@@ -153,27 +141,7 @@ def test_thirty_days_with_faults_end_equal_to_ground_truth(settings, engine, tmp
         fleet.stop()
 
     # 5. The recap from the store equals the recap computed from the ground truth alone.
-    end = START + timedelta(days=DAYS - 1)
-    with engine.begin() as conn:  # judge only what the terminals held
+    with engine.begin() as conn:  # judge only what the ZK terminals held
         conn.execute(text("DELETE FROM raw_punches WHERE device_id IN "
                           "(SELECT id FROM devices WHERE kind IN ('adms', 'mqtt'))"))
-    reconcile_period(engine, START, end, actor="soak")
-    gt_url = f"sqlite:///{tmp_path / 'truth.sqlite3'}"
-    upgrade(gt_url)
-    gt_engine = make_engine(gt_url)
-    with Session(gt_engine) as s, s.begin():
-        register(s, gt.roster)
-    with Session(gt_engine) as s:
-        devices = dict(s.execute(select(Device.serial, Device.id)).all())
-        zones = dict(s.execute(select(Device.serial, Device.tz)).all())
-    ingest_punches(gt_engine, [Punch(devices[p.serial], Source.FILE, p.pin, p.local_time,
-                                     zones[p.serial], zk_state(p.state), zk_verify(p.verify))
-                               for p in gt.punches])
-    reconcile_period(gt_engine, START, end, actor="soak")
-    months = sorted({f"{START + timedelta(days=i):%Y-%m}" for i in range(DAYS)})
-    for month in months:
-        with Session(engine) as a, Session(gt_engine) as b:
-            ours, theirs = build_recap(a, month), build_recap(b, month)
-        assert ours and len(ours) == len(theirs)
-        assert _rows(ours) == _rows(theirs), f"recap of {month} differs"
-    gt_engine.dispose()
+    assert_recap_equals_truth(engine, gt.roster, _gt_rows(gt), START, DAYS, tmp_path)
