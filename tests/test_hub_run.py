@@ -7,10 +7,8 @@ import time
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.store.models import Device, JobRun
 from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
 from tests.store_helpers import make_device
 
@@ -81,6 +79,3 @@ def test_only_one_process_schedules_and_another_takes_over(settings, engine, tmp
     finally:
         for proc in procs.values():
             stop(proc)
-    with Session(engine) as s:
-        assert s.scalar(select(Device.id)) is None  # no side effects on the store
-        s.scalars(select(JobRun)).all()
