@@ -160,6 +160,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return settings
 
 
+def load_section(section: str, obj: Any, env: dict[str, str] | None = None) -> Any:
+    """Fill the dataclass `obj` from the [section] of the same config file and from
+    HUB_<SECTION>_<KEY> variables: for areas that keep their own settings beside their code."""
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    path = config_path(env)
+    if path is not None and path.exists():
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh).get(section, {}) or {}
+    _apply(obj, data, f"HUB_{section.upper()}_", env)
+    return obj
+
+
 _settings: Settings | None = None
 
 

@@ -6,12 +6,9 @@ lookup follows hub.config exactly (same file, same environment naming).
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
-from typing import Any
 
-from hub.config import _apply, config_path
+from hub.config import load_section
 
 
 @dataclass
@@ -39,15 +36,7 @@ class FaceSettings:
 
 
 def load_face_settings(env: dict[str, str] | None = None) -> FaceSettings:
-    env = dict(os.environ) if env is None else env
-    out = FaceSettings()
-    data: dict[str, Any] = {}
-    path = config_path(env)
-    if path is not None and path.exists():
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh).get("face", {}) or {}
-    _apply(out, data, "HUB_FACE_", env)
-    return out
+    return load_section("face", FaceSettings(), env)
 
 
 _current: FaceSettings | None = None
