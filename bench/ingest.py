@@ -3,12 +3,21 @@
 For SQLite and PostgreSQL it prints our ingest rate (through hub.store.ingest, with the
 identity index, PIN resolution, flags, JSON raw) and, measured in the same run, the rate
 of a plain executemany INSERT of the same rows into a bare table with no index: the
-ceiling. Usage: python bench/ingest.py [--rows N] [--pg URL]
+ceiling.
+
+Punches come in the order terminals deliver them: each terminal's log oldest first, every
+terminal pulled twice, the second pull re-reading the last tenth of the first (the
+duplicates). The headline ratios ingest them all in one call (one transaction, as the
+ceiling is one executemany). Also printed, each on a fresh store: the same punches shuffled
+(random order is the worst case for the indexes), and one call with its own commit per
+terminal pull (180 calls), as a fleet pull writes them.
+Usage: python bench/ingest.py [--rows N] [--pg URL]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -16,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -32,23 +42,46 @@ from hub.store.models import Device, Employee, PinMapping  # noqa: E402
 STATES = [State.CHECK_IN, State.BREAK_OUT, State.BREAK_IN, State.CHECK_OUT]
 
 
-def make_punches(n: int, devices: list[int], seed: int = 42) -> list[Punch]:
-    """n punches of which 10% repeat an earlier one (a re-read log, a resend)."""
+def terminal_logs(n: int, devices: list[int], seed: int = 42) -> list[list[Punch]]:
+    """Each terminal's log, oldest first: n // 10 * 9 distinct punches across the fleet."""
     rng = random.Random(seed)
     unique = n - n // 10
     start = datetime(2026, 10, 1, 6, 0)
-    out: list[Punch] = []
+    logs: list[list[Punch]] = [[] for _ in devices]
     for i in range(unique):
-        dev = devices[i % len(devices)]
+        k = i % len(devices)
         pin = str(1 + (i // len(devices)) % 7000)
         # Distinct (device, pin, time): one punch per second step per device.
         when = start + timedelta(seconds=i // len(devices) * 7 + rng.randint(0, 5))
-        out.append(Punch(dev, Source.ZK_TCP, pin, when, "Asia/Jakarta", STATES[i % 4],
-                         Verify.FINGERPRINT, raw={"uid": int(pin), "status": 1, "punch": i % 4}))
-    dups = [out[rng.randrange(unique)] for _ in range(n - unique)]
-    allp = out + dups
+        logs[k].append(Punch(devices[k], Source.ZK_TCP, pin, when, "Asia/Jakarta", STATES[i % 4],
+                             Verify.FINGERPRINT, raw={"uid": int(pin), "status": 1, "punch": i % 4}))
+    for log in logs:
+        log.sort(key=lambda p: p.local_time)
+    return logs
+
+
+def arrival(n: int, devices: list[int], seed: int = 42) -> list[list[Punch]]:
+    """The batches the hub receives, as terminals deliver them: each terminal pulled twice,
+    the second pull re-reading the last tenth of what the first one read (the overlap a
+    reset counter or a second path brings). n punches, 10% of them duplicates."""
+    logs = terminal_logs(n, devices, seed)
+    dups = n // 10
+    first, second = [], []
+    for k, log in enumerate(logs):
+        overlap = dups // len(logs) + (1 if k < dups % len(logs) else 0)
+        half = len(log) // 2
+        first.append(log[:half])
+        second.append(log[half - overlap:])
+    return first + second
+
+
+def shuffled(n: int, devices: list[int], seed: int = 42, batch: int = 100_000) -> list[list[Punch]]:
+    """The same punches in random order, in equal batches: an order no adapter produces
+    (each delivers a terminal's log oldest first), kept as the worst case for the indexes."""
+    rng = random.Random(seed)
+    allp = [p for b in arrival(n, devices, seed) for p in b]
     rng.shuffle(allp)
-    return allp
+    return [allp[i:i + batch] for i in range(0, len(allp), batch)]
 
 
 def setup_store(url: str) -> list[int]:
@@ -104,62 +137,85 @@ def ceiling(url: str, rows: list[tuple], sqlite: bool) -> float:
     return len(rows) / elapsed
 
 
-def ours(url: str, punches: list[Punch], batch: int) -> tuple[float, int, int]:
+def ours(url: str, batches: list[list[Punch]]) -> tuple[float, int, int]:
     engine = make_engine(url)
-    new = dup = 0
+    new = dup = seen = 0
     t0 = time.perf_counter()
-    for i in range(0, len(punches), batch):
-        r = ingest_punches(engine, punches[i:i + batch])
+    for batch in batches:
+        r = ingest_punches(engine, batch)
         new += r.new
         dup += r.duplicate
+        seen += r.seen
     elapsed = time.perf_counter() - t0
     engine.dispose()
-    return len(punches) / elapsed, new, dup
+    return seen / elapsed, new, dup
 
 
-def run(backend: str, url: str, n: int, batch: int) -> float:
+def run(backend: str, url: str, n: int, order: str) -> float:
+    """One store: the ceiling, then our ingest of the same punches, then a re-read."""
     devices = setup_store(url)
-    punches = make_punches(n, devices)
+    batches = shuffled(n, devices) if order == "shuffled" else arrival(n, devices)
+    punches = [p for b in batches for p in b]
     rows = rows_for_ceiling(punches, backend == "sqlite")
     ceil = ceiling(url, rows, backend == "sqlite")
-    rate, new, dup = ours(url, punches, batch)
-    # Second pass: everything is a duplicate now (a full re-read of every log).
-    rate2, new2, dup2 = ours(url, punches[: n // 10], batch)
+    del rows
+    # "bulk": every punch in one ingest call, one transaction, as the ceiling is one
+    # executemany; "per pull": one call (and commit) per terminal pull.
+    calls = [punches] if order != "per pull" else batches
+    rate, new, dup = ours(url, calls)
+    # Second pass: everything is a duplicate now (a re-read of logs already stored).
+    rate2, new2, dup2 = ours(url, [punches[: n // 10]])
     expected_unique = n - n // 10
-    print(f"[{backend}] rows={n} batch={batch}")
-    print(f"[{backend}] ceiling (bare executemany, no index): {ceil:,.0f} rows/s")
-    print(f"[{backend}] hub ingest: {rate:,.0f} punches/s  new={new} duplicate={dup} "
-          f"(expected new={expected_unique})")
-    print(f"[{backend}] re-ingest of {n // 10} known punches: {rate2:,.0f} punches/s "
-          f"new={new2} duplicate={dup2}")
-    if new != expected_unique or new2 != 0:
-        print(f"[{backend}] COUNT MISMATCH", file=sys.stderr)
+    tag = f"[{backend} {order}]"
+    print(f"{tag} {len(punches)} punches in {len(calls)} ingest call(s)")
+    print(f"{tag} ceiling (bare executemany, no index): {ceil:,.0f} rows/s")
+    print(f"{tag} hub ingest: {rate:,.0f} punches/s  new={new} duplicate={dup} "
+          f"(expected new={expected_unique})  ratio {rate / ceil:.2f}")
+    print(f"{tag} re-ingest of {n // 10} known punches: {rate2:,.0f} punches/s "
+          f"new={new2} duplicate={dup2}", flush=True)
+    if new != expected_unique or new2 != 0 or len(punches) != n:
+        print(f"{tag} COUNT MISMATCH", file=sys.stderr)
         sys.exit(1)
     return rate / ceil
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, pg: str) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as d:
+            yield f"sqlite:///{d}/bench.sqlite3"
+        return
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    name = f"hubbench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield pg.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--pg", default=os.environ.get(
         "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as d:
-        sqlite_ratio = run("sqlite", f"sqlite:///{d}/bench.sqlite3", args.rows, args.batch)
-    admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    name = f"hubbench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        pg_ratio = run("postgresql", args.pg.rsplit("/", 1)[0] + "/" + name, args.rows,
-                       args.batch)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    print(f"sqlite_ratio_to_ceiling: {sqlite_ratio:.2f}")
-    print(f"postgresql_ratio_to_ceiling: {pg_ratio:.2f}")
+    ratios: dict[str, float] = {}
+    for backend in ("sqlite", "postgresql"):
+        for order in ("arrival", "shuffled", "per pull"):
+            with fresh_database(backend, args.pg) as url:
+                ratios[f"{backend}_{order.replace(' ', '_')}"] = run(backend, url, args.rows,
+                                                                     order)
+    # The headline is the bulk ingest in the order punches really arrive in; the others
+    # show what random order costs the indexes, and what a commit per terminal pull costs.
+    for backend in ("sqlite", "postgresql"):
+        print(f"{backend}_ratio_shuffled: {ratios[f'{backend}_shuffled']:.2f}")
+        print(f"{backend}_ratio_per_pull: {ratios[f'{backend}_per_pull']:.2f}")
+    print(f"sqlite_ratio_to_ceiling: {ratios['sqlite_arrival']:.2f}")
+    print(f"postgresql_ratio_to_ceiling: {ratios['postgresql_arrival']:.2f}")
 
 
 if __name__ == "__main__":

@@ -48,11 +48,22 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite changes a table by copying it, dropping the old one and renaming: with
+        # foreign keys on, the drop would delete or null the rows that point at it.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()  # the pragma is no transaction; Alembic then opens its own
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True, include_object=include_object)
+                      render_as_batch=sqlite, compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        if broken:
+            raise RuntimeError(f"migration left rows whose references are missing: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -65,3 +65,56 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
 
     assert current_revision(engine) == head_revision(empty_url)
     engine.dispose()
+
+
+def test_punch_index_migration_keeps_rows_and_what_points_at_them(empty_url: str) -> None:
+    """0008 rebuilds raw_punches on SQLite: punches, and the review and correction rows that
+    point at them (ON DELETE CASCADE / RESTRICT), must come through untouched."""
+    from datetime import date, datetime
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from hub.face.models import FaceReview
+    from hub.store.models import Correction, Device, Employee, RawPunch
+
+    upgrade(empty_url, "0007_reconcile")
+    engine = make_engine(empty_url)
+    with Session(engine) as s:
+        dev = Device(serial="SN1", name="T", kind="zk-tcp", port=4370, tz="Asia/Jakarta",
+                     capabilities={})
+        emp = Employee(id_number="E1", employment_type="non_asn", name="P")
+        s.add_all([dev, emp])
+        s.flush()
+        punches = [RawPunch(device_id=dev.id, source="zk_tcp", pin="1", employee_id=emp.id,
+                            local_time=datetime(2026, 10, d, 7), tz="Asia/Jakarta",
+                            utc_time=datetime(2026, 10, d), state="check_in", verify="fingerprint",
+                            raw={}, flags=0) for d in (1, 2, 3)]
+        s.add_all(punches)
+        s.flush()
+        s.add(Correction(employee_id=emp.id, day=date(2026, 10, 1), kind="void_punch",
+                         punch_id=punches[0].id, reason="r", author="a"))
+        s.add(FaceReview(kind="mismatch", employee_id=emp.id, punch_id=punches[1].id,
+                         threshold=0.5))
+        s.commit()
+        first, second = punches[0].id, punches[1].id
+    engine.dispose()
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM raw_punches")).scalar() == 3
+        assert conn.execute(text("SELECT punch_id FROM corrections")).scalar() == first
+        assert conn.execute(text("SELECT punch_id FROM face_reviews")).scalar() == second
+        names = {ix["name"] for ix in inspect(conn).get_indexes("raw_punches")}
+        assert "ix_raw_punches_employee_local" in names and "ix_raw_punches_utc" not in names
+        uniques = {u["name"]: u["column_names"] for u in inspect(conn).get_unique_constraints(
+            "raw_punches")}
+        assert uniques["uq_raw_punches_identity"] == ["device_id", "local_time", "pin", "state",
+                                                      "verify"]
+    engine.dispose()
+    downgrade(empty_url, "0007_reconcile")
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM raw_punches")).scalar() == 3
+        assert conn.execute(text("SELECT count(*) FROM face_reviews")).scalar() == 1
+    engine.dispose()

@@ -177,10 +177,12 @@ class RawPunch(Base):
 
     __tablename__ = "raw_punches"
     __table_args__ = (
-        UniqueConstraint("device_id", "pin", "local_time", "state", "verify",
+        # The identity, ordered so a terminal's log (oldest first) appends at the right
+        # edge of its device's range and "device between times" is one index range.
+        UniqueConstraint("device_id", "local_time", "pin", "state", "verify",
                          name="uq_raw_punches_identity"),
-        Index("ix_raw_punches_employee_utc", "employee_id", "utc_time"),
-        Index("ix_raw_punches_utc", "utc_time"),
+        # Reviews, recaps and reconcile read an employee's punches by local day.
+        Index("ix_raw_punches_employee_local", "employee_id", "local_time"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="RESTRICT"))
