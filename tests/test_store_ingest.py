@@ -133,3 +133,56 @@ def test_orm_and_bulk_rows_share_one_identity(engine) -> None:
     result = ingest_punches(engine, [Punch(dev_id, Source.ZK_TCP, "5", when, "Asia/Jakarta",
                                            State.CHECK_IN, Verify.FINGERPRINT)])
     assert result.new == 0 and result.duplicate == 1
+
+
+def _stored(engine) -> list[tuple]:
+    with Session(engine) as s:
+        return sorted((r.device_id, r.source, r.pin, r.employee_id, r.local_time, r.tz, r.utc_time,
+                       r.state, r.verify, r.work_code, r.device_seq, r.raw, r.ingest_run_id,
+                       r.flags) for r in s.scalars(select(RawPunch)))
+
+
+def test_many_chunks_store_what_one_chunk_stores(engine) -> None:
+    """Big calls go in chunks (on SQLite, rows of the next chunk are built in a helper thread
+    while SQLite merges the last): the rows, flags and counts must not depend on it."""
+    from sqlalchemy import delete
+
+    from hub.store.models import IngestRun, utcnow
+
+    with Session(engine, expire_on_commit=False) as s:
+        site = make_site(s)
+        wib = make_device(s, "SN-WIB", site)
+        wit = make_device(s, "SN-WIT", site, tz="Asia/Jayapura")
+        make_employee(s, "EMP-1", pin="1", site=site)
+        run = IngestRun(device_id=wib.id, source="zk_tcp", kind="pull", started_at=utcnow(),
+                        status="running", details={})
+        s.add(run)
+        s.commit()
+    batch = (punches(wib.id, 1200, pins=30) + punches(wit.id, 900, pins=30, tz="Asia/Jayapura"))
+    batch[5] = dataclasses.replace(batch[5], local_time=datetime(1999, 1, 1, 8, 0))
+    batch[7] = dataclasses.replace(batch[7], raw={"big": 2 ** 70, "when": datetime(2026, 1, 1),
+                                                  3: "non-str key"}, work_code="7",
+                                   device_seq=42)
+    batch[9] = dataclasses.replace(batch[9], utc_time=datetime(2026, 11, 2, 1, 2, 3))
+    offered = batch + batch[::7]  # duplicates inside the call, across chunk borders
+    one = ingest_punches(engine, offered, run.id, batch_size=100_000)
+    expected = _stored(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(RawPunch))
+    many = ingest_punches(engine, offered, run.id, batch_size=97)
+    assert _stored(engine) == expected
+    assert dataclasses.astuple(many) == dataclasses.astuple(one)
+    assert (many.seen, many.new) == (len(offered), len(batch))
+    assert many.unknown_pin == sum(1 for p in offered if p.pin != "1")
+    assert many.out_of_range == offered.count(batch[5])
+    again = ingest_punches(engine, offered, run.id, batch_size=97)
+    assert (again.new, again.duplicate) == (0, len(offered))
+    rows = {(r[0], r[2], r[4], r[7]): r for r in expected}
+
+    def row(p: Punch) -> tuple:
+        return rows[(p.device_id, p.pin, p.local_time, str(p.state))]
+
+    assert row(batch[9])[6] == datetime(2026, 11, 2, 1, 2, 3)
+    assert row(batch[7])[9:11] == ("7", 42)
+    assert row(batch[7])[11] == {"big": 2 ** 70, "when": "2026-01-01 00:00:00",
+                                             "3": "non-str key"}

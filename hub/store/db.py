@@ -26,6 +26,9 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
+    # Only a new, empty database takes it (before WAL): 8 KiB pages cut the index pages a
+    # bulk ingest rewrites by about a tenth.
+    cur.execute("PRAGMA page_size=8192")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
