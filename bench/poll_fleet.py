@@ -4,8 +4,9 @@ Prints, measured in one run:
 - our full pull of the fleet (concurrent, pyzk transport, our parser, bulk ingest) end to
   end into the store: seconds and records/s;
 - the same pull the way sync scripts do it today: plain pyzk `get_attendance`, one
-  terminal after another, then stored through the same bulk ingest (so only fetching and
-  parsing differ; a row-at-a-time INSERT script would be slower still);
+  terminal after another, each record then INSERTed on its own (ON CONFLICT DO NOTHING /
+  INSERT OR IGNORE) into the script's table, one commit per terminal; and, timed apart,
+  what that baseline would take if it stored through our bulk ingest instead;
 - an incremental poll of the unchanged fleet;
 - pyzk 0.9's parsing alone vs ours on 16-byte records with 2,000 users;
 - lost / duplicated counts of the store against the terminals' logs.
@@ -170,13 +171,31 @@ def check(url: str, truth: dict[str, set]) -> tuple[int, int, int]:
 
 
 # --- the sync-script way ------------------------------------------------------------------
-def serial_pyzk(url: str, ports: dict[str, int], profiles: dict[str, str],
-                sample: list[str]) -> tuple[float, float, int]:
-    """pyzk get_attendance one terminal after another, then the same bulk ingest."""
-    engine = make_engine(url)
-    with Session(engine) as s:
+SCRIPT_TABLE = ("CREATE TABLE IF NOT EXISTS script_attendance (id {pk}, device_sn varchar(32), "
+                "user_id varchar(32), ts timestamp, status integer, punch integer, "
+                "UNIQUE (device_sn, user_id, ts, punch))")
+
+
+def serial_pyzk(url: str, bulk_url: str, ports: dict[str, int], profiles: dict[str, str],
+                sample: list[str]) -> tuple[float, float, float, int]:
+    """pyzk get_attendance one terminal after another, each record then INSERTed on its own
+    (ON CONFLICT DO NOTHING), one commit per terminal: how pyzk sync scripts store.
+
+    The same punches also go through our bulk ingest into another store, timed apart, to
+    show what the baseline would take with our store: (fetch, row store, bulk store, n)."""
+    sqlite = url.startswith("sqlite")
+    engine, bulk_engine = make_engine(url), make_engine(bulk_url)
+    with Session(bulk_engine) as s:
         ids = dict(s.execute(select(Device.serial, Device.id)).all())
-    fetch_s = store_s = 0.0
+    dbapi = engine.raw_connection()
+    cur = dbapi.cursor()
+    cur.execute(SCRIPT_TABLE.format(pk="integer PRIMARY KEY" if sqlite else "serial PRIMARY KEY"))
+    dbapi.commit()
+    insert = ("INSERT OR IGNORE INTO script_attendance (device_sn, user_id, ts, status, punch) "
+              "VALUES (?, ?, ?, ?, ?)" if sqlite else
+              "INSERT INTO script_attendance (device_sn, user_id, ts, status, punch) "
+              "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
+    fetch_s = store_s = bulk_s = 0.0
     total = 0
     for serial in sample:
         t0 = time.perf_counter()
@@ -185,17 +204,25 @@ def serial_pyzk(url: str, ports: dict[str, int], profiles: dict[str, str],
         atts = conn.get_attendance()
         conn.disconnect()
         t1 = time.perf_counter()
+        for a in atts:
+            cur.execute(insert, (serial, a.user_id, a.timestamp, a.status, a.punch))
+        dbapi.commit()
+        t2 = time.perf_counter()
         punches = [Punch(ids[serial], Source.ZK_TCP, str(a.user_id), a.timestamp, "Asia/Jakarta",
                          zk_state(a.punch if profiles[serial] != "mono" else a.status),
                          zk_verify(a.status if profiles[serial] != "mono" else a.punch),
                          raw={"uid": a.uid}) for a in atts]
-        ingest_punches(engine, punches)
-        t2 = time.perf_counter()
+        t3 = time.perf_counter()
+        ingest_punches(bulk_engine, punches)
+        bulk_s += time.perf_counter() - t3
         fetch_s += t1 - t0
         store_s += t2 - t1
         total += len(atts)
+    cur.close()
+    dbapi.close()
     engine.dispose()
-    return fetch_s, store_s, total
+    bulk_engine.dispose()
+    return fetch_s, store_s, bulk_s, total
 
 
 def fetch_only(url: str, concurrency: int) -> tuple[float, int]:
@@ -344,17 +371,20 @@ def main() -> None:
         # the first k terminals: profiles cycle by index, so k divisible by 3 keeps the mix
         sample = serials if not args.baseline_sample else serials[:args.baseline_sample]
         base_url = stores.new("pyzk")
-        register(base_url, ports, profiles)
+        bulk_url = stores.new("pyzk_bulk")
+        register(bulk_url, ports, profiles)
         say(f"serial pyzk baseline on {len(sample)} of {n} terminals ...")
-        fetch_s, store_s, base_records = serial_pyzk(base_url, ports, profiles, sample)
+        fetch_s, store_s, bulk_s, base_records = serial_pyzk(base_url, bulk_url, ports,
+                                                             profiles, sample)
         scale = n / len(sample)
         baseline_s = (fetch_s + store_s) * scale
+        baseline_bulk_s = (fetch_s + bulk_s) * scale
         if len(sample) < n:
             say(f"baseline EXTRAPOLATED: measured {len(sample)} of {n} terminals "
                 f"(the first {len(sample)}, profiles in the fleet's proportions), "
                 f"scaled by {scale:.2f}")
-        say(f"baseline: fetch+parse {fetch_s:.1f} s + store {store_s:.1f} s for "
-            f"{base_records} records")
+        say(f"baseline: fetch+parse {fetch_s:.1f} s + row-at-a-time store {store_s:.1f} s for "
+            f"{base_records} records (our bulk ingest would store them in {bulk_s:.1f} s)")
 
         # 4. parsing alone, 16-byte records with 2,000 users
         pyzk_parse, our_parse, our_parse_punch = parse_bench(args.records, args.users)
@@ -368,10 +398,12 @@ def main() -> None:
           f"records = {total}; concurrency {args.concurrency}")
     print(f"ours full pull: {full_s:.2f} s, {total / full_s:,.0f} records/s end to end into "
           "the store")
-    print(f"serial pyzk get_attendance: {baseline_s:.2f} s "
+    print(f"serial pyzk get_attendance + one INSERT per record: {baseline_s:.2f} s "
           f"({'measured all' if len(sample) == n else f'measured {len(sample)} of {n}, extrapolated'}"
           f"; fetch+parse {fetch_s * scale:.1f} s, store {store_s * scale:.1f} s), "
           f"{total / baseline_s:,.0f} records/s")
+    print(f"the same with our bulk ingest as its store: {baseline_bulk_s:.2f} s "
+          f"(store {bulk_s * scale:.1f} s)")
     print(f"incremental poll of the unchanged fleet: {inc_s:.2f} s ({inc_new} new)")
     print(f"parse 16-byte x {records} with {args.users} users: pyzk {pyzk_parse * 1000:.1f} ms, "
           f"ours {our_parse * 1000:.1f} ms (with canonical punches {our_parse_punch * 1000:.1f} ms)")
@@ -381,6 +413,8 @@ def main() -> None:
     print(f"full_pull_records_per_s: {total / full_s:.0f}")
     print(f"serial_pyzk_s: {baseline_s:.3f}")
     print(f"serial_pyzk_measured_terminals: {len(sample)}")
+    print(f"serial_pyzk_bulk_store_s: {baseline_bulk_s:.3f}")
+    print(f"speedup_vs_serial_pyzk_bulk_store: {baseline_bulk_s / full_s:.1f}")
     print(f"speedup_vs_serial_pyzk: {baseline_s / full_s:.1f}")
     print(f"fetch_parse_only_s: {fetch_ours_s:.3f}")
     print(f"serial_pyzk_fetch_parse_s: {fetch_s * scale:.3f}")

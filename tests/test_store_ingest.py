@@ -186,3 +186,35 @@ def test_many_chunks_store_what_one_chunk_stores(engine) -> None:
     assert row(batch[7])[9:11] == ("7", 42)
     assert row(batch[7])[11] == {"big": 2 ** 70, "when": "2026-01-01 00:00:00",
                                              "3": "non-str key"}
+
+
+def test_a_log_past_the_stored_ones_and_a_stale_check_both_count_right(
+        engine, backend, monkeypatch) -> None:
+    """On PostgreSQL a batch that nothing stored can clash with is copied straight in; when
+    that check is stale (another writer got there first) the copy fails on the identity and
+    the checked path stores the rest, with the same counts."""
+    from hub.store import ingest as ingest_module
+
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        s.commit()
+    copied: list[str] = []
+    real_copy = ingest_module._copy
+    monkeypatch.setattr(ingest_module, "_copy", lambda cur, table, cols, rows: (
+        copied.append(table), real_copy(cur, table, cols, rows)))
+    log = sorted(punches(dev.id, 600), key=lambda p: p.local_time)
+    first = ingest_punches(engine, log[:400] + log[:50])  # inner repeats on the fresh path
+    assert (first.new, first.duplicate) == (400, 50)
+    tail = ingest_punches(engine, log[400:])
+    assert (tail.new, tail.duplicate) == (200, 0)
+    overlap = ingest_punches(engine, log[550:])
+    assert (overlap.new, overlap.duplicate) == (0, 50)
+    if backend == "postgresql":
+        assert copied == ["raw_punches", "raw_punches", "_ingest_rows"]
+    if backend == "postgresql":
+        # A stale check: claim the batch is fresh though half of it is stored.
+        monkeypatch.setattr(ingest_module, "_fresh_rows", lambda cur, rows: rows)
+    extra = punches(dev.id, 100, seed=99, start=datetime(2026, 12, 20, 7, 0))
+    again = ingest_punches(engine, log[500:] + extra)
+    assert (again.new, again.duplicate) == (100, 100)
+    assert count_rows(engine, "raw_punches") == 700

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Engine, select, update
 
 from hub.punch import EARLIEST_PLAUSIBLE, Punch, PunchFlag, to_utc
@@ -300,20 +301,76 @@ def _insert_sqlite(conn: Connection, rows: list[tuple], received: datetime,
 def _insert_postgres(conn: Connection, rows: list[tuple], received: datetime,
                      run_id: int | None) -> int:
     dbapi = conn.connection.driver_connection
-    cols = ",".join(ROW_COLUMNS)
     with dbapi.cursor() as cur:
+        fresh = _fresh_rows(cur, rows)
+        if fresh is not None:
+            # Nothing stored can clash: COPY straight into the table. A writer that slipped
+            # in meanwhile makes it fail on the identity; then the checked path below runs.
+            cur.execute("SAVEPOINT ingest_fresh")
+            try:
+                _copy(cur, "raw_punches", (*ROW_COLUMNS, "received_at", "ingest_run_id"),
+                      [(*row, received, run_id) for row in fresh])
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT ingest_fresh")
+            else:
+                cur.execute("RELEASE SAVEPOINT ingest_fresh")
+                return len(fresh)
+        cols = ",".join(ROW_COLUMNS)
         # No constraints or defaults on the staging table: it only carries the batch.
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _ingest_rows ON COMMIT DELETE ROWS AS "
                     f"SELECT {cols} FROM raw_punches WITH NO DATA")
         cur.execute("TRUNCATE _ingest_rows")
-        with cur.copy(f"COPY _ingest_rows ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy(cur, "_ingest_rows", ROW_COLUMNS, rows)
         cur.execute(
             f"INSERT INTO raw_punches ({cols},received_at,ingest_run_id) "
             f"SELECT {cols},%s,%s FROM _ingest_rows "
             "ON CONFLICT ON CONSTRAINT uq_raw_punches_identity DO NOTHING", (received, run_id))
         return cur.rowcount
+
+
+def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+# Positions in ROW_COLUMNS of the identity (device, local time, pin, state, verify).
+_IDENTITY = tuple(ROW_COLUMNS.index(c) for c in ("device_id", "local_time", "pin", "state",
+                                                   "verify"))
+
+
+def _fresh_rows(cur: Any, rows: list[tuple]) -> list[tuple] | None:
+    """The batch without its inner repeats when no stored punch can share an identity with
+    it (the device holds nothing between its first and last local time), else None.
+
+    A log read past what was stored, the usual pull, is all new: it then skips the staging
+    table and the conflict check, which are half the database's work per row."""
+    dev_i, local_i = _IDENTITY[0], _IDENTITY[1]
+    spans: dict[int, list[datetime]] = {}
+    for row in rows:
+        span = spans.get(row[dev_i])
+        if span is None:
+            spans[row[dev_i]] = [row[local_i], row[local_i]]
+        elif row[local_i] < span[0]:
+            span[0] = row[local_i]
+        elif row[local_i] > span[1]:
+            span[1] = row[local_i]
+    if len(spans) > 8:
+        return None
+    for dev, (lo, hi) in spans.items():
+        cur.execute("SELECT EXISTS (SELECT 1 FROM raw_punches WHERE device_id = %s AND "
+                    "local_time >= %s AND local_time <= %s)", (dev, lo, hi))
+        if cur.fetchone()[0]:
+            return None
+    seen: set[tuple] = set()
+    fresh = []
+    for row in rows:
+        key = (row[dev_i], row[local_i], row[_IDENTITY[2]], row[_IDENTITY[3]],
+               row[_IDENTITY[4]])
+        if key not in seen:
+            seen.add(key)
+            fresh.append(row)
+    return fresh
 
 
 def resolve_unknown_pins(bind: Engine | Connection) -> int:
