@@ -44,6 +44,8 @@ class PullSettings:
     auto_sync_time: bool = True
     clear_after_pull: bool = False
     working_hours: str = "06:00-18:00"
+    # Worker processes for big fleets (0 = one per core, up to 4, for 20+ terminals; 1 = off)
+    processes: int = 0
 
 
 @dataclass

@@ -217,3 +217,33 @@ def test_cli_pull_twice_then_sync_time(engine, make_terminal):
     sims[0].server.stop()
     failed = runner.invoke(app, ["pull", "--device", sims[0].serial])
     assert failed.exit_code == 2 and sims[0].serial in failed.output
+
+
+def test_a_big_fleet_is_pulled_by_worker_processes_without_loss(engine, make_terminal):
+    """From 20 terminals the pull is split over worker processes (one Python process uses
+    one core): each terminal is still stored exactly once, progress comes per terminal,
+    a dead terminal is reported while the others are stored, and the next pull adds 0."""
+    from hub.adapters.zk.shards import process_count
+
+    sims = [make_terminal(("tft", "mono", "face")[i % 3], users=20, records=30 + i)
+            for i in range(21)]
+    sims[4].server.stop()
+    settings = fast_settings(processes=2, retries=0, timeout_s=1.0)
+    assert process_count(settings, len(sims)) == 2
+    done: list[str] = []
+    first = Puller(engine, settings).pull_many(load_targets(engine), on_done=lambda r: done.append(
+        r.serial))
+    assert sorted(done) == sorted(s.serial for s in sims) == [r.serial for r in first]
+    errors = {r.serial for r in first if r.error}
+    assert errors == {sims[4].serial}
+    for i, sim in enumerate(sims):
+        if i != 4:
+            assert_store_matches(engine, sim)
+    assert sum(r.new for r in first) == sum(30 + i for i in range(21) if i != 4)
+    second = Puller(engine, settings).pull_many(load_targets(engine))
+    assert sum(r.new for r in second) == 0
+    assert {r.mode for r in second if not r.error} == {"unchanged"}
+    with Session(engine) as s:
+        runs = s.scalars(select(IngestRun)).all()
+        assert len(runs) == 42
+        assert sum(r.status == "ok" for r in runs) == 40

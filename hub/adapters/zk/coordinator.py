@@ -374,8 +374,27 @@ class Puller:
             client.enable()
 
     # --- the fleet ----------------------------------------------------------------------
+    def _processes(self, targets: int) -> int:
+        """Worker processes for this pull: only with the real client (test doubles and
+        in-memory databases live in this process only)."""
+        from hub.adapters.zk.shards import process_count
+
+        database = self.engine.url.database or ""
+        if self.client_factory is not default_client or database in ("", ":memory:") \
+                or self.engine.url.get_backend_name() == "sqlite" and "mode=memory" in database:
+            return 1
+        return process_count(self.settings, targets)
+
     def pull_many(self, targets: list[Target], full: bool = False,
                   on_done: Callable[[PullResult], None] | None = None) -> list[PullResult]:
+        processes = self._processes(len(targets))
+        if processes > 1:
+            from hub.adapters.zk.shards import pull_in_processes
+            from hub.config import get_settings
+
+            return pull_in_processes(self.engine.url.render_as_string(hide_password=False),
+                                     get_settings(), self.settings, targets, full, processes,
+                                     on_done)
         results: list[PullResult] = []
         workers = max(1, min(self.settings.concurrency, len(targets) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zk-pull") as pool:
