@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from hub.store.db import make_engine, normalise_url
-from hub.store.models import Base
+from hub.store.models import TRIGGER_KEPT_KEYS, Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -17,6 +17,8 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    if type_ == "foreign_key_constraint" and name in TRIGGER_KEPT_KEYS:
+        return False  # triggers keep them on PostgreSQL (migration 0009)
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import psycopg
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import DBAPIError
 
 from hub.punch import EARLIEST_PLAUSIBLE, Punch, PunchFlag, to_utc
 from hub.store.models import Device, PinMapping, RawPunch, utcnow
@@ -218,13 +219,20 @@ def ingest_punches(bind: Engine | Connection, punches: Iterable[Punch],
     sqlite = conn.dialect.name == "sqlite"
     utc_of = UtcOffsets()
     chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
-    if len(chunks) == 1 or not sqlite:
-        for chunk in chunks:
-            rows = _rows(chunk, resolver, result, now, sqlite, utc_of)
-            result.new += (_insert_sqlite if sqlite else _insert_postgres)(conn, rows, now,
-                                                                          run_id)
-    else:
-        result.new += _pipeline_sqlite(conn, chunks, resolver, result, now, run_id, utc_of)
+    try:
+        if len(chunks) == 1 or not sqlite:
+            for chunk in chunks:
+                rows = _rows(chunk, resolver, result, now, sqlite, utc_of)
+                result.new += (_insert_sqlite if sqlite else _insert_postgres)(conn, rows, now,
+                                                                              run_id)
+        else:
+            result.new += _pipeline_sqlite(conn, chunks, resolver, result, now, run_id, utc_of)
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        # The driver is used directly here: its errors reach callers as SQLAlchemy's, the
+        # same classes (IntegrityError, OperationalError …) any other write raises.
+        raise DBAPIError.instance("ingest_punches", None, exc,
+                                  conn.dialect.dbapi.Error,  # type: ignore[union-attr]
+                                  dialect=conn.dialect) from exc
     result.duplicate = result.seen - result.new
     return result
 

@@ -172,6 +172,14 @@ class IngestRun(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# On PostgreSQL these references of raw_punches are kept by statement-level triggers
+# (migration 0009): per-row key checks were most of a bulk ingest's cost there. The model
+# keeps them as keys, so the ORM orders its writes by them; schema comparison skips them.
+TRIGGER_KEPT_KEYS = frozenset({"fk_raw_punches_device_id_devices",
+                               "fk_raw_punches_employee_id_employees",
+                               "fk_raw_punches_ingest_run_id_ingest_runs"})
+
+
 class RawPunch(Base):
     """The canonical punch (DESIGN.md), verbatim and immutable once stored."""
 
