@@ -46,7 +46,7 @@ from hub.protocols.zk_records import parse_attendance  # noqa: E402
 from hub.punch import Punch, Source, zk_state, zk_verify  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
 from hub.store.ingest import ingest_punches  # noqa: E402
-from hub.store.models import Device, RawPunch  # noqa: E402
+from hub.store.models import Device, Employee, PinMapping, RawPunch  # noqa: E402
 
 PG_ADMIN = os.environ.get("HUB_TEST_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -145,12 +145,20 @@ class Stores:
         self.admin.dispose()
 
 
-def register(url: str, ports: dict[str, int], profiles: dict[str, str]) -> None:
+def register(url: str, ports: dict[str, int], profiles: dict[str, str], users: int) -> None:
+    """The terminals, and the roster they know: every PIN maps to an employee, as in a hub
+    that pushed its roster to the fleet (punches are resolved to employees on the way in)."""
     engine = make_engine(url)
     with Session(engine) as s:
         for serial, port in sorted(ports.items()):
             kind = "zk-udp" if profiles[serial] == "mono" else "zk-tcp"
             add_device(s, DeviceSpec(serial=serial, kind=kind, host="127.0.0.1", port=port))
+        emps = [Employee(id_number=f"B{uid:05d}", employment_type="non_asn", name=f"P{uid}")
+                for uid in range(1, users + 1)]
+        s.add_all(emps)
+        s.flush()
+        s.add_all(PinMapping(employee_id=e.id, pin=str(10000 + uid), pin_group="default")
+                  for uid, e in enumerate(emps, start=1))
         s.commit()
     engine.dispose()
 
@@ -302,6 +310,8 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=3.0)
     ap.add_argument("--bandwidth", type=int, default=1_000_000, help="bytes/s per terminal")
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--processes", type=int, default=0,
+                    help="pull worker processes (0 = the hub's default: one per core)")
     ap.add_argument("--baseline-sample", type=int, default=0,
                     help="measure the serial pyzk baseline on N terminals and extrapolate "
                          "(0 = all)")
@@ -342,10 +352,10 @@ def main() -> None:
 
         # 1. our full pull
         url = stores.new("ours")
-        register(url, ports, profiles)
+        register(url, ports, profiles, args.users)
         engine = make_engine(url)
         settings = PullSettings(concurrency=args.concurrency, timeout_s=60, retries=2,
-                                auto_sync_time=False)
+                                auto_sync_time=False, processes=args.processes)
         puller = Puller(engine, settings)
         t0 = time.perf_counter()
         results = puller.pull_many(load_targets(engine))
@@ -376,7 +386,7 @@ def main() -> None:
         sample = serials if not args.baseline_sample else serials[:args.baseline_sample]
         base_url = stores.new("pyzk")
         bulk_url = stores.new("pyzk_bulk")
-        register(bulk_url, ports, profiles)
+        register(bulk_url, ports, profiles, args.users)
         say(f"serial pyzk baseline on {len(sample)} of {n} terminals ...")
         fetch_s, store_s, bulk_s, base_records = serial_pyzk(base_url, bulk_url, ports,
                                                              profiles, sample)

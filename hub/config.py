@@ -46,6 +46,7 @@ class PullSettings:
     working_hours: str = "06:00-18:00"
     # Worker processes for big fleets (0 = one per core, up to 4, for 20+ terminals; 1 = off)
     processes: int = 0
+    writers: int = 2  # terminals whose punches are written at once, per process
 
 
 @dataclass

@@ -179,6 +179,9 @@ class Puller:
         self.client_factory = client_factory
         self.sleep = sleep
         self.stop = threading.Event()
+        # Terminals download all at once but write a few at a time: more concurrent bulk
+        # writes only contend for the same index pages (measured with bench/poll_fleet.py).
+        self.writers = threading.BoundedSemaphore(max(1, settings.writers))
 
     # --- one terminal -------------------------------------------------------------------
     def pull(self, target: Target, full: bool = False) -> PullResult:
@@ -274,7 +277,7 @@ class Puller:
             res.seen = len(punches)
             capabilities = (caps.capabilities(parsed.record_size or None, None)
                             if caps is not None else None)
-            with self.engine.begin() as conn:
+            with self.writers, self.engine.begin() as conn:
                 result = ingest_punches(conn, punches, run_id)
                 res.new, res.duplicate = result.new, result.duplicate
                 values: dict[str, Any] = {
