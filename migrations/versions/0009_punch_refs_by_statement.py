@@ -71,22 +71,17 @@ BEGIN
 END $$;
 CREATE TRIGGER devices_keep_punches BEFORE DELETE OR UPDATE OF id ON devices
     FOR EACH ROW EXECUTE FUNCTION devices_keep_punches();
+"""
 
-CREATE FUNCTION employees_release_punches() RETURNS trigger LANGUAGE plpgsql AS $$
+# ON DELETE SET NULL of the employee and ingest-run references.
+RELEASE = """
+CREATE FUNCTION {parent}_release_punches() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE raw_punches SET employee_id = NULL WHERE employee_id = OLD.id;
+    UPDATE raw_punches SET {column} = NULL WHERE {column} = OLD.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER employees_release_punches AFTER DELETE ON employees
-    FOR EACH ROW EXECUTE FUNCTION employees_release_punches();
-
-CREATE FUNCTION ingest_runs_release_punches() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE raw_punches SET ingest_run_id = NULL WHERE ingest_run_id = OLD.id;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER ingest_runs_release_punches AFTER DELETE ON ingest_runs
-    FOR EACH ROW EXECUTE FUNCTION ingest_runs_release_punches();
+CREATE TRIGGER {parent}_release_punches AFTER DELETE ON {parent}
+    FOR EACH ROW EXECUTE FUNCTION {parent}_release_punches();
 """
 
 DOWN = """
@@ -108,6 +103,9 @@ def upgrade() -> None:
     for name, _col, _parent, _rule in FKS:
         op.drop_constraint(name, "raw_punches", type_="foreignkey")
     op.execute(UP)
+    for _name, column, parent, rule in FKS:
+        if rule == "SET NULL":
+            op.execute(RELEASE.format(parent=parent, column=column))
 
 
 def downgrade() -> None:
