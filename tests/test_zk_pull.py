@@ -243,7 +243,10 @@ def test_a_big_fleet_is_pulled_by_worker_processes_without_loss(engine, make_ter
     second = Puller(engine, settings).pull_many(load_targets(engine))
     assert sum(r.new for r in second) == 0
     assert {r.mode for r in second if not r.error} == {"unchanged"}
+    full = Puller(engine, settings).pull_many(load_targets(engine), full=True)
+    assert sum(r.new for r in full) == 0 and sum(r.duplicate for r in full) == sum(
+        r.new for r in first)
     with Session(engine) as s:
         runs = s.scalars(select(IngestRun)).all()
-        assert len(runs) == 42
-        assert sum(r.status == "ok" for r in runs) == 40
+        assert len(runs) == 63
+        assert sum(r.status == "ok" for r in runs) == 60

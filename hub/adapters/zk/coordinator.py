@@ -390,7 +390,10 @@ class Puller:
 
     def pull_many(self, targets: list[Target], full: bool = False,
                   on_done: Callable[[PullResult], None] | None = None) -> list[PullResult]:
-        processes = self._processes(len(targets))
+        # Processes pay off when whole logs move: a full pull, or terminals never pulled.
+        # Incremental polls read tails only and stay in this process (no start-up cost).
+        bulky = full or any(t.last_record_count is None for t in targets)
+        processes = self._processes(len(targets)) if bulky else 1
         if processes > 1:
             from hub.adapters.zk.shards import pull_in_processes
             from hub.config import get_settings
