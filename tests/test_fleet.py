@@ -14,6 +14,7 @@ import pytest
 from zk import ZK
 from zk.exception import ZKError, ZKNetworkError
 
+import hub.adapters.zk.client  # noqa: F401 - installs the fix for pyzk's comm-key overflow
 from hub.simulator import groundtruth
 from hub.simulator.fleet import Fleet, FleetConfig, FleetError, read_manifest
 from hub.simulator.population import PopulationSpec

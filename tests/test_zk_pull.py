@@ -250,3 +250,19 @@ def test_a_big_fleet_is_pulled_by_worker_processes_without_loss(engine, make_ter
         runs = s.scalars(select(IngestRun)).all()
         assert len(runs) == 63
         assert sum(r.status == "ok" for r in runs) == 60
+
+
+def test_comm_keys_whose_scramble_overflows_still_connect(engine, make_terminal):
+    """pyzk 0.9 raised struct.error for a key whose bit-reversed value plus the session id
+    passes 2**32 (seen with key 851967, session 56730); the hub's client wraps as devices do."""
+    import zk.base
+
+    from hub.protocols import zk as codec
+
+    assert zk.base.make_commkey(851967, 56730) == codec.make_commkey(851967, 56730)
+    assert zk.base.make_commkey(4321, 77) == codec.make_commkey(4321, 77)
+    sim = make_terminal("tft", records=5, comm_key=999999)
+    results = [Puller(engine, fast_settings()).pull_many(load_targets(engine))[0]
+               for _ in range(3)]
+    assert results[0].error is None and results[0].new == 5
+    assert_store_matches(engine, sim)

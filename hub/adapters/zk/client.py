@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import zk.base as _pyzk_base
 from zk import ZK
 from zk.exception import ZKError
 
@@ -67,6 +68,17 @@ class DeviceInfo:
             "capacity": {k: v for k, v in self.sizes.items() if k.endswith("_cap")},
         }
         return {k: v for k, v in caps.items() if v is not None}
+
+
+def _wrapping_commkey(key: Any, session_id: Any, ticks: int = 50) -> bytes:
+    """pyzk's make_commkey overflows (struct.error) when the bit-reversed key plus the
+    session id passes 2**32, so connecting fails for some keys at random sessions; the
+    device's C code wraps. Same bytes otherwise."""
+    return codec.make_commkey(int(key), int(session_id), ticks)
+
+
+# pyzk's connect() looks the function up in its module: the fix goes there.
+_pyzk_base.make_commkey = _wrapping_commkey
 
 
 class HubZK(ZK):
