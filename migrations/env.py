@@ -5,21 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from hub.store.db import make_engine, normalise_url
-from hub.store.models import TRIGGER_KEPT_KEYS, Base
+from hub.store.db import include_object, make_engine, normalise_url
+from hub.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-# Tables that belong to libraries (APScheduler's job store creates its own).
-FOREIGN_TABLES = {"apscheduler_jobs"}
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    if type_ == "foreign_key_constraint" and name in TRIGGER_KEPT_KEYS:
-        return False  # triggers keep them on PostgreSQL (migration 0009)
-    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def _url() -> str:

@@ -9,16 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from hub.store.db import downgrade, head_revision, make_engine, reset_engines, upgrade
-from hub.store.models import TRIGGER_KEPT_KEYS, Base
-
-FOREIGN_TABLES = {"apscheduler_jobs"}  # created by APScheduler's job store, not by us
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    if type_ == "foreign_key_constraint" and name in TRIGGER_KEPT_KEYS:
-        return False  # triggers keep them on PostgreSQL (migration 0009)
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+from hub.store.db import downgrade, head_revision, include_object, make_engine, reset_engines, upgrade
+from hub.store.models import Base
 
 
 @pytest.fixture

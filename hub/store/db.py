@@ -127,3 +127,16 @@ def head_revision(url: str | None = None) -> str | None:
 
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("raw_punches")
+
+
+# Tables that belong to libraries (APScheduler's job store creates its own).
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """What Alembic compares between the models and a database (migrations and tests)."""
+    from hub.store.models import TRIGGER_KEPT_KEYS
+
+    if type_ == "foreign_key_constraint" and name in TRIGGER_KEPT_KEYS:
+        return False  # triggers keep them on PostgreSQL (migration 0009)
+    return not (type_ == "table" and name in FOREIGN_TABLES)

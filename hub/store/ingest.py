@@ -32,6 +32,14 @@ COLUMNS = (
 # What a row built per punch carries; received_at and ingest_run_id are the same for a
 # whole call and go into the statement once.
 ROW_COLUMNS = tuple(c for c in COLUMNS if c not in ("received_at", "ingest_run_id"))
+# The columns every insert names: a row's, then the call's two.
+_TARGET = ",".join((*ROW_COLUMNS, "received_at", "ingest_run_id"))
+
+
+def _sqlite_call_values(received: datetime, run_id: int | None) -> str:
+    """The call's values as SQL literals we made ourselves (a timestamp and an int), which
+    spares binding them on every row."""
+    return f"'{sqlite_dt(received)}',{'NULL' if run_id is None else int(run_id)}"
 
 
 @dataclass
@@ -90,14 +98,6 @@ _JSON = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 # options make its text what json.dumps(separators=(",", ":"), default=str) gives.
 _ORJSON_OPTS = (orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
                 | orjson.OPT_PASSTHROUGH_DATACLASS)
-
-
-def encode_raw(value: Any) -> str:
-    """A punch's raw fields as compact JSON text (non-JSON values as their str())."""
-    try:
-        return orjson.dumps(value, default=str, option=_ORJSON_OPTS).decode()
-    except TypeError:  # integers beyond 64 bits and the like: the slow encoder takes all
-        return _JSON.encode(value)
 
 
 class PinResolver:
@@ -260,7 +260,7 @@ def _pipeline_sqlite(conn: Connection, chunks: list[list[Punch]], resolver: PinR
     """
     dbapi = conn.connection.driver_connection
     cols = ",".join(ROW_COLUMNS)
-    constants = f"'{sqlite_dt(now)}',{'NULL' if run_id is None else int(run_id)}"
+    constants = _sqlite_call_values(now, run_id)
     cur = dbapi.cursor()
     new = 0
     try:
@@ -279,9 +279,8 @@ def _pipeline_sqlite(conn: Connection, chunks: list[list[Punch]], resolver: PinR
                     pending = pool.submit(_rows_yielding, chunks[k + 1], resolver, result, now,
                                           utc_of)
                 # rowid order is arrival order: the merge keeps it.
-                cur.execute(f"INSERT OR IGNORE INTO raw_punches ({cols},received_at,"
-                            f"ingest_run_id) SELECT {cols},{constants} FROM _ingest_stage "
-                            "ORDER BY rowid")
+                cur.execute(f"INSERT OR IGNORE INTO raw_punches ({_TARGET}) "
+                            f"SELECT {cols},{constants} FROM _ingest_stage ORDER BY rowid")
                 new += cur.rowcount
                 cur.execute("DELETE FROM _ingest_stage")
     finally:
@@ -293,15 +292,13 @@ def _insert_sqlite(conn: Connection, rows: list[tuple], received: datetime,
                    run_id: int | None) -> int:
     dbapi = conn.connection.driver_connection
     before = dbapi.total_changes
-    # The per-call values are literals we made ourselves (a timestamp and an int), which
-    # spares binding them on every row.
-    constants = f"'{sqlite_dt(received)}',{'NULL' if run_id is None else int(run_id)}"
+    constants = _sqlite_call_values(received, run_id)
     # Rows go in as they came: adapters deliver a terminal's log in time order, which keeps
     # the indexes' inserts near their right edge (sorting by identity scattered them).
     cur = dbapi.cursor()
     cur.executemany(
-        f"INSERT OR IGNORE INTO raw_punches ({','.join(ROW_COLUMNS)},received_at,ingest_run_id)"
-        f" VALUES ({','.join('?' * len(ROW_COLUMNS))},{constants})", rows)
+        f"INSERT OR IGNORE INTO raw_punches ({_TARGET}) "
+        f"VALUES ({','.join('?' * len(ROW_COLUMNS))},{constants})", rows)
     cur.close()
     return dbapi.total_changes - before
 
@@ -316,8 +313,7 @@ def _insert_postgres(conn: Connection, rows: list[tuple], received: datetime,
             # in meanwhile makes it fail on the identity; then the checked path below runs.
             cur.execute("SAVEPOINT ingest_fresh")
             try:
-                _copy(cur, "raw_punches", (*ROW_COLUMNS, "received_at", "ingest_run_id"),
-                      [(*row, received, run_id) for row in fresh])
+                _copy(cur, "raw_punches", _TARGET, [(*row, received, run_id) for row in fresh])
             except psycopg.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT ingest_fresh")
             else:
@@ -328,16 +324,15 @@ def _insert_postgres(conn: Connection, rows: list[tuple], received: datetime,
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _ingest_rows ON COMMIT DELETE ROWS AS "
                     f"SELECT {cols} FROM raw_punches WITH NO DATA")
         cur.execute("TRUNCATE _ingest_rows")
-        _copy(cur, "_ingest_rows", ROW_COLUMNS, rows)
+        _copy(cur, "_ingest_rows", cols, rows)
         cur.execute(
-            f"INSERT INTO raw_punches ({cols},received_at,ingest_run_id) "
-            f"SELECT {cols},%s,%s FROM _ingest_rows "
+            f"INSERT INTO raw_punches ({_TARGET}) SELECT {cols},%s,%s FROM _ingest_rows "
             "ON CONFLICT ON CONSTRAINT uq_raw_punches_identity DO NOTHING", (received, run_id))
         return cur.rowcount
 
 
-def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+def _copy(cur: Any, table: str, columns: str, rows: Iterable[tuple]) -> None:
+    with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
