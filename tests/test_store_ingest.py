@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -200,8 +204,8 @@ def test_a_log_past_the_stored_ones_and_a_stale_check_both_count_right(
         s.commit()
     copied: list[str] = []
     real_copy = ingest_module._copy
-    monkeypatch.setattr(ingest_module, "_copy", lambda cur, table, cols, rows: (
-        copied.append(table), real_copy(cur, table, cols, rows)))
+    monkeypatch.setattr(ingest_module, "_copy", lambda cur, table, cols, rows, tail: (
+        copied.append(table), real_copy(cur, table, cols, rows, tail)))
     log = sorted(punches(dev.id, 600), key=lambda p: p.local_time)
     first = ingest_punches(engine, log[:400] + log[:50])  # inner repeats on the fresh path
     assert (first.new, first.duplicate) == (400, 50)
@@ -218,3 +222,53 @@ def test_a_log_past_the_stored_ones_and_a_stale_check_both_count_right(
     again = ingest_punches(engine, log[500:] + extra)
     assert (again.new, again.duplicate) == (100, 100)
     assert count_rows(engine, "raw_punches") == 700
+
+
+NASTY = ["a\\b", "\\N", "\\", "x\ty", "l\nm", "cr\rlf", "ünï 名", "N", "", " 7 "]
+
+
+def _stored_text(engine, device_id: int) -> list[tuple]:
+    with Session(engine) as s:
+        return sorted((r.pin, r.local_time, r.work_code, r.raw) for r in s.scalars(
+            select(RawPunch).where(RawPunch.device_id == device_id)))
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["all-nasty", "one-nasty-row"])
+def test_text_copy_would_misread_is_stored_as_given(engine, mixed: bool) -> None:
+    """PostgreSQL rows go in as COPY text written by the hub; values holding a backslash,
+    tab or line break (or the text of COPY's NULL) must still be stored exactly as given,
+    on the straight copy and on the checked path, and on SQLite alike."""
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        s.commit()
+    start = datetime(2026, 11, 2, 7, 0)
+    plain = punches(dev.id, 50, start=datetime(2026, 10, 1, 7, 0)) if mixed else []
+    odd = [Punch(dev.id, Source.FILE, pin, start.replace(minute=i), "Asia/Jakarta",
+                 work_code=NASTY[-1 - i], raw={"note": pin, "n": None})
+           for i, pin in enumerate(NASTY)]
+    batch = plain + (odd[:1] if mixed else odd)
+    first = ingest_punches(engine, batch)
+    assert first.new == len(batch)
+    # Again, with more: the stored ones clash, so the staging table is used this time.
+    second = ingest_punches(engine, batch + odd)
+    fresh = len(odd) - (len(batch) - len(plain))
+    assert (second.new, second.duplicate) == (fresh, len(batch) + len(odd) - fresh)
+    stored = _stored_text(engine, dev.id)
+    want = sorted([(p.pin, p.local_time, p.work_code, p.raw) for p in plain + odd])
+    assert stored == want
+
+
+@given(pins=st.lists(st.text(st.characters(blacklist_categories=("Cs",),
+                                           blacklist_characters="\x00"), max_size=12),
+                     min_size=1, max_size=20, unique=True))
+@hsettings(max_examples=25, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_pin_text_round_trips(engine, pins: list[str]) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s, f"SN-{uuid.uuid4().hex[:10]}")
+        s.commit()
+    batch = [Punch(dev.id, Source.ZK_TCP, pin, datetime(2026, 11, 2, 7, i), "Asia/Jakarta",
+                   raw={"pin": pin}) for i, pin in enumerate(pins)]
+    assert ingest_punches(engine, batch).new == len(batch)
+    assert _stored_text(engine, dev.id) == sorted(
+        (p.pin, p.local_time, None, {"pin": p.pin}) for p in batch)
