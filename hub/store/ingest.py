@@ -21,6 +21,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError
 
+from hub.gc_pause import gc_paused
 from hub.punch import EARLIEST_PLAUSIBLE, Punch, PunchFlag, to_utc
 from hub.store.models import Device, PinMapping, RawPunch, utcnow
 
@@ -209,7 +210,12 @@ def ingest_punches(bind: Engine | Connection, punches: Iterable[Punch],
     if isinstance(bind, Engine):
         with bind.begin() as conn:
             return ingest_punches(conn, punches, run_id, batch_size)
-    conn = bind
+    with gc_paused():  # rows are short-lived and acyclic: reference counting frees them
+        return _ingest(bind, punches, run_id, batch_size)
+
+
+def _ingest(conn: Connection, punches: Iterable[Punch], run_id: int | None,
+            batch_size: int) -> IngestResult:
     items = punches if isinstance(punches, list) else list(punches)
     result = IngestResult(seen=len(items))
     if not items:

@@ -29,6 +29,7 @@ from zk.exception import ZKError
 
 from hub.adapters.zk.client import ZkClient, ZkClientError
 from hub.config import PullSettings
+from hub.gc_pause import gc_paused
 from hub.i18n import tr
 from hub.protocols.zk import ZkProtocolError
 from hub.protocols.zk_records import ParsedLog, ZkLogRecord
@@ -185,6 +186,10 @@ class Puller:
 
     # --- one terminal -------------------------------------------------------------------
     def pull(self, target: Target, full: bool = False) -> PullResult:
+        with gc_paused():  # a whole log is tens of thousands of short-lived objects
+            return self._pull(target, full)
+
+    def _pull(self, target: Target, full: bool) -> PullResult:
         res = PullResult(target.serial, target.id)
         started = time.monotonic()
         try:
