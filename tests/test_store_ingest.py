@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -92,12 +92,19 @@ def test_time_is_explicit_utc_and_local(engine) -> None:
         dev = make_device(s, tz="Asia/Jayapura")
         s.commit()
     local = datetime(2026, 11, 3, 7, 30, 5)
-    ingest_punches(engine, [Punch(dev.id, Source.ZK_TCP, "1", local, "Asia/Jayapura")])
+    # Times of one hour share cached text: whole seconds, a fraction, and the next hour.
+    others = [local.replace(minute=59, second=59, microsecond=250_000),
+              local.replace(second=6), local.replace(hour=8, minute=0, second=0),
+              datetime(2026, 11, 3, 0, 0, 1)]
+    ingest_punches(engine, [Punch(dev.id, Source.ZK_TCP, "1", t, "Asia/Jayapura")
+                            for t in (local, *others)])
     with Session(engine, expire_on_commit=False) as s:
-        row = s.scalar(select(RawPunch))
+        row = s.scalar(select(RawPunch).where(RawPunch.local_time == local))
         assert row.local_time == local
         assert row.utc_time == datetime(2026, 11, 2, 22, 30, 5)  # WIT is UTC+9
         assert row.tz == "Asia/Jayapura"
+        stored = dict(s.execute(select(RawPunch.local_time, RawPunch.utc_time)).all())
+    assert stored == {t: t - timedelta(hours=9) for t in (local, *others)}
 
 
 def test_impossible_dates_are_kept_and_flagged(engine) -> None:

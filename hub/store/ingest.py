@@ -77,8 +77,10 @@ class UtcOffsets:
 
     def __init__(self) -> None:
         self.cache: dict[tuple[str, int], timedelta] = {}
-        # (zone, "YYYY-MM-DD HH" local) -> the same for UTC, where the offset is whole hours
-        self.hours: dict[tuple[str, str], str] = {}
+        # local hour (hour_key) -> its text "YYYY-MM-DD HH:"
+        self.local_hours: dict[int, str] = {}
+        # (zone, local hour_key) -> the UTC hour's text, where the offset is whole hours
+        self.hours: dict[tuple[str, int], str] = {}
 
     def __call__(self, local_time: datetime, tz: str) -> datetime:
         key = (tz, local_time.toordinal())
@@ -92,7 +94,17 @@ class UtcOffsets:
         offset = self.cache.get((tz, local.toordinal()))
         if offset is not None and not offset.total_seconds() % 3600 and \
                 local_text[13:] == utc_text[13:]:
-            self.hours[(tz, local_text[:13])] = utc_text[:13]
+            self.hours[(tz, hour_key(local))] = utc_text[:14]
+
+
+def hour_key(value: datetime) -> int:
+    """The hour a time falls in, as one int (a cheap dict key)."""
+    return value.toordinal() * 24 + value.hour
+
+
+# "MM:SS.000000" for every minute and second of an hour: a whole-second time's text is its
+# hour's text plus one of these (datetime.isoformat costs 0.5 µs a call).
+_MINUTE_SECOND = tuple(f"{m:02d}:{s:02d}.000000" for m in range(60) for s in range(60))
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
@@ -150,7 +162,8 @@ def _rows(punches: Sequence[Punch], resolver: PinResolver,
     unknown = int(PunchFlag.UNKNOWN_PIN)
     out_of_range = int(PunchFlag.OUT_OF_RANGE)
     offsets = utc_of.cache
-    hours = utc_of.hours
+    hours, local_hours = utc_of.hours, utc_of.local_hours
+    minute_second = _MINUTE_SECOND
     n_unknown = n_range = 0
     last_dev, pins = None, empty
     for p in punches:
@@ -167,14 +180,23 @@ def _rows(punches: Sequence[Punch], resolver: PinResolver,
             flags |= out_of_range
             n_range += 1
         utc = p.utc_time
-        local_v = local.isoformat(" ", "microseconds")
+        hk = local.toordinal() * 24 + local.hour
+        if local.microsecond:
+            local_v = local.isoformat(" ", "microseconds")
+            tail = local_v[14:]
+        else:
+            tail = minute_second[local.minute * 60 + local.second]
+            prefix = local_hours.get(hk)
+            if prefix is None:
+                prefix = local_hours[hk] = local.isoformat(" ", "microseconds")[:14]
+            local_v = prefix + tail
         utc_v: str | None
         if utc is None:
             # Same zone, same local hour -> same UTC hour: the text of the UTC time is the
             # cached hour before the local minutes (zones a whole hour off UTC).
-            utc_v = hours.get((p.tz, local_v[:13]))
+            utc_v = hours.get((p.tz, hk))
             if utc_v is not None:
-                utc_v += local_v[13:]
+                utc_v += tail
             else:
                 offset = offsets.get((p.tz, local.toordinal()))
                 if offset is not None:
