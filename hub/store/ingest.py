@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -398,28 +399,30 @@ def _fresh_rows(cur: Any, rows: list[tuple]) -> list[tuple] | None:
     A log read past what was stored, the usual pull, is all new: it then skips the staging
     table and the conflict check, which are half the database's work per row."""
     dev_i, local_i = _IDENTITY[0], _IDENTITY[1]
-    spans: dict[int, list[str]] = {}  # ISO text: its order is the times' order
-    for row in rows:
-        span = spans.get(row[dev_i])
-        if span is None:
-            spans[row[dev_i]] = [row[local_i], row[local_i]]
-        elif row[local_i] < span[0]:
-            span[0] = row[local_i]
-        elif row[local_i] > span[1]:
-            span[1] = row[local_i]
-    if len(spans) > 8:
+    devices = set(map(itemgetter(dev_i), rows))
+    if len(devices) > 8:
         return None
+    # Times are ISO text: their order is the times' order.
+    if len(devices) == 1:  # the usual call: one terminal's log
+        times = list(map(itemgetter(local_i), rows))
+        spans = {devices.pop(): (min(times), max(times))}
+    else:
+        spans = {}
+        for dev in devices:
+            times = [row[local_i] for row in rows if row[dev_i] == dev]
+            spans[dev] = (min(times), max(times))
     for dev, (lo, hi) in spans.items():
         cur.execute("SELECT EXISTS (SELECT 1 FROM raw_punches WHERE device_id = %s AND "
                     "local_time >= %s::timestamp AND local_time <= %s::timestamp)",
                     (dev, lo, hi))
         if cur.fetchone()[0]:
             return None
+    keys = list(map(itemgetter(*_IDENTITY), rows))
+    if len(set(keys)) == len(rows):
+        return rows
     seen: set[tuple] = set()
     fresh = []
-    for row in rows:
-        key = (row[dev_i], row[local_i], row[_IDENTITY[2]], row[_IDENTITY[3]],
-               row[_IDENTITY[4]])
+    for key, row in zip(keys, rows, strict=True):
         if key not in seen:
             seen.add(key)
             fresh.append(row)
