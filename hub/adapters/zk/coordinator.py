@@ -403,7 +403,7 @@ class Puller:
             from hub.adapters.zk.shards import pull_in_processes
             from hub.config import get_settings
 
-            return pull_in_processes(self.engine.url.render_as_string(hide_password=False),
+            return pull_in_processes(self.engine,
                                      get_settings(), self.settings, targets, full, processes,
                                      on_done)
         results: list[PullResult] = []

@@ -2,10 +2,12 @@
 
 Reading, parsing and building punches for tens of terminals at once is Python work that a
 thread pool cannot spread over cores. For a big fleet the coordinator splits the terminals
-into shards, one per worker process; each worker pulls its shard with its own thread pool
-and its own database connection (every terminal is still written in one transaction), and
-sends each terminal's result back as soon as it is done, so progress shows as before.
-Workers are spawned, not forked: the parent may hold threads (scheduler, web server).
+into shards, one per process; each pulls its shard with its own thread pool and its own
+database connection (every terminal is still written in one transaction), and sends each
+terminal's result back as soon as it is done, so progress shows as before. The calling
+process pulls the first shard itself: it has everything imported, so its terminals start
+at once while the other processes start up (about a second each). Workers are spawned,
+not forked: the parent may hold threads (scheduler, web server).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import logging
 import multiprocessing
 import os
 import queue as queue_mod
+import threading
 from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import Engine
 
 from hub.config import PullSettings, Settings
 
@@ -34,8 +39,8 @@ def process_count(settings: PullSettings, targets: int) -> int:
     return max(1, min(wanted, targets // MIN_TARGETS_PER_PROCESS))
 
 
-def pull_in_processes(url: str, settings: Settings, pull: PullSettings, targets: list[Any],
-                      full: bool, processes: int,
+def pull_in_processes(engine: Engine, settings: Settings, pull: PullSettings,
+                      targets: list[Any], full: bool, processes: int,
                       on_done: Callable[[Any], None] | None = None) -> list[Any]:
     from hub.adapters.zk.coordinator import PullResult
 
@@ -44,12 +49,16 @@ def pull_in_processes(url: str, settings: Settings, pull: PullSettings, targets:
     shards = [targets[i::processes] for i in range(processes)]
     per_shard = PullSettings(**{**vars(pull), "processes": 1,
                                 "concurrency": max(1, -(-pull.concurrency // processes))})
+    url = engine.url.render_as_string(hide_password=False)
     workers = [ctx.Process(target=_shard_main, args=(url, settings, per_shard, shard, full,
                                                      results), daemon=True,
                            name=f"zk-pull-{n}")
-               for n, shard in enumerate(shards)]
+               for n, shard in enumerate(shards[1:], start=1)]
     for w in workers:
         w.start()
+    here = threading.Thread(target=_pull_shard, args=(engine, per_shard, shards[0], full,
+                                                      results), daemon=True, name="zk-pull-0")
+    here.start()
     pending = {t.serial: t for t in targets}
     out: list[Any] = []
     try:
@@ -57,7 +66,7 @@ def pull_in_processes(url: str, settings: Settings, pull: PullSettings, targets:
             try:
                 r = results.get(timeout=1.0)
             except queue_mod.Empty:
-                if all(not w.is_alive() for w in workers):
+                if not here.is_alive() and all(not w.is_alive() for w in workers):
                     # A worker died before reporting some terminals: say so for each.
                     try:
                         r = results.get(timeout=1.0)
@@ -70,6 +79,7 @@ def pull_in_processes(url: str, settings: Settings, pull: PullSettings, targets:
             if on_done:
                 on_done(r)
     finally:
+        here.join(timeout=5)
         for w in workers:
             w.join(timeout=5)
             if w.is_alive():
@@ -86,12 +96,21 @@ def pull_in_processes(url: str, settings: Settings, pull: PullSettings, targets:
 
 def _shard_main(url: str, settings: Settings, pull: PullSettings, shard: list[Any], full: bool,
                 results: Any) -> None:
-    from hub.adapters.zk.coordinator import Puller, PullResult
     from hub.config import set_settings
     from hub.store.db import make_engine
 
     set_settings(settings)
     engine = make_engine(url)
+    try:
+        _pull_shard(engine, pull, shard, full, results)
+    finally:
+        engine.dispose()
+
+
+def _pull_shard(engine: Engine, pull: PullSettings, shard: list[Any], full: bool,
+                results: Any) -> None:
+    from hub.adapters.zk.coordinator import Puller, PullResult
+
     reported: set[str] = set()
 
     def report(r: Any) -> None:
@@ -105,5 +124,3 @@ def _shard_main(url: str, settings: Settings, pull: PullSettings, shard: list[An
         for t in shard:
             if t.serial not in reported:
                 results.put(PullResult(t.serial, t.id, error=f"{exc.__class__.__name__}: {exc}"))
-    finally:
-        engine.dispose()
