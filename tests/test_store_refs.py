@@ -36,12 +36,16 @@ def _punch(dev: int, minute: int = 0) -> Punch:
     return Punch(dev, Source.ZK_TCP, "1", datetime(2026, 11, 3, 7, minute), "Asia/Jakarta")
 
 
-def test_missing_parents_are_refused(engine) -> None:
+def test_missing_parents_are_refused(engine, backend) -> None:
     dev, emp, run = _setup(engine)
-    with pytest.raises(IntegrityError):
-        ingest_punches(engine, [_punch(dev), _punch(dev + 1000, 1)], run)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as refused:
+        ingest_punches(engine, [_punch(dev), _punch(dev + 1000, 1), _punch(dev + 999, 2)], run)
+    if backend == "postgresql":  # the statement-level check names what is missing
+        assert f"devices that do not exist (id {dev + 999}, {dev + 1000})" in str(refused.value)
+    with pytest.raises(IntegrityError) as refused:
         ingest_punches(engine, [_punch(dev)], run + 1000)
+    if backend == "postgresql":
+        assert f"ingest runs that do not exist (id {run + 1000})" in str(refused.value)
     assert ingest_punches(engine, [_punch(dev)], run).new == 1
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(update(RawPunch).values(employee_id=emp + 1000))
