@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.punch import Punch, PunchFlag, Source, State, Verify
 from hub.store.ingest import ingest_punches, resolve_unknown_pins
-from hub.store.models import PinMapping, RawPunch
+from hub.store.models import Employee, PinMapping, RawPunch
 from tests.store_helpers import count_rows, make_device, make_employee, make_site, punches
 
 
@@ -85,6 +85,26 @@ def test_unknown_pins_are_kept_flagged_and_resolved_later(engine) -> None:
         assert row.employee_id == other_id
         assert not PunchFlag(row.flags) & PunchFlag.UNKNOWN_PIN
         assert row.local_time == when
+
+
+@pytest.mark.parametrize("batch_size", [20_000, 3], ids=["one-chunk", "many-chunks"])
+def test_an_employee_numbered_0_is_still_told_from_an_unknown_pin(engine, batch_size) -> None:
+    """SQLite binds an unknown PIN's employee as 0 (binding None is slow): a store that does
+    hold an employee 0 must still get 0 for them and NULL for the unknown PIN."""
+    with Session(engine, expire_on_commit=False) as s:
+        dev = make_device(s)
+        zero = Employee(id=0, id_number="EMP-0", employment_type="non_asn", name="Nol")
+        s.add(zero)
+        s.flush()
+        s.add(PinMapping(employee_id=0, pin="7", pin_group="default"))
+        s.commit()
+    when = datetime(2026, 11, 3, 7, 30)
+    batch = [Punch(dev.id, Source.ZK_TCP, pin, when.replace(minute=m), "Asia/Jakarta")
+             for m, pin in enumerate(["7", "8", "7", "9", "7"])]
+    assert ingest_punches(engine, batch, batch_size=batch_size).unknown_pin == 2
+    with Session(engine) as s:
+        stored = sorted(s.execute(select(RawPunch.pin, RawPunch.employee_id)).all())
+    assert stored == [("7", 0)] * 3 + [("8", None), ("9", None)]
 
 
 def test_time_is_explicit_utc_and_local(engine) -> None:

@@ -148,12 +148,14 @@ class PinResolver:
 
 
 def _rows(punches: Sequence[Punch], resolver: PinResolver,
-          result: IngestResult, now: datetime, utc_of: UtcOffsets) -> list[tuple]:
+          result: IngestResult, now: datetime, utc_of: UtcOffsets,
+          no_employee: int | None = None) -> list[tuple]:
     """Rows for ROW_COLUMNS: the hot loop of every ingest, so names are bound locally, the PIN
     map of the last device is kept, and the UTC offset is read from its cache inline.
 
     Times are ISO text (sqlite_dt), on both databases: SQLite stores exactly that text, and
-    PostgreSQL's COPY reads it as it is, with no per-value dumper (half the cost of a row)."""
+    PostgreSQL's COPY reads it as it is, with no per-value dumper (half the cost of a row).
+    An unknown PIN's employee is `no_employee` (see _SqliteShape)."""
     out: list[tuple] = []
     append = out.append
     latest = now + PLAUSIBLE_FUTURE
@@ -177,6 +179,7 @@ def _rows(punches: Sequence[Punch], resolver: PinResolver,
         if emp is None:
             flags |= unknown
             n_unknown += 1
+            emp = no_employee
         if not EARLIEST_PLAUSIBLE <= local <= latest:
             flags |= out_of_range
             n_range += 1
@@ -237,6 +240,43 @@ def ingest_punches(bind: Engine | Connection, punches: Iterable[Punch],
         return _ingest(bind, punches, run_id, batch_size)
 
 
+class _SqliteShape:
+    """How SQLite rows avoid binding None, which costs Python's sqlite3 driver three times an
+    int (it looks for an adapter first): a column NULL on every row of a chunk is left out
+    of the insert (the column's default is NULL), and an unknown employee is bound as 0 and
+    turned back into NULL by the statement (0 is no employee's id: SQLite numbers rows from
+    1; should a store hold one anyway, None is bound as it is)."""
+
+    OFTEN_NULL = tuple(ROW_COLUMNS.index(c) for c in ("work_code", "device_seq"))
+    EMPLOYEE = ROW_COLUMNS.index("employee_id")
+
+    def __init__(self, resolver: PinResolver) -> None:
+        maps = {id(m): m for m in resolver.by_device.values()}.values()
+        self.no_employee: int | None = None if any(0 in m.values() for m in maps) else 0
+
+    def trim(self, rows: list[tuple]) -> tuple[list[tuple], tuple[int, ...]]:
+        """(rows without the columns that are NULL throughout, the kept positions)."""
+        drop = [i for i in self.OFTEN_NULL
+                if list(map(itemgetter(i), rows)).count(None) == len(rows)]
+        if not drop:
+            return rows, tuple(range(len(ROW_COLUMNS)))
+        keep = tuple(i for i in range(len(ROW_COLUMNS)) if i not in drop)
+        return list(map(itemgetter(*keep), rows)), keep
+
+    def names(self, keep: tuple[int, ...]) -> str:
+        return ",".join(ROW_COLUMNS[i] for i in keep)
+
+    def values(self, keep: tuple[int, ...]) -> str:
+        """The VALUES placeholders for `keep`: the employee's turns 0 back into NULL."""
+        return ",".join("NULLIF(?,0)" if i == self.EMPLOYEE and self.no_employee == 0 else "?"
+                        for i in keep)
+
+    def select(self) -> str:
+        """The staged columns as the merge reads them."""
+        return ",".join("NULLIF(employee_id,0)" if c == "employee_id" and self.no_employee == 0
+                        else c for c in ROW_COLUMNS)
+
+
 def _ingest(conn: Connection, punches: Iterable[Punch], run_id: int | None,
             batch_size: int) -> IngestResult:
     items = punches if isinstance(punches, list) else list(punches)
@@ -249,11 +289,14 @@ def _ingest(conn: Connection, punches: Iterable[Punch], run_id: int | None,
     utc_of = UtcOffsets()
     chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
     try:
-        if len(chunks) == 1 or not sqlite:
+        if not sqlite:
             for chunk in chunks:
                 rows = _rows(chunk, resolver, result, now, utc_of)
-                result.new += (_insert_sqlite if sqlite else _insert_postgres)(conn, rows, now,
-                                                                              run_id)
+                result.new += _insert_postgres(conn, rows, now, run_id)
+        elif len(chunks) == 1:
+            shape = _SqliteShape(resolver)
+            rows = _rows(chunks[0], resolver, result, now, utc_of, shape.no_employee)
+            result.new += _insert_sqlite(conn, *shape.trim(rows), shape, now, run_id)
         else:
             result.new += _pipeline_sqlite(conn, chunks, resolver, result, now, run_id, utc_of)
     except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
@@ -267,14 +310,16 @@ def _ingest(conn: Connection, punches: Iterable[Punch], run_id: int | None,
 
 
 def _rows_yielding(chunk: list[Punch], resolver: PinResolver, result: IngestResult,
-                   now: datetime, utc_of: UtcOffsets, step: int = 1000) -> list[tuple]:
+                   now: datetime, utc_of: UtcOffsets, shape: _SqliteShape,
+                   step: int = 1000) -> tuple[list[tuple], tuple[int, ...]]:
     """_rows in slices, offering the GIL between them: the thread merging in SQLite gets it
-    back within a slice (~2 ms) instead of the interpreter's 5 ms switch interval."""
+    back within a slice (~2 ms) instead of the interpreter's 5 ms switch interval. Returns
+    the trimmed rows and their columns (_SqliteShape.trim)."""
     out: list[tuple] = []
     for i in range(0, len(chunk), step):
-        out += _rows(chunk[i:i + step], resolver, result, now, utc_of)
+        out += _rows(chunk[i:i + step], resolver, result, now, utc_of, shape.no_employee)
         time.sleep(0)
-    return out
+    return shape.trim(out)
 
 
 def _pipeline_sqlite(conn: Connection, chunks: list[list[Punch]], resolver: PinResolver,
@@ -297,19 +342,21 @@ def _pipeline_sqlite(conn: Connection, chunks: list[list[Punch]], resolver: PinR
         # every row (raw_punches applies its own once, in the merge).
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _ingest_stage ({cols})")
         cur.execute("DELETE FROM _ingest_stage")
+        shape = _SqliteShape(resolver)
         with ThreadPoolExecutor(1, thread_name_prefix="ingest-rows") as pool:
-            pending = pool.submit(_rows_yielding, chunks[0], resolver, result, now, utc_of)
+            pending = pool.submit(_rows_yielding, chunks[0], resolver, result, now, utc_of,
+                                  shape)
             for k in range(len(chunks)):
-                rows = pending.result()
-                cur.executemany(f"INSERT INTO _ingest_stage VALUES "
-                                f"({','.join('?' * len(ROW_COLUMNS))})", rows)
+                rows, keep = pending.result()
+                cur.executemany(f"INSERT INTO _ingest_stage ({shape.names(keep)}) VALUES "
+                                f"({','.join('?' * len(keep))})", rows)
                 del rows
                 if k + 1 < len(chunks):
                     pending = pool.submit(_rows_yielding, chunks[k + 1], resolver, result, now,
-                                          utc_of)
+                                          utc_of, shape)
                 # rowid order is arrival order: the merge keeps it.
                 cur.execute(f"INSERT OR IGNORE INTO raw_punches ({_TARGET}) "
-                            f"SELECT {cols},{constants} FROM _ingest_stage ORDER BY rowid")
+                            f"SELECT {shape.select()},{constants} FROM _ingest_stage ORDER BY rowid")
                 new += cur.rowcount
                 cur.execute("DELETE FROM _ingest_stage")
     finally:
@@ -317,8 +364,8 @@ def _pipeline_sqlite(conn: Connection, chunks: list[list[Punch]], resolver: PinR
     return new
 
 
-def _insert_sqlite(conn: Connection, rows: list[tuple], received: datetime,
-                   run_id: int | None) -> int:
+def _insert_sqlite(conn: Connection, rows: list[tuple], keep: tuple[int, ...],
+                   shape: _SqliteShape, received: datetime, run_id: int | None) -> int:
     dbapi = conn.connection.driver_connection
     before = dbapi.total_changes
     constants = _sqlite_call_values(received, run_id)
@@ -326,8 +373,8 @@ def _insert_sqlite(conn: Connection, rows: list[tuple], received: datetime,
     # the indexes' inserts near their right edge (sorting by identity scattered them).
     cur = dbapi.cursor()
     cur.executemany(
-        f"INSERT OR IGNORE INTO raw_punches ({_TARGET}) "
-        f"VALUES ({','.join('?' * len(ROW_COLUMNS))},{constants})", rows)
+        f"INSERT OR IGNORE INTO raw_punches ({shape.names(keep)},received_at,ingest_run_id) "
+        f"VALUES ({shape.values(keep)},{constants})", rows)
     cur.close()
     return dbapi.total_changes - before
 
