@@ -25,7 +25,8 @@ FKS = (
     ("fk_raw_punches_ingest_run_id_ingest_runs", "ingest_run_id", "ingest_runs", "SET NULL"),
 )
 
-UP = """
+# The check itself (0010 returns to it on its way down).
+CHECK_REFS = """
 CREATE FUNCTION raw_punches_check_refs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
@@ -52,7 +53,9 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+"""
 
+UP = CHECK_REFS + """
 CREATE TRIGGER raw_punches_refs_insert AFTER INSERT ON raw_punches
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION raw_punches_check_refs();

@@ -10,6 +10,9 @@ Revision ID: 0010_punch_refs_one_pass
 Revises: 0009_punch_refs_by_statement
 Create Date: 2026-11-30 01:10:00
 """
+import importlib.util
+from pathlib import Path
+
 from alembic import op
 
 revision = '0010_punch_refs_one_pass'
@@ -51,33 +54,14 @@ BEGIN
 END $$;
 """
 
-# 0009's function, for the way down.
-DOWN = """
-CREATE OR REPLACE FUNCTION raw_punches_check_refs() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    bad record;
-BEGIN
-    PERFORM 1 FROM devices WHERE id IN (SELECT device_id FROM new_rows)
-        ORDER BY id FOR KEY SHARE;
-    PERFORM 1 FROM employees WHERE id IN (SELECT employee_id FROM new_rows)
-        ORDER BY id FOR KEY SHARE;
-    PERFORM 1 FROM ingest_runs WHERE id IN (SELECT ingest_run_id FROM new_rows)
-        ORDER BY id FOR KEY SHARE;
-    SELECT n.device_id, n.employee_id, n.ingest_run_id INTO bad FROM new_rows n
-     WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = n.device_id)
-        OR (n.employee_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM employees e WHERE e.id = n.employee_id))
-        OR (n.ingest_run_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM ingest_runs r WHERE r.id = n.ingest_run_id))
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'raw_punches refers to a device, employee or ingest run that does '
-                        'not exist (device_id, employee_id, ingest_run_id) = %', bad
-              USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+
+def _previous_check() -> str:
+    """0009's function, for the way down (migration files are not a package: load by path)."""
+    path = Path(__file__).with_name("0009_punch_refs_by_statement.py")
+    spec = importlib.util.spec_from_file_location("_migration_0009", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.CHECK_REFS.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def upgrade() -> None:
@@ -87,4 +71,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(DOWN)
+        op.execute(_previous_check())
