@@ -184,7 +184,7 @@ def _rows(punches: Sequence[Punch], resolver: PinResolver,
             flags |= out_of_range
             n_range += 1
         utc = p.utc_time
-        hk = local.toordinal() * 24 + local.hour
+        hk = local.toordinal() * 24 + local.hour  # hour_key(local), inline
         if local.microsecond:
             local_v = local.isoformat(" ", "microseconds")
             tail = local_v[14:]
@@ -420,9 +420,7 @@ def _copy(cur: Any, table: str, columns: str, rows: list[tuple], tail: tuple) ->
              for dev, src, pin, emp, local, tz, utc, st, vf, wc, seq, raw, flags in rows]
     text = "".join(lines)
     del lines
-    nulls = sum(v is None for v in tail) * len(rows) + sum(
-        [r[3] is None for r in rows] + [r[6] is None for r in rows] + [r[9] is None for r in rows]
-        + [r[10] is None for r in rows])
+    nulls = tail.count(None) * len(rows) + sum([row.count(None) for row in rows])
     tabs = (len(ROW_COLUMNS) + len(tail) - 1) * len(rows)
     clean = (text.count("\\") == nulls and text.count("\t") == tabs
              and text.count("\n") == len(rows) and "\r" not in text)

@@ -403,9 +403,8 @@ class Puller:
             from hub.adapters.zk.shards import pull_in_processes
             from hub.config import get_settings
 
-            return pull_in_processes(self.engine,
-                                     get_settings(), self.settings, targets, full, processes,
-                                     on_done)
+            return pull_in_processes(self.engine, get_settings(), self.settings, targets, full,
+                                     processes, on_done)
         results: list[PullResult] = []
         workers = max(1, min(self.settings.concurrency, len(targets) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zk-pull") as pool:
