@@ -39,7 +39,7 @@ from hub.reconcile.rules import builtin_text  # noqa: E402
 from hub.reconcile.store import RulesResolver, load_ruleset, reconcile_period  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
 from hub.store.ingest import ingest_punches  # noqa: E402
-from hub.store.models import Device, Employee, PinMapping, RawPunch, Site  # noqa: E402
+from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site  # noqa: E402
 
 FIRST, LAST = date(2026, 10, 1), date(2026, 10, 31)
 ONE_DAY = date(2026, 10, 15)
@@ -70,6 +70,11 @@ def seed(url: str, employees: int, seed: int = 7) -> int:
                                         for e in range(1, employees + 1)])
         conn.execute(insert(PinMapping), [{"employee_id": e, "pin": str(e), "pin_group": "default"}
                                           for e in range(1, employees + 1)])
+        # The nightly pull after the month: every terminal's log is known complete (no TD).
+        pulled = datetime(2026, 11, 1, 18)
+        conn.execute(insert(IngestRun), [{"device_id": d + 1, "source": "zk_tcp", "kind": "pull", "status": "ok",
+                                          "started_at": pulled, "finished_at": pulled, "details": {}}
+                                         for d in range(SITES * DEVICES_PER_SITE)])
     with Session(engine) as s:
         load_ruleset(s, builtin_text("kota-bengkulu-4punch"), source="bench", site_ids=[None])
         s.commit()

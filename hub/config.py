@@ -66,6 +66,12 @@ class SchedulerSettings:
 
 
 @dataclass
+class RecapSettings:
+    pemda: str = ""  # kop surat, e.g. "Pemerintah Kabupaten Bandung Barat"
+    place: str = ""  # where recaps are signed, e.g. "Ngamprah"
+
+
+@dataclass
 class Settings:
     database_url: str = ""
     var_dir: str = "var"
@@ -76,6 +82,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     pull: PullSettings = field(default_factory=PullSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    recap: RecapSettings = field(default_factory=RecapSettings)
     source: str = ""
 
     @property

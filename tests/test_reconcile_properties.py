@@ -1,8 +1,9 @@
 """Properties of the pure reconciler (hypothesis).
 
 - Reconciling the same input twice gives the same result, and never changes the input.
-- Adding an exact duplicate (another source) or a near duplicate (within the ruleset's
-  dedupe window after a punch) changes nothing.
+- Adding an exact duplicate (another source) changes nothing; near duplicates (within the
+  ruleset's dedupe window) never move a punch out of its slot nor fill two slots.
+- Doubtful punches and days without data cost nothing until a person decides.
 - The order in which punches arrive does not matter.
 """
 
@@ -15,9 +16,11 @@ from datetime import date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.punch import PunchFlag
 from hub.reconcile.engine import (
     CorrectionIn,
     EmployeeScope,
+    Evidence,
     LeaveIn,
     group_punches,
     local_seconds,
@@ -66,10 +69,10 @@ def scenario(draw):
     return ruleset, rows, roster, leaves, corrections
 
 
-def run(ruleset, rows, roster, leaves, corrections):
+def run(ruleset, rows, roster, leaves, corrections, evidence=None):
     rs = builtin(ruleset)
     scopes = [EmployeeScope(e, 1, FIRST, FIRST + timedelta(days=DAYS - 1)) for e in (1, 2)]
-    return reconcile(scopes, group_punches(rows), lambda _s, _d: rs, corrections, leaves, roster)
+    return reconcile(scopes, group_punches(rows), lambda _s, _d: rs, corrections, leaves, roster, evidence)
 
 
 def key(results):
@@ -104,14 +107,79 @@ def test_exact_duplicate_changes_nothing(sc, data) -> None:
 
 @SETTINGS
 @given(scenario(), st.data())
-def test_near_duplicate_changes_nothing(sc, data) -> None:
+def test_near_duplicate_stays_in_its_slot_and_fills_one(sc, data) -> None:
+    """With near-duplicates added, every punch a day used lies inside a slot window of that
+    day, and no two used punches are within the dedupe window (one action, one slot)."""
     ruleset, rows, roster, leaves, corrections = sc
     if not rows:
         return
-    emp, t, _ = data.draw(st.sampled_from(rows))
-    delta = data.draw(st.integers(0, builtin(ruleset).dedupe_seconds))
-    near = rows + [(emp, t + delta, len(rows) + 100)]
-    assert key(run(ruleset, near, roster, leaves, corrections)) == key(run(*sc))
+    rs = builtin(ruleset)
+    extra = []
+    for n in range(data.draw(st.integers(1, 4))):
+        emp, t, _ = data.draw(st.sampled_from(rows))
+        extra.append((emp, t + data.draw(st.integers(-rs.dedupe_seconds, rs.dedupe_seconds)), len(rows) + 100 + n))
+    near = rows + extra
+    at = {i: t for _, t, i in near}
+    for r in run(ruleset, near, roster, leaves, corrections):
+        used = sorted(at[p] for p in r.punch_ids if p > 0)
+        assert all(b - a > rs.dedupe_seconds for a, b in zip(used, used[1:], strict=False)), r
+        slots = rs.shifts[r.shift] if r.shift else rs.slots_for(r.day)
+        base = local_seconds(datetime.combine(r.day, datetime.min.time()))
+        for t in used:
+            assert any(base + s.lo <= t <= base + s.hi for s in slots), (r, t)
+
+
+@SETTINGS
+@given(scenario(), st.data())
+def test_doubtful_punches_cost_nothing_until_decided(sc, data) -> None:
+    """Flagged punches (the ruleset's quarantine) never make a day cost more than a person
+    would: a day they change waits (TV, 0 %); accepted they count as plain punches, rejected
+    as if they never arrived."""
+    ruleset, rows, roster, leaves, corrections = sc
+    if not rows:
+        return
+    flagged = {i for _, _, i in rows if data.draw(st.booleans())}
+    flags = dict.fromkeys(flagged, int(PunchFlag.CLOCK_SUSPECT))
+    plain = run(ruleset, rows, roster, leaves, corrections)
+    waiting = run(ruleset, rows, roster, leaves, corrections, Evidence(flags=flags))
+    for w, p in zip(waiting, plain, strict=True):
+        assert (w.employee_id, w.day) == (p.employee_id, p.day)
+        if w.status == "TV":
+            assert w.deduction_pct == 0.0 and set(w.waiting) <= flagged
+        else:  # the doubt changes nothing of this day: it is judged as it stands
+            assert (w.status, w.deduction_pct, w.late_min, w.early_min) == (
+                p.status, p.deduction_pct, p.late_min, p.early_min)
+    accepted = run(ruleset, rows, roster, leaves, corrections, Evidence(flags=flags, accepted=frozenset(flagged)))
+    assert key(accepted) == key(plain)
+    kept = [r for r in rows if r[2] not in flagged]
+    rejected = run(ruleset, rows, roster, leaves, corrections, Evidence(flags=flags, rejected=frozenset(flagged)))
+    dropped = run(ruleset, kept, roster, leaves, [c for c in corrections if c.punch_id not in flagged])
+    assert [(r.day, r.status, r.deduction_pct) for r in rejected] == [(r.day, r.status, r.deduction_pct)
+                                                                        for r in dropped]
+
+
+@SETTINGS
+@given(scenario(), st.data())
+def test_no_data_is_not_absence(sc, data) -> None:
+    """Without data from any of an employee's terminals, a day that would be TK is TD at
+    0 %; a decision per terminal and day turns it into H or TK for everyone at once."""
+    ruleset, rows, roster, leaves, corrections = sc
+    dead = {FIRST + timedelta(days=d) for d in range(DAYS) if data.draw(st.booleans())}
+    alive = {FIRST + timedelta(days=d) for d in range(-1, DAYS)} - dead
+    ev = Evidence(terminals={1: ("dev:1",), 2: ("dev:1", "dev:2")}, with_data={"dev:1": alive, "dev:2": set()})
+    plain = run(ruleset, rows, roster, leaves, corrections)
+    got = run(ruleset, rows, roster, leaves, corrections, ev)
+    for g, p in zip(got, plain, strict=True):
+        if p.status == "TK" and p.source == "punch" and g.day in dead:
+            assert (g.status, g.deduction_pct) == ("TD", 0.0) and g.terminals
+        else:
+            assert (g.status, g.deduction_pct) == (p.status, p.deduction_pct)
+    decisions = {("dev:1", d): "present" for d in dead}
+    for g in run(ruleset, rows, roster, leaves, corrections, Evidence(
+            terminals=ev.terminals, with_data=ev.with_data, decisions=decisions)):
+        assert g.status != "TD"
+        if g.source == "decision":
+            assert (g.status, g.deduction_pct) == ("H", 0.0)
 
 
 @SETTINGS

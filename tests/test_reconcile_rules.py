@@ -21,7 +21,7 @@ from hub.reconcile.engine import (
     local_seconds,
     reconcile,
 )
-from hub.reconcile.rules import RulesetError, builtin, builtin_text, parse_clock, parse_ruleset
+from hub.reconcile.rules import BUILTIN, RulesetError, builtin, builtin_text, parse_clock, parse_ruleset
 
 TUE = date(2026, 10, 6)
 FRI = date(2026, 10, 9)
@@ -89,6 +89,26 @@ TABLE = [
     ("choose last check-out", "pemda-default", TUE, ["07:10", "13:00", "16:10"], "H", 0, 0, 0.0),
     ("near duplicate check-in within 3 min", "six-day-service", TUE, ["07:25", "07:27", "14:40"], "H", 0, 0, 0.0),
     ("punches 4 min apart are two", "six-day-service", TUE, ["07:25", "07:31:30", "14:40"], "TL1", 1, 0, 0.5),
+    # Near-duplicates: the slot's own choose rule picks among them, never "the earliest".
+    ("double out punch, choose last", "pemda-default", TUE, ["07:20", "15:29:55", "15:30:21"], "PSW1", 0, 30, 0.5),
+    ("double in punch, choose first", "pemda-default", TUE, ["07:30:50", "07:31:20", "16:00"], "H", 0, 0, 0.0),
+    ("double in punch, choose last (Bali)", "six-day-service", TUE, ["07:29:50", "07:31:10", "14:40"], "TL1", 1, 0,
+     0.5),
+    ("double punch from before the window", "pemda-default", TUE, ["05:58:30", "06:00:30", "16:00"], "H", 0, 0, 0.0),
+    # One action fills one slot: a double punch across two windows counts for the first.
+    ("double punch across the noon boundary", "pemda-default", TUE, ["11:59:30", "12:00:10"], "TL4+TAP", 269, 0,
+     3.0),
+    ("double punch across break windows", "kota-bengkulu-4punch", TUE, ["07:40", "12:29:50", "12:30:10", "16:01"],
+     "TAKI", 0, 0, 0.5),
+    # Half-open windows: "<12:00" stops at 11:59:59, "24:00" is the end of the day.
+    ("last second of a half-open window", "pemda-default", TUE, ["11:59:59", "16:00"], "TL4", 269, 0, 1.5),
+    ("first second after it", "pemda-default", TUE, ["12:00:00", "16:00"], "TAM", 0, 0, 1.5),
+    ("window until 24:00", "pemda-default", TUE, ["07:20", "23:59:59"], "H", 0, 0, 0.0),
+    ("3 phases on time", "sukamara-3phase", TUE, ["07:25", "12:35", "16:05"], "H", 0, 0, 0.0),
+    ("3 phases, no midday punch", "sukamara-3phase", TUE, ["07:25", "16:05"], "TAS", 0, 0, 0.5),
+    ("3 phases, midday after 13:30 is not midday", "sukamara-3phase", TUE, ["07:25", "13:30", "16:05"], "TAS", 0,
+     0, 0.5),
+    ("3 phases Friday", "sukamara-3phase", FRI, ["07:40", "13:10", "16:31"], "TL1", 10, 0, 0.5),
 ]
 
 
@@ -98,7 +118,7 @@ def test_hand_worked_day(case, ruleset, day, times, status, late, early, pct) ->
     r = one(ruleset, day, [at(day, t) for t in times])
     assert (r.status, r.late_min, r.early_min) == (status, late, early), case
     assert r.deduction_pct == pytest.approx(pct)
-    assert r.ruleset == f"{ruleset}@1"
+    assert r.ruleset == builtin(ruleset).label
 
 
 def test_deciding_punches_are_recorded() -> None:
@@ -191,11 +211,22 @@ def test_employee_scope_limits_days() -> None:
 
 
 def test_builtin_rulesets_parse() -> None:
-    for name in ("pemda-default", "kota-bengkulu-4punch", "six-day-service", "rsud-shift"):
+    for name in BUILTIN:
         rs = parse_ruleset(builtin_text(name), name)
         assert rs.name == name
     assert len([d for d, k in builtin().holidays.items() if d.year == 2026 and k == "LIBUR"]) == 17
     assert len([d for d, k in builtin().holidays.items() if d.year == 2026 and k == "CBER"]) == 8
+
+
+SLOT_A = "[schedule.default]\nslots = [{name='a', kind='in', at='07:30', window=['06:00','09:00']}]"
+
+
+def doc(top: str = "", tables: str = "", slots: str = SLOT_A) -> str:
+    """A ruleset text: top-level keys first (TOML puts later keys in the last table)."""
+    return f"name = 'x'\n{top}\n{slots}\n{tables}"
+
+FULL_DEDUCTIONS = ("[deductions]\nbrackets_minutes = [1]\nlate_pct = [1.0]\nearly_pct = [1.0]\nmissing_in_pct = 1.0\n"
+                   "missing_out_pct = 1.0\nmissing_other_pct = 0.5\nabsent_pct = 3.0\nmonthly_cap_pct = 100.0")
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
@@ -209,14 +240,84 @@ def test_builtin_rulesets_parse() -> None:
      "kind"),
     ("name = 'x'\n[schedule.mon_thu]\nslots = [{name='a', kind='in', at='07:30', window=['06:00','09:00']}]",
      "fri"),
-    ("name = 'x'\n[schedule.default]\nslots = [{name='a', at='07:30', window=['06:00','09:00']}]\n"
-     "[deductions]\nlate_pct = [1.0]", "late_pct"),
+    ("name = 'x'\nbase = 'pemda-default'\n[schedule.default]\nslots = [{name='a', at='07:30', "
+     "window=['06:00','09:00']}]\n[deductions]\nlate_pct = [1.0]", "late_pct"),
     ("name = [", "TOML"),
+    # Rules that do what they say: unknown keys, missing figures, overlaps are refused.
+    (doc("base = 'pemda-default'\ncounts_present = true"), "counts_present"),
+    (doc("base = 'pemda-default'", slots=SLOT_A.replace("window=", "windw=")), "windw"),
+    (doc("base = 'pemda-default'", "[deductions]\nabsent = 3.0"), "absent"),
+    (doc("base = 'pemda-default'", "[leave]\nI = { pct = 1.5, count_present = false }"), "count_present"),
+    (doc("", FULL_DEDUCTIONS), "CT.pct"),
+    (doc("", FULL_DEDUCTIONS), "I.counts_present"),
+    (doc("", "[leave]\nI = { pct = 1.5, counts_present = false }"), "absent_pct"),
+    (doc("base = 'nope'"), "nope"),
+    (doc("base = 'pemda-default'\nquarantine = ['clock']"), "clock"),
+    (doc("base = 'pemda-default'", "[deductions]\nbase = 'fixed_rupiah'"), "fixed_rupiah"),
+    (doc("base = 'pemda-default'", "[types.guru]\nleave = {}"), "guru"),
+    (doc("base = 'pemda-default'", "[leave]\nTK = { pct = 0.0, counts_present = true }"), "TK"),
+    ("name = 'x'\nbase = 'pemda-default'\n[schedule.default]\nslots = [{name='a', kind='in', at='07:30', "
+     "window=['06:00','12:00']}, {name='b', kind='out', at='16:00', window=['12:00','24:00']}]", "bertumpang"),
+    ("name = 'x'\nbase = 'pemda-default'\n[schedule.default]\nslots = [{name='a', kind='in', at='07:30', "
+     "window=['06:00','24:01']}]", "24:01"),
+    ("name = 'x'\nbase = 'pemda-default'\n[schedule.default]\nslots = [{name='a', kind='in', at='07:30', "
+     "window=['06:00','<07:30']}]", "07:30"),
 ])
 def test_bad_rulesets_are_refused_with_where(text: str, fragment: str) -> None:
     with pytest.raises(RulesetError) as err:
         parse_ruleset(text, "uji.toml")
     assert "uji.toml" in str(err.value) and fragment in str(err.value)
+
+
+def test_every_figure_explicit_or_inherited_with_a_warning() -> None:
+    own = parse_ruleset(doc("", f"{FULL_DEDUCTIONS}\n[leave]\n") + "\n".join(
+        f"{c} = {{ pct = {1.5 if c == 'I' else 0.0}, counts_present = {'false' if c == 'I' else 'true'} }}"
+        for c in ("CT", "CS", "CB", "CM", "CAP", "CLTN", "DL", "DIK", "TB", "I", "S")), "own.toml")
+    assert own.warnings == () and own.leave["I"].pct == 1.5 and own.base is None
+    child = parse_ruleset(doc("base = 'pemda-default'", "[leave]\nI = { pct = 2.0, counts_present = false }"),
+                          "child.toml")
+    assert child.leave["I"].pct == 2.0 and child.leave["CT"].pct == 0.0
+    assert child.deductions == builtin().deductions and child.base == builtin().label
+    (warning,) = child.warnings
+    assert "pemda-default@2" in warning and "deductions.absent_pct=3.0" in warning and "leave.CT=0%" in warning
+    assert "leave.I" not in warning  # given in full: not inherited
+
+
+def test_kota_bengkulu_izin_costs_what_the_default_says() -> None:
+    # It has no [leave] table: it inherits the default's (Izin 1.5 %) and says so.
+    rs = builtin("kota-bengkulu-4punch")
+    assert rs.leave["I"].pct == 1.5 and any("leave.I=1.5%" in w for w in rs.warnings)
+
+
+def test_window_ends() -> None:
+    from hub.reconcile.rules import parse_window_end
+
+    assert parse_window_end("10:46", "w") == 10 * 3600 + 46 * 60 + 59
+    assert parse_window_end("10:46:00", "w") == 10 * 3600 + 46 * 60
+    assert parse_window_end("<10:46", "w") == 10 * 3600 + 46 * 60 - 1
+    assert parse_window_end("24:00", "w") == parse_window_end("<24:00", "w") == 86399
+    assert parse_window_end("<07:00+1", "w") == 86400 + 7 * 3600 - 1
+    with pytest.raises(RulesetError):
+        parse_window_end("24:00:01", "w")
+
+
+def test_employment_type_variants() -> None:
+    rs = builtin()
+    assert rs.for_type("pns") is rs and rs.for_type(None) is rs
+    tks = rs.for_type("tks")
+    assert tks.label == "pemda-default@2:tks" and tks.leave["CB"].pct == 3.0 and rs.leave["CB"].pct == 0.0
+    out = reconcile([EmployeeScope(7, 1, TUE, TUE, "tks"), EmployeeScope(8, 1, TUE, TUE, "pns")], {},
+                    lambda _s, _d: rs, leaves=[LeaveIn(7, TUE, TUE, "CB"), LeaveIn(8, TUE, TUE, "CB")])
+    assert [(r.status, r.deduction_pct, r.ruleset) for r in out] == [
+        ("CB", 3.0, "pemda-default@2:tks"), ("CB", 0.0, "pemda-default@2")]
+
+
+def test_legend_explains_every_code_that_costs_money() -> None:
+    rs = builtin("kota-bengkulu-4punch")
+    legend = {code: pct for code, _, _, pct in rs.legend()}
+    assert legend["TAIK"] == legend["TAKI"] == 0.5 and legend["TAM"] == 1.5 and legend["TK"] == 3.0
+    assert legend["TL1"] == 0.5 and legend["PSW4"] == 1.5 and legend["I"] == 1.5
+    assert legend["TD"] is None and legend["TV"] is None and legend["CT"] is None
 
 
 @given(st.text(max_size=300))

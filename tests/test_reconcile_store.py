@@ -3,6 +3,9 @@
 Punches go in through hub.store.ingest (as terminals' punches do); a month is reconciled,
 corrections go through propose/approve, a locked period refuses changes, and the recap
 files are opened again (openpyxl, csv) and checked against the daily rows.
+
+Citra works at the RSUD, an office with no terminal: her days without punches are TD (no
+data), never TK, until a reviewer decides.
 """
 
 from __future__ import annotations
@@ -18,21 +21,21 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from hub.punch import Punch, Source, State, Verify
+from hub.reconcile.errors import ReconcileError
+from hub.reconcile.exports import csv_bytes, xlsx_bytes
 from hub.reconcile.models import DailyStatus, RecapRow
-from hub.reconcile.recap import SUMMED, build_recap, recap_csv, recap_xlsx, write_month_recap
-from hub.reconcile.rules import builtin_text
+from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
+from hub.reconcile.recap import summed
+from hub.reconcile.rules import builtin, builtin_text
 from hub.reconcile.store import (
-    ReconcileError,
     add_leave,
     approve_correction,
     daily_exceptions,
     load_ruleset,
-    lock_period,
     propose_correction,
     reconcile_period,
     reject_correction,
     set_roster,
-    unlock_period,
 )
 from hub.store.ingest import ingest_punches
 from hub.store.models import AuditLog, Device, Employee, PinMapping, RawPunch, Site
@@ -107,7 +110,7 @@ def test_reconcile_month_statuses_and_idempotence(store) -> None:
     assert len(ani) == 22 and set(ani.values()) == {"H"}
     assert budi[date(2026, 10, 6)] == "TL2" and budi[date(2026, 10, 14)] == "TK"
     assert budi[date(2026, 10, 5)] == "H"
-    assert set(statuses(engine, ids["citra"]).values()) == {"TK"}  # default rules, never punched
+    assert set(statuses(engine, ids["citra"]).values()) == {"TD"}  # no terminal, no data: not absence
     with Session(engine) as s:
         first = sorted(s.execute(select(DailyStatus.employee_id, DailyStatus.day, DailyStatus.status,
                                         DailyStatus.deduction_pct, DailyStatus.punch_ids)).all())
@@ -129,8 +132,9 @@ def test_reconcile_month_statuses_and_idempotence(store) -> None:
 def test_site_ruleset_roster_and_single_day(store) -> None:
     engine, ids = store
     with Session(engine) as s:
-        load_ruleset(s, builtin_text("rsud-shift"), source="rsud-shift.toml", actor="admin",
-                     site_ids=[ids["rsud"]])
+        _, rs = load_ruleset(s, builtin_text("rsud-shift"), source="rsud-shift.toml", actor="admin",
+                             site_ids=[ids["rsud"]])
+        assert rs.warnings and "pemda-default@2" in rs.warnings[0]
         set_roster(s, [(ids["citra"], date(2026, 10, 6), "M")], actor="admin")
         s.commit()
     ingest_punches(engine, [punch(ids["dev"], "3", datetime(2026, 10, 6, 20, 25)),
@@ -140,7 +144,7 @@ def test_site_ruleset_roster_and_single_day(store) -> None:
     assert citra == {date(2026, 10, 6): "H", date(2026, 10, 7): "OFF"}
     with Session(engine) as s:
         assert s.scalar(select(DailyStatus.ruleset).where(DailyStatus.employee_id == ids["citra"]).limit(1)) \
-            == "rsud-shift@1"
+            == "rsud-shift@2"
         # The one-day run touched only its day.
         assert s.scalar(select(func.count()).select_from(DailyStatus)) == 2 + 2 * 2
 
@@ -161,7 +165,8 @@ def test_roster_import_checks_shift_codes(store) -> None:
         s.commit()
     reconcile_period(engine, date(2026, 10, 5), date(2026, 10, 9), judge_until=OCT31)
     citra = statuses(engine, ids["citra"])
-    assert citra[date(2026, 10, 6)] == "TK" and citra[date(2026, 10, 8)] == "TK"
+    # Rostered, no punches, and the RSUD has no terminal: no data, not absence.
+    assert citra[date(2026, 10, 6)] == "TD" and citra[date(2026, 10, 8)] == "TD"
     assert citra[date(2026, 10, 5)] == "OFF"
 
 
@@ -202,11 +207,17 @@ def test_corrections_approve_flow_and_audit(store) -> None:
     assert "correction.reject" in actions
 
 
+def _lock(s: Session, site: int | None, by: str = "bpkad", month: date = OCT1):
+    preview = preview_lock(s, month, site)
+    assert not preview.problems, preview.problems
+    return lock_month(s, month, site, by, preview.sha256, reason="rekap final")
+
+
 def test_period_lock_blocks_changes_until_unlock(store) -> None:
     engine, ids = store
     reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
     with Session(engine) as s:
-        lock_period(s, OCT1, "bpkad", site_id=ids["opd"], reason="rekap final")
+        _lock(s, ids["opd"])
         s.commit()
         with pytest.raises(ReconcileError, match="dikunci|locked"):
             propose_correction(s, employee_id=ids["budi"], day=date(2026, 10, 14), kind="set_status",
@@ -214,15 +225,30 @@ def test_period_lock_blocks_changes_until_unlock(store) -> None:
         with pytest.raises(ReconcileError):
             add_leave(s, employee_id=ids["budi"], start=date(2026, 10, 14), end=date(2026, 10, 14),
                       type="CT", author="operator")
-    # Leave entered elsewhere meanwhile (e.g. for the other site) does not move locked rows.
+        # Whatever day it is filed under: a leave from an open month into the locked one.
+        with pytest.raises(ReconcileError, match="2026-10"):
+            add_leave(s, employee_id=ids["budi"], start=date(2026, 10, 30), end=date(2026, 11, 3),
+                      type="CT", author="operator")
+        # A void dated in an open month, of a punch in the locked month.
+        punch_id = s.scalar(select(RawPunch.id).where(RawPunch.employee_id == ids["budi"]).limit(1))
+        with pytest.raises(ReconcileError, match="2026-10"):
+            propose_correction(s, employee_id=ids["budi"], day=date(2026, 11, 2), kind="void_punch",
+                               punch_id=punch_id, reason="salah orang", author="operator")
+    # A late punch is kept, never counted, and listed as arrived after the lock.
     ingest_punches(engine, [punch(ids["dev"], "2", datetime(2026, 10, 14, 7, 10))])
     summary = reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
     assert summary["skipped_locked"] == 44
     assert statuses(engine, ids["budi"])[date(2026, 10, 14)] == "TK"
     with Session(engine) as s:
+        from hub.reconcile.period import arrived_after_lock
+
+        late = arrived_after_lock(s, OCT1, ids["opd"])
+        assert [(p.employee_id, p.local_time) for p in late] == [(ids["budi"], datetime(2026, 10, 14, 7, 10))]
+        assert month_figures(s, OCT1, ids["opd"]).row_of(ids["budi"])["TK"] == 1
         with pytest.raises(ReconcileError, match="alasan|reason"):
-            unlock_period(s, OCT1, "bpkad", "", site_id=ids["opd"])
-        unlock_period(s, OCT1, "bpkad", "salah input cuti", site_id=ids["opd"])
+            unlock_month(s, OCT1, ids["opd"], "bpkad", "")
+        unlock_month(s, OCT1, ids["opd"], "bpkad", "salah input cuti")
+        assert s.scalar(select(func.count()).select_from(RecapRow)) == 0  # the frozen copy went with it
         add_leave(s, employee_id=ids["budi"], start=date(2026, 10, 14), end=date(2026, 10, 14), type="CT",
                   author="operator", reference="800/55/BKPSDM")
         s.commit()
@@ -236,49 +262,63 @@ def test_recap_xlsx_and_csv_totals_match_daily_rows(store) -> None:
     engine, ids = store
     reconcile_period(engine, OCT1, OCT31, judge_until=OCT31)
     with Session(engine) as s:
-        rows = build_recap(s, "2026-10")
+        fig = month_figures(s, "2026-10")
         daily = list(s.scalars(select(DailyStatus)))
-    by = {r["employee_id"]: r for r in rows}
+    by = {r["employee_id"]: r for r in fig.rows}
     budi = by[ids["budi"]]
     # Budi: 4 Tuesdays at 08:10 (40 min late, TL2 1%), one TK day (3%).
-    assert (budi["TL2"], budi["TK"], budi["H"], budi["menit_terlambat"]) == (4, 1, 21, 160)
-    assert budi["potongan_disiplin_pct"] == pytest.approx(7.0)
+    assert (budi["TL2"], budi["TK"], budi["hadir"], budi["menit_terlambat"]) == (4, 1, 21, 160)
+    assert budi["potongan_disiplin_pct"] == 7.0 and budi["persen_kehadiran"] == round(21 * 100 / 22, 2)
     assert budi["potongan_rp"] == 210_000 and budi["tpp_diterima"] == 2_790_000
-    assert by[ids["citra"]]["TK"] == 22 and by[ids["citra"]]["potongan_disiplin_pct"] == 66.0
-    wb = load_workbook(io.BytesIO(recap_xlsx(rows, "2026-10")))
+    assert by[ids["citra"]]["TD"] == 22 and by[ids["citra"]]["TK"] == 0
+    assert by[ids["citra"]]["potongan_disiplin_pct"] == 0.0
+    # The rows rebuild from the legend: sum(count x %) is the deduction.
+    legend = {code: pct or 0 for code, _, _, pct in builtin().legend()}
+    for r in fig.rows:
+        rebuilt = sum(r[c.key] * legend.get(c.key, 0) for c in fig.columns if c.kind == "count" and c.key != "no")
+        assert rebuilt == pytest.approx(r["potongan_pct"]), r["nama"]
+        assert r["hari_kerja"] == r["hadir"] + r["TK"] + r["TD"] + r["TV"] + sum(
+            r[c] for c in builtin().leave)
+    wb = load_workbook(io.BytesIO(xlsx_bytes(fig, pemda="Pemerintah Kabupaten Uji")))
     ws = wb["Rekap Pegawai"]
-    header = [c.value for c in ws[2]]
-    total_row = [c.value for c in ws[ws.max_row]]
-    assert "JUMLAH" in total_row
+    header_row = next(i for i, row in enumerate(ws.iter_rows(values_only=True), 1) if row[0] == "No")
+    header = [c.value for c in ws[header_row]]
+    total_row = next(r for r in ws.iter_rows(values_only=True) if "JUMLAH" in r)
+    assert ws["A1"].value == "Pemerintah Kabupaten Uji"
     tot = dict(zip(header, total_row, strict=True))
     assert tot["TK (hari)"] == sum(1 for d in daily if d.status == "TK")
     assert tot["TL2"] == sum(1 for d in daily if "TL2" in d.status.split("+"))
-    assert tot["Total menit terlambat"] == sum(d.late_min for d in daily)
+    assert tot["Menit terlambat"] == sum(d.late_min for d in daily)
     assert tot["Hari kerja efektif"] == len(daily)
-    body = [[c.value for c in r] for r in ws.iter_rows(min_row=3, max_row=ws.max_row - 1)]
+    body = [r for r in ws.iter_rows(min_row=header_row + 1, values_only=True) if isinstance(r[0], int)]
     assert len(body) == 3
     assert tot["Nominal potongan"] == sum(r[header.index("Nominal potongan")] for r in body)
     assert wb["Rekap OPD"].max_row == 3  # header + 2 offices
-    wb = load_workbook(io.BytesIO(recap_xlsx(rows, "2026-10", daily=daily)))
+    legend_codes = [r[0] for r in wb["Keterangan"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert {"TL1", "TAM", "TK", "TD", "TV", "I"} <= set(legend_codes)
     detail = list(wb["Harian"].iter_rows(min_row=2, values_only=True))
     assert len(detail) == len(daily) == 66
-    assert sum(r[7] for r in detail) == tot["Total menit terlambat"]
+    assert sum(r[7] for r in detail) == tot["Menit terlambat"]
     assert sum(1 for r in detail if r[6] == "TK") == tot["TK (hari)"]
-    parsed = list(csv.DictReader(io.StringIO(recap_csv(rows).decode("utf-8-sig"))))
-    assert [p["nip"] for p in parsed] == [r["nip"] for r in rows]
-    for key in SUMMED:
-        assert sum(float(p[key]) for p in parsed) == pytest.approx(sum(r[key] for r in rows))
+    parsed = list(csv.DictReader(io.StringIO(csv_bytes(fig).decode("utf-8-sig"))))
+    assert [p["nip"] for p in parsed] == [r["nip"] for r in fig.rows]
+    for key in summed(fig.columns):
+        assert sum(float(p[key]) for p in parsed) == pytest.approx(sum(r[key] for r in fig.rows))
 
 
-def test_write_month_recap_stores_rows(store) -> None:
-    engine, _ids = store
-    out = write_month_recap(engine, date(2026, 10, 1))
-    assert out["employees"] == 3
+def test_lock_freezes_recap_rows(store) -> None:
+    engine, ids = store
     with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(RecapRow)) == 3
-    write_month_recap(engine, "2026-10")
-    with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(RecapRow)) == 3
+        lock = _lock(s, None)
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(RecapRow).where(RecapRow.lock_id == lock.id)) == 3
+        fig = month_figures(s, OCT1)
+        assert fig.locked and fig.sha256 == lock.figures_sha256
+        # The pagu changes after the lock: the locked month keeps what it froze.
+        s.get(Employee, ids["budi"]).monthly_tpp = 9_000_000
+        s.commit()
+        again = month_figures(s, OCT1)
+        assert again.row_of(ids["budi"])["tpp_pagu"] == 3_000_000 and again.sha256 == fig.sha256
 
 
 def test_cli_reconcile_recap_period(store, tmp_path) -> None:
@@ -291,9 +331,17 @@ def test_cli_reconcile_recap_period(store, tmp_path) -> None:
     out = tmp_path / "rekap.xlsx"
     res = runner.invoke(app, ["recap", "--month", "2026-10", "--format", "xlsx", "--output", str(out), "--detail"])
     assert res.exit_code == 0, res.output
-    assert load_workbook(out)["Rekap Pegawai"].max_row == 2 + 2 + 1
-    assert load_workbook(out)["Harian"].max_row == 1 + 2 * 22
-    res = runner.invoke(app, ["period", "lock", "--month", "2026-10", "--site", "DISKOMINFO", "--by", "bpkad"])
+    rows = [r for r in load_workbook(out)["Rekap Pegawai"].iter_rows(values_only=True) if isinstance(r[0], int)]
+    assert len(rows) == 3
+    assert load_workbook(out)["Harian"].max_row == 1 + 3 * 22
+    res = runner.invoke(app, ["period", "lock", "--month", "2026-10", "--site", "DISKOMINFO", "--by", "bpkad"],
+                        input="n\n")
+    assert res.exit_code != 0 and "Pratinjau" in res.output  # shown, not confirmed: nothing frozen
+    res = runner.invoke(app, ["period", "lock", "--month", "2026-10", "--site", "DISKOMINFO", "--by", "bpkad",
+                              "--confirm", "0" * 16])
+    assert res.exit_code != 0 and "bukan kode" in res.output
+    res = runner.invoke(app, ["period", "lock", "--month", "2026-10", "--site", "DISKOMINFO", "--by", "bpkad",
+                              "--yes"])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["correction", "add", "--employee", "198609262015051002", "--day", "2026-10-14",
                               "--status", "S", "--reason", "sakit", "--by", "operator"])
@@ -319,7 +367,8 @@ def test_bad_requests_are_refused_with_reasons(store) -> None:
                                         reason="x", author="op"), "ZZ"),
             (lambda: propose_correction(s, employee_id=999999, day=OCT1, kind="set_status", status="H",
                                         reason="x", author="op"), "999999"),
-            (lambda: unlock_period(s, OCT1, "bpkad", "alasan"), "2026-10"),
+            (lambda: unlock_month(s, OCT1, None, "bpkad", "alasan"), "2026-10"),
+            (lambda: lock_month(s, OCT1, None, "bpkad", "0" * 64), "pratinjau"),
             (lambda: load_ruleset(s, builtin_text("pemda-default").replace("06:00", "05:00"),
                                   source="x.toml") if load_ruleset(s, builtin_text("pemda-default")) else None,
              "version"),
@@ -328,8 +377,8 @@ def test_bad_requests_are_refused_with_reasons(store) -> None:
             with pytest.raises(ReconcileError) as err:
                 call()
             assert fragment in str(err.value)
-        lock_period(s, OCT1, "bpkad")
+        lock = _lock(s, None)
         with pytest.raises(ReconcileError, match="2026-10"):
-            lock_period(s, OCT1, "bpkad")
+            lock_month(s, OCT1, None, "bpkad", lock.figures_sha256)
     with pytest.raises(ReconcileError):
         reconcile_period(engine, OCT31, OCT1)

@@ -6,16 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from hub.web import review
 from hub.web.app import create_app
 from hub.web.catalogue import EN
 from tests.web_fixtures import APPROVER, USERS, LiveServer, WebEnv, csrf_of, login, web_env  # noqa: F401
@@ -89,13 +85,13 @@ def test_roster_and_punch_browser(web_env: WebEnv) -> None:  # noqa: F811
             assert r.status_code == 200, r.text
             return r.json()
 
-        assert punches()["total"] == 5
+        assert punches()["total"] == 7
         unknown = punches(flag="unknown_pin")["items"]
         assert [p["pin"] for p in unknown] == ["99"] and unknown[0]["employee_id"] is None
         assert punches(date_from="2026-10-06", date_to="2026-10-06")["total"] == 1
-        assert punches(employee=ani["id_number"])["total"] == 3
-        assert punches(employee="2")["total"] == 1  # by PIN
-        assert punches(device="SN-OFF")["total"] == 0 and punches(site="OPD1")["total"] == 5
+        assert punches(employee=ani["id_number"])["total"] == 4
+        assert punches(employee="2")["total"] == 2  # by PIN
+        assert punches(device="SN-OFF")["total"] == 0 and punches(site="OPD1")["total"] == 7
         first, second = punches(per_page=2, page=1), punches(per_page=2, page=2)
         assert not {p["id"] for p in first["items"]} & {p["id"] for p in second["items"]}
         assert c.get("/api/punches", params={"flag": "nonsense"}).status_code == 422
@@ -111,10 +107,14 @@ def test_roster_and_punch_browser(web_env: WebEnv) -> None:  # noqa: F811
         assert "photo_mismatch" in html and "Budi" in html and "Ani" not in html.split('id="punches"')[1]
 
 
-def _recap_row(c: httpx.Client, name: str) -> dict:
-    r = c.get("/api/recap", params={"site": "OPD1", "month": "2026-10"})
+def _recap(c: httpx.Client, month: str = "2026-10") -> dict:
+    r = c.get("/api/recap", params={"site": "OPD1", "month": month})
     assert r.status_code == 200, r.text
-    return next(row for row in r.json()["rows"] if row["name"] == name)
+    return r.json()
+
+
+def _recap_row(c: httpx.Client, name: str) -> dict:
+    return next(row for row in _recap(c)["rows"] if row["nama"] == name)
 
 
 def test_exceptions_queue_lists_every_kind(web_env: WebEnv) -> None:  # noqa: F811
@@ -122,8 +122,14 @@ def test_exceptions_queue_lists_every_kind(web_env: WebEnv) -> None:  # noqa: F8
         rows = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-10-05"}).json()
         kinds = {(r["kind"], r["employee_name"]) for r in rows}
         assert {("missing_out", "Budi"), ("absent", "Citra"), ("unknown_pin", ""),
-                ("clock_suspect", "Ani"), ("photo_mismatch", "Budi")} <= kinds
+                ("clock_suspect", "Ani"), ("photo_mismatch", "Budi"), ("late", "Budi")} <= kinds
         assert not any(r["employee_name"] == "Ani" and r["kind"] in ("late", "missing_in") for r in rows)
+        (group,) = [r for r in rows if r["kind"] == "quarantine"]
+        assert len(group["punch_ids"]) == 2 and "SN-ON" in group["employee_name"]
+        # 2026-10-07: the terminal holds nothing that day: one row for the terminal, no absence.
+        rows = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-10-07"}).json()
+        assert [(r["kind"], r["terminal"]) for r in rows] == [("no_data", f"dev:{web_env.ids['dev:SN-ON']}")]
+        assert "3 pegawai" in rows[0]["detail"]
         assert c.get("/api/exceptions", params={"site": "NOPE", "day": "2026-10-05"}).status_code == 404
     with LiveServer(create_app(web_env.settings)) as srv, httpx.Client(base_url=srv.url) as b:
         login(b, USERS["reviewer"])
@@ -132,29 +138,21 @@ def test_exceptions_queue_lists_every_kind(web_env: WebEnv) -> None:  # noqa: F8
                       "foto tidak cocok"):
             assert label in html
         assert 'name="state" value="check_out"' in html  # the proposed correction for Budi
+        assert 'value="16:00"' in html  # ... at the ruleset's end of the day
         en = b.get("/exceptions", params={"site": "OPD1", "day": "2026-10-05", "lang": "en"}).text
         assert "missing check-out" in en and "Daily exceptions" in en
         assert "Daily exceptions" in b.get("/exceptions").text  # the cookie keeps the choice
 
 
-@pytest.fixture(params=["auto", "fallback"])
-def rules(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The reconciler's engine when installed ("auto"), and the console's own fallback."""
-    if request.param == "fallback":
-        monkeypatch.setattr(review, "reconciler", lambda: None)
-    elif review.reconciler() is None:
-        pytest.skip("hub.reconcile is not installed: only the fallback rules can run")
-    return request.param
-
-
-def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_env: WebEnv,  # noqa: F811
-                                                                          rules: str) -> None:
+def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_env: WebEnv) -> None:  # noqa: F811
     """The issue's end-to-end case, over HTTP: form posts by two reviewers, JSON for checks."""
     budi = web_env.ids["emp:Budi"]
     with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
             httpx.Client(base_url=srv.url) as proposer, httpx.Client(base_url=srv.url) as approver:
         before = _recap_row(c, "Budi")
-        assert before["TAP"] == 1 and before["TK"] == before["judged_days"] - 1
+        # 10-05 TL1+TAP, 10-06 TK (the terminal held Ani's punch), the 20 days without data TD.
+        assert (before["TL1"], before["TAP"], before["TK"], before["TD"], before["hadir"]) == (1, 1, 1, 20, 1)
+        assert before["potongan_disiplin_pct"] == 5.0 and before["potongan_rp"] == 150_000
 
         csrf = login(proposer, USERS["reviewer"])
         r = proposer.post("/corrections", data={
@@ -180,8 +178,8 @@ def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_e
         assert "Koreksi diputuskan." in r.text
 
         after = _recap_row(c, "Budi")
-        assert (after["TAP"], after["TL"], after["TK"], after["H"]) == (0, 1, before["TK"], before["H"])
-        assert after["deduction_pct"] < before["deduction_pct"] and after["tpp_paid"] > before["tpp_paid"]
+        assert (after["TAP"], after["TL1"], after["TK"], after["hadir"]) == (0, 1, 1, 1)
+        assert after["potongan_disiplin_pct"] == 3.5 and after["tpp_diterima"] == 3_000_000 - 105_000
         day = approver.get("/recap/day", params={"employee_id": budi, "day": "2026-10-05"}).text
         assert re.search(r'id="day-status">TL\d?<', day) and "16:02:00" in day and APPROVER in day
 
@@ -193,19 +191,31 @@ def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_e
         assert not any(r["kind"] == "missing_out" for r in exc)
 
 
-def test_period_lock_and_exports(web_env: WebEnv, rules: str) -> None:  # noqa: F811
+def _lock(b: httpx.Client, csrf: str) -> httpx.Response:
+    """The console's lock: the preview page, then its confirm form."""
+    preview = b.get("/recap/lock", params={"site": "OPD1", "month": "2026-10"})
+    assert preview.status_code == 200, preview.text
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', preview.text).group(1)  # type: ignore[union-attr]
+    return b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10", "sha256": sha,
+                                       "action": "lock"}, follow_redirects=True)
+
+
+def test_period_lock_and_exports(web_env: WebEnv) -> None:  # noqa: F811
     citra = web_env.ids["emp:Citra"]
     with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
             httpx.Client(base_url=srv.url) as b:
         csrf = login(b, USERS["reviewer"])
-        r = b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10"},
+        # A lock without the previewed figures' code is refused and sends the reviewer to the preview.
+        r = b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10", "action": "lock"},
                    follow_redirects=True)
+        assert "pratinjau" in r.text and 'name="sha256"' in r.text and not _recap(c)["locked"]
+        r = _lock(b, csrf)
         assert "Periode terkunci." in r.text and 'value="unlock"' in r.text
         body = {"employee_id": citra, "day": "2026-10-05", "kind": "set_status", "status": "CS",
                 "reason": "surat dokter"}
         r = c.post("/api/corrections", json=body)
         assert r.status_code == 422 and "dikunci" in r.json()["detail"]
-        assert c.get("/api/recap", params={"site": "OPD1", "month": "2026-10"}).json()["locked"]
+        assert _recap(c)["locked"]
         r = b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10", "action": "unlock"},
                    follow_redirects=True)
         assert "alasan" in r.text and c.post("/api/corrections", json=body).status_code == 422
@@ -220,23 +230,48 @@ def test_period_lock_and_exports(web_env: WebEnv, rules: str) -> None:  # noqa: 
         r = b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-10"})
         assert r.status_code == 200 and "rekap-OPD1-2026-10.csv" in r.headers["content-disposition"]
         rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-        # The reconciler's official columns (asn-rules §7) when installed, else the console's own.
-        name, sheet, label = ("nama", "Rekap Pegawai", "Nama") if rules == "auto" else ("name", "Rekap", "name")
-        assert [row[name] for row in rows] == ["Ani", "Budi", "Citra"]
-        budi = next(row for row in rows if row[name] == "Budi")
-        assert budi["TAP"] == "1"
-        api_budi = _recap_row(c, "Budi")
-        assert int(budi["TK"]) == api_budi["TK"]  # the file and the page agree
+        assert [row["nama"] for row in rows] == ["Ani", "Budi", "Citra"]
+        budi = next(row for row in rows if row["nama"] == "Budi")
+        assert budi["TAP"] == "1" and int(budi["TK"]) == _recap_row(c, "Budi")["TK"]
         r = b.get("/recap/export.xlsx", params={"site": "OPD1", "month": "2026-10"})
-        wb = load_workbook(io.BytesIO(r.content))
-        header = [cell.value for cell in wb[sheet][2]]
-        names = [row[header.index(label)] for row in wb[sheet].iter_rows(min_row=3, values_only=True)]
-        assert names[:3] == ["Ani", "Budi", "Citra"]
+        ws = load_workbook(io.BytesIO(r.content))["Rekap Pegawai"]
+        header = next(row for row in ws.iter_rows(values_only=True) if row[0] == "No")
+        names = [row[header.index("Nama")] for row in ws.iter_rows(values_only=True) if isinstance(row[0], int)]
+        assert names == ["Ani", "Budi", "Citra"]
+        r = b.get("/recap/export.pdf", params={"site": "OPD1", "month": "2026-10"})
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
         assert b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-13"}).status_code == 422
-        future = c.get("/api/recap", params={"site": "OPD1", "month": "2099-01"}).json()["rows"]
-        assert all(r["judged_days"] == 0 and r["TK"] == 0 and r["work_days"] == 22 for r in future)
+        assert _recap(c, "2099-01")["rows"] == []  # nothing judged yet
         html = b.get("/recap", params={"site": "OPD1", "month": "2026-10"}).text
         assert 'data-employee="' in html and 'href="/recap/day?employee_id=' in html
+
+
+def test_a_locked_month_shows_what_was_locked(web_env: WebEnv) -> None:  # noqa: F811
+    from hub.store.db import make_engine, session_scope
+    from hub.store.models import Device, RawPunch
+    from tests.web_fixtures import DAY
+
+    citra = web_env.ids["emp:Citra"]
+    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
+            httpx.Client(base_url=srv.url) as b:
+        csrf = login(b, USERS["reviewer"])
+        before = _recap_row(c, "Citra")["TK"]
+        _lock(b, csrf)
+        engine = make_engine(web_env.settings.database_url)
+        with session_scope(engine) as s:  # Citra's punches arrive late, from a terminal's backlog
+            dev = s.query(Device).filter_by(serial="SN-ON").one()
+            for hour, state in ((7, "check_in"), (16, "check_out")):
+                local = DAY.replace(hour=hour, minute=10)
+                s.add(RawPunch(device_id=dev.id, source="zk_tcp", pin="3", employee_id=citra, local_time=local,
+                               tz="Asia/Jakarta", utc_time=local - timedelta(hours=7), state=state,
+                               verify="fingerprint", raw={}, flags=0))
+        engine.dispose()
+        assert _recap_row(c, "Citra")["TK"] == before  # frozen: the late punches are not counted
+        page = b.get("/recap", params={"site": "OPD1", "month": "2026-10"}).text
+        assert 'id="late"' in page and "2 punch tiba sesudah periode dikunci" in page
+        b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10", "action": "unlock",
+                                    "reason": "punch terlambat masuk dari terminal"})
+        assert _recap_row(c, "Citra")["TK"] == before - 1
 
 
 def test_every_template_text_has_an_english_entry() -> None:
@@ -246,28 +281,6 @@ def test_every_template_text_has_an_english_entry() -> None:
         texts |= set(re.findall(r"t\('([^']+)'\)", path.read_text()))
     assert len(texts) > 60
     assert sorted(texts - set(EN)) == []
-
-
-@given(st.text(max_size=12))
-def test_month_parser_rejects_bad_input_clearly(text: str) -> None:
-    try:
-        first, end = review.month_bounds(text)
-    except review.ReviewError as exc:
-        assert "YYYY-MM" in str(exc)
-    else:
-        assert first.day == 1 and 28 <= (end - first).days <= 31
-
-
-@given(st.lists(st.datetimes(min_value=datetime(2026, 11, 2), max_value=datetime(2026, 11, 2, 23, 59, 59)),
-                max_size=6))
-def test_day_evaluation_is_total_and_order_free(times: list[datetime]) -> None:
-    a = review.evaluate(1, date(2026, 11, 2), [(None, t) for t in times])
-    b = review.evaluate(1, date(2026, 11, 2), [(None, t) for t in reversed(times)])
-    assert a == b and a.late_min >= 0 and a.early_min >= 0
-    assert a.status in {"H", "TL", "PSW", "TL+PSW", "TAM", "TAP", "TK"}
-    assert (a.status == "TK") == (not times)
-    if a.check_in is not None:
-        assert (a.late_min > 0) == (a.check_in.time() > time(7, 30, 59))
 
 
 def test_input_the_store_cannot_hold_is_refused_clearly(web_env: WebEnv) -> None:  # noqa: F811
@@ -297,32 +310,3 @@ def test_backlog_from_the_last_run() -> None:
     assert backlog(dev, IngestRun(status="error", kind="pull", details={})) is None
     assert backlog(dev, IngestRun(status="ok", kind="push", details={})) is None
     assert backlog(dev, IngestRun(status="ok", kind="pull", details={"record_count": True})) == 0
-
-
-def test_a_locked_month_shows_what_was_locked(web_env: WebEnv, rules: str) -> None:  # noqa: F811
-    from hub.store.db import make_engine, session_scope
-    from hub.store.models import Device, RawPunch
-    from tests.web_fixtures import DAY
-
-    citra = web_env.ids["emp:Citra"]
-    with LiveServer(create_app(web_env.settings)) as srv, api(srv, web_env, "reviewer") as c, \
-            httpx.Client(base_url=srv.url) as b:
-        csrf = login(b, USERS["reviewer"])
-        assert b.get("/recap/export.csv", params={"site": "OPD1", "month": "2026-10"}).status_code == 200
-        before = _recap_row(c, "Citra")["TK"]
-        b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10"})
-        engine = make_engine(web_env.settings.database_url)
-        with session_scope(engine) as s:  # Citra's punches arrive late, from a terminal's backlog
-            dev = s.query(Device).filter_by(serial="SN-ON").one()
-            for hour, state in ((7, "check_in"), (16, "check_out")):
-                local = DAY.replace(hour=hour, minute=10)
-                s.add(RawPunch(device_id=dev.id, source="zk_tcp", pin="3", employee_id=citra, local_time=local,
-                               tz="Asia/Jakarta", utc_time=local - timedelta(hours=7), state=state,
-                               verify="fingerprint", raw={}, flags=0))
-        engine.dispose()
-        locked_tk = _recap_row(c, "Citra")["TK"]
-        b.post("/recap/lock", data={"csrf_token": csrf, "site": "OPD1", "month": "2026-10", "action": "unlock",
-                                    "reason": "punch terlambat masuk dari terminal"})
-        assert _recap_row(c, "Citra")["TK"] == before - 1
-        if rules == "auto":  # the reconciler keeps the locked month's stored days
-            assert locked_tk == before

@@ -56,6 +56,9 @@ PAGES = [
     ("GET", "/recap?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/recap/day?employee_id=1&day=2026-10-05", "review.read"),
     ("POST", "/recap/lock", "review.write"),
+    ("GET", "/recap/lock?site=OPD1&month=2026-10", "review.write"),
+    ("POST", "/nodata/decide", "review.write"),
+    ("POST", "/quarantine/decide", "review.write"),
     ("GET", "/recap/export.csv?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/audit", "review.read"),
     ("POST", "/logout", "any"),
@@ -72,6 +75,11 @@ API = [
     ("GET", "/api/corrections/pending", "review.read"),
     ("POST", "/api/corrections/999/decision", "review.write"),
     ("GET", "/api/recap?site=OPD1&month=2026-10", "review.read"),
+    ("GET", "/api/recap/preview?site=OPD1&month=2026-10", "review.write"),
+    ("POST", "/api/recap/lock", "review.write"),
+    ("POST", "/api/recap/unlock", "review.write"),
+    ("POST", "/api/nodata/decisions", "review.write"),
+    ("POST", "/api/quarantine/decisions", "review.write"),
 ]
 try:  # the face endpoints (hub/face) are mounted when that part is installed
     import hub.face.api  # noqa: F401
@@ -83,7 +91,12 @@ ROLES_AND_ANON = ["anonymous", *sorted(ALL)]
 API_BODIES = {"/api/devices": {"serial": "SN-NEW-{role}", "kind": "zk-tcp", "host": "127.0.0.9"},
               "/api/corrections": {"employee_id": 1, "day": "2026-10-05", "kind": "set_status",
                                    "status": "CS", "reason": "surat dokter"},
-              "/api/corrections/999/decision": {"decision": "approve"}}
+              "/api/corrections/999/decision": {"decision": "approve"},
+              "/api/recap/lock": {"site": "OPD1", "month": "2026-10", "sha256": "0" * 64},
+              "/api/recap/unlock": {"site": "OPD1", "month": "2026-10", "reason": "uji"},
+              "/api/nodata/decisions": {"terminal": "dev:999", "day": "2026-10-07", "decision": "present",
+                                        "reason": "uji"},
+              "/api/quarantine/decisions": {"punch_ids": [999999], "decision": "accepted", "reason": "uji"}}
 
 
 @pytest.fixture(scope="module")
@@ -348,7 +361,8 @@ _FIELD_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["", "0", "-1", "2
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(["/", "/punches", "/employees", "/exceptions", "/recap", "/recap/day", "/approvals",
-                             "/audit", "/recap/export.csv", "/recap/export.xlsx", "/devices/SN-ON"]),
+                             "/audit", "/recap/export.csv", "/recap/export.xlsx", "/recap/export.pdf",
+                             "/devices/SN-ON"]),
        params=st.dictionaries(st.sampled_from(["site", "day", "month", "page", "device", "employee", "date_from",
                                                "date_to", "flag", "employee_id", "lang", "entity"]),
                               _FIELD_TEXT, max_size=5))
@@ -361,9 +375,10 @@ def test_pages_never_crash_on_odd_queries(shared_web_env: WebEnv, clients, path:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["/corrections", "/approvals/1", "/recap/lock"]),
+@given(path=st.sampled_from(["/corrections", "/approvals/1", "/recap/lock", "/nodata/decide", "/quarantine/decide"]),
        form=st.dictionaries(st.sampled_from(["employee_id", "day", "kind", "time", "state", "status", "reason",
-                                             "punch_id", "decision", "site", "month", "action", "back"]),
+                                             "punch_id", "decision", "site", "month", "action", "back", "sha256",
+                                             "terminal", "punch_ids"]),
                             _FIELD_TEXT, max_size=8))
 def test_review_forms_never_crash(shared_web_env: WebEnv, clients, path: str, form: dict) -> None:  # noqa: F811
     set_settings(shared_web_env.settings)

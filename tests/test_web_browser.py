@@ -148,13 +148,22 @@ def test_console_workflows_in_chromium(browser, web_env: WebEnv) -> None:  # noq
         _login(d, base, APPROVER)
         d.get(base + "/recap?site=OPD1&month=2026-10")
         budi = d.find_element(By.XPATH, "//table[@id='recap']//tr[td[3]='Budi']")
-        assert budi.find_element(By.CSS_SELECTOR, "td.n-tap").text == "1"
+        assert budi.find_element(By.CSS_SELECTOR, "td.c-TAP").text == "1"
         d.get(base + "/approvals")
         _click(d, d.find_element(By.CSS_SELECTOR, "button.approve"))
         assert d.find_element(By.ID, "flash").text == "Koreksi diputuskan."
+        # ... and locks the month at once: what is frozen includes the approved correction.
         d.get(base + "/recap?site=OPD1&month=2026-10")
+        _click(d, d.find_element(By.ID, "lock"))
+        # Nothing was stored by a reconcile run yet: everyone's figures are new to the store.
+        assert d.find_element(By.ID, "n-employees").text == "3" and "Budi" in d.find_element(By.ID, "changed").text
+        _shot(d, "recap-lock-preview", backend)
+        _click(d, d.find_element(By.ID, "confirm-lock"))
+        assert d.find_element(By.ID, "flash").text == "Periode terkunci."
+        assert "terkunci" in d.find_element(By.ID, "lock-state").text.lower()
         budi = d.find_element(By.XPATH, "//table[@id='recap']//tr[td[3]='Budi']")
-        assert budi.find_element(By.CSS_SELECTOR, "td.n-tap").text == "0"
+        assert budi.find_element(By.CSS_SELECTOR, "td.c-TAP").text == "0"
+        assert budi.find_element(By.CSS_SELECTOR, "td.c-TL1").text == "1"
         assert budi.find_elements(By.CSS_SELECTOR, "td.corrected")
         _shot(d, "recap", backend)
         _click(d, budi.find_element(By.CSS_SELECTOR, "td.corrected a"))

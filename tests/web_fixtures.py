@@ -57,7 +57,8 @@ def _punch(device: Device, pin: str, emp: Employee | None, local: datetime, stat
 
 def seed(session: Session, env: WebEnv) -> None:
     """Two offices; one online and one offline terminal; three employees on 2026-10-05:
-    Ani on time, Budi late with no check-out, Citra absent; one unknown PIN."""
+    Ani on time, Budi late with no check-out, Citra absent; one unknown PIN. The terminal
+    holds nothing on October's other days but 2026-10-06: those days are TD (no data)."""
     opd1 = Site(code="OPD1", name="Dinas Kominfo", tz="Asia/Jakarta")
     opd2 = Site(code="OPD2", name="BPKAD", tz="Asia/Jakarta")
     session.add_all([opd1, opd2])
@@ -90,10 +91,14 @@ def seed(session: Session, env: WebEnv) -> None:
         session.add(PinMapping(employee_id=e.id, pin=pin, pin_group="default"))
         emps[name] = e
     d = DAY
+    # The flagged punches are second presses a minute after good ones: shown for review, they
+    # change nothing of the day (a day they would change waits, TV: tests/test_recap_trust.py).
     session.add_all([
-        _punch(on, "1", emps["Ani"], d.replace(hour=7, minute=20), "check_in", PunchFlag.CLOCK_SUSPECT, run),
+        _punch(on, "1", emps["Ani"], d.replace(hour=7, minute=20), "check_in", 0, run),
+        _punch(on, "1", emps["Ani"], d.replace(hour=7, minute=21), "check_in", PunchFlag.CLOCK_SUSPECT, run),
         _punch(on, "1", emps["Ani"], d.replace(hour=16, minute=5), "check_out", 0, run),
-        _punch(on, "2", emps["Budi"], d.replace(hour=7, minute=45), "check_in", PunchFlag.PHOTO_MISMATCH, run),
+        _punch(on, "2", emps["Budi"], d.replace(hour=7, minute=45), "check_in", 0, run),
+        _punch(on, "2", emps["Budi"], d.replace(hour=7, minute=46), "check_in", PunchFlag.PHOTO_MISMATCH, run),
         _punch(on, "99", None, d.replace(hour=8), "check_in", PunchFlag.UNKNOWN_PIN, run),
         _punch(on, "1", emps["Ani"], (d + timedelta(days=1)).replace(hour=7, minute=25), "check_in", 0, run),
     ])

@@ -41,9 +41,10 @@ app.command("run")(run_cmd.run)
 app.command("demo")(demo_cmd.demo)
 app.command("jobs")(jobs_cmd.jobs)
 app.command("reconcile")(reconcile_cli.reconcile_cmd)
-app.command("recap")(reconcile_cli.recap_cmd)
 for _name, _grp in (("correction", reconcile_cli.correction_app), ("leave", reconcile_cli.leave_app),
-                    ("period", reconcile_cli.period_app), ("ruleset", reconcile_cli.ruleset_app)):
+                    ("period", reconcile_cli.period_app), ("ruleset", reconcile_cli.ruleset_app),
+                    ("recap", reconcile_cli.recap_app), ("nodata", reconcile_cli.nodata_app),
+                    ("quarantine", reconcile_cli.quarantine_app)):
     app.add_typer(_grp, name=_name)
 
 

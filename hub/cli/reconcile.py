@@ -11,10 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.cli.common import OutputFormat, cli_actor, console, emit, engine, fail, store
+from hub.cli.common import OutputFormat, cli_actor, console, emit, engine, err_console, fail, store
 from hub.i18n import tr
+from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.rules import RulesetError
-from hub.reconcile.store import ReconcileError, month_bounds
 from hub.store.models import Employee, Site
 
 correction_app = typer.Typer(help=tr("Koreksi absensi (usul, setujui, tolak).",
@@ -23,6 +23,12 @@ leave_app = typer.Typer(help=tr("Cuti, dinas luar, izin, sakit.", "Leave, offici
                         no_args_is_help=True)
 period_app = typer.Typer(help=tr("Kunci/buka periode bulanan.", "Lock/unlock a monthly period."),
                          no_args_is_help=True)
+nodata_app = typer.Typer(help=tr("Hari tanpa data terminal (TD): daftar dan keputusan per terminal-hari.",
+                                 "Days without terminal data (TD): list and decide per terminal-day."),
+                         no_args_is_help=True)
+quarantine_app = typer.Typer(help=tr("Punch yang ditahan (jam menyimpang, foto tidak cocok): terima atau tolak.",
+                                     "Quarantined punches (drifted clock, photo mismatch): accept or reject."),
+                             no_args_is_help=True)
 ruleset_app = typer.Typer(help=tr("Aturan jam kerja dan potongan TPP per Pemda.",
                                   "Working-hour and TPP deduction rulesets per Pemda."), no_args_is_help=True)
 
@@ -99,35 +105,85 @@ def reconcile_cmd(
          OutputFormat.table, title=tr("Status", "Statuses"))
 
 
+recap_app = typer.Typer(help=tr("Rekap bulanan per pegawai dan per OPD; periksa keaslian PDF.",
+                                "Monthly recap per employee and office; check a PDF's authenticity."),
+                        invoke_without_command=True)
+
+
+@recap_app.callback()
 def recap_cmd(
-    month: str = typer.Option(..., "--month", help="YYYY-MM"),
-    site: str | None = typer.Option(None, "--site", help="kode kantor"),
-    fmt: str = typer.Option("xlsx", "--format", help="xlsx | csv"),
+    ctx: typer.Context,
+    month: str | None = typer.Option(None, "--month", help="YYYY-MM"),
+    site: str | None = typer.Option(None, "--site", help="kode kantor (beserta unitnya)"),
+    fmt: str = typer.Option("xlsx", "--format", help="xlsx | csv | pdf"),
     output: Path | None = typer.Option(None, "--output", "-o", help="berkas tujuan (csv: default stdout)"),
     detail: bool = typer.Option(False, "--detail", help="xlsx: tambah lembar harian (LH)"),
+    place: str | None = typer.Option(None, "--place", help="pdf: tempat penandatanganan"),
+    head_name: str = typer.Option("", "--head-name", help="pdf: nama Kepala OPD"),
+    head_nip: str = typer.Option("", "--head-nip", help="pdf: NIP Kepala OPD"),
+    verifier_name: str = typer.Option("", "--verifier-name", help="pdf: nama pengelola kepegawaian"),
+    verifier_nip: str = typer.Option("", "--verifier-nip", help="pdf: NIP pengelola kepegawaian"),
 ) -> None:
-    """Rekap bulanan per pegawai dan per OPD (dari status harian tersimpan)."""
-    from hub.reconcile.recap import build_recap, recap_csv, recap_xlsx
-    from hub.reconcile.store import daily_rows
+    """Rekap bulanan: angka yang sama dengan konsol (terkunci: angka yang dibekukan)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.config import get_settings
+    from hub.reconcile.exports import csv_bytes, xlsx_bytes
+    from hub.reconcile.pdf import Signing, render
+    from hub.reconcile.period import month_figures
 
+    if month is None:
+        fail(tr("--month wajib diisi", "--month is required"), "hub recap --month 2026-11 [--site KODE]")
     first, _ = _month(month)
-    if fmt not in ("xlsx", "csv"):
-        fail(tr(f"format '{fmt}' tidak dikenal; pilih xlsx atau csv", f"unknown format '{fmt}'; choose xlsx or csv"))
+    if fmt not in ("xlsx", "csv", "pdf"):
+        fail(tr(f"format '{fmt}' tidak dikenal; pilih xlsx, csv atau pdf",
+                f"unknown format '{fmt}'; choose xlsx, csv or pdf"))
+    settings = get_settings().recap
     with store() as s:
         sid = _site_id(s, site)
-        rows = build_recap(s, first, [sid] if sid is not None else None)
-        days = daily_rows(s, first, _month(month)[1], [sid] if sid is not None else None) if detail else None
-    if not rows:
-        fail(tr(f"belum ada status harian untuk {month}", f"no daily statuses for {month} yet"),
-             tr(f"jalankan `hub reconcile --month {month}` dahulu", f"run `hub reconcile --month {month}` first"))
-    data = recap_xlsx(rows, first, daily=days) if fmt == "xlsx" else recap_csv(rows)
+        try:
+            fig = month_figures(s, first, sid)
+        except (ReconcileError, RulesetError) as exc:
+            fail(str(exc))
+        if not fig.rows:
+            fail(tr(f"tidak ada pegawai yang dinilai pada {month}", f"nobody is judged in {month}"),
+                 tr("periksa tanggal go-live kantor dan data pegawai", "check the office's go-live date and staff"))
+        if fmt == "pdf":
+            if site is None:
+                fail(tr("PDF dibuat per OPD: tambahkan --site KODE", "a PDF is made per office: add --site CODE"))
+            data = render(fig, Signing(pemda=settings.pemda, place=place or settings.place, head_name=head_name,
+                                       head_nip=head_nip, verifier_name=verifier_name,
+                                       verifier_nip=verifier_nip)).data
+        elif fmt == "xlsx":
+            data = xlsx_bytes(fig, pemda=settings.pemda, daily=detail)
+        else:
+            data = csv_bytes(fig)
     if output is None and fmt == "csv":
         sys.stdout.write(data.decode("utf-8-sig"))
         return
-    path = output or Path(f"rekap-{month}{'-' + site if site else ''}.xlsx")
+    path = output or Path(f"rekap-{month}{'-' + site if site else ''}.{fmt}")
     path.write_bytes(data)
-    console.print(tr(f"rekap {len(rows)} pegawai ditulis ke {path}",
-                     f"recap of {len(rows)} employees written to {path}"))
+    console.print(tr(f"rekap {len(fig.rows)} pegawai ({'terkunci' if fig.locked else 'draf'}) ditulis ke {path}; "
+                     f"kode {fig.sha256[:16]}",
+                     f"recap of {len(fig.rows)} employees ({'locked' if fig.locked else 'draft'}) written to {path}; "
+                     f"code {fig.sha256[:16]}"))
+
+
+@recap_app.command("verify")
+def recap_verify(path: Path) -> None:
+    """Periksa apakah PDF rekap asli dari hub ini dan angkanya masih sama."""
+    from hub.reconcile.pdf import verify
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        fail(tr(f"tidak dapat membaca {path}: {exc}", f"cannot read {path}: {exc}"))
+    with store() as s:
+        verdict = verify(s, data)
+    for line in verdict.messages:
+        (console if verdict.ok else err_console).print(line, style="green" if verdict.ok else "red")
+    if not verdict.ok:
+        raise typer.Exit(1)
 
 
 @correction_app.command("add")
@@ -247,29 +303,71 @@ def leave_list(employee: str | None = typer.Option(None, "--employee"),
 
 @period_app.command("lock")
 def period_lock(month: str = typer.Option(..., "--month"), site: str | None = typer.Option(None, "--site"),
-                by: str = typer.Option(None, "--by"), reason: str = typer.Option("", "--reason")) -> None:
-    """Kunci periode: tidak ada perubahan sesudahnya kecuali dibuka dengan alasan."""
-    from hub.reconcile.store import lock_period
+                by: str = typer.Option(None, "--by"), reason: str = typer.Option("", "--reason"),
+                confirm: str | None = typer.Option(None, "--confirm",
+                                                   help="kode pratinjau (16+ karakter) yang disetujui"),
+                yes: bool = typer.Option(False, "--yes", "-y", help="kunci angka pratinjau tanpa bertanya")) -> None:
+    """Kunci periode: hitung ulang, tampilkan, konfirmasi, bekukan."""
+    from hub.reconcile.period import lock_month, preview_lock
 
     first, _ = _month(month)
     with store() as s:
+        sid = _site_id(s, site)
         try:
-            lock_period(s, first, by or cli_actor(), site_id=_site_id(s, site), reason=reason)
+            preview = preview_lock(s, first, sid)
+        except (ReconcileError, RulesetError) as exc:
+            fail(str(exc))
+        _show_preview(preview, month, site)
+        if preview.problems:
+            fail("; ".join(preview.problems))
+        code = preview.sha256
+        if confirm is not None:
+            if len(confirm) < 16 or not code.startswith(confirm.lower()):
+                fail(tr(f"kode {confirm} bukan kode angka saat ini ({code[:16]}); angka berubah atau kode salah",
+                        f"code {confirm} is not the current figures' code ({code[:16]}); the figures changed "
+                        "or the code is wrong"), tr("tinjau pratinjau lalu ulangi", "review the preview and retry"))
+        elif not yes and not typer.confirm(tr("Bekukan angka ini?", "Freeze these figures?")):
+            raise typer.Exit(1)
+        try:
+            lock_month(s, first, sid, by or cli_actor(), code, reason=reason)
         except ReconcileError as exc:
             fail(str(exc))
-    console.print(tr(f"periode {month} dikunci", f"period {month} locked"))
+    console.print(tr(f"periode {month} dikunci; kode {code[:16]}", f"period {month} locked; code {code[:16]}"))
+
+
+def _show_preview(preview, month: str, site: str | None) -> None:  # type: ignore[no-untyped-def]
+    fig = preview.figures
+    console.print(tr(f"Pratinjau kunci {site or 'semua OPD'} {month}: {len(fig.rows)} pegawai, "
+                     f"potongan Rp{fig.totals.get('potongan_rp', 0):,}, kode {preview.sha256[:16]}",
+                     f"Lock preview {site or 'all offices'} {month}: {len(fig.rows)} employees, "
+                     f"deductions Rp{fig.totals.get('potongan_rp', 0):,}, code {preview.sha256[:16]}"))
+    console.print("  " + ", ".join(f"{k} {v}" for k, v in preview.counts.items()))
+    for code, label in (("TD", tr("hari tanpa data belum diputuskan (0%)", "no-data days undecided (0%)")),
+                        ("TV", tr("hari menunggu verifikasi (0%)", "days awaiting review (0%)"))):
+        if preview.counts.get(code):
+            console.print(f"  {preview.counts[code]} {label}", style="yellow")
+    if preview.pending_corrections:
+        console.print(tr(f"  {preview.pending_corrections} koreksi masih menunggu persetujuan dan TIDAK ikut dibekukan",
+                         f"  {preview.pending_corrections} corrections still pending will NOT be frozen"),
+                      style="yellow")
+    if preview.changed:
+        console.print(tr(f"  {len(preview.changed)} pegawai berubah sejak rekonsiliasi tersimpan terakhir:",
+                         f"  {len(preview.changed)} employees changed since the last stored reconcile:"))
+        for c in preview.changed[:20]:
+            console.print(f"    {c['nip']} {c['nama']}: {c['before_pct']}% -> {c['after_pct']}% "
+                          f"({', '.join(c['days'][:5])})")
 
 
 @period_app.command("unlock")
 def period_unlock(month: str = typer.Option(..., "--month"), reason: str = typer.Option(..., "--reason"),
                   site: str | None = typer.Option(None, "--site"), by: str = typer.Option(None, "--by")) -> None:
     """Buka kunci periode (alasan wajib, tercatat di audit log)."""
-    from hub.reconcile.store import unlock_period
+    from hub.reconcile.period import unlock_month
 
     first, _ = _month(month)
     with store() as s:
         try:
-            unlock_period(s, first, by or cli_actor(), reason, site_id=_site_id(s, site))
+            unlock_month(s, first, _site_id(s, site), by or cli_actor(), reason)
         except ReconcileError as exc:
             fail(str(exc))
     console.print(tr(f"periode {month} dibuka", f"period {month} unlocked"))
@@ -289,9 +387,11 @@ def ruleset_load(path: Path, site: list[str] = typer.Option([], "--site", help="
     with store() as s:
         targets: list[int | None] = [_site_id(s, c) for c in site] + ([None] if default else [])
         try:
-            row = load_ruleset(s, text, source=str(path), actor=by or cli_actor(), site_ids=targets)
+            row, rs = load_ruleset(s, text, source=str(path), actor=by or cli_actor(), site_ids=targets)
         except (ReconcileError, RulesetError) as exc:
             fail(str(exc), tr("perbaiki berkasnya lalu ulangi", "fix the file and try again"))
+        for warning in rs.warnings:
+            console.print(tr(f"Peringatan: {warning}", f"Warning: {warning}"), style="yellow")
         console.print(tr(f"ruleset {row.name}@{row.version} dimuat", f"ruleset {row.name}@{row.version} loaded"))
 
 
@@ -327,3 +427,96 @@ def ruleset_roster(path: Path, by: str = typer.Option(None, "--by")) -> None:
             fail(str(exc), tr("perbaiki baris itu lalu ulangi; tidak ada yang disimpan",
                               "fix that line and try again; nothing was stored"))
     console.print(tr(f"{n} baris roster disimpan", f"{n} roster rows stored"))
+
+
+def _terminal_key(s: Session, ref: str) -> str:
+    """A terminal's serial, or site:<office code> for an office without a terminal."""
+    from hub.store.models import Device
+
+    if ref.startswith("site:"):
+        return f"site:{_site_id(s, ref[5:])}"
+    dev = s.scalar(select(Device.id).where(Device.serial == ref))
+    if dev is None:
+        fail(tr(f"terminal '{ref}' tidak ditemukan", f"terminal '{ref}' not found"),
+             tr("lihat `hub nodata list` atau `hub device list`", "see `hub nodata list` or `hub device list`"))
+    return f"dev:{dev}"
+
+
+@nodata_app.command("list")
+def nodata_list(month: str = typer.Option(..., "--month"), site: str | None = typer.Option(None, "--site"),
+                fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Hari tanpa data per terminal dan hari, dengan pegawai yang terdampak."""
+    from hub.reconcile.queue import no_data_groups
+
+    first, last = _month(month)
+    with store() as s:
+        groups = no_data_groups(s, first, last, _site_id(s, site))
+    rows = [{"terminal": g.label, "key": g.terminal, "day": g.day, "employees": len(g.employees),
+             "names": ", ".join(n for _, _, n in g.employees[:5]) + (" ..." if len(g.employees) > 5 else ""),
+             "decision": g.decision or tr("belum", "pending")} for g in groups]
+    emit(rows, ["terminal", "key", "day", "employees", "names", "decision"], fmt)
+
+
+@nodata_app.command("decide")
+def nodata_decide(terminal: str = typer.Option(..., "--terminal", help="nomor seri, atau site:KODE"),
+                  day: str = typer.Option(..., "--day"), present: bool = typer.Option(
+                      False, "--present", help="terminal mati: semua dianggap hadir (daftar manual)"),
+                  absent: bool = typer.Option(False, "--absent", help="terminal berfungsi: ketidakhadiran tetap TK"),
+                  reason: str = typer.Option(..., "--reason"), by: str = typer.Option(None, "--by")) -> None:
+    """Satu keputusan untuk semua pegawai yang terminalnya tanpa data pada hari itu."""
+    from hub.reconcile.evidence import decide_no_data
+
+    if present == absent:
+        fail(tr("pilih tepat satu: --present atau --absent", "choose exactly one of --present, --absent"))
+    d = _day(day, "--day")
+    with store() as s:
+        try:
+            decide_no_data(s, _terminal_key(s, terminal), d, "present" if present else "absent", reason,
+                           by or cli_actor())
+        except ReconcileError as exc:
+            fail(str(exc))
+    console.print(tr(f"keputusan {terminal} {day} dicatat", f"decision for {terminal} {day} recorded"))
+
+
+@quarantine_app.command("list")
+def quarantine_list(month: str = typer.Option(..., "--month"), site: str | None = typer.Option(None, "--site"),
+                    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Punch bertanda per terminal dan hari, dengan keputusannya."""
+    from hub.reconcile.queue import quarantine_groups
+
+    first, last = _month(month)
+    with store() as s:
+        rows = [{"terminal": g.label, "day": g.day, "punches": len(g.punches), "pending": g.pending,
+                 "flags": ",".join(g.flags)} for g in quarantine_groups(s, first, last, _site_id(s, site))]
+    emit(rows, ["terminal", "day", "punches", "pending", "flags"], fmt)
+
+
+@quarantine_app.command("decide")
+def quarantine_decide(device: str | None = typer.Option(None, "--device", help="nomor seri terminal"),
+                      day: str | None = typer.Option(None, "--day"),
+                      punch: list[int] = typer.Option([], "--punch", help="id punch (boleh berulang)"),
+                      accept: bool = typer.Option(False, "--accept"), reject: bool = typer.Option(False, "--reject"),
+                      reason: str = typer.Option(..., "--reason"), by: str = typer.Option(None, "--by")) -> None:
+    """Terima atau tolak punch yang ditahan: satu terminal-hari sekaligus, atau per punch."""
+    from hub.reconcile.evidence import decide_punches, quarantined_punches
+    from hub.store.models import Device
+
+    if accept == reject:
+        fail(tr("pilih tepat satu: --accept atau --reject", "choose exactly one of --accept, --reject"))
+    with store() as s:
+        ids = list(punch)
+        if device:
+            if not day:
+                fail(tr("--device butuh --day", "--device needs --day"))
+            dev = s.scalar(select(Device.id).where(Device.serial == device))
+            if dev is None:
+                fail(tr(f"terminal '{device}' tidak ditemukan", f"terminal '{device}' not found"))
+            ids += [p.id for p in quarantined_punches(s, dev, _day(day, "--day"))]
+        if not ids:
+            fail(tr("tidak ada punch yang ditahan untuk diputuskan", "no quarantined punch to decide"))
+        try:
+            n = decide_punches(s, ids, "accepted" if accept else "rejected", reason, by or cli_actor())
+        except ReconcileError as exc:
+            fail(str(exc))
+    console.print(tr(f"{n} punch {'diterima' if accept else 'ditolak'}",
+                     f"{n} punches {'accepted' if accept else 'rejected'}"))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from hub.reconcile.rules import Ruleset, bracket
+from hub.reconcile.rules import NO_DATA, WAITING, Ruleset, bracket
 
 EPOCH = datetime(1970, 1, 1)
 EPOCH_DAY = EPOCH.date()
@@ -35,12 +35,14 @@ def to_local(seconds: int) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class EmployeeScope:
-    """Who is judged, on which days (inclusive), under which site's rules."""
+    """Who is judged, on which days (inclusive), under which site's rules; `kind` is the
+    employment type (pns, pppk, tks, honorer ...) that picks the ruleset's variant."""
 
     employee_id: int
     site_id: int | None
     first: date
     last: date
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +64,46 @@ class LeaveIn:
     code: str
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the hub doubts or lacks, gathered by the store; the engine stays pure.
+
+    - `flags`: punch id -> PunchFlag bits, for flagged punches only. A punch whose flags meet
+      the ruleset's quarantine waits for a reviewer unless its id is in `accepted` (counts)
+      or `rejected` (never counts).
+    - `terminals`: employee -> the keys of the terminals their punches come from ("dev:12",
+      or "site:3" for an office without one); `with_data`: key -> the days it holds data.
+      A day with no punch at all, on which none of the employee's terminals held data, is
+      not absence: it waits (TD) until a reviewer decides for that terminal and day
+      (`decisions`: (key, day) -> "present" | "absent").
+    """
+
+    flags: dict[int, int] = field(default_factory=dict)
+    accepted: frozenset[int] = frozenset()
+    rejected: frozenset[int] = frozenset()
+    terminals: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    with_data: dict[str, set[date]] = field(default_factory=dict)
+    decisions: dict[tuple[str, date], str] = field(default_factory=dict)
+
+    def no_data(self, employee_id: int, day: date) -> tuple[str, ...] | None:
+        """The employee's terminals when none of them held data that day, else None."""
+        keys = self.terminals.get(employee_id)
+        if keys is None:
+            return None  # not tracked: an engine run without coverage (tests, what-ifs)
+        if any(day in self.with_data.get(k, ()) for k in keys):
+            return None
+        return keys
+
+
+NO_EVIDENCE = Evidence()
+
+
 @dataclass(slots=True)
 class DayResult:
     employee_id: int
     day: date
     site_id: int | None
-    status: str  # codes joined by "+": H, TL1..4, PSW1..4, TAM, TAP, TK, leave, LIBUR, CBER, OFF
+    status: str  # codes joined by "+": H, TL1..4, PSW1..4, TAM, TAP, TK, TD, TV, leave, LIBUR, CBER, OFF
     late_min: int = 0
     early_min: int = 0
     deduction_pct: float = 0.0
@@ -76,7 +112,9 @@ class DayResult:
     check_out: datetime | None = None
     ruleset: str = ""
     shift: str | None = None
-    source: str = "punch"  # punch | correction | leave | calendar
+    source: str = "punch"  # punch | correction | leave | calendar | decision
+    terminals: tuple[str, ...] = ()  # TD: the terminals that held no data
+    waiting: list[int] = field(default_factory=list)  # TV: quarantined punches a reviewer must decide
 
     def codes(self) -> list[str]:
         return self.status.split("+")
@@ -120,11 +158,12 @@ def apply_corrections(punches: Punches, corrections: Iterable[CorrectionIn], voi
     return status
 
 
-def _choose(cand: list[tuple[int, int]], rule: str, target: int) -> tuple[int, int]:
-    if rule == "first":
+def _choose(cand: list[tuple[int, int, int]], rule: str, target: int) -> tuple[int, int, int]:
+    if rule == "first" or len(cand) == 1:
         return cand[0]
-    if rule == "last":
-        return cand[-1]
+    if rule == "last":  # the latest time; of the same punch from two sources, the first stored
+        last = cand[-1][0]
+        return next(c for c in cand if c[0] == last)
     return min(cand, key=lambda c: (abs(c[0] - target), c[0], c[1]))
 
 
@@ -138,51 +177,62 @@ def _span(slots) -> tuple:  # type: ignore[no-untyped-def]
     return span
 
 
-def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
-              blocked: set[int], base: int) -> list[tuple[int, int]]:
-    """Fill `res` from the day's punches; returns the (time, id) of the punches it used."""
-    span = _span(slots)
-    lo, hi = base + span[1], base + span[2]
+def _candidates(times: list[int], ids: list[int], lo: int, hi: int, ded: int,
+                blocked: set[int] | frozenset[int]) -> list[tuple[int, int, int]]:
+    """(time, id, run) of the punches in [lo, hi], in time order.
+
+    Punches each within `ded` seconds of the one before form a run: one action (a double
+    punch, or the same punch from two sources). A run touching a voided punch, or a punch
+    last night's shift took, is out as a whole. A run is named by its first index; it may
+    begin before the window or end after it, its members inside the window stay candidates.
+    """
     i, j = bisect_left(times, lo), bisect_right(times, hi)
-    ded = rs.dedupe_seconds
-    # Exact duplicates (another source) and near ones (each within `ded` of the one before)
-    # form a run that counts once, as its earliest punch (ties: smallest id). A run touching a
-    # voided punch, or a punch last night's shift took, is out as a whole. Runs may start
-    # before the window; a run that does is not the day's.
-    k = i
-    while 0 < k < len(times) and times[k] - times[k - 1] <= ded:
-        k -= 1
-    cand: list[tuple[int, int]] = []
-    n = len(times)
-    while k < j:
-        e = k + 1
-        while e < n and times[e] - times[e - 1] <= ded:
-            e += 1
-        if times[k] >= lo and not (blocked and any(ids[x] in blocked for x in range(k, e))):
-            cand.append((times[k], ids[k]))
-        k = e
-    d = rs.deductions
-    if not cand:
-        res.status, res.deduction_pct = "TK", d.absent_pct
+    if i == j:
         return []
-    used: list[int] = []
+    n = len(times)
+    k = i
+    while k > 0 and times[k] - times[k - 1] <= ded:
+        k -= 1
+    out: list[tuple[int, int, int]] = []
+    x = k
+    while x < j:
+        y = x + 1
+        while y < n and times[y] - times[y - 1] <= ded:
+            y += 1
+        if not (blocked and any(ids[z] in blocked for z in range(x, y))):
+            out.extend((times[z], ids[z], x) for z in range(max(x, i), min(y, j)))
+        x = y
+    return out
+
+
+def _judge(res: DayResult, rs: Ruleset, slots, cand: list[tuple[int, int, int]],
+           base: int) -> list[tuple[int, int]]:
+    """Fill `res` from the day's candidates; returns the (time, id) of the punches it used.
+
+    Each punch belongs to the slot whose window holds its time; inside a slot the slot's
+    `choose` rule picks (first, last, nearest to `at`), near-duplicates included. One run
+    (action) fills at most one slot: the earlier slot that picked it keeps it."""
+    d = rs.deductions
+    res.check_in = res.check_out = None
+    res.late_min = res.early_min = 0
+    if not cand:
+        res.status, res.deduction_pct, res.punch_ids = "TK", d.absent_pct, []
+        return []
+    used_runs: set[int] = set()
     chosen: list[tuple[int, int]] = []
     codes: list[str] = []
     pct = 0.0
-    matched = 0
     for s in slots:
         a, b = base + s.lo, base + s.hi
-        inwin = [c for c in cand if a <= c[0] <= b and c[1] not in used]
+        inwin = [c for c in cand if a <= c[0] <= b and c[2] not in used_runs]
         if not inwin:
             if s.required:
                 codes.append(s.missing)
                 pct += d.missing_in_pct if s.kind == "in" else d.missing_out_pct if s.kind == "out" \
                     else d.missing_other_pct
             continue
-        matched += 1
-        t, pid = inwin[0] if s.choose == "first" else inwin[-1] if s.choose == "last" or len(inwin) == 1 \
-            else _choose(inwin, s.choose, base + s.at)
-        used.append(pid)
+        t, pid, run = _choose(inwin, s.choose, base + s.at)
+        used_runs.add(run)
         chosen.append((t, pid))
         if s.kind == "in":
             res.check_in = to_local(t)
@@ -204,13 +254,62 @@ def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[in
                 if br:
                     codes.append(f"PSW{br}")
                     pct += d.early_pct[br - 1]
-    if matched == 0:
-        res.status, res.deduction_pct = "TK", d.absent_pct
+    if not chosen:
+        res.status, res.deduction_pct, res.punch_ids = "TK", d.absent_pct, []
+        res.check_in = res.check_out = None
         return []
     res.status = "+".join(codes) or "H"
     res.deduction_pct = round(pct, 4)
-    res.punch_ids = used
+    res.punch_ids = [pid for _, pid in chosen]
     return chosen
+
+
+def _figures(res: DayResult) -> tuple:
+    return (res.status, res.deduction_pct, res.late_min, res.early_min)
+
+
+def _evaluate(res: DayResult, rs: Ruleset, slots, times: list[int], ids: list[int],
+              blocked: set[int] | frozenset[int], base: int, ev: Evidence) -> list[tuple[int, int]]:
+    """Judge one day; doubtful punches (the ruleset's quarantine) wait for a reviewer: when
+    counting them or not would give different figures, the day is TV at 0 %."""
+    span = _span(slots)
+    cand = _candidates(times, ids, base + span[1], base + span[2], rs.dedupe_seconds, blocked)
+    waiting: list[int] = []
+    if ev.flags and cand:
+        mask = rs.quarantine_mask
+        doubtful = [c for c in cand if ev.flags.get(c[1], 0) & mask and c[1] not in ev.accepted]
+        if doubtful:
+            rejected = {c[1] for c in doubtful if c[1] in ev.rejected}
+            waiting = [c[1] for c in doubtful if c[1] not in rejected]
+            if rejected:
+                cand = [c for c in cand if c[1] not in rejected]
+    if waiting:
+        pending = set(waiting)
+        sure = DayResult(res.employee_id, res.day, res.site_id, "H")
+        used_sure = _judge(sure, rs, slots, [c for c in cand if c[1] not in pending], base)
+        used = _judge(res, rs, slots, cand, base)
+        if _figures(sure) == _figures(res):
+            res.punch_ids, res.check_in, res.check_out = sure.punch_ids, sure.check_in, sure.check_out
+            return used_sure
+        res.status, res.deduction_pct, res.late_min, res.early_min = WAITING, 0.0, 0, 0
+        res.waiting = waiting
+        return used
+    return _judge(res, rs, slots, cand, base)
+
+
+def _no_data(res: DayResult, rs: Ruleset, ev: Evidence) -> None:
+    """A TK day on which none of the employee's terminals held data is not absence."""
+    keys = ev.no_data(res.employee_id, res.day)
+    if keys is None:
+        return
+    decided = [ev.decisions.get((k, res.day)) for k in keys]
+    if "present" in decided:
+        res.status, res.deduction_pct, res.source = "H", 0.0, "decision"
+    elif "absent" in decided:
+        res.source = "decision"  # TK stands, as judged
+    else:
+        res.status, res.deduction_pct = NO_DATA, 0.0
+    res.terminals = keys
 
 
 def _calendar(site_id: int | None, first: date, n_days: int,
@@ -237,9 +336,11 @@ def status_pct(code: str, rs: Ruleset) -> float:
 def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
               rules_for: Callable[[int | None, date], Ruleset],
               corrections: Iterable[CorrectionIn] = (), leaves: Iterable[LeaveIn] = (),
-              roster: dict[tuple[int, date], str] | None = None) -> list[DayResult]:
+              roster: dict[tuple[int, date], str] | None = None,
+              evidence: Evidence | None = None) -> list[DayResult]:
     """Every judged day of every employee, in (employee, day) order."""
     roster = roster or {}
+    ev = evidence or NO_EVIDENCE
     punches = dict(punches)  # corrections replace lists in this copy, never the caller's
     voided: set[int] = set()
     set_status = apply_corrections(punches, corrections, voided)
@@ -265,6 +366,8 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
         first_i = (emp.first - cal_first).days
         for idx in range(first_i - 1, (emp.last - cal_first).days + 1):
             day, base, rs, work, holiday, day_slots = cal[idx]
+            if emp.kind is not None and rs.types:
+                rs = rs.for_type(emp.kind)
             shift = roster.get((emp.employee_id, day)) if rs.roster else None
             if not work:
                 consumed = no_ids
@@ -288,7 +391,9 @@ def reconcile(employees: Iterable[EmployeeScope], punches: Punches,
                 if idx < first_i and _span(slots)[2] < DAY_S:
                     consumed = no_ids  # nothing of that day reaches into the first judged day
                     continue
-                used = _evaluate(res, rs, slots, times, ids, consumed | voided if voided else consumed, base)
+                used = _evaluate(res, rs, slots, times, ids, consumed | voided if voided else consumed, base, ev)
+                if res.status == "TK" and idx >= first_i:
+                    _no_data(res, rs, ev)
             if slots is not None and used and _SPANS[id(slots)][2] >= DAY_S:
                 consumed = {pid for t, pid in used if t >= base + DAY_S}
             else:

@@ -105,7 +105,9 @@ class DailyStatus(Base):
 
 
 class PeriodLock(Base):
-    """A locked month (first day) of a site, or of every site when site_id is NULL."""
+    """A locked month (first day) of a site and its units, or of every site when site_id is
+    NULL. `figures_sha256` is the hash of exactly what was shown and frozen (daily_status
+    and recap_rows of the period); `summary` the counts the approver confirmed."""
 
     __tablename__ = "period_locks"
     __table_args__ = (UniqueConstraint("site_id", "month"),)
@@ -115,17 +117,53 @@ class PeriodLock(Base):
     locked_by: Mapped[str] = mapped_column(String(100))
     locked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(Text, default="")
+    figures_sha256: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class RecapRow(Base):
-    """One employee's monthly recap (asn-rules.md §7) as written for BPKAD."""
+    """One employee's monthly recap (asn-rules.md §7) as frozen by a period lock: a locked
+    month shows and exports these, whatever changed since (pagu, name, rules, punches)."""
 
     __tablename__ = "recap_rows"
     __table_args__ = (UniqueConstraint("month", "employee_id"),
                       Index("ix_recap_rows_month_site", "month", "site_id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     month: Mapped[date] = mapped_column(Date)
+    # The lock that froze it: unlocking deletes the lock, and with it what it froze.
+    lock_id: Mapped[int | None] = mapped_column(ForeignKey("period_locks.id", ondelete="CASCADE"))
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
     site_id: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     built_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NoDataDecision(Base):
+    """A reviewer's decision for one terminal and day without data: everyone whose
+    terminals held nothing that day is `present` (the terminal was down; manual list) or
+    `absent` (the terminal worked; the absence stands). `terminal` is "dev:<id>", or
+    "site:<id>" for an office without a terminal."""
+
+    __tablename__ = "nodata_decisions"
+    __table_args__ = (UniqueConstraint("terminal", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    decision: Mapped[str] = mapped_column(String(16))  # present | absent
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PunchReview(Base):
+    """A reviewer's decision on a quarantined punch (drifted clock, photo mismatch, outside
+    the geofence): `accepted` counts it, `rejected` never does. The raw punch is untouched."""
+
+    __tablename__ = "punch_reviews"
+    __table_args__ = (UniqueConstraint("punch_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    punch_id: Mapped[int] = mapped_column(ForeignKey("raw_punches.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))  # accepted | rejected
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,37 +1,69 @@
 """Rulesets: what a Pemda's Perbup says about hours, punch slots, brackets and deductions.
 
 A ruleset is a TOML file (hub/reconcile/rulesets/, copies under config/rulesets/) loaded
-into the store with its effective dates (asn-rules.md §1-§3, §8). Times are "HH:MM" or
-"HH:MM:SS" on the day; "HH:MM+1" means the next day (night shifts crossing midnight).
-Everything here is parsed into frozen dataclasses; bad input raises RulesetError that
-says what and where.
+into the store with its effective dates (asn-rules.md §1-§3, §8). Everything here is parsed
+into frozen dataclasses; bad input raises RulesetError that says what and where.
+
+Times on the day:
+- a slot's `at` and a window's start: "HH:MM" or "HH:MM:SS"; "+1" appended = the next day
+  (night shifts crossing midnight);
+- a window's end: "HH:MM" includes that whole minute (until HH:MM:59), "HH:MM:SS" includes
+  that second, "<HH:MM[:SS]" stops just before it (half-open), "24:00" is the end of the day.
+
+Rules that do what they say: unknown keys are errors; every deduction and every leave type
+the hub knows needs its figure in the file, or inherits it from a named `base` ruleset
+(the inherited values are listed in `warnings`); slot windows of one day may not overlap.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from hub.i18n import tr
+from hub.punch import PunchFlag
+from hub.roster.identity import EMPLOYMENT_TYPES
 
 SLOT_KINDS = ("in", "out", "break_out", "break_in", "other")
 CHOICES = ("first", "last", "nearest")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKS = {"five_day": 5, "six_day": 6, "seven_day": 7}
-# Codes a day can carry besides the punch-derived ones (TL1-4, PSW1-4, TAM, TAP, H, TK).
+# Codes a day can carry besides the punch-derived ones (TL1-4, PSW1-4, TAM, TAP, H, TK):
+# holidays, cuti bersama, no shift, no data from the terminals (TD), and evidence waiting
+# for a reviewer (TV). TD and TV cost nothing until a person decides.
 DAY_CODES = ("LIBUR", "CBER", "OFF")
-DEFAULT_LEAVE: dict[str, dict[str, Any]] = {
-    "CT": {"name": "Cuti tahunan"}, "CS": {"name": "Cuti sakit"},
-    "CB": {"name": "Cuti besar"}, "CM": {"name": "Cuti melahirkan"},
-    "CAP": {"name": "Cuti karena alasan penting"}, "CLTN": {"name": "Cuti di luar tanggungan negara"},
-    "DL": {"name": "Dinas luar"}, "DIK": {"name": "Diklat"}, "TB": {"name": "Tugas belajar"},
-    "I": {"name": "Izin"}, "S": {"name": "Sakit"},
+NO_DATA = "TD"
+WAITING = "TV"
+RESERVED_CODES = {"H", "TK", "TAM", "TAP", NO_DATA, WAITING, *DAY_CODES}
+DEFAULT_LEAVE: dict[str, str] = {
+    "CT": "Cuti tahunan", "CS": "Cuti sakit", "CB": "Cuti besar", "CM": "Cuti melahirkan",
+    "CAP": "Cuti karena alasan penting", "CLTN": "Cuti di luar tanggungan negara",
+    "DL": "Dinas luar", "DIK": "Diklat", "TB": "Tugas belajar", "I": "Izin", "S": "Sakit",
 }
+# Punch flags (hub.punch.PunchFlag) a ruleset may hold back until a reviewer decides.
+QUARANTINE_FLAGS = ("clock_suspect", "photo_mismatch", "outside_geofence", "out_of_range")
+DEFAULT_QUARANTINE = ("clock_suspect", "photo_mismatch", "outside_geofence")
+DEDUCTION_KEYS = ("brackets_minutes", "late_pct", "early_pct", "missing_in_pct", "missing_out_pct",
+                  "missing_other_pct", "absent_pct", "monthly_cap_pct")
+DEDUCTION_BASES = ("monthly_tpp_pct",)
+LEAVE_FIELDS = ("counts_present", "pct")
+TOP_KEYS = frozenset({
+    "name", "version", "description", "base", "valid_from", "valid_to", "week", "late_after_seconds",
+    "early_grace_seconds", "dedupe_minutes", "national_holidays", "work_on_holidays", "roster",
+    "schedule", "shifts", "ramadan", "holiday", "deductions", "leave", "quarantine", "types"})
+SLOT_KEYS = frozenset({"name", "kind", "at", "window", "required", "choose", "missing"})
+LEAVE_KEYS = frozenset({"name", *LEAVE_FIELDS})
+HOLIDAY_KEYS = frozenset({"date", "name", "kind"})
+RAMADAN_KEYS = frozenset({"from", "to", "suspend_slots", "schedule"})
+TYPE_KEYS = frozenset({"deductions", "leave", "quarantine", "description"})
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
 
 
 class RulesetError(ValueError):
@@ -98,10 +130,27 @@ class Ruleset:
     holiday_names: dict[date, str] = field(default_factory=dict)
     deductions: Deductions = field(default_factory=Deductions)
     leave: dict[str, LeaveType] = field(default_factory=dict)
+    quarantine: tuple[str, ...] = DEFAULT_QUARANTINE
+    base: str | None = None
+    employment_type: str | None = None  # set on the variant of one employment type
+    types: dict[str, Ruleset] = field(default_factory=dict)  # employment type -> its variant
+    warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
-        return f"{self.name}@{self.version}"
+        suffix = f":{self.employment_type}" if self.employment_type else ""
+        return f"{self.name}@{self.version}{suffix}"
+
+    @property
+    def quarantine_mask(self) -> int:
+        mask = 0
+        for name in self.quarantine:
+            mask |= int(PunchFlag[name.upper()])
+        return mask
+
+    def for_type(self, employment_type: str | None) -> Ruleset:
+        """The rules for one employment type (TKS, honorer ...) where the Perbup differs."""
+        return self.types.get(employment_type or "", self)
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -120,12 +169,64 @@ class Ruleset:
                 return tuple(s for s in slots if s.name not in r.suspend_slots)
         return _pick(self.schedule, wd) or ()
 
-    def span(self) -> tuple[int, int]:
-        """Earliest window start and latest window end over every slot of the ruleset."""
+    def every_slot(self) -> list[Slot]:
         every = [s for slots in self.schedule.values() for s in slots]
         every += [s for slots in self.shifts.values() for s in slots]
         every += [s for r in self.ramadan for slots in r.schedule.values() for s in slots]
+        return every
+
+    def span(self) -> tuple[int, int]:
+        """Earliest window start and latest window end over every slot of the ruleset."""
+        every = self.every_slot()
         return min(s.lo for s in every), max(s.hi for s in every)
+
+    def missing_other_codes(self) -> list[str]:
+        """Codes of required slots besides check-in/out (TAIK, TAKI, TA_APEL ...), in order."""
+        out: list[str] = []
+        for s in self.every_slot():
+            if s.required and s.kind not in ("in", "out") and s.missing not in out:
+                out.append(s.missing)
+        return out
+
+    def legend(self) -> list[tuple[str, str, str, float | None]]:
+        """Every code a day can carry under these rules: (code, Indonesian, English, % per
+        occurrence or None when it costs nothing by itself)."""
+        d = self.deductions
+        out: list[tuple[str, str, str, float | None]] = [
+            ("H", "Hadir tepat waktu", "Present on time", None)]
+        edges = [*d.brackets_minutes, None]
+        for kind, pcts, words in (("TL", d.late_pct, ("Terlambat masuk", "Late arrival")),
+                                  ("PSW", d.early_pct, ("Pulang sebelum waktunya", "Left early"))):
+            for i, pct in enumerate(pcts):
+                lo, hi = edges[i], edges[i + 1]
+                span = f"{lo}-{hi - 1} menit" if hi else f">= {lo} menit"
+                span_en = f"{lo}-{hi - 1} min" if hi else f">= {lo} min"
+                out.append((f"{kind}{i + 1}", f"{words[0]} {span}", f"{words[1]} {span_en}", pct))
+        out.append(("TAM", f"Tidak absen masuk (dihargai {d.missing_in_pct:g}%, setara TL{len(d.late_pct)})",
+                    f"No check-in punch (priced {d.missing_in_pct:g}%, as TL{len(d.late_pct)})",
+                    d.missing_in_pct))
+        out.append(("TAP", f"Tidak absen pulang (dihargai {d.missing_out_pct:g}%, setara PSW{len(d.early_pct)})",
+                    f"No check-out punch (priced {d.missing_out_pct:g}%, as PSW{len(d.early_pct)})",
+                    d.missing_out_pct))
+        names = {s.missing: s.name for s in self.every_slot()}
+        for code in self.missing_other_codes():
+            out.append((code, f"Tidak absen slot '{names[code]}'", f"No punch for slot '{names[code]}'",
+                        d.missing_other_pct))
+        out.append(("TK", "Tidak masuk kerja tanpa keterangan", "Absent without valid reason", d.absent_pct))
+        for lt in self.leave.values():
+            present = "dihitung hadir" if lt.counts_present else "tidak dihitung hadir"
+            present_en = "counts as present" if lt.counts_present else "does not count as present"
+            out.append((lt.code, f"{lt.name} ({present})", f"{lt.name} ({present_en})", lt.pct or None))
+        out += [
+            (NO_DATA, "Tidak ada data dari terminal pegawai; menunggu keputusan peninjau",
+             "No data from the employee's terminals; waits for a reviewer", None),
+            (WAITING, "Bukti diragukan (jam terminal/foto/lokasi); menunggu verifikasi peninjau",
+             "Doubtful evidence (terminal clock/photo/location); waits for a reviewer", None),
+            ("LIBUR", "Hari libur nasional/daerah", "Public holiday", None),
+            ("CBER", "Cuti bersama", "Collective leave day", None),
+            ("OFF", "Tidak ada shift", "No shift rostered", None),
+        ]
+        return out
 
 
 def _pick(schedule: dict[str, tuple[Slot, ...]], wd: str) -> tuple[Slot, ...] | None:
@@ -141,6 +242,24 @@ def _pick(schedule: dict[str, tuple[Slot, ...]], wd: str) -> tuple[Slot, ...] | 
 # --- parsing -------------------------------------------------------------------------------
 
 
+def _bad_time(value: Any, where: str, form: str) -> RulesetError:
+    return RulesetError(tr(f"{where}: jam '{value}' tidak sah; gunakan {form}",
+                           f"{where}: time '{value}' is not valid; use {form}"))
+
+
+def _hms(text: str, value: Any, where: str, form: str, allow_24: bool = False) -> tuple[int, bool]:
+    """'HH:MM[:SS]' -> (seconds, whether seconds were given)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) == 2 for p in parts):
+        raise _bad_time(value, where, form)
+    h, m, s = (int(p) for p in (parts + ["00"])[:3])
+    if allow_24 and (h, m, s) == (24, 0, 0):
+        return 86400, len(parts) == 3
+    if h > 23 or m > 59 or s > 59:
+        raise _bad_time(value, where, form)
+    return h * 3600 + m * 60 + s, len(parts) == 3
+
+
 def parse_clock(value: Any, where: str) -> int:
     """'07:30', '07:30:59' or '07:30+1' -> seconds from the day's midnight."""
     if not isinstance(value, str):
@@ -149,17 +268,28 @@ def parse_clock(value: Any, where: str) -> int:
     text, plus = value.strip(), 0
     if text.endswith("+1"):
         text, plus = text[:-2], 86400
-    parts = text.split(":")
-    try:
-        if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) == 2 for p in parts):
-            raise ValueError
-        h, m, s = (int(p) for p in (parts + ["00"])[:3])
-        if h > 23 or m > 59 or s > 59:
-            raise ValueError
-    except ValueError:
-        raise RulesetError(tr(f"{where}: jam '{value}' tidak sah; gunakan HH:MM[:SS][+1]",
-                              f"{where}: time '{value}' is not valid; use HH:MM[:SS][+1]")) from None
-    return plus + h * 3600 + m * 60 + s
+    return plus + _hms(text, value, where, "HH:MM[:SS][+1]")[0]
+
+
+def parse_window_end(value: Any, where: str) -> int:
+    """A window's end -> the last second inside it, from the day's midnight.
+
+    'HH:MM' includes the whole minute, 'HH:MM:SS' that second, '<HH:MM[:SS]' stops before
+    it, '24:00' is the end of the day; '+1' for the next day."""
+    form = "HH:MM[:SS], <HH:MM[:SS] atau 24:00, [+1]"
+    if not isinstance(value, str):
+        raise RulesetError(tr(f"{where}: jam harus teks 'HH:MM', bukan {value!r}",
+                              f"{where}: a time must be text 'HH:MM', not {value!r}"))
+    text, plus = value.strip(), 0
+    exclusive = text.startswith("<")
+    if exclusive:
+        text = text[1:].strip()
+    if text.endswith("+1"):
+        text, plus = text[:-2], 86400
+    seconds, with_seconds = _hms(text, value, where, form, allow_24=True)
+    if seconds == 86400 or exclusive:
+        return plus + seconds - 1
+    return plus + seconds + (0 if with_seconds else 59)
 
 
 def _date(value: Any, where: str) -> date:
@@ -173,20 +303,32 @@ def _date(value: Any, where: str) -> date:
 
 
 def _num(value: Any, where: str, lo: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < lo or value != value:
         raise RulesetError(tr(f"{where}: harus angka >= {lo:g}, bukan {value!r}",
                               f"{where}: must be a number >= {lo:g}, not {value!r}"))
     return float(value)
 
 
-def _table(value: Any, where: str) -> dict[str, Any]:
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise RulesetError(tr(f"{where}: harus true/false", f"{where}: must be true/false"))
+    return value
+
+
+def _table(value: Any, where: str, keys: frozenset[str] | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RulesetError(tr(f"{where}: harus tabel TOML", f"{where}: must be a TOML table"))
+    if keys is not None:
+        unknown = sorted(set(value) - keys)
+        if unknown:
+            raise RulesetError(tr(
+                f"{where}: kunci tidak dikenal {', '.join(unknown)}; yang sah: {', '.join(sorted(keys))}",
+                f"{where}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(keys))}"))
     return value
 
 
 def _slot(raw: Any, where: str) -> Slot:
-    raw = _table(raw, where)
+    raw = _table(raw, where, SLOT_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise RulesetError(tr(f"{where}.name: nama slot wajib diisi", f"{where}.name: a slot needs a name"))
@@ -203,24 +345,26 @@ def _slot(raw: Any, where: str) -> Slot:
     if not isinstance(window, list) or len(window) != 2:
         raise RulesetError(tr(f"{where}.window: harus [\"HH:MM\", \"HH:MM\"]",
                               f"{where}.window: must be [\"HH:MM\", \"HH:MM\"]"))
-    lo, hi = parse_clock(window[0], f"{where}.window[0]"), parse_clock(window[1], f"{where}.window[1]")
-    if isinstance(window[1], str) and window[1].count(":") == 1:
-        hi += 59  # "11:59" closes the window at the end of that minute
+    lo = parse_clock(window[0], f"{where}.window[0]")
+    hi = parse_window_end(window[1], f"{where}.window[1]")
     if hi < lo:
         hi += 86400  # a window written across midnight
     if not lo <= at <= hi:
         raise RulesetError(tr(f"{where}: jam {raw.get('at')} di luar jendela {window}",
                               f"{where}: time {raw.get('at')} lies outside its window {window}"))
-    required = raw.get("required", True)
-    if not isinstance(required, bool):
-        raise RulesetError(tr(f"{where}.required: harus true/false", f"{where}.required: must be true/false"))
+    required = _bool(raw.get("required", True), f"{where}.required")
     default_missing = {"in": "TAM", "out": "TAP"}.get(kind, "TA_" + name.upper())
     missing = str(raw.get("missing", default_missing))
+    if not _CODE.match(missing) or (missing in RESERVED_CODES and missing != default_missing):
+        raise RulesetError(tr(f"{where}.missing: kode '{missing}' tidak sah (huruf besar/angka, maks. 16, "
+                              f"bukan {', '.join(sorted(RESERVED_CODES))})",
+                              f"{where}.missing: code '{missing}' is not valid (capitals/digits, max 16, "
+                              f"not {', '.join(sorted(RESERVED_CODES))})"))
     return Slot(name, kind, at, lo, hi, required, choose, missing)
 
 
 def _slots(raw: Any, where: str) -> tuple[Slot, ...]:
-    raw = _table(raw, where)
+    raw = _table(raw, where, frozenset({"slots"}))
     items = raw.get("slots")
     if not isinstance(items, list) or not items:
         raise RulesetError(tr(f"{where}.slots: daftar slot wajib diisi", f"{where}.slots: a list of slots is required"))
@@ -228,18 +372,18 @@ def _slots(raw: Any, where: str) -> tuple[Slot, ...]:
     names = [s.name for s in slots]
     if len(set(names)) != len(names):
         raise RulesetError(tr(f"{where}.slots: nama slot ganda", f"{where}.slots: duplicate slot names"))
-    return slots
+    # A punch belongs to the one slot whose window holds it: windows may not overlap.
+    ordered = sorted(slots, key=lambda s: s.lo)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.lo <= a.hi:
+            raise RulesetError(tr(f"{where}.slots: jendela '{a.name}' dan '{b.name}' bertumpang tindih",
+                                  f"{where}.slots: the windows of '{a.name}' and '{b.name}' overlap"))
+    return tuple(ordered)
 
 
 def _schedule(raw: Any, where: str) -> dict[str, tuple[Slot, ...]]:
-    allowed = set(WEEKDAYS) | {"mon_thu", "mon_sat", "default"}
-    out = {}
-    for key, value in _table(raw, where).items():
-        if key not in allowed:
-            raise RulesetError(tr(f"{where}.{key}: hari tidak dikenal; pilih {', '.join(sorted(allowed))}",
-                                  f"{where}.{key}: unknown day; choose {', '.join(sorted(allowed))}"))
-        out[key] = _slots(value, f"{where}.{key}")
-    return out
+    allowed = frozenset(WEEKDAYS) | {"mon_thu", "mon_sat", "default"}
+    return {key: _slots(value, f"{where}.{key}") for key, value in _table(raw, where, allowed).items()}
 
 
 def _holidays(items: Any, where: str) -> tuple[dict[date, str], dict[date, str]]:
@@ -247,7 +391,7 @@ def _holidays(items: Any, where: str) -> tuple[dict[date, str], dict[date, str]]
     if not isinstance(items, list):
         raise RulesetError(tr(f"{where}: harus daftar [[holiday]]", f"{where}: must be a list [[holiday]]"))
     for i, h in enumerate(items):
-        h = _table(h, f"{where}[{i}]")
+        h = _table(h, f"{where}[{i}]", HOLIDAY_KEYS)
         d = _date(h.get("date"), f"{where}[{i}].date")
         kind = h.get("kind", "libur")
         if kind not in ("libur", "cuti_bersama"):
@@ -265,21 +409,119 @@ def national_holidays() -> tuple[dict[date, str], dict[date, str]]:
     return _holidays(tomllib.loads(text).get("holiday", []), "holidays-id.toml:holiday")
 
 
-def parse_ruleset(text: str, source: str = "ruleset") -> Ruleset:
-    """Parse a ruleset TOML document; every problem raises RulesetError naming `source`."""
+BaseLookup = Callable[[str], "Ruleset | None"]
+
+
+def parse_ruleset(text: str, source: str = "ruleset", bases: BaseLookup | None = None) -> Ruleset:
+    """Parse a ruleset TOML document; every problem raises RulesetError naming `source`.
+
+    `bases` finds a ruleset named by `base = "..."` (default: the built-in ones)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesetError(tr(f"{source}: TOML tidak sah: {exc}", f"{source}: invalid TOML: {exc}")) from None
     try:
-        return _build(raw, source)
+        return _build(raw, source, bases or _builtin_base)
     except RulesetError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a shape we did not foresee
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:  # a shape we did not foresee
         raise RulesetError(tr(f"{source}: isi tidak sah: {exc}", f"{source}: invalid content: {exc}")) from None
 
 
-def _build(raw: dict[str, Any], source: str) -> Ruleset:
+def _builtin_base(name: str) -> Ruleset | None:
+    return builtin(name) if name in BUILTIN else None
+
+
+def _deductions(d: dict[str, Any], where: str, inherit: Deductions | None,
+                inherited: list[str]) -> Deductions:
+    d = _table(d, where, frozenset({*DEDUCTION_KEYS, "base"}))
+    missing = [k for k in DEDUCTION_KEYS if k not in d]
+    if missing and inherit is None:
+        raise RulesetError(tr(
+            f"{where}: belum ada {', '.join(missing)}; tulis nilainya (0 bila tidak dipotong) "
+            "atau warisi dengan base = \"pemda-default\"",
+            f"{where}: {', '.join(missing)} missing; give the values (0 for no deduction) "
+            "or inherit them with base = \"pemda-default\""))
+    inherited += [f"deductions.{k}={getattr(inherit, k)}" for k in missing]
+
+    def get(key: str) -> Any:
+        return d[key] if key in d else getattr(inherit, key)
+
+    def listed(key: str, lo: float) -> tuple[float, ...]:
+        value = get(key)
+        if not isinstance(value, list | tuple) or not value:
+            raise RulesetError(tr(f"{where}.{key}: harus daftar angka", f"{where}.{key}: must be a list of numbers"))
+        return tuple(_num(x, f"{where}.{key}", lo) for x in value)
+
+    brackets = tuple(int(x) for x in listed("brackets_minutes", 1))
+    if list(brackets) != sorted(set(brackets)):
+        raise RulesetError(tr(f"{where}.brackets_minutes: harus naik, tanpa ganda",
+                              f"{where}.brackets_minutes: must be increasing without repeats"))
+    pcts = {}
+    for key in ("late_pct", "early_pct"):
+        pcts[key] = listed(key, 0)
+        if len(pcts[key]) != len(brackets):
+            raise RulesetError(tr(f"{where}.{key}: jumlahnya harus sama dengan brackets_minutes",
+                                  f"{where}.{key}: needs as many values as brackets_minutes"))
+    scalars = {k: _num(get(k), f"{where}.{k}") for k in
+               ("missing_in_pct", "missing_out_pct", "missing_other_pct", "absent_pct", "monthly_cap_pct")}
+    base = str(d.get("base", inherit.base if inherit else "monthly_tpp_pct"))
+    if base not in DEDUCTION_BASES:
+        raise RulesetError(tr(f"{where}.base: '{base}' belum didukung; pilih {', '.join(DEDUCTION_BASES)}",
+                              f"{where}.base: '{base}' is not supported; choose {', '.join(DEDUCTION_BASES)}"))
+    return Deductions(brackets, pcts["late_pct"], pcts["early_pct"], base=base, **scalars)
+
+
+def _leave(raw: Any, where: str, inherit: dict[str, LeaveType] | None, inherited: list[str],
+           require_known: bool = True) -> dict[str, LeaveType]:
+    given = _table(raw, where)
+    out: dict[str, LeaveType] = {}
+    codes = list(dict.fromkeys([*(DEFAULT_LEAVE if require_known else ()), *(inherit or {}),
+                                *(str(c).upper() for c in given)]))
+    missing: list[str] = []
+    for code in codes:
+        spec = next((v for k, v in given.items() if str(k).upper() == code), None)
+        spec = _table(spec, f"{where}.{code}", LEAVE_KEYS) if spec is not None else {}
+        if not _CODE.match(code) or code in RESERVED_CODES:
+            raise RulesetError(tr(f"{where}.{code}: kode cuti tidak sah atau sudah dipakai hub",
+                                  f"{where}.{code}: leave code is not valid or is used by the hub"))
+        base = (inherit or {}).get(code)
+        values: dict[str, Any] = {}
+        for f in LEAVE_FIELDS:
+            if f in spec:
+                values[f] = spec[f]
+            elif base is not None:
+                values[f] = getattr(base, f)
+            else:
+                missing.append(f"{code}.{f}")
+        if any(m.startswith(code + ".") for m in missing):
+            continue
+        if base is not None and not all(f in spec for f in LEAVE_FIELDS):
+            inherited.append(f"leave.{code}={values['pct']:g}%" + ("" if values["counts_present"] else "/tidak-hadir"))
+        name = str(spec.get("name") or (base.name if base else DEFAULT_LEAVE.get(code, code)))
+        out[code] = LeaveType(code, name, _bool(values["counts_present"], f"{where}.{code}.counts_present"),
+                              _num(values["pct"], f"{where}.{code}.pct"))
+    if missing:
+        raise RulesetError(tr(
+            f"{where}: belum ada {', '.join(missing)}; setiap jenis cuti/izin yang dikenal hub butuh "
+            "pct (0 bila tidak dipotong) dan counts_present, atau warisi dengan base = \"pemda-default\"",
+            f"{where}: {', '.join(missing)} missing; every leave type the hub knows needs pct (0 for no "
+            "deduction) and counts_present, or inherit them with base = \"pemda-default\""))
+    return out
+
+
+def _quarantine(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RulesetError(tr(f"{where}: harus daftar nama tanda", f"{where}: must be a list of flag names"))
+    bad = [v for v in value if v not in QUARANTINE_FLAGS]
+    if bad:
+        raise RulesetError(tr(f"{where}: tanda {', '.join(bad)} tidak dikenal; pilih {', '.join(QUARANTINE_FLAGS)}",
+                              f"{where}: unknown flag(s) {', '.join(bad)}; choose {', '.join(QUARANTINE_FLAGS)}"))
+    return tuple(dict.fromkeys(value))
+
+
+def _build(raw: dict[str, Any], source: str, bases: BaseLookup) -> Ruleset:
+    _table(raw, source, TOP_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise RulesetError(tr(f"{source}: kunci 'name' wajib diisi", f"{source}: key 'name' is required"))
@@ -287,6 +529,18 @@ def _build(raw: dict[str, Any], source: str) -> Ruleset:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise RulesetError(tr(f"{source}.version: harus bilangan bulat >= 1",
                               f"{source}.version: must be an integer >= 1"))
+    base_name = raw.get("base")
+    base: Ruleset | None = None
+    if base_name is not None:
+        if not isinstance(base_name, str) or base_name.strip() == name.strip():
+            raise RulesetError(tr(f"{source}.base: harus nama ruleset lain",
+                                  f"{source}.base: must name another ruleset"))
+        base = bases(base_name)
+        if base is None:
+            raise RulesetError(tr(f"{source}.base: ruleset '{base_name}' tidak ditemukan; pilih {', '.join(BUILTIN)} "
+                                  "atau ruleset yang sudah dimuat",
+                                  f"{source}.base: ruleset '{base_name}' not found; choose {', '.join(BUILTIN)} "
+                                  "or a loaded ruleset"))
     week = raw.get("week", "five_day")
     if week not in WEEKS:
         raise RulesetError(tr(f"{source}.week: pilih {', '.join(WEEKS)}", f"{source}.week: choose {', '.join(WEEKS)}"))
@@ -294,9 +548,9 @@ def _build(raw: dict[str, Any], source: str) -> Ruleset:
     valid_to = _date(raw["valid_to"], f"{source}.valid_to") if "valid_to" in raw else None
     if valid_to is not None and valid_to < valid_from:
         raise RulesetError(tr(f"{source}: valid_to sebelum valid_from", f"{source}: valid_to is before valid_from"))
-    roster = raw.get("roster", False)
+    roster = _bool(raw.get("roster", False), f"{source}.roster")
     schedule = _schedule(raw.get("schedule", {}), f"{source}.schedule")
-    shifts = {k: _slots(v, f"{source}.shifts.{k}")
+    shifts = {str(k).upper(): _slots(v, f"{source}.shifts.{k}")
               for k, v in _table(raw.get("shifts", {}), f"{source}.shifts").items()}
     if roster and not shifts:
         raise RulesetError(tr(f"{source}: roster = true butuh [shifts.*]", f"{source}: roster = true needs [shifts.*]"))
@@ -306,8 +560,11 @@ def _build(raw: dict[str, Any], source: str) -> Ruleset:
                 raise RulesetError(tr(f"{source}.schedule: tidak ada slot untuk hari {WEEKDAYS[i]}",
                                       f"{source}.schedule: no slots for {WEEKDAYS[i]}"))
     ramadan = []
-    for i, r in enumerate(raw.get("ramadan", [])):
-        r = _table(r, f"{source}.ramadan[{i}]")
+    items = raw.get("ramadan", [])
+    if not isinstance(items, list):
+        raise RulesetError(tr(f"{source}.ramadan: harus daftar [[ramadan]]", f"{source}.ramadan: must be [[ramadan]]"))
+    for i, r in enumerate(items):
+        r = _table(r, f"{source}.ramadan[{i}]", RAMADAN_KEYS)
         start = _date(r.get("from"), f"{source}.ramadan[{i}].from")
         end = _date(r.get("to"), f"{source}.ramadan[{i}].to")
         if end < start:
@@ -319,44 +576,50 @@ def _build(raw: dict[str, Any], source: str) -> Ruleset:
                                   f"{source}.ramadan[{i}].suspend_slots: a list of slot names"))
         sched = _schedule(r.get("schedule", {}), f"{source}.ramadan[{i}].schedule")
         ramadan.append(Ramadan(start, end, sched, tuple(sus)))
-    kinds, names = national_holidays() if raw.get("national_holidays", True) else ({}, {})
+    national = _bool(raw.get("national_holidays", True), f"{source}.national_holidays")
+    kinds, names = national_holidays() if national else ({}, {})
     kinds, names = dict(kinds), dict(names)
     extra_k, extra_n = _holidays(raw.get("holiday", []), f"{source}.holiday")
     kinds.update(extra_k)
     names.update(extra_n)
-    d = _table(raw.get("deductions", {}), f"{source}.deductions")
-    base = Deductions()
-    brackets = tuple(int(_num(x, f"{source}.deductions.brackets_minutes", 1))
-                     for x in d.get("brackets_minutes", base.brackets_minutes))
-    if list(brackets) != sorted(set(brackets)) or not brackets:
-        raise RulesetError(tr(f"{source}.deductions.brackets_minutes: harus naik, tanpa ganda",
-                              f"{source}.deductions.brackets_minutes: must be increasing without repeats"))
-    pcts = {}
-    for key in ("late_pct", "early_pct"):
-        pcts[key] = tuple(_num(x, f"{source}.deductions.{key}") for x in d.get(key, getattr(base, key)))
-        if len(pcts[key]) != len(brackets):
-            raise RulesetError(tr(f"{source}.deductions.{key}: jumlahnya harus sama dengan brackets_minutes",
-                                  f"{source}.deductions.{key}: needs as many values as brackets_minutes"))
-    scalars = {k: _num(d.get(k, getattr(base, k)), f"{source}.deductions.{k}")
-               for k in ("missing_in_pct", "missing_out_pct", "missing_other_pct", "absent_pct", "monthly_cap_pct")}
-    deductions = Deductions(brackets, pcts["late_pct"], pcts["early_pct"], base=str(d.get("base", base.base)),
-                            **scalars)
-    leave = {}
-    for code, spec in {**DEFAULT_LEAVE, **_table(raw.get("leave", {}), f"{source}.leave")}.items():
-        spec = _table(spec, f"{source}.leave.{code}")
-        leave[code.upper()] = LeaveType(code.upper(), str(spec.get("name", code)),
-                                        bool(spec.get("counts_present", True)),
-                                        _num(spec.get("pct", 0.0), f"{source}.leave.{code}.pct"))
+    inherited: list[str] = []
+    deductions = _deductions(raw.get("deductions", {}), f"{source}.deductions",
+                             base.deductions if base else None, inherited)
+    leave = _leave(raw.get("leave", {}), f"{source}.leave", base.leave if base else None, inherited)
+    if "quarantine" in raw:
+        quarantine = _quarantine(raw["quarantine"], f"{source}.quarantine")
+    else:
+        quarantine = base.quarantine if base else DEFAULT_QUARANTINE
+        if base:
+            inherited.append(f"quarantine={','.join(quarantine)}")
+    if not (schedule or shifts):
+        raise RulesetError(tr(f"{source}: tidak ada jadwal", f"{source}: no schedule"))
     rs = Ruleset(name=name.strip(), version=version, valid_from=valid_from, valid_to=valid_to, week=week,
                  late_after_seconds=int(_num(raw.get("late_after_seconds", 59), f"{source}.late_after_seconds")),
                  early_grace_seconds=int(_num(raw.get("early_grace_seconds", 0), f"{source}.early_grace_seconds")),
                  dedupe_seconds=int(_num(raw.get("dedupe_minutes", 3), f"{source}.dedupe_minutes") * 60),
-                 work_on_holidays=bool(raw.get("work_on_holidays", False)), roster=bool(roster),
-                 schedule=schedule, shifts=shifts, ramadan=tuple(ramadan), holidays=kinds,
-                 holiday_names=names, deductions=deductions, leave=leave)
-    if not (schedule or shifts):
-        raise RulesetError(tr(f"{source}: tidak ada jadwal", f"{source}: no schedule"))
-    return rs
+                 work_on_holidays=_bool(raw.get("work_on_holidays", False), f"{source}.work_on_holidays"),
+                 roster=roster, schedule=schedule, shifts=shifts, ramadan=tuple(ramadan), holidays=kinds,
+                 holiday_names=names, deductions=deductions, leave=leave, quarantine=quarantine,
+                 base=base.label if base else None)
+    types: dict[str, Ruleset] = {}
+    for kind, spec in _table(raw.get("types", {}), f"{source}.types").items():
+        where = f"{source}.types.{kind}"
+        if kind not in EMPLOYMENT_TYPES:
+            raise RulesetError(tr(f"{where}: jenis pegawai '{kind}' tidak dikenal; pilih {', '.join(EMPLOYMENT_TYPES)}",
+                                  f"{where}: unknown employment type '{kind}'; choose {', '.join(EMPLOYMENT_TYPES)}"))
+        spec = _table(spec, where, TYPE_KEYS)
+        own: list[str] = []  # a type inherits from its ruleset: no warning needed
+        ded = _deductions({**_table(spec.get("deductions", {}), f"{where}.deductions")}, f"{where}.deductions",
+                          deductions, own)
+        lv = _leave(spec.get("leave", {}), f"{where}.leave", leave, own)
+        q = _quarantine(spec["quarantine"], f"{where}.quarantine") if "quarantine" in spec else quarantine
+        types[kind] = replace(rs, deductions=ded, leave=lv, quarantine=q, employment_type=kind)
+    warnings: tuple[str, ...] = ()
+    if inherited:
+        warnings = (tr(f"{source}: diwarisi dari {base.label if base else '?'}: {', '.join(inherited)}",
+                       f"{source}: inherited from {base.label if base else '?'}: {', '.join(inherited)}"),)
+    return replace(rs, types=types, warnings=warnings)
 
 
 def bracket(minutes: int, brackets: tuple[int, ...]) -> int:
@@ -364,7 +627,7 @@ def bracket(minutes: int, brackets: tuple[int, ...]) -> int:
     return bisect_right(brackets, minutes)
 
 
-BUILTIN = ("pemda-default", "kota-bengkulu-4punch", "six-day-service", "rsud-shift")
+BUILTIN = ("pemda-default", "kota-bengkulu-4punch", "six-day-service", "rsud-shift", "sukamara-3phase")
 
 
 def builtin_text(name: str) -> str:

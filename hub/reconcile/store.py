@@ -1,14 +1,13 @@
 """Reconciliation against the store: load, run the pure engine, write daily_status.
 
 Also the review workflow the CLI and the web console share: corrections (propose, approve,
-reject), leave entries, shift rosters, rulesets, and period locks. Every change is written
-to audit_log; a locked month refuses changes until it is unlocked with a reason. Raw
+reject), leave entries, shift rosters and rulesets. Every change is written to audit_log; a
+frozen month (hub.reconcile.locks) refuses changes until it is unlocked with a reason. Raw
 punches are only ever read.
 """
 
 from __future__ import annotations
 
-import calendar
 import time as _time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from hub.i18n import tr
@@ -30,45 +29,28 @@ from hub.reconcile.engine import (
     Punches,
     reconcile,
 )
+from hub.reconcile.errors import ReconcileError, month_bounds, months_between
+from hub.reconcile.evidence import QUARANTINABLE, gather_evidence
+from hub.reconcile.locks import LockMap, refuse_if_frozen
 from hub.reconcile.models import (
     DailyStatus,
     LeaveEntry,
-    PeriodLock,
+    RecapRow,
     RulesetRow,
     RulesetSite,
     ShiftRoster,
 )
-from hub.reconcile.rules import DAY_CODES, Ruleset, RulesetError, builtin, parse_ruleset
+from hub.reconcile.rules import BUILTIN, DAY_CODES, NO_DATA, WAITING, Ruleset, RulesetError, builtin, parse_ruleset
 from hub.store.ingest import sqlite_dt
-from hub.store.models import AuditLog, Correction, Employee, RawPunch, Site, utcnow
+from hub.store.models import AuditLog, Correction, Employee, RawPunch, utcnow
+from hub.store.sites import SiteTree
+
+__all__ = ["ReconcileError", "month_bounds"]
 
 CORRECTION_KINDS = ("add_punch", "void_punch", "set_status")
 PUNCH_STATES = ("check_in", "check_out", "break_out", "break_in")
-EXCEPTION_PREFIXES = ("TL", "PSW", "TA", "TK")
+EXCEPTION_PREFIXES = ("TL", "PSW", "TA", "TK", NO_DATA, WAITING)
 Progress = Callable[[str, int, int], None]
-
-
-class ReconcileError(ValueError):
-    """A request the reconciler refuses; the message says why and what to do next."""
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """'2026-11' -> (first day, last day)."""
-    try:
-        year, mon = (int(p) for p in month.split("-"))
-        first = date(year, mon, 1)
-    except (ValueError, TypeError):
-        raise ReconcileError(tr(f"bulan '{month}' tidak sah; gunakan YYYY-MM",
-                                f"month '{month}' is not valid; use YYYY-MM")) from None
-    return first, first.replace(day=calendar.monthrange(year, mon)[1])
-
-
-def _months(start: date, end: date) -> list[date]:
-    out, d = [], start.replace(day=1)
-    while d <= end:
-        out.append(d)
-        d = (d + timedelta(days=32)).replace(day=1)
-    return out
 
 
 def _audit(session: Session, actor: str, action: str, entity: str, entity_id: Any,
@@ -86,10 +68,23 @@ def _session(bind: Engine | Session) -> tuple[Session, bool]:
 # --- rulesets ------------------------------------------------------------------------------
 
 
+def stored_bases(session: Session) -> Callable[[str], Ruleset | None]:
+    """`base = "name"` lookup for a ruleset being loaded: the newest stored version of that
+    name, else the built-in one."""
+    def find(name: str) -> Ruleset | None:
+        row = session.scalar(select(RulesetRow).where(RulesetRow.name == name)
+                             .order_by(RulesetRow.version.desc()).limit(1))
+        if row is not None:
+            return parse_ruleset(row.content, f"rulesets#{row.id} ({row.name}@{row.version})", find)
+        return builtin(name) if name in BUILTIN else None
+    return find
+
+
 def load_ruleset(session: Session, text: str, *, source: str = "ruleset", actor: str = "system",
-                 site_ids: Iterable[int | None] = ()) -> RulesetRow:
-    """Store a ruleset file (validated) and optionally assign it to sites (None = default)."""
-    rs = parse_ruleset(text, source)
+                 site_ids: Iterable[int | None] = ()) -> tuple[RulesetRow, Ruleset]:
+    """Store a ruleset file (validated) and optionally assign it to sites (None = default).
+    Returns the row and the parsed ruleset (its `warnings` list what it inherited)."""
+    rs = parse_ruleset(text, source, stored_bases(session))
     row = session.scalar(select(RulesetRow).where(RulesetRow.name == rs.name,
                                                   RulesetRow.version == rs.version))
     if row is not None and row.content != text:
@@ -101,10 +96,10 @@ def load_ruleset(session: Session, text: str, *, source: str = "ruleset", actor:
         session.add(row)
         session.flush()
         _audit(session, actor, "ruleset.load", "ruleset", row.id, name=rs.name, version=rs.version,
-               source=source)
+               source=source, warnings=list(rs.warnings))
     for site_id in site_ids:
         assign_ruleset(session, rs.name, site_id, actor=actor)
-    return row
+    return row, rs
 
 
 def assign_ruleset(session: Session, name: str, site_id: int | None, *, actor: str = "system") -> None:
@@ -120,12 +115,22 @@ def assign_ruleset(session: Session, name: str, site_id: int | None, *, actor: s
 
 
 class RulesResolver:
-    """(site, day) -> the ruleset in force: the site's own, else the default, else built-in."""
+    """(site, day) -> the ruleset in force: the site's own, else the nearest office above
+    it with one, else the default, else the built-in one."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, tree: SiteTree | None = None):
+        self.tree = tree or SiteTree.load(session)
         self.rows: dict[str, list[tuple[Ruleset, date, int]]] = {}
+        bases = stored_bases(session)
         for row in session.scalars(select(RulesetRow)):
-            rs = parse_ruleset(row.content, f"rulesets#{row.id}")
+            try:
+                rs = parse_ruleset(row.content, f"rulesets#{row.id} ({row.name}@{row.version})", bases)
+            except RulesetError as exc:
+                raise ReconcileError(tr(
+                    f"{exc}. Ruleset tersimpan ini tidak lolos pemeriksaan hub versi ini: perbaiki berkasnya, "
+                    "naikkan 'version', lalu `hub ruleset load`",
+                    f"{exc}. This stored ruleset fails this hub version's checks: fix the file, raise "
+                    "'version', then `hub ruleset load`")) from None
             self.rows.setdefault(row.name, []).append((rs, row.valid_from, row.version))
         self.by_site: dict[int | None, list[str]] = {}
         for a in session.scalars(select(RulesetSite).order_by(RulesetSite.id)):
@@ -148,63 +153,14 @@ class RulesResolver:
         key = (site_id, day)
         rs = self.cache.get(key)
         if rs is None:
-            rs = (self._find(self.by_site.get(site_id, []), day) if site_id is not None else None) \
-                or self._find(self.by_site.get(None, []), day) or builtin()
+            for sid in self.tree.ancestors(site_id):
+                if sid in self.by_site:
+                    rs = self._find(self.by_site[sid], day)
+                    if rs is not None:
+                        break
+            rs = rs or self._find(self.by_site.get(None, []), day) or builtin()
             self.cache[key] = rs
         return rs
-
-
-# --- period locks --------------------------------------------------------------------------
-
-
-def locked_months(session: Session, site_id: int | None, start: date, end: date) -> set[date]:
-    q = select(PeriodLock.month).where(PeriodLock.month >= start.replace(day=1), PeriodLock.month <= end)
-    q = q.where(PeriodLock.site_id.is_(None) if site_id is None
-                else or_(PeriodLock.site_id.is_(None), PeriodLock.site_id == site_id))
-    return set(session.scalars(q))
-
-
-def is_locked(session: Session, site_id: int | None, day: date) -> bool:
-    return bool(locked_months(session, site_id, day, day))
-
-
-def _check_open(session: Session, employee: Employee, day: date) -> None:
-    if is_locked(session, employee.site_id, day):
-        raise ReconcileError(tr(
-            f"periode {day:%Y-%m} sudah dikunci; buka dengan `hub period unlock --month {day:%Y-%m}` "
-            "dan alasan", f"period {day:%Y-%m} is locked; unlock it with `hub period unlock "
-            f"--month {day:%Y-%m}` and a reason"))
-
-
-def lock_period(session: Session, month: date, actor: str, *, site_id: int | None = None,
-                reason: str = "") -> PeriodLock:
-    month = month.replace(day=1)
-    existing = session.scalar(select(PeriodLock).where(
-        PeriodLock.month == month,
-        PeriodLock.site_id.is_(None) if site_id is None else PeriodLock.site_id == site_id))
-    if existing is not None:
-        raise ReconcileError(tr(f"periode {month:%Y-%m} sudah dikunci", f"period {month:%Y-%m} is already locked"))
-    lock = PeriodLock(site_id=site_id, month=month, locked_by=actor, reason=reason)
-    session.add(lock)
-    session.flush()
-    _audit(session, actor, "period.lock", "period", f"{site_id or '*'}:{month:%Y-%m}", reason=reason)
-    return lock
-
-
-def unlock_period(session: Session, month: date, actor: str, reason: str, *,
-                  site_id: int | None = None) -> None:
-    if not (reason or "").strip():
-        raise ReconcileError(tr("membuka kunci periode wajib disertai alasan",
-                                "unlocking a period needs a reason"))
-    month = month.replace(day=1)
-    lock = session.scalar(select(PeriodLock).where(
-        PeriodLock.month == month,
-        PeriodLock.site_id.is_(None) if site_id is None else PeriodLock.site_id == site_id))
-    if lock is None:
-        raise ReconcileError(tr(f"periode {month:%Y-%m} tidak terkunci", f"period {month:%Y-%m} is not locked"))
-    session.delete(lock)
-    _audit(session, actor, "period.unlock", "period", f"{site_id or '*'}:{month:%Y-%m}",
-           reason=reason.strip(), locked_by=lock.locked_by)
 
 
 # --- corrections ---------------------------------------------------------------------------
@@ -220,6 +176,25 @@ def _employee(session: Session, employee_id: int) -> Employee:
 def valid_status_codes(rs: Ruleset | None = None) -> tuple[str, ...]:
     rs = rs or builtin()
     return ("H", "TK", *DAY_CODES, *rs.leave)
+
+
+def rules_of(session: Session, employee: Employee, day: date) -> Ruleset:
+    """The ruleset an employee's day is judged by (their office's, their employment type's)."""
+    return RulesResolver(session)(employee.site_id, day).for_type(employee.employment_type)
+
+
+def _correction_days(session: Session, c: Correction | None, day: date, kind: str, punch_id: int | None,
+                     local_time: datetime | None) -> list[date]:
+    """Every day whose figures a correction can change: its own day, the added punch's day,
+    and the voided punch's day (a void holds whatever day the correction is filed under)."""
+    days = [day]
+    if kind == "add_punch" and local_time is not None:
+        days.append(local_time.date())
+    if kind == "void_punch" and punch_id is not None:
+        punch = session.get(RawPunch, punch_id)
+        if punch is not None:
+            days.append(punch.local_time.date())
+    return days
 
 
 def propose_correction(session: Session, *, employee_id: int, day: date, kind: str, reason: str,
@@ -246,10 +221,12 @@ def propose_correction(session: Session, *, employee_id: int, day: date, kind: s
                                     f"punch #{punch_id} does not belong to employee #{employee_id}"))
     else:
         status = (status or "").upper()
-        if status not in valid_status_codes():
-            raise ReconcileError(tr(f"status '{status}' tidak dikenal; pilih {', '.join(valid_status_codes())}",
-                                    f"unknown status '{status}'; choose {', '.join(valid_status_codes())}"))
-    _check_open(session, emp, day)
+        codes = valid_status_codes(rules_of(session, emp, day))
+        if status not in codes:
+            raise ReconcileError(tr(f"status '{status}' tidak dikenal; pilih {', '.join(codes)}",
+                                    f"unknown status '{status}'; choose {', '.join(codes)}"))
+    refuse_if_frozen(session, emp, _correction_days(session, None, day, kind, punch_id, local_time),
+                     tr("koreksi", "correction"))
     c = Correction(employee_id=employee_id, day=day, kind=kind,
                    punch_id=punch_id if kind == "void_punch" else None,
                    local_time=local_time if kind == "add_punch" else None,
@@ -272,7 +249,8 @@ def _decide(session: Session, correction_id: int, actor: str, approval: str, not
     if approval == "approved" and c.author == actor:
         raise ReconcileError(tr("pengusul tidak boleh menyetujui koreksinya sendiri",
                                 "the author cannot approve their own correction"))
-    _check_open(session, _employee(session, c.employee_id), c.day)
+    refuse_if_frozen(session, _employee(session, c.employee_id),
+                     _correction_days(session, c, c.day, c.kind, c.punch_id, c.local_time), tr("koreksi", "correction"))
     c.approval, c.approved_by, c.approved_at = approval, actor, utcnow()
     _audit(session, actor, f"correction.{'approve' if approval == 'approved' else 'reject'}",
            "correction", c.id, employee_id=c.employee_id, day=c.day.isoformat(), note=note)
@@ -308,13 +286,17 @@ def add_leave(session: Session, *, employee_id: int, start: date, end: date, typ
               author: str, reference: str = "", note: str = "") -> LeaveEntry:
     emp = _employee(session, employee_id)
     code = (type or "").upper()
-    if code not in builtin().leave:
-        raise ReconcileError(tr(f"jenis cuti/izin '{type}' tidak dikenal; pilih {', '.join(builtin().leave)}",
-                                f"unknown leave type '{type}'; choose {', '.join(builtin().leave)}"))
     if end < start:
         raise ReconcileError(tr("tanggal akhir sebelum tanggal mulai", "the end date is before the start date"))
-    for month in _months(start, end):
-        _check_open(session, emp, max(start, month))
+    if (end - start).days > 366:
+        raise ReconcileError(tr("rentang cuti lebih dari setahun; catat per tahun",
+                                "the leave spans more than a year; record it a year at a time"))
+    rs = rules_of(session, emp, start)
+    if code not in rs.leave:
+        raise ReconcileError(tr(f"jenis cuti/izin '{type}' tidak dikenal di {rs.label}; pilih {', '.join(rs.leave)}",
+                                f"unknown leave type '{type}' in {rs.label}; choose {', '.join(rs.leave)}"))
+    refuse_if_frozen(session, emp, [start + timedelta(days=i) for i in range((end - start).days + 1)],
+                     tr("cuti/izin", "leave"))
     entry = LeaveEntry(employee_id=employee_id, date_from=start, date_to=end, type=code,
                        reference=reference, note=note, author=author, approval="approved",
                        approved_by=author)
@@ -341,7 +323,7 @@ def set_roster(session: Session, entries: Iterable[tuple[int, date, str]], actor
     """Put (employee, day, shift) rows into the roster, replacing that day's shift."""
     n = 0
     for employee_id, day, shift in entries:
-        _check_open(session, _employee(session, employee_id), day)
+        refuse_if_frozen(session, _employee(session, employee_id), [day], tr("roster shift", "shift roster"))
         row = session.scalar(select(ShiftRoster).where(ShiftRoster.employee_id == employee_id,
                                                        ShiftRoster.day == day))
         if row is None:
@@ -367,8 +349,9 @@ def _yesterday(tz: str) -> date:
 
 
 def _punch_rows(session: Session, lo: datetime, hi: datetime, site_filter: list[int] | None) -> list[tuple]:
-    """(employee_id, UTC epoch seconds, id) of resolved punches in [lo, hi), straight off the
-    driver: this is the biggest read of a run, and ORM row processing would double it.
+    """(employee_id, UTC epoch seconds, id, device_id, flags) of resolved punches in [lo, hi),
+    straight off the driver: this is the biggest read of a run, and ORM row processing would
+    double it.
 
     Punches are indexed by (employee, local time); no zone is more than 14 h from UTC, so
     the local range widened by that much holds every punch of the UTC range."""
@@ -385,7 +368,7 @@ def _punch_rows(session: Session, lo: datetime, hi: datetime, site_filter: list[
     params += [sqlite_dt(v) for v in bounds] if sqlite else bounds
     where = (f"employee_id IN ({who}) AND local_time >= {mark} AND local_time < {mark} "
              f"AND utc_time >= {mark} AND utc_time < {mark}")
-    sql = f"SELECT employee_id, {epoch}, id FROM raw_punches WHERE {where}"
+    sql = f"SELECT employee_id, {epoch}, id, device_id, flags FROM raw_punches WHERE {where}"
     cur = session.connection().connection.dbapi_connection.cursor()
     try:
         if sqlite:
@@ -405,15 +388,23 @@ def _punch_rows(session: Session, lo: datetime, hi: datetime, site_filter: list[
         cur.close()
 
 
-def _group(rows: list[tuple], offsets: dict[int, int]) -> Punches:
-    """Columnar grouping: one lexsort of (employee, local time, id), then list slices."""
+def _group(rows: list[tuple], offsets: dict[int, int]) -> tuple[Punches, dict[int, set[int]], dict[int, int]]:
+    """Columnar grouping: one lexsort of (employee, local time, id), then list slices.
+
+    Also returns the terminals each employee punched on, and the flags of the punches a
+    ruleset could quarantine."""
     if not rows:
-        return {}
+        return {}, {}, {}
     arr = np.array(rows, dtype=np.int64)
     emp_ids = np.fromiter(offsets, dtype=np.int64, count=len(offsets))
     arr = arr[np.isin(arr[:, 0], emp_ids)]
     if not len(arr):
-        return {}
+        return {}, {}, {}
+    used: dict[int, set[int]] = {}
+    for emp, dev in np.unique(arr[:, [0, 3]], axis=0).tolist():
+        used.setdefault(emp, set()).add(dev)
+    doubtful = arr[(arr[:, 4] & QUARANTINABLE) != 0]
+    flagged = dict(zip(doubtful[:, 2].tolist(), doubtful[:, 4].tolist(), strict=True))
     off = np.zeros(int(arr[:, 0].max()) + 1, dtype=np.int64)
     off[emp_ids[emp_ids < len(off)]] = [offsets[int(e)] for e in emp_ids[emp_ids < len(off)]]
     local = arr[:, 1] + off[arr[:, 0]]
@@ -423,39 +414,50 @@ def _group(rows: list[tuple], offsets: dict[int, int]) -> Punches:
     starts = [0, *cuts.tolist()]
     ends = [*cuts.tolist(), len(emp)]
     t_list, id_list, emp_list = local.tolist(), ids.tolist(), emp[starts].tolist()
-    return {e: (t_list[a:b], id_list[a:b]) for e, a, b in zip(emp_list, starts, ends, strict=True)}
+    grouped = {e: (t_list[a:b], id_list[a:b]) for e, a, b in zip(emp_list, starts, ends, strict=True)}
+    return grouped, used, flagged
 
 
 def compute_period(session: Session, start: date, end: date, site_ids: Iterable[int] | None = None,
-                   judge_until: date | None = None,
-                   progress: Progress | None = None) -> tuple[list[DayResult], list[EmployeeScope]]:
-    """Daily results of [start, end] without writing anything (the pure engine on store data)."""
+                   judge_until: date | None = None, progress: Progress | None = None, *,
+                   employee_ids: Iterable[int] | None = None,
+                   today: date | None = None) -> tuple[list[DayResult], list[EmployeeScope]]:
+    """Daily results of [start, end] without writing anything (the pure engine on store data).
+
+    Days after yesterday in the office's zone (or `judge_until`), before an employee joined
+    or their office went live, and after they left are not judged."""
     say = progress or (lambda *_: None)
     site_filter = list(site_ids) if site_ids is not None else None
-    sites = {s.id: s for s in session.scalars(select(Site))}
-    q = select(Employee.id, Employee.site_id, Employee.joined_on, Employee.left_on, Employee.active)
+    tree = SiteTree.load(session)
+    q = select(Employee.id, Employee.site_id, Employee.joined_on, Employee.left_on, Employee.active,
+               Employee.employment_type)
     if site_filter is not None:
         q = q.where(Employee.site_id.in_(site_filter))
+    if employee_ids is not None:
+        q = q.where(Employee.id.in_(list(employee_ids)))
     scopes: list[EmployeeScope] = []
     offsets: dict[int, int] = {}
+    homes: dict[int, int | None] = {}
     default_tz = "Asia/Jakarta"
-    for emp_id, site_id, joined, left, active in session.execute(q):
-        tz = sites[site_id].tz if site_id in sites else default_tz
+    for emp_id, site_id, joined, left, active, kind in session.execute(q):
+        site = tree.by_id.get(site_id)
+        tz = site.tz if site is not None else default_tz
         last = end
         if left is not None:
             last = min(last, left)
         elif not active:
             continue
         # Today and later have not finished in the office's zone: not judged yet.
-        until = judge_until or _yesterday(tz)
+        until = judge_until or (today - timedelta(days=1) if today else _yesterday(tz))
         last = min(last, until)
-        first = max(start, joined) if joined else start
+        first = max(d for d in (start, joined, tree.go_live(site_id)) if d is not None)
         if first <= last:
-            scopes.append(EmployeeScope(emp_id, site_id, first, last))
+            scopes.append(EmployeeScope(emp_id, site_id, first, last, (kind or "").lower() or None))
             offsets[emp_id] = _offset_s(tz)
+            homes[emp_id] = site_id
     say("load", 1, 5)
     wanted = set(offsets)
-    resolver = RulesResolver(session)
+    resolver = RulesResolver(session, tree)
     # Read only what some slot window can reach: from the earliest window start (the day
     # before too when a shift crosses midnight) to the latest window end, in UTC.
     spans = [rs.span() for rs in resolver.all()]
@@ -467,7 +469,7 @@ def compute_period(session: Session, start: date, end: date, site_ids: Iterable[
     lo = midnight + timedelta(seconds=earliest - max(offs))
     hi = datetime.combine(end, datetime.min.time()) + timedelta(seconds=latest + 1 - min(offs))
     rows = _punch_rows(session, lo, hi, site_filter)
-    punches = _group(rows, offsets)
+    punches, used, flagged = _group(rows, offsets)
     say("punches", 2, 5)
     corr = [CorrectionIn(c.id, c.employee_id, c.day, c.kind, c.punch_id, c.local_time, c.status)
             for c in session.scalars(select(Correction).where(
@@ -479,8 +481,9 @@ def compute_period(session: Session, start: date, end: date, site_ids: Iterable[
                   LeaveEntry.date_from <= end)) if lv.employee_id in wanted]
     roster = {(r.employee_id, r.day): r.shift for r in session.scalars(select(ShiftRoster).where(
         ShiftRoster.day >= start - timedelta(days=1), ShiftRoster.day <= end)) if r.employee_id in wanted}
+    evidence = gather_evidence(session, tree, start - timedelta(days=1), end, homes, used, flagged, today)
     say("rules", 3, 5)
-    results = reconcile(scopes, punches, resolver, corr, leaves, roster)
+    results = reconcile(scopes, punches, resolver, corr, leaves, roster, evidence)
     say("engine", 4, 5)
     return results, scopes
 
@@ -502,24 +505,30 @@ def _tuples(results: list[DayResult], now: datetime, sqlite: bool) -> list[tuple
 
 
 def _write(session: Session, results: list[DayResult], start: date, end: date,
-           site_ids: list[int] | None, locked: dict[date, set[int | None]]) -> None:
-    cond = [DailyStatus.day >= start, DailyStatus.day <= end]
+           site_ids: list[int] | None, locks: LockMap) -> None:
+    """Replace the stored days of [start, end] by `results`; frozen employee-months stay."""
+    scope = []
     if site_ids is not None:
-        cond.append(DailyStatus.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(site_ids))))
-    for month, sites in locked.items():  # a locked month keeps what it had
-        m_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-        in_month = and_(DailyStatus.day >= month, DailyStatus.day <= m_end)
+        scope.append(DailyStatus.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(site_ids))))
+    for month in months_between(start, end):
+        _, m_last = month_bounds(month)
+        sites = locks.locked_sites(month)
         if None in sites:
-            cond.append(~in_month)
-        else:
-            cond.append(~and_(in_month, DailyStatus.employee_id.in_(
-                select(Employee.id).where(Employee.site_id.in_(sites)))))
-    session.execute(delete(DailyStatus).where(*cond))
+            continue  # every office of that month is locked
+        cond = [DailyStatus.day >= max(start, month), DailyStatus.day <= min(end, m_last), *scope,
+                ~DailyStatus.employee_id.in_(select(RecapRow.employee_id).where(RecapRow.month == month))]
+        if sites:
+            cond.append(~DailyStatus.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(sites))))
+        session.execute(delete(DailyStatus).where(*cond))
+    insert_days(session, results)
+
+
+def insert_days(session: Session, results: list[DayResult]) -> None:
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = _tuples(results, utcnow(), sqlite)
-    raw = session.connection().connection.dbapi_connection
     if not rows:
         return
+    raw = session.connection().connection.dbapi_connection
     if sqlite:
         raw.executemany(f"INSERT INTO daily_status ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                         rows)
@@ -531,8 +540,9 @@ def _write(session: Session, results: list[DayResult], start: date, end: date,
 
 def reconcile_period(bind: Engine | Session, start: date, end: date, site_ids: Iterable[int] | None = None,
                      *, actor: str = "system", judge_until: date | None = None,
-                     progress: Progress | None = None) -> dict[str, Any]:
-    """Recompute daily_status of [start, end] (inclusive); locked months are left as they are.
+                     progress: Progress | None = None, today: date | None = None) -> dict[str, Any]:
+    """Recompute daily_status of [start, end] (inclusive); frozen employee-months (a period
+    lock) are left as they are.
 
     Returns a summary: days written, employees, counts per status code, locked months skipped.
     Given a Session, the caller commits; given an Engine, it commits here.
@@ -543,26 +553,20 @@ def reconcile_period(bind: Engine | Session, start: date, end: date, site_ids: I
     session, own = _session(bind)
     try:
         site_list = list(site_ids) if site_ids is not None else None
-        results, scopes = compute_period(session, start, end, site_list, judge_until, progress)
-        locked: dict[date, set[int | None]] = {}
-        for lk in session.scalars(select(PeriodLock).where(PeriodLock.month >= start.replace(day=1),
-                                                           PeriodLock.month <= end)):
-            locked.setdefault(lk.month, set()).add(lk.site_id)
-
-        def is_locked_row(r: DayResult) -> bool:
-            s = locked.get(r.day.replace(day=1))
-            return bool(s) and (None in s or r.site_id in s)
-
-        kept = [r for r in results if not is_locked_row(r)] if locked else results
-        _write(session, kept, start, end, site_list, locked)
+        results, scopes = compute_period(session, start, end, site_list, judge_until, progress, today=today)
+        locks = LockMap(session, start, end)
+        kept = [r for r in results if not locks.is_frozen(r.employee_id, r.site_id, r.day)]
+        _write(session, kept, start, end, site_list, locks)
         if progress:
             progress("write", 5, 5)
         codes: Counter[str] = Counter()
         for r in kept:
             codes.update(r.codes())
+        skipped = {f"{r.day:%Y-%m}" for r in results} - {f"{r.day:%Y-%m}" for r in kept} if len(kept) < len(
+            results) else set()
         summary = {"start": start.isoformat(), "end": end.isoformat(), "employees": len(scopes),
                    "days": len(kept), "skipped_locked": len(results) - len(kept),
-                   "locked_months": sorted(f"{m:%Y-%m}" for m in locked),
+                   "locked_months": sorted(skipped | {f"{m:%Y-%m}" for m in locks.by_month}),
                    "codes": dict(sorted(codes.items())),
                    "seconds": round(_time.perf_counter() - t0, 3)}
         _audit(session, actor, "reconcile.run", "daily_status", None,

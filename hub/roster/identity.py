@@ -3,7 +3,7 @@
 NIP (PNS/CPNS): YYYYMMDD YYYYMM G NNN — birth date, TMT CPNS year+month, gender 1/2,
 sequence. NI PPPK: YYYYMMDD YYYY CC G NNN — birth date, appointment year, cohort code,
 gender, sequence. Both are 18 digits; displays often group them with spaces.
-Non-ASN staff (honorer, PTT, THL) get an internal code.
+Non-ASN staff (TKS, honorer, PTT, THL) get an internal code.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-EMPLOYMENT_TYPES = ("pns", "cpns", "pppk", "pppk_pw", "non_asn")
+# TKS (tenaga kerja sukarela) and honorer are kept apart from other non-ASN staff (PTT, THL,
+# kontrak): several Perbup treat them differently (asn-rules.md §4.5).
+EMPLOYMENT_TYPES = ("pns", "cpns", "pppk", "pppk_pw", "tks", "honorer", "non_asn")
 _NIP = re.compile(r"^(\d{8})(\d{6})([12])(\d{3})$")
 _NI_PPPK = re.compile(r"^(\d{8})(\d{4})(\d{2})([12])(\d{3})$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{1,31}$")

@@ -46,7 +46,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 TYPE_WORDS = {
     "PNS": "pns", "CPNS": "cpns", "PPPK": "pppk", "P3K": "pppk",
     "PPPK PARUH WAKTU": "pppk_pw", "PPPK PW": "pppk_pw", "PPPK-PW": "pppk_pw",
-    "NON ASN": "non_asn", "NON-ASN": "non_asn", "HONORER": "non_asn", "PTT": "non_asn",
+    "NON ASN": "non_asn", "NON-ASN": "non_asn", "HONORER": "honorer", "TENAGA HONORER": "honorer",
+    "TKS": "tks", "TENAGA KERJA SUKARELA": "tks", "SUKARELA": "tks", "PTT": "non_asn",
     "THL": "non_asn", "TKK": "non_asn", "KONTRAK": "non_asn",
 }
 
@@ -186,7 +187,7 @@ def _type(value: Any, number: str) -> str:
         if word.lower() in TYPE_WORDS.values():
             return word.lower()
         raise ValueError(f"status pegawai '{value}' tidak dikenal (PNS, CPNS, PPPK, PPPK PARUH "
-                         f"WAKTU, NON ASN)")
+                         f"WAKTU, TKS, HONORER, NON ASN)")
     digits = clean(number)
     for kind, check in (("pns", validate_nip), ("pppk", validate_ni_pppk)):
         try:

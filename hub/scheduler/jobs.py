@@ -125,12 +125,15 @@ def reconcile_yesterday() -> dict[str, Any]:
 
 
 def monthly_recap() -> dict[str, Any]:
+    """Bring last month's stored days up to date (late pulls, approved corrections) so the
+    reviewers' queues show its final state. Freezing it is a person's decision: `hub period
+    lock` or the console's lock, which recomputes again and asks for confirmation."""
     def work() -> dict[str, Any]:
-        from hub.reconcile.recap import write_month_recap
+        from hub.reconcile.store import reconcile_period
 
         first = local_now().date().replace(day=1)
         last_month_end = first - timedelta(days=1)
-        return _jsonable(write_month_recap(get_engine(), last_month_end.replace(day=1)))
+        return _jsonable(reconcile_period(get_engine(), last_month_end.replace(day=1), last_month_end))
 
     return record_run("monthly_recap", work)
 

@@ -59,6 +59,9 @@ class Site(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     geofence_m: Mapped[int | None] = mapped_column(Integer)
+    # The first day the office's attendance counts (its units inherit it): days before it
+    # are not judged at all. NULL: judged from the start of any period asked for.
+    go_live: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     parent: Mapped[Site | None] = relationship(remote_side=[id])
@@ -90,6 +93,23 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship()
+
+
+class DeviceOutage(Base):
+    """A span (device wall clock) in which a terminal's log is known to be incomplete: it
+    was offline, its log was cleared before everything was pulled, or IT says so. Days it
+    touches count as days without data from that terminal (no absence without evidence)."""
+
+    __tablename__ = "device_outages"
+    __table_args__ = (Index("ix_device_outages_device_start", "device_id", "start_local"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    start_local: Mapped[datetime] = mapped_column(DateTime)
+    end_local: Mapped[datetime | None] = mapped_column(DateTime)  # NULL: still going on
+    kind: Mapped[str] = mapped_column(String(16))  # offline | cleared | manual
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Employee(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FPath
@@ -12,6 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.fleet.registry import DeviceSpec, RegistryError, add_device
+from hub.reconcile import store as rc
+from hub.reconcile.errors import ReconcileError
+from hub.reconcile.evidence import decide_no_data, decide_punches
+from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device
 from hub.web import queries, review
 from hub.web.auth import Principal
@@ -124,6 +128,9 @@ class ExceptionOut(BaseModel):
     detail: str
     punch_id: int | None
     pending_corrections: list[int]
+    terminal: str | None = None
+    decision: str | None = None
+    punch_ids: list[int] = []
 
 
 class CorrectionIn(BaseModel):
@@ -152,33 +159,63 @@ class Decision(BaseModel):
     decision: Literal["approve", "reject"]
 
 
-class RecapRow(BaseModel):
-    no: int
-    employee_id: int
-    id_number: str
-    name: str
-    work_days: int
-    judged_days: int
-    H: int
-    TL: int
-    PSW: int
-    TAM: int
-    TAP: int
-    TK: int
-    excused: int
-    late_min: int
-    early_min: int
-    deduction_pct: float
-    monthly_tpp: int
-    deduction_rp: int
-    tpp_paid: int
+class RecapColumn(BaseModel):
+    key: str
+    header: str
+    header_en: str
+    kind: str
+
+
+class LegendEntry(BaseModel):
+    code: str
+    meaning: str
+    meaning_en: str
+    pct: float | None
 
 
 class Recap(BaseModel):
     site: str
     month: str
     locked: bool
-    rows: list[RecapRow]
+    locked_by: str | None = None
+    locked_at: datetime | None = None
+    sha256: str
+    rulesets: list[str]
+    columns: list[RecapColumn]
+    legend: list[LegendEntry]
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
+class LockPreviewOut(BaseModel):
+    site: str
+    month: str
+    sha256: str
+    employees: int
+    counts: dict[str, int]
+    changed: list[dict[str, Any]]
+    pending_corrections: int
+    problems: list[str]
+
+
+class LockIn(BaseModel):
+    site: str = Field(max_length=64)
+    month: str = Field(pattern=MONTH)
+    sha256: str = Field(default="", max_length=64)
+    reason: str = Field(default="", max_length=2000)
+
+
+class NoDataDecisionIn(BaseModel):
+    terminal: str = Field(max_length=32)
+    day: date
+    decision: Literal["present", "absent"]
+    reason: str = Field(max_length=2000)
+
+
+class PunchDecisionIn(BaseModel):
+    punch_ids: list[int] = Field(min_length=1, max_length=5000)
+    decision: Literal["accepted", "rejected"]
+    reason: str = Field(max_length=2000)
 
 
 def _problem(exc: Exception, status: int = 422) -> HTTPException:
@@ -249,10 +286,11 @@ def exceptions(site: str = Query(max_length=64), day: date = Query(),
                session: Session = DB) -> list[dict]:
     try:
         s = review.find_site(session, site)
-    except review.ReviewError as exc:
+    except ReconcileError as exc:
         raise _problem(exc, 404) from exc
     return [{"kind": r.kind, "day": r.day, "employee_id": r.employee_id, "employee_name": r.employee_name,
-             "detail": r.detail, "punch_id": r.punch_id, "pending_corrections": [c.id for c in r.pending]}
+             "detail": r.detail, "punch_id": r.punch_id, "pending_corrections": [c.id for c in r.pending],
+             "terminal": r.terminal, "decision": r.decision, "punch_ids": r.punch_ids}
             for r in review.exceptions(session, s, day)]
 
 
@@ -262,10 +300,10 @@ def propose(body: CorrectionIn, who: Principal = Depends(api_principal("review.w
     local = body.local_time.replace(tzinfo=None) if body.local_time else None
     try:
         with session.begin_nested():
-            return review.propose(session, employee_id=body.employee_id, day=body.day, kind=body.kind,
-                                  reason=body.reason, author=who.username, local_time=local,
-                                  state=body.state, status=body.status, punch_id=body.punch_id)
-    except review.ReviewError as exc:
+            return rc.propose_correction(session, employee_id=body.employee_id, day=body.day, kind=body.kind,
+                                         reason=body.reason, author=who.username, local_time=local,
+                                         state=body.state, status=body.status, punch_id=body.punch_id)
+    except ReconcileError as exc:
         raise _problem(exc) from exc
 
 
@@ -274,7 +312,7 @@ def pending(site: str | None = Query(None, max_length=64), who: Principal = Depe
             session: Session = DB):  # type: ignore[no-untyped-def]
     try:
         s = review.find_site(session, site) if site else None
-    except review.ReviewError as exc:
+    except ReconcileError as exc:
         raise _problem(exc, 404) from exc
     return [c for c, _ in review.pending_corrections(session, s)]
 
@@ -284,18 +322,86 @@ def decide(body: Decision, correction_id: int = FPath(ge=1, le=MAX_ID),
            who: Principal = Depends(api_principal("review.write")), session: Session = DB):  # type: ignore[no-untyped-def]
     try:
         with session.begin_nested():
-            return review.decide(session, correction_id, who.username, body.decision == "approve")
-    except review.ReviewError as exc:
+            fn = rc.approve_correction if body.decision == "approve" else rc.reject_correction
+            return fn(session, correction_id, who.username)
+    except ReconcileError as exc:
         raise _problem(exc) from exc
+
+
+@router.post("/nodata/decisions", status_code=201)
+def nodata_decision(body: NoDataDecisionIn, who: Principal = Depends(api_principal("review.write")),
+                    session: Session = DB) -> dict:
+    try:
+        with session.begin_nested():
+            row = decide_no_data(session, body.terminal, body.day, body.decision, body.reason, who.username)
+    except ReconcileError as exc:
+        raise _problem(exc) from exc
+    return {"terminal": row.terminal, "day": row.day, "decision": row.decision, "decided_by": row.decided_by}
+
+
+@router.post("/quarantine/decisions", status_code=201)
+def quarantine_decision(body: PunchDecisionIn, who: Principal = Depends(api_principal("review.write")),
+                        session: Session = DB) -> dict:
+    if not all(0 < i < 2**63 for i in body.punch_ids):
+        raise HTTPException(422, "punch id di luar rentang / punch id out of range")
+    try:
+        with session.begin_nested():
+            n = decide_punches(session, body.punch_ids, body.decision, body.reason, who.username)
+    except ReconcileError as exc:
+        raise _problem(exc) from exc
+    return {"decided": n, "decision": body.decision}
 
 
 @router.get("/recap", response_model=Recap)
 def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
           who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> dict:
+    """The month's recap: the same figures as the page and the exports (frozen when locked)."""
     try:
         s = review.find_site(session, site)
-        rows = review.recap(session, s, month)
-    except review.ReviewError as exc:
+        fig = month_figures(session, month, s.id)
+    except ReconcileError as exc:
         raise _problem(exc, 404) from exc
-    return {"site": s.code, "month": month, "rows": rows,
-            "locked": review.is_locked(session, s, review.month_bounds(month)[0])}
+    return {"site": s.code, "month": month, "locked": fig.locked, "sha256": fig.sha256, "rulesets": fig.rulesets,
+            "locked_by": fig.lock.locked_by if fig.lock else None,
+            "locked_at": fig.lock.locked_at if fig.lock else None,
+            "columns": [{"key": c.key, "header": c.id, "header_en": c.en, "kind": c.kind} for c in fig.columns],
+            "legend": [{"code": c, "meaning": i, "meaning_en": e, "pct": p} for c, i, e, p in fig.legend],
+            "rows": fig.rows, "totals": fig.totals}
+
+
+@router.get("/recap/preview", response_model=LockPreviewOut)
+def recap_preview(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
+                  who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
+    """What locking would freeze, and the code to confirm it with."""
+    try:
+        s = review.find_site(session, site)
+        p = preview_lock(session, month, s.id)
+    except ReconcileError as exc:
+        raise _problem(exc, 404) from exc
+    return {"site": s.code, "month": month, "sha256": p.sha256, "employees": len(p.figures.rows),
+            "counts": p.counts, "changed": p.changed, "pending_corrections": p.pending_corrections,
+            "problems": p.problems}
+
+
+@router.post("/recap/lock", status_code=201)
+def recap_lock(body: LockIn, who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
+    """Freeze the figures whose code (from /recap/preview) the caller confirms."""
+    try:
+        s = review.find_site(session, body.site)
+        with session.begin_nested():
+            lock = lock_month(session, body.month, s.id, who.username, body.sha256, reason=body.reason)
+    except ReconcileError as exc:
+        raise _problem(exc) from exc
+    return {"site": s.code, "month": body.month, "sha256": lock.figures_sha256, "locked_by": lock.locked_by}
+
+
+@router.post("/recap/unlock")
+def recap_unlock(body: LockIn, who: Principal = Depends(api_principal("review.write")),
+                 session: Session = DB) -> dict:
+    try:
+        s = review.find_site(session, body.site)
+        with session.begin_nested():
+            unlock_month(session, body.month, s.id, who.username, body.reason)
+    except ReconcileError as exc:
+        raise _problem(exc) from exc
+    return {"site": s.code, "month": body.month, "locked": False}

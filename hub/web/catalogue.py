@@ -122,17 +122,80 @@ EN: dict[str, str] = {
     "Jumlah punch": "Punches",
     "Bahasa": "Language",
     "Peran": "Role",
+    # recap, lock, decisions
+    "% TPP": "% of TPP",
+    "Angka berubah sejak rekap yang Anda lihat; periksa lagi sebelum mengunci.":
+        "The figures changed since the recap you viewed; check them again before locking.",
+    "Angka di bawah dihitung ulang sekarang dengan semua koreksi yang sudah disetujui. Yang dibekukan adalah tepat "
+    "angka ini (kode di bawah); bila sesuatu berubah sebelum Anda mengonfirmasi, penguncian ditolak dan pratinjau "
+    "baru ditampilkan.":
+        "The figures below were computed just now with every approved correction. Exactly these figures (the code "
+        "below) are frozen; if anything changes before you confirm, the lock is refused and a new preview shown.",
+    "Angka draf: dapat berubah sampai periode dikunci.": "Draft figures: they can change until the period is locked.",
+    "Arti": "Meaning",
+    "Berubah sejak rekonsiliasi tersimpan terakhir": "Changed since the last stored reconcile run",
+    "Catatan (opsional)": "Note (optional)",
+    "Dasar": "Basis",
+    "Dikunci oleh": "Locked by",
+    "JUMLAH": "TOTAL",
+    "Jumlah per kode": "Count per code",
+    "Keterangan kode": "Codes",
+    "Kode": "Code",
+    "Kode angka": "Figures code",
+    "Konfirmasi dan bekukan": "Confirm and freeze",
+    "Menit pulang cepat": "Minutes left early",
+    "Nominal potongan": "Deduction (Rp)",
+    "Putuskan": "Decide",
+    "Ruleset": "Ruleset",
+    "Sebelumnya %": "Before %",
+    "Sekarang %": "Now %",
+    "TD": "TD",
+    "TV": "TV",
+    "Terima semua": "Accept all",
+    "Tidak ada.": "None.",
+    "Tolak semua": "Reject all",
+    "Unduh PDF": "Download PDF",
+    "hari menunggu verifikasi: dibekukan dengan 0%.": "days awaiting review: frozen at 0%.",
+    "hari tanpa data belum diputuskan: dibekukan dengan 0%.": "days without data still undecided: frozen at 0%.",
+    "koreksi masih menunggu persetujuan dan tidak ikut dibekukan.": "corrections still await approval and are "
+                                                                   "not frozen.",
+    "punch tiba sesudah periode dikunci; disimpan, tidak dihitung": "punches arrived after the period was locked; "
+                                                                     "kept, not counted",
+    "terminal berfungsi: ketidakhadiran tetap TK": "terminal worked: the absence stands (TK)",
+    "terminal mati: hadir (daftar manual)": "terminal was down: present (manual list)",
+    "Keputusan dicatat.": "Decision recorded.",
 }
 
 # Codes shown in the exceptions queue.
 EN.update({
     "missing_in": "missing check-in", "missing_out": "missing check-out", "absent": "absent",
     "late": "late", "early": "left early", "unknown_pin": "unknown PIN", "clock_suspect": "suspect clock",
-    "photo_mismatch": "photo mismatch",
+    "photo_mismatch": "photo mismatch", "outside_geofence": "outside the geofence", "out_of_range": "impossible date",
+    "missing_slot": "missing punch (slot)", "no_data": "no data from the terminal", "waiting": "awaiting review",
+    "quarantine": "quarantined punches", "present": "present", "absent_decision": "absent",
+    "accepted": "accepted", "rejected": "rejected",
 })
 ID_LABELS = {"missing_in": "tanpa absen masuk", "missing_out": "tanpa absen pulang",
              "absent": "tidak hadir", "late": "terlambat", "early": "pulang cepat", "unknown_pin": "PIN tak dikenal",
-             "clock_suspect": "jam terminal meragukan", "photo_mismatch": "foto tidak cocok"}
+             "clock_suspect": "jam terminal meragukan", "photo_mismatch": "foto tidak cocok",
+             "outside_geofence": "di luar geofence", "out_of_range": "tanggal mustahil",
+             "missing_slot": "tanpa absen slot", "no_data": "terminal tanpa data", "waiting": "menunggu verifikasi",
+             "quarantine": "punch ditahan", "present": "hadir", "accepted": "diterima", "rejected": "ditolak"}
+
+
+def number_formatter(lang: str) -> Callable[[object, str], str]:
+    """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
+    1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""
+    def num(value: object, kind: str = "count") -> str:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return "" if value is None else str(value)
+        if kind == "pct":
+            text = f"{value:.4f}".rstrip("0").rstrip(".") or "0"
+            return text.replace(".", ",") if lang != "en" else text
+        text = f"{int(value):,}"
+        return text.replace(",", ".") if lang != "en" else text
+
+    return num
 
 
 def translator(lang: str) -> Callable[[str], str]:

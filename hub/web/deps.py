@@ -14,9 +14,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from hub.config import Settings
+from hub.punch import PunchFlag
 from hub.store.db import session_factory
 from hub.web.auth import Principal, session_principal, token_principal
-from hub.web.catalogue import translator
+from hub.web.catalogue import number_formatter, translator
 
 SESSION_COOKIE = "hub_session"
 LANG_COOKIE = "hub_lang"
@@ -109,7 +110,8 @@ def api_principal(permission: str) -> Callable[..., Principal]:
 def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # type: ignore[no-untyped-def]
     lang = lang_of(request)
     who: Principal | None = getattr(request.state, "principal", None)
-    base = {"request": request, "t": translator(lang), "lang": lang, "who": who,
+    base = {"request": request, "t": translator(lang), "num": number_formatter(lang), "lang": lang, "who": who,
+            "flag_names": PunchFlag.names_of,
             "csrf": who.csrf_token if who else "",
             "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
     base.update(ctx)

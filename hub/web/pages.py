@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,6 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
+from hub.reconcile import store as rc
+from hub.reconcile.errors import ReconcileError, month_bounds
+from hub.reconcile.evidence import decide_no_data, decide_punches
+from hub.reconcile.exports import csv_bytes, xlsx_bytes
+from hub.reconcile.locks import LockMap
+from hub.reconcile.pdf import Signing
+from hub.reconcile.pdf import render as render_pdf
+from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device, Employee, Site, utcnow
 from hub.web import queries, review
 from hub.web.auth import Principal, authenticate, end_session, start_session
@@ -26,6 +36,7 @@ from hub.web.deps import (
     settings_of,
 )
 
+log = logging.getLogger("hub.web")
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
@@ -207,6 +218,10 @@ def _site_or_none(session: Session, code: str | None) -> Site | None:
     return session.scalar(select(Site).where(Site.code == code)) if code else None
 
 
+def _frozen(session: Session, site: Site, day: date) -> bool:
+    return LockMap(session, day, day).lock_of(site.id, day) is not None
+
+
 @router.get("/exceptions")
 def exception_queue(request: Request, site: str | None = None, day: str | None = None,
                     who: Principal = Depends(page_principal("review.read")),
@@ -216,17 +231,19 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
     d = _date(day) or (utcnow() + timedelta(hours=7)).date() - timedelta(days=1)
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(),
-                  status_codes=review.status_codes(),
-                  sites=queries.sites(session), chosen=s,
-                  locked=bool(s and review.is_locked(session, s, d)))
+                  status_codes=review.status_codes(session), sites=queries.sites(session), chosen=s,
+                  locked=bool(s and _frozen(session, s, d)))
+
+
+def _back(form: Any, default: str) -> str:
+    return _safe_next(str(form.get("back") or default)) or default
 
 
 @router.post("/corrections")
 async def correction_propose(request: Request, who: Principal = Depends(form_principal("review.write")),
                              session: Session = DB) -> Response:
     form = await request.form()
-    back = str(form.get("back") or "/exceptions")
-    back = _safe_next(back) or "/exceptions"
+    back = _back(form, "/exceptions")
     try:
         day = date.fromisoformat(str(form.get("day", "")))
         hhmm = str(form.get("time") or "")
@@ -239,13 +256,49 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
         return _go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
     try:
         with session.begin_nested():
-            review.propose(session, employee_id=emp_id, day=day, kind=str(form.get("kind", "")),
-                           reason=str(form.get("reason", "")), author=who.username, local_time=local,
-                           state=str(form.get("state") or "") or None, status=str(form.get("status") or ""),
-                           punch_id=punch_id)
-    except review.ReviewError as exc:
+            rc.propose_correction(session, employee_id=emp_id, day=day, kind=str(form.get("kind", "")),
+                                  reason=str(form.get("reason", "")), author=who.username, local_time=local,
+                                  state=str(form.get("state") or "") or None, status=str(form.get("status") or ""),
+                                  punch_id=punch_id)
+    except ReconcileError as exc:
         return _go(back, str(exc))
     return _go(back, "Koreksi diusulkan.")
+
+
+@router.post("/nodata/decide")
+async def nodata_decide(request: Request, who: Principal = Depends(form_principal("review.write")),
+                        session: Session = DB) -> Response:
+    form = await request.form()
+    back = _back(form, "/exceptions")
+    day = _date(str(form.get("day", "")))
+    if day is None:
+        return _go(back, "tanggal tidak sah / invalid date")
+    try:
+        with session.begin_nested():
+            decide_no_data(session, str(form.get("terminal", "")), day, str(form.get("decision", "")),
+                           str(form.get("reason", "")), who.username)
+    except ReconcileError as exc:
+        return _go(back, str(exc))
+    return _go(back, "Keputusan dicatat.")
+
+
+@router.post("/quarantine/decide")
+async def quarantine_decide(request: Request, who: Principal = Depends(form_principal("review.write")),
+                            session: Session = DB) -> Response:
+    form = await request.form()
+    back = _back(form, "/exceptions")
+    try:
+        ids = [int(x) for x in str(form.get("punch_ids", "")).split(",") if x.strip()]
+        if not ids or not all(0 < i < 2**63 for i in ids):
+            raise ValueError(ids)
+    except ValueError:
+        return _go(back, "punch tidak sah / invalid punch")
+    try:
+        with session.begin_nested():
+            decide_punches(session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username)
+    except ReconcileError as exc:
+        return _go(back, str(exc))
+    return _go(back, "Keputusan dicatat.")
 
 
 @router.get("/approvals")
@@ -265,8 +318,9 @@ async def approval_decide(request: Request, correction_id: int,
         return _go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
     try:
         with session.begin_nested():
-            review.decide(session, correction_id, who.username, form.get("decision") == "approve")
-    except review.ReviewError as exc:
+            fn = rc.approve_correction if form.get("decision") == "approve" else rc.reject_correction
+            fn(session, correction_id, who.username, str(form.get("note") or ""))
+    except ReconcileError as exc:
         return _go("/approvals", str(exc))
     return _go("/approvals", "Koreksi diputuskan.")
 
@@ -281,16 +335,57 @@ def recap_page(request: Request, site: str | None = None, month: str | None = No
                session: Session = DB) -> Response:
     s = _site_or_none(session, site)
     month = month or _default_month()
-    error, rows, locked = None, [], False
+    error, fig, late = None, None, []
     if s:
         try:
-            rows = review.recap(session, s, month)
-            locked = review.is_locked(session, s, review.month_bounds(month)[0])
-        except review.ReviewError as exc:
+            fig = month_figures(session, month, s.id)
+            if fig.locked:
+                late = arrived_after_lock(session, month, s.id)
+        except ReconcileError as exc:
             error = str(exc)
-    return render(request, "recap.html", rows=rows, site=site or "", month=month, chosen=s,
-                  sites=queries.sites(session), locked=locked, error=error,
+    grid = []
+    if fig is not None and fig.rows:
+        first, last = month_bounds(fig.month)
+        grid = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return render(request, "recap.html", fig=fig, site=site or "", month=month, chosen=s, grid=grid,
+                  sites=queries.sites(session), error=error, late=late,
                   qs=urlencode({"site": site or "", "month": month}))
+
+
+@router.get("/recap/lock")
+def recap_lock_preview(request: Request, site: str = "", month: str = "", seen: str = "",
+                       who: Principal = Depends(page_principal("review.write")),
+                       session: Session = DB) -> Response:
+    """What locking would freeze (computed now, nothing written), with the confirm form."""
+    try:
+        s = review.find_site(session, site)
+        preview = preview_lock(session, month, s.id)
+    except ReconcileError as exc:
+        return render(request, "error.html", status_code=422, title="Galat", message=str(exc))
+    return render(request, "recap_lock.html", p=preview, fig=preview.figures, site=site, month=month,
+                  changed_since_view=bool(seen) and seen != preview.sha256)
+
+
+@router.post("/recap/lock")
+async def recap_lock(request: Request, who: Principal = Depends(form_principal("review.write")),
+                     session: Session = DB) -> Response:
+    form = await request.form()
+    code, month = str(form.get("site", "")), str(form.get("month", ""))
+    back = "/recap?" + urlencode({"site": code, "month": month})
+    unlock = form.get("action") == "unlock"
+    try:
+        s = review.find_site(session, code)
+        with session.begin_nested():
+            if unlock:
+                unlock_month(session, month, s.id, who.username, str(form.get("reason") or ""))
+            else:
+                lock_month(session, month, s.id, who.username, str(form.get("sha256") or ""),
+                           reason=str(form.get("reason") or ""))
+    except ReconcileError as exc:
+        if not unlock and "pratinjau" in str(exc):
+            return _go("/recap/lock?" + urlencode({"site": code, "month": month}), str(exc))
+        return _go(back, str(exc))
+    return _go(back, "Periode terbuka." if unlock else "Periode terkunci.")
 
 
 @router.get("/recap/day")
@@ -306,39 +401,34 @@ def recap_day(request: Request, employee_id: int, day: str,
     return render(request, "employee_day.html", e=emp, ds=ds, punches=punches, corrections=corrections)
 
 
-@router.post("/recap/lock")
-async def recap_lock(request: Request, who: Principal = Depends(form_principal("review.write")),
-                     session: Session = DB) -> Response:
-    form = await request.form()
-    code, month = str(form.get("site", "")), str(form.get("month", ""))
-    back = "/recap?" + urlencode({"site": code, "month": month})
-    try:
-        with session.begin_nested():
-            review.set_lock(session, review.find_site(session, code), month, who.username,
-                            form.get("action") != "unlock", str(form.get("reason") or ""))
-    except review.ReviewError as exc:
-        return _go(back, str(exc))
-    return _go(back, "Periode terkunci." if form.get("action") != "unlock" else "Periode terbuka.")
+EXPORT_MEDIA = {"csv": "text/csv; charset=utf-8",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "pdf": "application/pdf"}
 
 
 @router.get("/recap/export.{fmt}")
 def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
                  who: Principal = Depends(page_principal("review.read")),
                  session: Session = DB) -> Response:
-    if fmt not in ("csv", "xlsx"):
+    """The figures the page shows, as a file; reading writes nothing."""
+    if fmt not in EXPORT_MEDIA:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=fmt)
     try:
         s = review.find_site(session, site)
-        with session.begin_nested():
-            content = review.export(session, s, month, fmt, who.username)
-    except review.ReviewError as exc:
+        fig = month_figures(session, month, s.id)
+    except ReconcileError as exc:
         return render(request, "error.html", status_code=422, title="Galat", message=str(exc))
-    session.add(AuditLog(actor=who.username, action="recap.export", entity="period",
-                         entity_id=f"{s.code}:{month}", details={"format": fmt}))
+    settings = settings_of(request).recap
+    if fmt == "csv":
+        content = csv_bytes(fig)
+    elif fmt == "xlsx":
+        content = xlsx_bytes(fig, pemda=settings.pemda)
+    else:
+        content = render_pdf(fig, Signing(pemda=settings.pemda, place=settings.place)).data
+    log.info("recap %s %s %s exported by %s (code %s)", s.code, month, fmt, who.username, fig.sha256[:16])
     name = f"rekap-{s.code}-{month}.{fmt}"
-    media = "text/csv; charset=utf-8" if fmt == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(content, media_type=EXPORT_MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/audit")
