@@ -40,6 +40,12 @@ FORMAT = 1  # bump when the layout changes: older files then verify by their fig
 ALWAYS = ("hari_kerja", "hadir", "TK", "potongan_pct", "potongan_disiplin_pct", "tpp_pagu", "potongan_rp",
           "tpp_diterima")
 TEXT_KEYS = ("no", "nip", "nama")
+# Short headers for the narrow columns of a landscape page (the legend explains the codes).
+SHORT = {"no": "No", "hari_kerja": "HK", "libur": "Libur", "cuti_bersama": "CB-sm", "off": "Off", "hadir": "Hadir",
+         "menit_terlambat": "Mnt TL", "menit_pulang_cepat": "Mnt PSW", "kjk_menit": "KJK mnt",
+         "persen_kehadiran": "% Hadir", "potongan_pct": "% Jml", "potongan_disiplin_pct": "% Pot.",
+         "tpp_pagu": "TPP pagu", "potongan_rp": "Potongan (Rp)", "tpp_diterima": "TPP diterima",
+         "TD": "TD", "TV": "TV", "TK": "TK"}
 
 
 @dataclass
@@ -136,7 +142,7 @@ def render(fig: MonthFigures, signing: Signing | None = None) -> Rendered:
                                 "angka dapat berubah"), sub),
         Spacer(1, 3 * mm),
     ]
-    header = [c.id for c in cols]
+    header = [SHORT.get(c.key, c.id if c.kind == "text" else c.key) for c in cols]
     data: list[list[Any]] = [[Paragraph(h, ParagraphStyle("h", fontName=bold, fontSize=5.5, leading=6.5,
                                                            alignment=1)) for h in header]]
     for r in fig.rows:
@@ -163,8 +169,9 @@ def render(fig: MonthFigures, signing: Signing | None = None) -> Rendered:
     used = {c.key for c in cols}
     legend = "; ".join(f"<b>{code}</b> {text}" + (f" ({id_number(pct, 'pct')}%)" if pct else "")
                        for code, text, _en, pct in fig.legend if code in used or code in ("H",))
-    story.append(Paragraph("Keterangan: " + legend + ". Jumlah % potongan = jumlah (banyaknya kode x % kode); "
-                           "% potongan dibatasi batas bulanan; nominal = pagu x % / 100, dibulatkan ke rupiah. "
+    story.append(Paragraph("Keterangan: HK hari kerja efektif; KJK kekurangan jam kerja (menit); " + legend +
+                           ". % Jml = jumlah (banyaknya kode x % kode); % Pot. = % Jml dibatasi batas bulanan; "
+                           "potongan = pagu x % Pot. / 100, dibulatkan ke rupiah. "
                            f"Ruleset: {', '.join(fig.rulesets) or '-'}.", small))
     story.append(Spacer(1, 6 * mm))
     story.append(KeepTogether(_signature_table(signing, regular, bold, doc.width)))
