@@ -256,3 +256,30 @@ def test_pdf_renders_verifies_and_an_edited_copy_fails(engine: Engine, office, t
     assert res.exit_code == 1 and "berbeda" in res.output, res.output
     res = runner.invoke(app, ["recap", "verify", str(tmp_path / "nothing.pdf")])
     assert res.exit_code == 1
+
+
+def test_cli_go_live_and_an_outage_span(engine: Engine, office) -> None:
+    from hub.cli.main import app
+
+    with Session(engine) as s:  # Eko never punches: absent wherever the terminal held data
+        s.add(Employee(id_number="198609262015051099", employment_type="pns", name="Eko", site_id=office["site"],
+                       monthly_tpp=1_000_000))
+        s.commit()
+        eko = s.scalar(select(Employee.id).where(Employee.name == "Eko"))
+    assert _day(engine, eko, date(2026, 10, 22)) == ("TK", 3.0)
+    runner = CliRunner()
+    res = runner.invoke(app, ["device", "outage", "add", "T1", "--from", "2026-10-22T10:00", "--to",
+                              "2026-10-22T18:00", "--note", "listrik padam"])
+    assert res.exit_code == 0, res.output
+    assert _day(engine, eko, date(2026, 10, 22)) == ("TD", 0.0)
+    assert _day(engine, office["Ani"], date(2026, 10, 22)) == ("H", 0.0)  # punches still count
+    res = runner.invoke(app, ["device", "outage", "list", "T1", "--format", "csv"])
+    assert res.exit_code == 0 and "listrik padam" in res.output
+    res = runner.invoke(app, ["device", "outage", "add", "T1", "--from", "kemarin", "--note", "x"])
+    assert res.exit_code != 0 and "kemarin" in res.output
+    res = runner.invoke(app, ["site", "go-live", "DINAS", "2026-10-23"])
+    assert res.exit_code == 0, res.output
+    with Session(engine) as s:
+        assert min(d.day for d in month_figures(s, OCT1).days[eko]) == date(2026, 10, 23)
+    res = runner.invoke(app, ["site", "go-live", "DINAS", "23-10-2026"])
+    assert res.exit_code != 0 and "YYYY-MM-DD" in res.output

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import Puller, load_targets
 from hub.punch import PunchFlag
-from hub.store.models import Device, IngestRun, RawPunch
+from hub.store.models import Device, DeviceOutage, IngestRun, RawPunch
 from tests.zk_fixtures import assert_store_matches, fast_settings, fill, make_terminal, stored
 
 __all__ = ["make_terminal"]
@@ -69,6 +69,12 @@ def test_log_cleared_between_pulls_is_reported_and_nothing_lost(engine, make_ter
     with Session(engine) as s:
         run = s.scalars(select(IngestRun).order_by(IngestRun.id.desc())).first()
         assert run.details["log_cleared"] is True
+        # What may have gone with the log is a span without trustworthy data from this
+        # terminal: from the newest record the hub had to the first one the terminal kept.
+        (outage,) = s.scalars(select(DeviceOutage)).all()
+        newest_old = max(t for _pin, t, *_ in old)
+        first_new = min(r.local_time for r in s.scalars(select(RawPunch).where(RawPunch.ingest_run_id == run.id)))
+        assert (outage.kind, outage.start_local, outage.end_local) == ("cleared", newest_old, first_new)
 
 
 def test_clock_drift_flags_punches_and_sync_fixes_the_clock(engine, make_terminal):

@@ -142,3 +142,57 @@ def device_remove(ref: str, disable: bool = typer.Option(
             fail(str(exc))
         audit(s, cli_actor(), "device.remove", "device", serial, disabled_only=disable)
     typer.echo(tr(f"Terminal {ref} dihapus/nonaktif.", f"Terminal {ref} removed/disabled."))
+
+
+outage_app = typer.Typer(help=tr("Rentang waktu log terminal tidak lengkap (mati, log terhapus).",
+                                 "Spans in which a terminal's log is incomplete (down, log cleared)."),
+                         no_args_is_help=True)
+app.add_typer(outage_app, name="outage")
+
+
+def _when(value: str, what: str):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        fail(tr(f"{what} '{value}' tidak sah; gunakan YYYY-MM-DD[THH:MM]",
+                f"{what} '{value}' is not valid; use YYYY-MM-DD[THH:MM]"))
+
+
+@outage_app.command("add")
+def outage_add(serial: str = typer.Argument(...), start: str = typer.Option(..., "--from", help="jam terminal"),
+               end: str | None = typer.Option(None, "--to", help="kosong: masih berlangsung"),
+               note: str = typer.Option(..., "--note", help="apa yang terjadi")) -> None:
+    """Catat terminal mati/log tidak lengkap: hari yang tersentuh tanpa data dari terminal ini."""
+    from hub.store.models import DeviceOutage
+
+    a = _when(start, "--from")
+    b = _when(end, "--to") if end else None
+    if b is not None and b < a:
+        fail(tr("--to sebelum --from", "--to is before --from"))
+    with store() as s:
+        dev = find_device(s, serial)
+        if dev is None:
+            fail(tr(f"terminal '{serial}' tidak ditemukan", f"terminal '{serial}' not found"))
+        row = DeviceOutage(device_id=dev.id, start_local=a, end_local=b, kind="manual", note=note,
+                           created_by=cli_actor())
+        s.add(row)
+        s.flush()
+        audit(s, cli_actor(), "device.outage", "device", dev.id, serial=serial, start=a, end=b, note=note)
+    typer.echo(tr(f"Gangguan {serial} dicatat (#{row.id}).", f"Outage of {serial} recorded (#{row.id})."))
+
+
+@outage_app.command("list")
+def outage_list(serial: str | None = typer.Argument(None),
+                fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Daftar gangguan terminal."""
+    from hub.store.models import DeviceOutage
+
+    with store() as s:
+        q = select(DeviceOutage, Device.serial).join(Device, Device.id == DeviceOutage.device_id)
+        if serial:
+            q = q.where(Device.serial == serial)
+        rows = [{"id": o.id, "serial": sn, "from": o.start_local, "to": o.end_local, "kind": o.kind,
+                 "note": o.note, "by": o.created_by} for o, sn in s.execute(q.order_by(DeviceOutage.start_local))]
+    emit(rows, ["id", "serial", "from", "to", "kind", "note", "by"], fmt)

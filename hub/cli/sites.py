@@ -57,5 +57,26 @@ def site_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) 
         sites = s.scalars(select(Site).order_by(Site.code)).all()
         codes = {x.id: x.code for x in sites}
         rows = [{"code": x.code, "name": x.name, "kind": x.kind,
-                 "parent": codes.get(x.parent_id or -1), "tz": x.tz} for x in sites]
-    emit(rows, ["code", "name", "kind", "parent", "tz"], fmt, title=tr("Kantor", "Offices"))
+                 "parent": codes.get(x.parent_id or -1), "tz": x.tz, "go_live": x.go_live} for x in sites]
+    emit(rows, ["code", "name", "kind", "parent", "tz", "go_live"], fmt, title=tr("Kantor", "Offices"))
+
+
+@app.command("go-live")
+def site_go_live(code: str = typer.Argument(..., help="kode kantor"),
+                 day: str = typer.Argument(..., help="YYYY-MM-DD, atau 'none' untuk menghapus")) -> None:
+    """Tanggal mulai presensi kantor (dan unitnya): hari sebelumnya tidak dinilai."""
+    from datetime import date
+
+    try:
+        value = None if day.lower() == "none" else date.fromisoformat(day)
+    except ValueError:
+        fail(tr(f"tanggal '{day}' tidak sah; gunakan YYYY-MM-DD", f"date '{day}' is not valid; use YYYY-MM-DD"))
+    with store() as s:
+        site = s.scalar(select(Site).where(Site.code == code))
+        if site is None:
+            fail(tr(f"kantor '{code}' tidak ditemukan", f"office '{code}' not found"),
+                 tr("lihat `hub site list`", "see `hub site list`"))
+        before = site.go_live
+        site.go_live = value
+        audit(s, cli_actor(), "site.go_live", "site", site.id, code=code, before=before, after=value)
+    typer.echo(tr(f"Go-live {code}: {value or '-'}", f"Go-live of {code}: {value or '-'}"))

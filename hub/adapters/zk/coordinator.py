@@ -35,7 +35,7 @@ from hub.protocols.zk import ZkProtocolError
 from hub.protocols.zk_records import ParsedLog, ZkLogRecord
 from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
 from hub.store.ingest import ingest_punches
-from hub.store.models import Device, IngestRun, RawPunch, Site, utcnow
+from hub.store.models import Device, DeviceOutage, IngestRun, RawPunch, Site, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +284,13 @@ class Puller:
                             if caps is not None else None)
             with self.writers, self.engine.begin() as conn:
                 result = ingest_punches(conn, punches, run_id)
+                lost = _lost_span(res.log_cleared, target.last_newest_local, parsed, device_time)
+                if lost is not None:
+                    # Records after the newest one we had may have gone with the log: those
+                    # days hold no trustworthy data from this terminal (no absence from it).
+                    conn.execute(insert(DeviceOutage).values(
+                        device_id=target.id, start_local=lost[0], end_local=lost[1], kind="cleared",
+                        note=res.notes[-1] if res.notes else "", created_by="pull", created_at=utcnow()))
                 res.new, res.duplicate = result.new, result.duplicate
                 values: dict[str, Any] = {
                     "last_seen_at": utcnow(), "last_clock_offset_s": offset,
@@ -428,3 +435,15 @@ def pull_fleet(engine: Engine, settings: PullSettings, device: str | None = None
                client_factory: ClientFactory = default_client) -> list[PullResult]:
     targets = load_targets(engine, device, site)
     return Puller(engine, settings, client_factory).pull_many(targets, full, on_done)
+
+
+def _lost_span(cleared: bool, newest_before: datetime | None, parsed: ParsedLog,
+               device_time: datetime) -> tuple[datetime, datetime] | None:
+    """When a terminal's log was cleared: from the newest record the hub had to the first
+    record the terminal kept since (or now). None when the log still reaches back past it."""
+    if not cleared or newest_before is None:
+        return None
+    first = parsed.records[0].local_time if parsed.records else None
+    if first is not None and first <= newest_before:
+        return None
+    return newest_before, first or device_time
