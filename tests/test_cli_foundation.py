@@ -189,3 +189,35 @@ def test_punch_list_filters_and_formats(settings, engine) -> None:
     assert code == 1 and "YYYY-MM-DD" in out
     code, out = hub("punch", "list")
     assert code == 0 and "4 baris" in out
+
+
+def test_employee_import_finds_the_office_column_or_refuses(settings, engine, tmp_path) -> None:
+    assert hub("site", "add", "DISDIK", "--name", "Dinas Pendidikan")[0] == 0
+    rows = [["nip", "nama", "status", "unit_kerja", "hobi"],
+            ["198609262015051001", "Ani", "PNS", "DISDIK", "catur"],
+            ["199001012023212001", "Budi", "PPPK", "DINAS ANTAH", "bola"],
+            ["TKS-0001", "Citra", "TKS", "DISDIK", ""],
+            ["HON-0002", "Dedi", "Honorer", "DINAS ANTAH", ""]]
+    code, out = hub("employee", "import", str(write_csv(tmp_path / "a.csv", rows)))
+    assert code == 3, out
+    assert "dibaca dari kolom 'UNIT KERJA'" in out and "Kolom yang tidak dibaca: HOBI" in out
+    assert "kantor 'DINAS ANTAH' belum terdaftar: 2 baris" in out
+    with Session(engine) as s:
+        kinds = dict(s.execute(select(Employee.name, Employee.employment_type)).all())
+    assert kinds == {"Ani": "pns", "Citra": "tks"}
+    # A header the importer does not know: refused, nobody filed under no office.
+    other = [["NIP", "Nama", "Satuan Organisasi"], ["198001012005011002", "Eko", "DISDIK"]]
+    path = write_csv(tmp_path / "b.csv", other)
+    code, out = hub("employee", "import", str(path))
+    assert code == 1 and "--site-column" in out and "SATUAN ORGANISASI" in out
+    code, out = hub("employee", "import", str(path), "--site-column", "Satuan Organisasi")
+    assert code == 0, out
+    with Session(engine) as s:
+        eko = s.scalar(select(Employee).where(Employee.name == "Eko"))
+        assert eko.site is not None and eko.site.code == "DISDIK"
+    code, out = hub("employee", "import", str(path), "--site-column", "Kantor")
+    assert code == 1 and "'Kantor'" in out
+    code, out = hub("employee", "import", str(write_csv(tmp_path / "c.csv", [["NIP", "Nama"],
+                                                                            ["198001012005011003", "Fajar"]])),
+                    "--no-site")
+    assert code == 0, out

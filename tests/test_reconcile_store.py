@@ -382,3 +382,41 @@ def test_bad_requests_are_refused_with_reasons(store) -> None:
             lock_month(s, OCT1, None, "bpkad", lock.figures_sha256)
     with pytest.raises(ReconcileError):
         reconcile_period(engine, OCT31, OCT1)
+
+
+def test_bulk_leave_import_reports_rows_and_records_nothing_twice(store, tmp_path) -> None:
+    from hub.cli.main import app
+    from hub.reconcile.models import LeaveEntry
+
+    engine, ids = store
+    path = tmp_path / "cuti.csv"
+    path.write_text("NIP;Dari;Sampai;Jenis;Nomor Surat;Paraf\n"
+                    "19860926 201505 1 001;2026-11-02;2026-11-04;ct;800/12/BKPSDM;x\n"
+                    "198609262015051002;03-11-2026;;DL;090/7;\n"
+                    "199912312020121009;2026-11-02;2026-11-02;CT;800/13;\n"
+                    "198609262015051002;2026-11-31;2026-11-31;CT;800/14;\n"
+                    "198609262015051002;2026-11-05;2026-11-05;LIBURAN;800/15;\n"
+                    "198609262015051002;2026-11-09;2026-11-06;CT;800/16;\n"
+                    "198609262015051002;2026-10-30;2026-11-02;CT;800/17;\n", encoding="utf-8")
+    with Session(engine) as s:
+        _lock(s, ids["opd"])
+        s.commit()
+    runner = CliRunner()
+    res = runner.invoke(app, ["leave", "import", str(path), "--by", "bkpsdm"])
+    assert res.exit_code == 3, res.output
+    assert "7 baris: 2 dicatat, 0 sudah ada, 5 ditolak." in res.output
+    assert "Kolom yang tidak dibaca: PARAF" in res.output
+    for row, fragment in ((4, "tidak dikenal"), (5, "bukan tanggal"), (6, "LIBURAN"), (7, "sebelum"),
+                          (8, "dikunci")):
+        assert f"baris {row}" in res.output and fragment in res.output.split(f"baris {row}")[1].split("\n")[0]
+    res = runner.invoke(app, ["leave", "import", str(path), "--by", "bkpsdm"])
+    assert "2 sudah ada" in res.output
+    with Session(engine) as s:
+        got = sorted((e.employee_id, e.date_from, e.date_to, e.type, e.reference)
+                     for e in s.scalars(select(LeaveEntry)))
+    assert got == [(ids["ani"], date(2026, 11, 2), date(2026, 11, 4), "CT", "800/12/BKPSDM"),
+                   (ids["budi"], date(2026, 11, 3), date(2026, 11, 3), "DL", "090/7")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Nama;Tanggal\nAni;2026-11-02\n")
+    res = runner.invoke(app, ["leave", "import", str(bad)])
+    assert res.exit_code == 1 and "NIP" in res.output

@@ -47,3 +47,21 @@ def test_arbitrary_bytes_as_csv(data: bytes) -> None:
             list(read_rows(path))
         except ImportFileError as exc:
             assert str(exc)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(cell, max_size=7), max_size=10))
+def test_leave_file_reader_never_crashes(rows: list[list[str]]) -> None:
+    from hub.reconcile.leave_import import _rows
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["NIP", "DARI", "SAMPAI", "JENIS", "NOMOR SURAT"]] + rows)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "cuti.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8")
+        try:
+            header, mapping, out = _rows(path)
+        except ImportFileError as exc:
+            assert str(exc)
+        else:
+            assert set(mapping.values()) >= {"nip", "start", "kind"} and all(n >= 2 for n, _ in out)

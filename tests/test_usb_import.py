@@ -104,3 +104,49 @@ def test_attlog_parser_never_crashes(text):
 def test_csv_parser_never_crashes(text):
     out = parse_csv("pin,time,state\n" + text, 1, "Asia/Jakarta")
     assert all(p.line >= 2 for p in out.problems)
+
+
+def _employee(engine, nip: str, pin: str) -> int:
+    from hub.store.models import Employee, PinMapping
+
+    with Session(engine) as s:
+        e = Employee(id_number=nip, employment_type="pns", name=f"Pegawai {pin}")
+        s.add(e)
+        s.flush()
+        s.add(PinMapping(employee_id=e.id, pin=pin, pin_group="default"))
+        s.commit()
+        return e.id
+
+
+def test_unknown_pins_are_reported_with_their_lines(engine, make_terminal, tmp_path):
+    sim = make_terminal("mono", records=0)
+    _employee(engine, "198609262015051001", "1001")
+    path = tmp_path / "attlog.dat"
+    path.write_text("\n".join([
+        "     1001\t2026-11-03 07:41:12\t1\t0\t1\t0",
+        "     7777\t2026-11-03 07:42:12\t1\t0\t1\t0",
+        "     7777\t2026-11-03 16:42:12\t1\t1\t1\t0",
+        "     8888\t2026-11-03 16:43:12\t1\t1\t1\t0",
+    ]))
+    res = runner.invoke(app, ["import", "attlog", str(path), "--device", sim.serial])
+    assert res.exit_code == 0, res.output
+    assert "3 punch dari 2 PIN yang tidak dikenal" in res.output
+    assert "PIN 7777: 2 punch (baris 2, 3)" in res.output and "PIN 8888: 1 punch (baris 4)" in res.output
+    with Session(engine) as s:
+        run = s.scalars(select(IngestRun)).one()
+        assert run.details["unknown_pins"] == {"7777": 2, "8888": 1}
+        assert s.scalar(select(func.count()).select_from(RawPunch)) == 4  # kept, waiting in the queue
+
+
+def test_a_csv_keyed_by_nip_maps_each_nip_to_the_terminals_pin(engine, make_terminal, tmp_path):
+    sim = make_terminal("tft", records=0)
+    emp = _employee(engine, "198609262015051002", "42")
+    path = tmp_path / "ekspor.csv"
+    path.write_text("NIP,Waktu,Status\n19860926 201505 1 002,2026-11-03 07:41:12,0\n"
+                    "199001012015051001,2026-11-03 07:50:00,0\n")
+    res = runner.invoke(app, ["import", "attlog", str(path), "--device", sim.serial])
+    assert "baris 3" in res.output and "199001012015051001" in res.output and "tidak dikenal" in res.output
+    with Session(engine) as s:
+        assert s.execute(select(RawPunch.pin, RawPunch.employee_id)).all() == [("42", emp)]
+    out = parse_csv("nip,time\n198609262015051002,2026-11-03 07:41:12\n", 1, "Asia/Jakarta")
+    assert out.key == "nip" and out.punches[0].raw["nip"] == "198609262015051002"

@@ -8,7 +8,9 @@ attlog .dat (tab-separated, one punch per line, PIN right-aligned with spaces):
 codes as the binary log, and go through the same mapping (hub.punch.zk_state/zk_verify) as
 a network pull, so a punch imported from USB and pulled later is the same row. Files with
 only four columns carry (PIN, time, verify, state).
-A CSV export needs a header naming at least the PIN and time columns.
+A CSV export needs a header naming at least the PIN (or NIP) and time columns. A file keyed
+by NIP (exports of other attendance systems) is not read as PINs: its punches carry the NIP
+in `raw["nip"]` and the importer maps each to the employee's PIN on the terminal.
 
 Every bad line is reported with its line number; the good lines are imported.
 """
@@ -27,7 +29,8 @@ from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S",
                 "%d-%m-%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 PIN_NAMES = {"pin", "user_id", "userid", "user id", "ac-no", "ac-no.", "no", "id", "badge",
-             "enroll number", "enrollnumber", "nip"}
+             "enroll number", "enrollnumber"}
+NIP_NAMES = {"nip", "nip baru", "nip/ni pppk", "ni pppk", "nomor induk", "id_number"}
 TIME_NAMES = {"time", "datetime", "date time", "timestamp", "waktu", "checktime",
               "check time", "tanggal jam"}
 DATE_NAMES = {"date", "tanggal"}
@@ -53,6 +56,7 @@ class ParsedFile:
     problems: list[FileProblem] = field(default_factory=list)
     format: str = "attlog"
     lines: int = 0
+    key: str = "pin"  # pin | nip: what the file names people by
 
 
 def _time(text: str) -> datetime:
@@ -147,12 +151,16 @@ def parse_csv(text: str, device_id: int, tz: str) -> ParsedFile:
         out.problems.append(FileProblem(1, tr("berkas kosong", "empty file")))
         return out
     pin_i = _find(header, PIN_NAMES)
+    nip_i = _find(header, NIP_NAMES)
+    if pin_i is None and nip_i is not None:
+        out.key = "nip"
+        pin_i = nip_i
     time_i = _find(header, TIME_NAMES)
     date_i, clock_i = _find(header, DATE_NAMES), _find(header, CLOCK_NAMES)
     if pin_i is None or (time_i is None and (date_i is None or clock_i is None)):
         out.problems.append(FileProblem(1, tr(
-            f"header {header!r} harus memuat kolom PIN dan waktu (atau tanggal + jam)",
-            f"header {header!r} must name a PIN column and a time (or date + clock) column")))
+            f"header {header!r} harus memuat kolom PIN (atau NIP) dan waktu (atau tanggal + jam)",
+            f"header {header!r} must name a PIN (or NIP) column and a time (or date + clock) column")))
         return out
     state_i, verify_i = _find(header, STATE_NAMES), _find(header, VERIFY_NAMES)
     work_i = _find(header, WORKCODE_NAMES)
@@ -184,7 +192,7 @@ def parse_csv(text: str, device_id: int, tz: str) -> ParsedFile:
             out.problems.append(FileProblem(no, str(exc)))
             continue
         out.punches.append(_punch(device_id, tz, pin, when, state, verify, workcode,
-                                  {"line": no}))
+                                  {"line": no, "nip": pin} if out.key == "nip" else {"line": no}))
     return out
 
 

@@ -18,14 +18,18 @@ app = typer.Typer(help=tr("Pegawai: impor dari SIMPEG/SIASN, daftar.", "Employee
 
 @app.command("import")
 def employee_import(path: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                                help="berkas CSV atau XLSX")) -> None:
+                                                help="berkas CSV atau XLSX"),
+                    site_column: str | None = typer.Option(None, "--site-column",
+                                                           help="judul kolom kantor bila tidak dikenali"),
+                    no_site: bool = typer.Option(False, "--no-site",
+                                                 help="berkas memang tanpa kolom kantor")) -> None:
     """Impor pegawai dari ekspor SIMPEG/SIASN (CSV/XLSX)."""
     with store() as s:
         try:
-            result = import_employees(s, path)
+            result = import_employees(s, path, site_column=site_column, require_site=not no_site)
         except ImportFileError as exc:
-            fail(str(exc), tr("periksa baris judul: minimal kolom NIP dan NAMA.",
-                              "check the header row: at least NIP and NAMA columns."))
+            fail(str(exc), tr("periksa baris judul: minimal kolom NIP, NAMA dan OPD/unit kerja.",
+                              "check the header row: at least NIP, NAMA and the office column."))
         audit(s, cli_actor(), "employee.import", "file", path.name, created=result.created,
               updated=result.updated, unchanged=result.unchanged, errors=len(result.errors))
     console.print(tr(
@@ -33,6 +37,16 @@ def employee_import(path: Path = typer.Argument(..., exists=True, dir_okay=False
         f"{result.unchanged} tidak berubah, {len(result.errors)} ditolak.",
         f"{result.rows} rows: {result.created} new, {result.updated} updated, "
         f"{result.unchanged} unchanged, {len(result.errors)} rejected."))
+    if result.site_column:
+        console.print(tr(f"Kantor dibaca dari kolom '{result.site_column}'.",
+                         f"Offices read from column '{result.site_column}'."))
+    if result.unrecognised_columns:
+        console.print(tr(f"Kolom yang tidak dibaca: {', '.join(result.unrecognised_columns)}",
+                         f"Columns not read: {', '.join(result.unrecognised_columns)}"), style="yellow")
+    for name, count in result.unknown_sites.most_common():
+        console.print(tr(f"  kantor '{name}' belum terdaftar: {count} baris (tambahkan dengan `hub site add`)",
+                         f"  office '{name}' is not registered: {count} rows (add it with `hub site add`)"),
+                      style="red")
     for err in result.errors:
         console.print(f"  [red]{tr('baris', 'row')} {err.row}[/]: {err.reason}")
     if result.errors:

@@ -155,6 +155,9 @@ def import_attlog(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
             fail(str(exc), tr("lihat `hub device list`", "see `hub device list`"))
         dev_id, tz, serial = dev.id, dev.tz, dev.serial
     parsed = parse_file(path, dev_id, tz)
+    if parsed.key == "nip":
+        with Session(eng) as s:
+            _nips_to_pins(s, parsed, dev_id)
     for problem in parsed.problems[:MAX_BAD_SHOWN]:
         console.print(f"[yellow]{path.name}: {problem}[/]")
     if len(parsed.problems) > MAX_BAD_SHOWN:
@@ -173,11 +176,73 @@ def import_attlog(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
             error=(tr(f"{len(parsed.problems)} baris rusak", f"{len(parsed.problems)} bad lines")
                    if parsed.problems else None),
             details={"file": path.name, "format": parsed.format,
-                     "bad_lines": [p.line for p in parsed.problems][:1000]}))
+                     "bad_lines": [p.line for p in parsed.problems][:1000],
+                     "unknown_pins": dict(result.unknown_pins.most_common(100))}))
     console.print(tr(
         f"{serial}: {result.seen} punch dibaca dari {path.name} ({parsed.format}), {result.new} "
         f"baru, {result.duplicate} sudah ada, {len(parsed.problems)} baris rusak.",
         f"{serial}: {result.seen} punches read from {path.name} ({parsed.format}), {result.new} "
         f"new, {result.duplicate} already stored, {len(parsed.problems)} bad lines."))
+    if result.unknown_pins:
+        _report_unknown(parsed, result.unknown_pins, serial)
     if parsed.problems:
         raise typer.Exit(1 if not parsed.punches else 0)
+
+
+def _nips_to_pins(s: Session, parsed, device_id: int) -> None:  # type: ignore[no-untyped-def]
+    """A file keyed by NIP: each punch gets the PIN its employee has on this terminal; lines
+    whose NIP is unknown, or who have no PIN there, are reported and not imported."""
+    from sqlalchemy import or_, select
+
+    from hub.adapters.usb import FileProblem
+    from hub.roster.identity import clean
+    from hub.store.models import Device, Employee, PinMapping
+
+    group = s.scalar(select(Device.pin_group).where(Device.id == device_id))
+    nips = {clean(p.pin) for p in parsed.punches}
+    emps = dict(s.execute(select(Employee.id_number, Employee.id).where(Employee.id_number.in_(nips))).all())
+    pins: dict[int, str] = {}
+    for emp, pin, dev in s.execute(select(PinMapping.employee_id, PinMapping.pin, PinMapping.device_id).where(
+            PinMapping.employee_id.in_(set(emps.values()) or {-1}),
+            or_(PinMapping.device_id == device_id, PinMapping.pin_group == group))):
+        if dev is not None or emp not in pins:  # the terminal's own PIN wins over its group's
+            pins[emp] = pin
+    kept = []
+    for p in parsed.punches:
+        nip = clean(p.pin)
+        emp = emps.get(nip)
+        if emp is None:
+            parsed.problems.append(FileProblem(p.raw["line"], tr(f"NIP {nip} tidak dikenal (impor pegawai dahulu)",
+                                                                 f"NIP {nip} is unknown (import the staff first)")))
+        elif emp not in pins:
+            parsed.problems.append(FileProblem(p.raw["line"], tr(
+                f"NIP {nip} belum punya PIN di terminal ini (jalankan `hub sync plan/apply`)",
+                f"NIP {nip} has no PIN on this terminal (run `hub sync plan/apply`)")))
+        else:
+            p.pin = pins[emp]
+            kept.append(p)
+    parsed.problems.sort(key=lambda x: x.line)
+    parsed.punches = kept
+
+
+def _report_unknown(parsed, unknown, serial: str) -> None:  # type: ignore[no-untyped-def]
+    """PINs no employee holds: their punches are stored and wait in the queue; their owners
+    would otherwise be absent without anyone noticing."""
+    lines: dict[str, list[int]] = {}
+    for p in parsed.punches:
+        if p.pin in unknown:
+            lines.setdefault(p.pin, []).append(int(p.raw.get("line", 0)))
+    console.print(tr(f"[yellow]{sum(unknown.values())} punch dari {len(unknown)} PIN yang tidak dikenal di {serial} "
+                     "(disimpan, tampil di antrean PIN tak dikenal; petakan dengan `hub pin`):[/]",
+                     f"[yellow]{sum(unknown.values())} punches of {len(unknown)} PINs unknown on {serial} "
+                     "(stored, listed in the unknown-PIN queue; map them with `hub pin`):[/]"))
+    for pin, count in unknown.most_common(MAX_UNKNOWN_SHOWN):
+        shown = ", ".join(map(str, lines.get(pin, [])[:10]))
+        console.print(tr(f"  PIN {pin}: {count} punch (baris {shown})",
+                         f"  PIN {pin}: {count} punches (lines {shown})"))
+    if len(unknown) > MAX_UNKNOWN_SHOWN:
+        console.print(tr(f"  ... dan {len(unknown) - MAX_UNKNOWN_SHOWN} PIN lainnya",
+                         f"  ... and {len(unknown) - MAX_UNKNOWN_SHOWN} more PINs"))
+
+
+MAX_UNKNOWN_SHOWN = 30

@@ -285,6 +285,31 @@ def leave_add(
         console.print(tr(f"cuti/izin #{e.id} dicatat", f"leave #{e.id} recorded"))
 
 
+@leave_app.command("import")
+def leave_import(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV atau XLSX"),
+                 by: str = typer.Option(None, "--by")) -> None:
+    """Impor cuti/izin/DL dari berkas: NIP, DARI, SAMPAI, JENIS, NOMOR SURAT; baris salah dilaporkan."""
+    from hub.reconcile.leave_import import import_leave
+    from hub.roster.importer import ImportFileError
+
+    with store() as s:
+        try:
+            result = import_leave(s, path, by or cli_actor())
+        except ImportFileError as exc:
+            fail(str(exc))
+    console.print(tr(f"{result.rows} baris: {result.created} dicatat, {result.already} sudah ada, "
+                     f"{len(result.errors)} ditolak.",
+                     f"{result.rows} rows: {result.created} recorded, {result.already} already there, "
+                     f"{len(result.errors)} rejected."))
+    if result.unrecognised_columns:
+        console.print(tr(f"Kolom yang tidak dibaca: {', '.join(result.unrecognised_columns)}",
+                         f"Columns not read: {', '.join(result.unrecognised_columns)}"), style="yellow")
+    for err in result.errors:
+        console.print(f"  [red]{tr('baris', 'row')} {err.row}[/]: {err.reason}")
+    if result.errors:
+        raise typer.Exit(3)
+
+
 @leave_app.command("list")
 def leave_list(employee: str | None = typer.Option(None, "--employee"),
                month: str | None = typer.Option(None, "--month"),

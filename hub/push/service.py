@@ -105,9 +105,12 @@ def store_in(conn: Connection, device: KnownDevice, source: str, punches: list[P
         details=details or {}).returning(IngestRun.id)).scalar_one()
     result = ingest_punches(conn, punches, run_id)
     now = utcnow()
+    values: dict[str, Any] = {}
+    if result.unknown_pins:  # reported per run, so a backfill's strangers are visible
+        values["details"] = {**(details or {}), "unknown_pins": dict(result.unknown_pins.most_common(100))}
     conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
         finished_at=now, status="ok", records_seen=result.seen, new=result.new,
-        duplicate=result.duplicate, seconds=(now - started).total_seconds()))
+        duplicate=result.duplicate, seconds=(now - started).total_seconds(), **values))
     conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
     return result
 

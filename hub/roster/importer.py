@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -69,6 +70,9 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    unrecognised_columns: list[str] = field(default_factory=list)  # headers the importer did not use
+    site_column: str | None = None  # the header the offices were read from
+    unknown_sites: Counter[str] = field(default_factory=Counter)  # office value -> rows
 
     @property
     def imported(self) -> int:
@@ -76,11 +80,31 @@ class ImportResult:
 
 
 def _norm(header: Any) -> str:
-    return re.sub(r"\s+", " ", str(header or "").strip().upper())
+    # "unit_kerja", "Unit  Kerja" and "UNIT KERJA" are the same header.
+    return re.sub(r"\s+", " ", str(header or "").replace("_", " ").strip().upper())
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (spreadsheet row number, {canonical field: value}) for every data row."""
+@dataclass
+class Header:
+    """What the header row said: the columns used and the ones left unread."""
+
+    names: list[str] = field(default_factory=list)
+    mapping: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def unrecognised(self) -> list[str]:
+        return [h for i, h in enumerate(self.names) if h and i not in self.mapping]
+
+    def column_of(self, key: str) -> str | None:
+        return next((self.names[i] for i, k in self.mapping.items() if k == key), None)
+
+
+def read_rows(path: Path, header_out: Header | None = None, site_column: str | None = None
+              ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (spreadsheet row number, {canonical field: value}) for every data row.
+
+    `site_column` names the office column when its header is not one the importer knows;
+    `header_out` receives the header row as it was understood."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         raw = _xlsx_rows(path)
@@ -98,9 +122,11 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not any(str(v or "").strip() for v in values):
                 continue
             first_number = first_number or number
-            candidate = _header_mapping([_norm(v) for v in values])
+            candidate = _header_mapping([_norm(v) for v in values], site_column)
             if {"id_number", "name"} <= set(candidate.values()):
                 header, mapping = [_norm(v) for v in values], candidate
+                if header_out is not None:
+                    header_out.names, header_out.mapping = header, mapping
             elif number - first_number >= 20:
                 break
             continue
@@ -115,9 +141,14 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             "baris judul tidak ditemukan: tidak ada baris yang memuat kolom NIP dan NAMA")
 
 
-def _header_mapping(header: list[str]) -> dict[int, str]:
+def _header_mapping(header: list[str], site_column: str | None = None) -> dict[int, str]:
     mapping: dict[int, str] = {}
+    wanted = _norm(site_column) if site_column else None
+    if wanted and wanted in header:
+        mapping[header.index(wanted)] = "site"
     for idx, h in enumerate(header):
+        if idx in mapping:
+            continue
         for key, names in ALIASES.items():
             if h in names and key not in mapping.values():
                 mapping[idx] = key
@@ -249,14 +280,29 @@ def parse_row(values: dict[str, Any], sites: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def import_employees(session: Session, path: Path) -> ImportResult:
+def import_employees(session: Session, path: Path, *, site_column: str | None = None,
+                     require_site: bool = True) -> ImportResult:
+    """Import the rows of a SIMPEG/SIASN export. Refuses a file whose office column cannot
+    be found (everyone would land under no office) unless `site_column` names it or
+    `require_site` is False; reports headers it did not read and offices it does not know."""
     result = ImportResult()
     sites: dict[str, int] = {}
     for site in session.scalars(select(Site)):
         sites[site.code.upper()] = site.id
         sites.setdefault(site.name.upper(), site.id)
     seen: dict[str, int] = {}
-    for number, values in read_rows(path):
+    header = Header()
+    rows = read_rows(path, header, site_column)
+    first = next(rows, None)
+    if site_column and _norm(site_column) not in header.names and header.names:
+        raise ImportFileError(f"kolom '{site_column}' tidak ada di baris judul (kolom: {', '.join(header.names)})")
+    if require_site and header.names and header.column_of("site") is None:
+        raise ImportFileError(
+            f"kolom OPD/unit kerja tidak ditemukan di baris judul (kolom: {', '.join(header.names)}); "
+            "sebutkan kolomnya dengan --site-column NAMA, atau --no-site bila memang tanpa kantor")
+    result.unrecognised_columns = header.unrecognised
+    result.site_column = header.column_of("site")
+    for number, values in ([first] if first is not None else []) + list(rows):
         result.rows += 1
         try:
             data = parse_row(values, sites)
@@ -267,6 +313,8 @@ def import_employees(session: Session, path: Path) -> ImportResult:
                 outcome = _upsert(session, data)
         except ValueError as exc:
             result.errors.append(RowError(number, str(exc)))
+            if "belum terdaftar" in str(exc):
+                result.unknown_sites[str(values.get("site") or "").strip()] += 1
             continue
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class IngestResult:
     unknown_pin: int = 0
     out_of_range: int = 0
     new_ids_by_device: dict[int, int] = field(default_factory=dict)
+    unknown_pins: Counter[str] = field(default_factory=Counter)  # PIN -> punches, for the import report
 
     def __iadd__(self, other: IngestResult) -> IngestResult:
         self.seen += other.seen
@@ -60,6 +62,7 @@ class IngestResult:
         self.duplicate += other.duplicate
         self.unknown_pin += other.unknown_pin
         self.out_of_range += other.out_of_range
+        self.unknown_pins.update(other.unknown_pins)
         return self
 
 
@@ -179,6 +182,7 @@ def _rows(punches: Sequence[Punch], resolver: PinResolver,
         if emp is None:
             flags |= unknown
             n_unknown += 1
+            result.unknown_pins[p.pin] += 1
             emp = no_employee
         if not EARLIEST_PLAUSIBLE <= local <= latest:
             flags |= out_of_range
