@@ -62,6 +62,7 @@ class SchedulerSettings:
     recap_day: int = 1
     recap_at: str = "04:30"
     misfire_grace_s: int = 600
+    photo_check_every_min: int = 10  # terminal punch photos against enrolled faces
     leader_poll_s: float = 5.0
 
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models import Base, BigId, utcnow
@@ -72,7 +83,8 @@ class PushPhoto(Base):
     """A photo a terminal uploaded (ATTPHOTO at punch time, BIOPHOTO for enrolment)."""
 
     __tablename__ = "push_photos"
-    __table_args__ = (UniqueConstraint("device_id", "kind", "file_name", "sha256"),)
+    __table_args__ = (UniqueConstraint("device_id", "kind", "file_name", "sha256"),
+                      Index("ix_push_photos_kind_checked", "kind", "checked_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # attphoto | biophoto | userpic
@@ -82,6 +94,11 @@ class PushPhoto(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # ATTPHOTO against the punch's employee (hub.face.punch_photos): match, mismatch,
+    # not_enrolled, unknown_pin, no_punch; NULL until checked.
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    check_result: Mapped[str | None] = mapped_column(String(16))
+    punch_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PushUserRecord(Base):

@@ -138,6 +138,15 @@ def monthly_recap() -> dict[str, Any]:
     return record_run("monthly_recap", work)
 
 
+def punch_photos() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        from hub.face.punch_photos import check_pending_photos
+
+        return check_pending_photos(get_engine())
+
+    return record_run("punch_photos", work)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "pull_incremental": pull_incremental,
     "pull_full": pull_full,
@@ -145,4 +154,5 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "roster_sync": roster_sync,
     "reconcile": reconcile_yesterday,
     "monthly_recap": monthly_recap,
+    "punch_photos": punch_photos,
 }
