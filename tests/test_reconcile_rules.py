@@ -108,6 +108,7 @@ TABLE = [
     ("3 phases, no midday punch", "sukamara-3phase", TUE, ["07:25", "16:05"], "TAS", 0, 0, 0.5),
     ("3 phases, midday after 13:30 is not midday", "sukamara-3phase", TUE, ["07:25", "13:30", "16:05"], "TAS", 0,
      0, 0.5),
+    ("3 phases, a punch only between windows: TK", "sukamara-3phase", TUE, ["11:30"], "TK", 0, 0, 3.0),
     ("3 phases Friday", "sukamara-3phase", FRI, ["07:40", "13:10", "16:31"], "TL1", 10, 0, 0.5),
 ]
 

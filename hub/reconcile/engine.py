@@ -158,15 +158,6 @@ def apply_corrections(punches: Punches, corrections: Iterable[CorrectionIn], voi
     return status
 
 
-def _choose(cand: list[tuple[int, int, int]], rule: str, target: int) -> tuple[int, int, int]:
-    if rule == "first" or len(cand) == 1:
-        return cand[0]
-    if rule == "last":  # the latest time; of the same punch from two sources, the first stored
-        last = cand[-1][0]
-        return next(c for c in cand if c[0] == last)
-    return min(cand, key=lambda c: (abs(c[0] - target), c[0], c[1]))
-
-
 _SPANS: dict[int, tuple] = {}  # id(slots) -> (slots, earliest start, latest end)
 
 
@@ -189,19 +180,33 @@ def _candidates(times: list[int], ids: list[int], lo: int, hi: int, ded: int,
     i, j = bisect_left(times, lo), bisect_right(times, hi)
     if i == j:
         return []
-    n = len(times)
     k = i
     while k > 0 and times[k] - times[k - 1] <= ded:
         k -= 1
     out: list[tuple[int, int, int]] = []
-    x = k
-    while x < j:
-        y = x + 1
-        while y < n and times[y] - times[y - 1] <= ded:
-            y += 1
-        if not (blocked and any(ids[z] in blocked for z in range(x, y))):
-            out.extend((times[z], ids[z], x) for z in range(max(x, i), min(y, j)))
-        x = y
+    append = out.append
+    run, prev = k, times[k]
+    for z in range(k, j):
+        t = times[z]
+        if t - prev > ded:
+            run = z
+        prev = t
+        if z >= i:
+            append((t, ids[z], run))
+    if blocked:
+        bad: set[int] = set()
+        n, run, prev = len(times), k, times[k]
+        for z in range(k, n):
+            t = times[z]
+            if t - prev > ded:
+                if z >= j:
+                    break
+                run = z
+            prev = t
+            if ids[z] in blocked:
+                bad.add(run)
+        if bad:
+            out = [c for c in out if c[2] not in bad]
     return out
 
 
@@ -213,51 +218,76 @@ def _judge(res: DayResult, rs: Ruleset, slots, cand: list[tuple[int, int, int]],
     `choose` rule picks (first, last, nearest to `at`), near-duplicates included. One run
     (action) fills at most one slot: the earlier slot that picked it keeps it."""
     d = rs.deductions
-    res.check_in = res.check_out = None
-    res.late_min = res.early_min = 0
     if not cand:
         res.status, res.deduction_pct, res.punch_ids = "TK", d.absent_pct, []
+        res.check_in = res.check_out = None
+        res.late_min = res.early_min = 0
         return []
-    used_runs: set[int] = set()
+    used_runs: list[int] = []
     chosen: list[tuple[int, int]] = []
     codes: list[str] = []
     pct = 0.0
+    late_min = early_min = 0
+    check_in = check_out = None
+    # Slots come sorted by window start and their windows do not overlap (rules.py), and
+    # candidates are in time order: one pass hands each slot its slice.
+    p, n = 0, len(cand)
     for s in slots:
         a, b = base + s.lo, base + s.hi
-        inwin = [c for c in cand if a <= c[0] <= b and c[2] not in used_runs]
+        while p < n and cand[p][0] < a:
+            p += 1
+        q = p
+        while q < n and cand[q][0] <= b:
+            q += 1
+        inwin = cand[p:q]
+        p = q
+        if used_runs and inwin:
+            inwin = [c for c in inwin if c[2] not in used_runs]
         if not inwin:
             if s.required:
                 codes.append(s.missing)
                 pct += d.missing_in_pct if s.kind == "in" else d.missing_out_pct if s.kind == "out" \
                     else d.missing_other_pct
             continue
-        t, pid, run = _choose(inwin, s.choose, base + s.at)
-        used_runs.add(run)
+        if len(inwin) == 1 or s.choose == "first":
+            t, pid, run = inwin[0]
+        elif s.choose == "last":  # the latest time; of the same punch from two sources, the first stored
+            t, pid, run = inwin[-1]
+            if inwin[-2][0] == t:
+                t, pid, run = next(c for c in inwin if c[0] == t)
+        else:
+            target = base + s.at
+            t, pid, run = min(inwin, key=lambda c: (abs(c[0] - target), c[0], c[1]))
+        used_runs.append(run)
         chosen.append((t, pid))
         if s.kind == "in":
-            res.check_in = to_local(t)
+            check_in = t
             late = t - (base + s.at)
             if late > rs.late_after_seconds:
                 minutes = max(1, late // 60)
                 br = bracket(minutes, d.brackets_minutes)
-                res.late_min += minutes
+                late_min += minutes
                 if br:
                     codes.append(f"TL{br}")
                     pct += d.late_pct[br - 1]
         elif s.kind == "out":
-            res.check_out = to_local(t)
+            check_out = t
             early = (base + s.at) - t
             if early > rs.early_grace_seconds:
                 minutes = -(-early // 60)
                 br = bracket(minutes, d.brackets_minutes)
-                res.early_min += minutes
+                early_min += minutes
                 if br:
                     codes.append(f"PSW{br}")
                     pct += d.early_pct[br - 1]
-    if not chosen:
+    if not chosen:  # punches only between windows: none of them is the day's
         res.status, res.deduction_pct, res.punch_ids = "TK", d.absent_pct, []
         res.check_in = res.check_out = None
+        res.late_min = res.early_min = 0
         return []
+    res.check_in = to_local(check_in) if check_in is not None else None
+    res.check_out = to_local(check_out) if check_out is not None else None
+    res.late_min, res.early_min = late_min, early_min
     res.status = "+".join(codes) or "H"
     res.deduction_pct = round(pct, 4)
     res.punch_ids = [pid for _, pid in chosen]

@@ -401,8 +401,8 @@ def _group(rows: list[tuple], offsets: dict[int, int]) -> tuple[Punches, dict[in
     if not len(arr):
         return {}, {}, {}
     used: dict[int, set[int]] = {}
-    for emp, dev in np.unique(arr[:, [0, 3]], axis=0).tolist():
-        used.setdefault(emp, set()).add(dev)
+    for key in np.unique((arr[:, 0] << 32) | arr[:, 3]).tolist():
+        used.setdefault(key >> 32, set()).add(key & 0xFFFFFFFF)
     doubtful = arr[(arr[:, 4] & QUARANTINABLE) != 0]
     flagged = dict(zip(doubtful[:, 2].tolist(), doubtful[:, 4].tolist(), strict=True))
     off = np.zeros(int(arr[:, 0].max()) + 1, dtype=np.int64)
@@ -515,8 +515,9 @@ def _write(session: Session, results: list[DayResult], start: date, end: date,
         sites = locks.locked_sites(month)
         if None in sites:
             continue  # every office of that month is locked
-        cond = [DailyStatus.day >= max(start, month), DailyStatus.day <= min(end, m_last), *scope,
-                ~DailyStatus.employee_id.in_(select(RecapRow.employee_id).where(RecapRow.month == month))]
+        cond = [DailyStatus.day >= max(start, month), DailyStatus.day <= min(end, m_last), *scope]
+        if any(m == month for m, _ in locks.frozen):
+            cond.append(~DailyStatus.employee_id.in_(select(RecapRow.employee_id).where(RecapRow.month == month)))
         if sites:
             cond.append(~DailyStatus.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(sites))))
         session.execute(delete(DailyStatus).where(*cond))
@@ -555,7 +556,8 @@ def reconcile_period(bind: Engine | Session, start: date, end: date, site_ids: I
         site_list = list(site_ids) if site_ids is not None else None
         results, scopes = compute_period(session, start, end, site_list, judge_until, progress, today=today)
         locks = LockMap(session, start, end)
-        kept = [r for r in results if not locks.is_frozen(r.employee_id, r.site_id, r.day)]
+        kept = [r for r in results if not locks.is_frozen(r.employee_id, r.site_id, r.day)] \
+            if locks.by_month or locks.frozen else results
         _write(session, kept, start, end, site_list, locks)
         if progress:
             progress("write", 5, 5)
