@@ -19,7 +19,7 @@ from hub.reconcile.errors import ReconcileError
 from hub.reconcile.models import LeaveEntry
 from hub.reconcile.store import add_leave
 from hub.roster.identity import clean
-from hub.roster.importer import ImportFileError, RowError, _csv_rows, _date, _norm, _xlsx_rows
+from hub.roster.importer import ImportFileError, RowError, _date, _norm, sheet_rows
 from hub.store.models import Employee
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -43,13 +43,7 @@ class LeaveImportResult:
 
 
 def _rows(path: Path) -> tuple[list[str], dict[int, str], list[tuple[int, dict[str, Any]]]]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raw = _xlsx_rows(path)
-    elif suffix in (".csv", ".txt"):
-        raw = _csv_rows(path)
-    else:
-        raise ImportFileError(f"format berkas '{path.suffix}' tidak didukung: gunakan .csv atau .xlsx")
+    raw = sheet_rows(path)
     header: list[str] = []
     mapping: dict[int, str] = {}
     out: list[tuple[int, dict[str, Any]]] = []

@@ -105,13 +105,7 @@ def read_rows(path: Path, header_out: Header | None = None, site_column: str | N
 
     `site_column` names the office column when its header is not one the importer knows;
     `header_out` receives the header row as it was understood."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raw = _xlsx_rows(path)
-    elif suffix in (".csv", ".txt"):
-        raw = _csv_rows(path)
-    else:
-        raise ImportFileError(f"format berkas '{path.suffix}' tidak didukung: gunakan .csv atau .xlsx")
+    raw = sheet_rows(path)
     header: list[str] | None = None
     mapping: dict[int, str] = {}
     first_number: int | None = None
@@ -139,6 +133,16 @@ def read_rows(path: Path, header_out: Header | None = None, site_column: str | N
             raise ImportFileError("berkas kosong: tidak ada baris judul")
         raise ImportFileError(
             "baris judul tidak ditemukan: tidak ada baris yang memuat kolom NIP dan NAMA")
+
+
+def sheet_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    """(row number as the spreadsheet shows it, cells) of a CSV or XLSX file."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path)
+    if suffix in (".csv", ".txt"):
+        return _csv_rows(path)
+    raise ImportFileError(f"format berkas '{path.suffix}' tidak didukung: gunakan .csv atau .xlsx")
 
 
 def _header_mapping(header: list[str], site_column: str | None = None) -> dict[int, str]:

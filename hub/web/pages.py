@@ -273,13 +273,9 @@ async def nodata_decide(request: Request, who: Principal = Depends(form_principa
     day = _date(str(form.get("day", "")))
     if day is None:
         return _go(back, "tanggal tidak sah / invalid date")
-    try:
-        with session.begin_nested():
-            decide_no_data(session, str(form.get("terminal", "")), day, str(form.get("decision", "")),
-                           str(form.get("reason", "")), who.username)
-    except ReconcileError as exc:
-        return _go(back, str(exc))
-    return _go(back, "Keputusan dicatat.")
+    return _decided(session, back, lambda: decide_no_data(
+        session, str(form.get("terminal", "")), day, str(form.get("decision", "")), str(form.get("reason", "")),
+        who.username))
 
 
 @router.post("/quarantine/decide")
@@ -293,9 +289,15 @@ async def quarantine_decide(request: Request, who: Principal = Depends(form_prin
             raise ValueError(ids)
     except ValueError:
         return _go(back, "punch tidak sah / invalid punch")
+    return _decided(session, back, lambda: decide_punches(
+        session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username))
+
+
+def _decided(session: Session, back: str, decide: Any) -> Response:
+    """Run a reviewer's decision in its own savepoint; the page says what happened."""
     try:
         with session.begin_nested():
-            decide_punches(session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username)
+            decide()
     except ReconcileError as exc:
         return _go(back, str(exc))
     return _go(back, "Keputusan dicatat.")
