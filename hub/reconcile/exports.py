@@ -68,15 +68,18 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
     for cell in ws[header_row]:
         cell.font, cell.fill, cell.border = bold, head_fill, box
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    row_no = header_row
     for r in fig.rows:
         ws.append([r.get(c.key, "") for c in fig.columns])
-        _format_row(ws, ws.max_row, fig.columns, box)
+        row_no += 1
+        _format_row(ws, row_no, fig.columns, box)
     total = ["JUMLAH" if c.key == "nama" else fig.totals.get(c.key, "") for c in fig.columns]
     ws.append(total)
-    _format_row(ws, ws.max_row, fig.columns, box)
-    for cell in ws[ws.max_row]:
+    row_no += 1
+    _format_row(ws, row_no, fig.columns, box)
+    for cell in ws[row_no]:
         cell.font = bold
-    _widths(ws, fig.columns, header_row)
+    _widths(ws, fig.columns, header_row, row_no)
     ws.freeze_panes = ws.cell(header_row + 1, 4)
     ws.append([])
     _signatures(ws, fig)
@@ -88,20 +91,20 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
     for cell in wo[1]:
         cell.font, cell.fill = bold, head_fill
     by_key = {c.key: c for c in fig.columns}
-    for o in fig.offices:
+    for n, o in enumerate(fig.offices, 2):
         wo.append([o.get(k, "") for k in keys])
         for i, k in enumerate(keys, 1):
             if k in by_key and by_key[k].kind == "rupiah":
-                wo.cell(wo.max_row, i).number_format = RUPIAH_FORMAT
+                wo.cell(n, i).number_format = RUPIAH_FORMAT
     wo.column_dimensions["A"].width = 40
 
     wl = wb.create_sheet("Keterangan")
     wl.append(["Kode", "Arti", "% TPP per kejadian/hari"])
     for cell in wl[1]:
         cell.font, cell.fill = bold, head_fill
-    for code, id_text, _en, pct in fig.legend:
+    for n, (code, id_text, _en, pct) in enumerate(fig.legend, 2):
         wl.append([code, id_text, pct if pct is not None else 0])
-        wl.cell(wl.max_row, 3).number_format = PCT_FORMAT
+        wl.cell(n, 3).number_format = PCT_FORMAT
     wl.append([])
     for line in (
             "Jumlah % potongan = jumlah (banyaknya kode x % kode itu) dari kolom-kolom kode di lembar Rekap Pegawai.",
@@ -123,6 +126,7 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
         for cell in wd[1]:
             cell.font, cell.fill = bold, head_fill
         who = {r["employee_id"]: (r["nip"], r["nama"]) for r in fig.rows}
+        row_no = 1  # openpyxl's max_row walks every cell: count rows here instead
         for emp in sorted(fig.days, key=lambda e: (who.get(e, ("", ""))[1], e)):
             nip, name = who.get(emp, ("", ""))
             for d in fig.days[emp]:
@@ -130,8 +134,9 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
                            d.check_in.strftime("%H:%M:%S") if d.check_in else "",
                            d.check_out.strftime("%H:%M:%S") if d.check_out else "", d.status, d.late_min,
                            d.early_min, d.pct, d.source, d.shift or "", d.ruleset])
-                wd.cell(wd.max_row, 3).number_format = "DD-MM-YYYY"
-                wd.cell(wd.max_row, 10).number_format = PCT_FORMAT
+                row_no += 1
+                wd.cell(row_no, 3).number_format = "DD-MM-YYYY"
+                wd.cell(row_no, 10).number_format = PCT_FORMAT
         for col, width in zip("ABCDEFGHIJKLM", (22, 30, 12, 9, 10, 10, 16, 10, 10, 11, 11, 7, 26), strict=True):
             wd.column_dimensions[col].width = width
         wd.freeze_panes = "C2"
@@ -152,9 +157,9 @@ def _format_row(ws: Any, row: int, columns: list[Column], box: Border) -> None:
             cell.number_format = COUNT_FORMAT
 
 
-def _widths(ws: Any, columns: list[Column], header_row: int) -> None:
+def _widths(ws: Any, columns: list[Column], header_row: int, last_row: int) -> None:
     for i, c in enumerate(columns, 1):
-        longest = max((len(str(ws.cell(r, i).value or "")) for r in range(header_row + 1, ws.max_row + 1)),
+        longest = max((len(str(ws.cell(r, i).value or "")) for r in range(header_row + 1, last_row + 1)),
                       default=0)
         if c.kind == "text":
             width = min(40, max(8, longest + 2))
