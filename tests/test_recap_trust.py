@@ -283,3 +283,31 @@ def test_cli_go_live_and_an_outage_span(engine: Engine, office) -> None:
         assert min(d.day for d in month_figures(s, OCT1).days[eko]) == date(2026, 10, 23)
     res = runner.invoke(app, ["site", "go-live", "DINAS", "23-10-2026"])
     assert res.exit_code != 0 and "YYYY-MM-DD" in res.output
+
+
+def test_cli_decisions_per_terminal_day(engine: Engine, office) -> None:
+    from hub.cli.main import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["nodata", "list", "--month", "2026-10", "--site", "DINAS", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("T1 ")]
+    assert len(lines) == 3 and all(",4," in ln and ln.endswith(",belum") for ln in lines)
+    res = runner.invoke(app, ["nodata", "decide", "--terminal", "T1", "--day", "2026-10-13", "--present",
+                              "--reason", "terminal mati, daftar hadir manual", "--by", "kabid"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["nodata", "decide", "--terminal", "T9", "--day", "2026-10-13", "--absent",
+                              "--reason", "x"])
+    assert res.exit_code != 0 and "T9" in res.output
+    res = runner.invoke(app, ["nodata", "decide", "--terminal", "T1", "--day", "2026-10-14", "--reason", "x"])
+    assert res.exit_code != 0 and "--present" in res.output
+    assert _day(engine, office["Budi"], DEAD[0]) == ("H", 0.0)
+    res = runner.invoke(app, ["quarantine", "list", "--month", "2026-10", "--format", "csv"])
+    assert "T2 Samping,2026-10-20,2,2,clock_suspect" in res.output
+    res = runner.invoke(app, ["quarantine", "decide", "--device", "T2", "--day", "2026-10-20", "--accept",
+                              "--reason", "selisih jam 4 menit", "--by", "kabid"])
+    assert res.exit_code == 0 and "2 punch diterima" in res.output, res.output
+    assert _day(engine, office["Dedi"], DRIFT) == ("H", 0.0)
+    res = runner.invoke(app, ["quarantine", "decide", "--device", "T1", "--day", "2026-10-21", "--reject",
+                              "--reason", "x"])
+    assert res.exit_code != 0 and "tidak ada punch yang ditahan" in res.output
