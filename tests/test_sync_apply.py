@@ -254,7 +254,7 @@ def test_cli_plan_apply_pin_and_second_apply_sends_nothing(settings, engine, tmp
 def test_property_fast_checksum_is_pyzks(data):
     from zk import ZK
 
-    from hub.roster.zkpush import pyzk_checksum
+    from hub.adapters.zk.client import pyzk_checksum
 
     as_tuple = tuple(data)
     assert pyzk_checksum(as_tuple) == ZK("127.0.0.1")._ZK__create_checksum(as_tuple)

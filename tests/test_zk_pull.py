@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -259,16 +260,22 @@ def test_a_big_fleet_is_pulled_by_worker_processes_without_loss(engine, make_ter
 
 
 def test_comm_keys_whose_scramble_overflows_still_connect(engine, make_terminal):
-    """pyzk 0.9 raised struct.error for a key whose bit-reversed value plus the session id
-    passes 2**32 (seen with key 851967, session 56730); the hub's client wraps as devices do."""
+    """pyzk 0.9 raises struct.error for a key whose bit-reversed value plus the session id
+    passes 2**32 (seen with key 851967, session 56730); the hub's client wraps as devices do.
+    The terminal is made to hand out exactly that session."""
+    import struct
+
     import zk.base
 
     from hub.protocols import zk as codec
 
-    assert zk.base.make_commkey(851967, 56730) == codec.make_commkey(851967, 56730)
+    with pytest.raises(struct.error):
+        zk.base.make_commkey(851967, 56730)
     assert zk.base.make_commkey(4321, 77) == codec.make_commkey(4321, 77)
-    sim = make_terminal("tft", records=5, comm_key=999999)
+    sim = make_terminal("tft", records=5, comm_key=851967)
+    sim.server.server._next_sid = 56729  # the next CONNECT gets session 56730
     results = [Puller(engine, fast_settings()).pull_many(load_targets(engine))[0]
                for _ in range(3)]
-    assert results[0].error is None and results[0].new == 5
+    assert [r.error for r in results] == [None, None, None]
+    assert results[0].new == 5
     assert_store_matches(engine, sim)

@@ -92,12 +92,12 @@ def make_terminal(engine: Engine, tmp_path: Path) -> Iterator:
 
     def make(profile: str = "tft", users: int = 50, records: int = 200, comm_key: int = 0,
              kind: str | None = None, clock_offset_s: float = 0.0,
-             tz: str = "Asia/Jakarta") -> SimDevice:
+             tz: str = "Asia/Jakarta", **server_options) -> SimDevice:
         n = next(counter)
         term = Terminal.create(tmp_path / f"term{n}.sqlite3", profile, serial=f"SIM{n:04d}",
                                comm_key=comm_key, clock_offset_s=clock_offset_s, tz=tz)
         fill(term, users, records)
-        srv = start_in_thread(term)
+        srv = start_in_thread(term, **server_options)  # framing, session_policy, ...
         servers.append(srv)
         kind = kind or ("zk-tcp" if "tcp" in term.profile.transports else "zk-udp")
         with Session(engine) as s:

@@ -57,7 +57,7 @@ def device(
     profile: str = typer.Option("tft", "--profile", help="mono | mono8 | tft | face"),
     serial: str | None = typer.Option(None, "--serial", help="nomor seri (default: acak, disimpan)"),
     state_dir: Path = typer.Option(Path("var/sim"), "--state-dir", help="folder berkas keadaan terminal"),
-    comm_key: int = typer.Option(0, "--comm-key", help="comm key (0 = tanpa)"),
+    comm_key: int | None = typer.Option(None, "--comm-key", help="comm key (0 = tanpa; mengganti yang tersimpan)"),
     udp: bool = typer.Option(False, "--udp", help="hanya UDP"),
     tcp: bool = typer.Option(False, "--tcp", help="hanya TCP"),
     records: int = typer.Option(0, "--records", help="isi log sampai N catatan"),
@@ -66,9 +66,23 @@ def device(
     tz: str = typer.Option("Asia/Jakarta", "--tz", help="zona jam dinding terminal"),
     clock_offset: float = typer.Option(0.0, "--clock-offset", help="selisih jam terminal (detik)"),
     drift_ppm: float = typer.Option(0.0, "--drift-ppm", help="laju hanyut jam (ppm)"),
+    framing: str = typer.Option("capture", "--framing",
+                                help="capture (seperti firmware) | coalesced | split | paced | single"),
+    sessions: str = typer.Option("displace", "--sessions", help="displace | refuse | many"),
+    idle_timeout: float = typer.Option(300.0, "--idle-timeout", help="detik; 0 = tanpa batas"),
 ) -> None:
     """Jalankan satu terminal ZK di latar depan (Ctrl-C / SIGTERM untuk berhenti)."""
     from hub.simulator.zk import Terminal, TerminalError, TerminalServer, get_profile
+    from hub.simulator.zk.framing import Framing
+    from hub.simulator.zk.server import SESSION_POLICIES
+
+    try:
+        wire = Framing.preset(framing)
+    except ValueError as exc:
+        fail(str(exc))
+    if sessions not in SESSION_POLICIES:
+        fail(tr(f"--sessions '{sessions}' tidak dikenal", f"unknown --sessions '{sessions}'"),
+             " | ".join(SESSION_POLICIES))
 
     try:
         prof = get_profile(profile)
@@ -88,8 +102,10 @@ def device(
                         f"{path} holds a {terminal.profile.name} terminal, not {profile}."),
                      tr("Pakai --state-dir lain atau --profile yang sama.", "Use another --state-dir or the same "
                         "--profile."))
+            if comm_key is not None and comm_key != terminal.comm_key:
+                terminal.set_comm_key(comm_key)  # what was asked for, not what the state file held
         else:
-            terminal = Terminal.create(path, profile, serial=serial, comm_key=comm_key, tz=tz,
+            terminal = Terminal.create(path, profile, serial=serial, comm_key=comm_key or 0, tz=tz,
                                        clock_offset_s=clock_offset, drift_ppm=drift_ppm)
         _seed(terminal, users, records)
     except TerminalError as exc:
@@ -97,7 +113,8 @@ def device(
                           "Check --users/--records against the profile's capacities."))
 
     async def main() -> None:
-        server = TerminalServer(terminal, host, port, transports)
+        server = TerminalServer(terminal, host, port, transports, framing=wire, session_policy=sessions,
+                                idle_timeout_s=idle_timeout)
         try:
             await server.start()
         except OSError as exc:

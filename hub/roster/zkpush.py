@@ -1,4 +1,5 @@
-"""Talking to a ZK terminal for roster sync, over pyzk 0.9's transport.
+"""Talking to a ZK terminal for roster sync, over the hub's ZK client
+(hub.adapters.zk.client.HubZK: pyzk 0.9's commands, the hub's reader).
 
 Users and templates go up through the batch upload path of zk-protocol.md §3.10
 (1502 free, 1500 prepare, 1501 data chunks, 110 save, 1013 refresh) in buffers built with
@@ -11,30 +12,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from zk import ZK
 from zk.exception import ZKError
 
+from hub.adapters.zk.client import HubZK
 from hub.protocols import zk as codec
 
 SAVE_USERTEMPS_ARG = struct.pack("<IHH", 12, 0, 8)  # pyzk's undocumented argument of command 110
-
-
-def pyzk_checksum(p: bytes | tuple) -> bytes:
-    """pyzk 0.9's packet checksum, bit for bit, in linear time.
-
-    pyzk's own loop copies the remaining packet on every 2-byte step (quadratic), which costs
-    about a millisecond per 1 KiB upload chunk; this gives the same two bytes."""
-    data = bytes(p)
-    total = sum(memoryview(data[: len(data) & ~1]).cast("H")) + (data[-1] if len(data) & 1 else 0)
-    c = 0 if total == 0 else (total - 1) % 0xFFFF + 1  # pyzk folds by subtracting 65535
-    return struct.pack("<H", 0xFFFE - c if c < 0xFFFF else 0xFFFE)
-
-
-class HubZK(ZK):
-    """pyzk's ZK with a linear-time checksum (same bytes on the wire)."""
-
-    def _ZK__create_checksum(self, p):  # noqa: N802 - pyzk's private (name-mangled) method
-        return pyzk_checksum(p)
 
 
 class TerminalUnreachable(RuntimeError):

@@ -72,6 +72,7 @@ class FleetConfig:
     processes: int | None = None  # default: one per CPU core (at least 2), never more than terminals
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)  # serial -> Faults fields
     start_timeout_s: float = 120.0
+    framing: str = "capture"  # how every terminal frames TCP streams (hub.simulator.zk.framing)
 
 
 def _spec_key(spec: PopulationSpec) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def _jobs(pop: Population, cfg: FleetConfig, rebuild: bool, n_proc: int) -> list
         entry: dict[str, Any] = {
             "serial": t.serial, "profile": t.profile, "comm_key": t.comm_key, "tz": t.tz,
             "clock_offset_s": t.clock_offset_s, "port": cfg.base_port + t.index if cfg.base_port else 0,
-            "faults": cfg.faults.get(t.serial, {}),
+            "faults": cfg.faults.get(t.serial, {}), "framing": cfg.framing,
             "path": str(cfg.state_dir / "terminals" / f"{t.serial}.db"), "rebuild": rebuild,
         }
         if rebuild:
@@ -288,6 +289,7 @@ def _build(entry: dict[str, Any]):
 
 async def _serve(job: dict[str, Any]) -> None:
     from hub.simulator.zk.faults import Faults
+    from hub.simulator.zk.framing import Framing
     from hub.simulator.zk.server import TerminalServer
 
     servers = []
@@ -295,7 +297,8 @@ async def _serve(job: dict[str, Any]) -> None:
     for entry in job["terminals"]:
         term = _build(entry)
         for attempt in range(30):
-            server = TerminalServer(term, job["host"], entry["port"], faults=Faults.from_dict(entry["faults"]))
+            server = TerminalServer(term, job["host"], entry["port"], faults=Faults.from_dict(entry["faults"]),
+                                    framing=Framing.preset(entry.get("framing", "capture")))
             try:
                 await server.start()
                 break

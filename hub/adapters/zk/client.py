@@ -7,15 +7,17 @@ read_with_buffer and parse them with hub.protocols.zk_records.
 
 from __future__ import annotations
 
+import socket
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import zk.base as _pyzk_base
 from zk import ZK
-from zk.exception import ZKError
+from zk.const import USHRT_MAX
+from zk.exception import ZKError, ZKErrorConnection, ZKErrorResponse, ZKNetworkError
 
+from hub.adapters.zk.wire import ZkWire, assemble
 from hub.protocols import zk as codec
 from hub.protocols.zk_records import (
     ParsedLog,
@@ -70,30 +72,147 @@ class DeviceInfo:
         return {k: v for k, v in caps.items() if v is not None}
 
 
-def _wrapping_commkey(key: Any, session_id: Any, ticks: int = 50) -> bytes:
-    """pyzk's make_commkey overflows (struct.error) when the bit-reversed key plus the
-    session id passes 2**32, so connecting fails for some keys at random sessions; the
-    device's C code wraps. Same bytes otherwise."""
-    return codec.make_commkey(int(key), int(session_id), ticks)
+def pyzk_checksum(p: bytes | tuple) -> bytes:
+    """pyzk 0.9's packet checksum, bit for bit, in linear time.
+
+    pyzk's own loop copies the remaining packet on every 2-byte step (quadratic), which costs
+    about a millisecond per 1 KiB upload chunk; this gives the same two bytes."""
+    data = bytes(p)
+    total = sum(memoryview(data[: len(data) & ~1]).cast("H")) + (data[-1] if len(data) & 1 else 0)
+    c = 0 if total == 0 else (total - 1) % 0xFFFF + 1  # pyzk folds by subtracting 65535
+    return struct.pack("<H", 0xFFFE - c if c < 0xFFFF else 0xFFFE)
 
 
-# pyzk's connect() looks the function up in its module: the fix goes there.
-_pyzk_base.make_commkey = _wrapping_commkey
+_OK_CODES = (codec.CMD_ACK_OK, codec.CMD_PREPARE_DATA, codec.CMD_DATA)
 
 
 class HubZK(ZK):
-    """pyzk's ZK with the two things the hub needs that pyzk keeps private."""
+    """pyzk 0.9's ZK with its reading replaced, its commands and calls kept.
 
+    pyzk builds the packets and we keep every public call it offers, but every byte that
+    comes back goes through hub.adapters.zk.wire: whole packets however TCP cuts them,
+    data streams read exactly to their ACK_OK, stale replies of an abandoned command
+    dropped by reply number, realtime events queued rather than taken for replies.
+    The overrides are pyzk's private (name-mangled) methods: pyzk 0.9.* is pinned.
+    """
+
+    wire: ZkWire | None = None
+    _last: codec.Packet | None = None
+
+    # --- transport --------------------------------------------------------------------
+    def _ZK__create_socket(self) -> None:  # noqa: N802 - pyzk's private socket factory
+        # pyzk uses connect_ex and ignores its result, so a refused TCP connection shows up
+        # later as a confusing send error; here it fails at once with its reason.
+        address = self._ZK__address  # type: ignore[attr-defined]
+        timeout = self._ZK__timeout  # type: ignore[attr-defined]
+        if self.tcp:
+            self._ZK__sock = socket.create_connection(address, timeout=timeout)
+        else:
+            self._ZK__sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._ZK__sock.settimeout(timeout)
+
+    def _wire(self) -> ZkWire:
+        sock = self._ZK__sock  # type: ignore[attr-defined]
+        if self.wire is None or self.wire.sock is not sock:
+            self.wire = ZkWire(sock, self.tcp, self._ZK__address,  # type: ignore[attr-defined]
+                               ack_event=self._ZK__ack_ok)
+        return self.wire
+
+    def _ZK__create_checksum(self, p):  # noqa: N802, ANN001, ANN202
+        return pyzk_checksum(p)
+
+    def connect(self) -> HubZK:
+        """pyzk's connect without its ping and its extra TCP probe connection (a terminal
+        that keeps one session would see two), and with a comm key scramble that wraps at
+        2**32 as the device's C code does (pyzk's raises struct.error for some keys)."""
+        self.end_live_capture = False
+        if self.tcp:
+            self.user_packet_size = 72
+        self._ZK__create_socket()
+        self.wire = None
+        self._ZK__session_id = 0
+        self._ZK__reply_id = USHRT_MAX - 1
+        resp = self._ZK__send_command(codec.CMD_CONNECT)
+        self._ZK__session_id = self._ZK__header[2]  # type: ignore[attr-defined]
+        if resp["code"] == codec.CMD_ACK_UNAUTH:
+            key = codec.make_commkey(int(self._ZK__password), self._ZK__session_id)  # type: ignore[attr-defined]
+            resp = self._ZK__send_command(codec.CMD_AUTH, key)
+        if resp["status"]:
+            self.is_connect = True
+            return self
+        if resp["code"] == codec.CMD_ACK_UNAUTH:
+            raise ZKErrorResponse("Unauthenticated (comm key ditolak / comm key refused)")
+        raise ZKErrorResponse(f"Invalid response: Can't connect (code {resp['code']})")
+
+    def _ZK__send_command(self, command: int, command_string: bytes = b"",  # noqa: N802
+                          response_size: int = 8) -> dict[str, Any]:
+        if command not in (codec.CMD_CONNECT, codec.CMD_AUTH) and not self.is_connect:
+            raise ZKErrorConnection("instance are not connected.")
+        buf = self._ZK__create_header(command, command_string,  # type: ignore[attr-defined]
+                                      self._ZK__session_id, self._ZK__reply_id)  # type: ignore[attr-defined]
+        (sent_reply,) = struct.unpack_from("<H", buf, 6)
+        try:
+            wire = self._wire()
+            wire.send(buf)
+            pkt = wire.packet()
+            while pkt.reply != sent_reply:
+                pkt = wire.packet()  # a late answer to a command given up on: not ours
+        except (OSError, codec.ZkProtocolError) as exc:
+            raise ZKNetworkError(str(exc) or exc.__class__.__name__) from exc
+        self._set_reply(pkt)
+        return {"status": pkt.command in _OK_CODES, "code": pkt.command}
+
+    def _set_reply(self, pkt: codec.Packet) -> None:
+        """The reply state pyzk's own methods read after a command."""
+        raw = struct.pack("<4H", pkt.command, pkt.checksum, pkt.session, pkt.reply) + pkt.data
+        self._last = pkt
+        self._ZK__header = (pkt.command, pkt.checksum, pkt.session, pkt.reply)
+        self._ZK__response = pkt.command
+        self._ZK__reply_id = pkt.reply
+        self._ZK__data_recv = raw
+        self._ZK__data = pkt.data
+        self._ZK__tcp_data_recv = codec.tcp_wrap(raw)
+        self._ZK__tcp_length = len(raw)
+
+    def _ZK__ack_ok(self) -> None:  # noqa: N802
+        buf = self._ZK__create_header(codec.CMD_ACK_OK, b"",  # type: ignore[attr-defined]
+                                      self._ZK__session_id, USHRT_MAX - 1)  # type: ignore[attr-defined]
+        try:
+            self._wire().send(buf)
+        except OSError as exc:
+            raise ZKNetworkError(str(exc)) from exc
+
+    def _ZK__recieve_chunk(self) -> bytes | None:  # noqa: N802 - pyzk's spelling
+        """The data of the answer just received (DATA, or PREPARE_DATA … ACK_OK)."""
+        if self._last is None or self._last.command not in (codec.CMD_DATA, codec.CMD_PREPARE_DATA):
+            return None
+        try:
+            return assemble(self._last, self._wire().packet)
+        except (OSError, codec.ZkProtocolError) as exc:
+            raise ZKNetworkError(str(exc) or exc.__class__.__name__) from exc
+
+    def _ZK__read_chunk(self, start: int, size: int) -> bytes:  # noqa: N802
+        """Bytes start..start+size of a prepared buffer (1504); a refusal is retried twice,
+        a broken stream is not (the session is then gone)."""
+        for _ in range(3):
+            self._ZK__send_command(codec.CMD_READ_BUFFER, codec.encode_read_chunk(start, size))
+            data = self._ZK__recieve_chunk()
+            if data is not None:
+                if len(data) != size:
+                    raise ZKErrorResponse(f"chunk {start}:[{size}] came back with {len(data)} bytes")
+                return data
+        raise ZKErrorResponse(f"can't read chunk {start}:[{size}]")
+
+    # --- what pyzk keeps private -----------------------------------------------------
     def rwb_size(self, command: int, fct: int = 0, ext: int = 0) -> tuple[int, bytes | None]:
         """Ask the terminal to prepare a buffer; returns (size, data if sent directly)."""
-        resp = self._ZK__send_command(codec.CMD_PREPARE_BUFFER,  # type: ignore[attr-defined]
-                                      struct.pack("<bhii", 1, command, fct, ext), 1024)
+        resp = self._ZK__send_command(codec.CMD_PREPARE_BUFFER, codec.encode_rwb_args(command, fct, ext))
         if not resp.get("status"):
             raise ZKError(f"1503 refused (code {resp.get('code')})")
-        data = self._ZK__data  # type: ignore[attr-defined]
-        if resp["code"] == codec.CMD_DATA:
+        if resp["code"] in (codec.CMD_DATA, codec.CMD_PREPARE_DATA):
+            data = self._ZK__recieve_chunk() or b""
             return len(data), data
-        return struct.unpack_from("<I", data, 1)[0], None
+        return codec.parse_rwb_ack(self._ZK__data), None  # type: ignore[attr-defined]
 
     def read_range(self, start: int, size: int) -> bytes:
         """Bytes start..start+size of the prepared buffer, in pyzk-sized chunks."""
@@ -101,8 +220,22 @@ class HubZK(ZK):
         parts = []
         for offset in range(start, start + size, step):
             n = min(step, start + size - offset)
-            parts.append(self._ZK__read_chunk(offset, n))  # type: ignore[attr-defined]
+            parts.append(self._ZK__read_chunk(offset, n))
         return b"".join(parts)
+
+    def next_event(self, timeout: float) -> codec.Packet | None:
+        """The next realtime event packet (already ACKed), or None after `timeout` s."""
+        wire = self._wire()
+        if wire.events:
+            return wire.events.popleft()
+        try:
+            pkt = wire.next_any(timeout)
+        except TimeoutError:
+            return None
+        if pkt.command == codec.CMD_REG_EVENT:
+            self._ZK__ack_ok()
+            return pkt
+        raise ZKNetworkError(f"unexpected command {pkt.command} while waiting for events")
 
 
 class ZkClient:

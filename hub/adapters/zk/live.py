@@ -74,39 +74,24 @@ class LiveListener(threading.Thread):
                     status="running", details={"clock_offset_s": offset})
                     .returning(IngestRun.id)).scalar_one()
             z.reg_event(codec.EF_ATTLOG)
-            sock = z._ZK__sock  # type: ignore[attr-defined]
-            sock.settimeout(0.5)
-            stream = codec.TcpReassembler() if client.transport != "udp" else None
             self.sessions += 1
             self.connected.set()
             seen = new = 0
             try:
                 while not self._halt.is_set():
-                    try:
-                        data = sock.recv(65536)
-                    except TimeoutError:
-                        continue  # idle: look at the stop flag, then listen again
-                    if not data:
-                        raise ConnectionError("terminal closed the session")
-                    packets = stream.feed(data) if stream else [codec.unpack_packet(data)]
-                    punches = []
-                    for pkt in packets:
-                        if not isinstance(pkt, codec.Packet) or pkt.command != codec.CMD_REG_EVENT:
-                            continue
-                        z._ZK__ack_ok()  # type: ignore[attr-defined]
-                        if pkt.session != codec.EF_ATTLOG:
-                            continue
-                        try:
-                            ev = codec.decode_att_event(pkt.data, client.encoding)
-                        except codec.ZkProtocolError as exc:
-                            self.errors.append(f"event: {exc}")
-                            continue
-                        punches.append(Punch(t.id, str(source), ev.user_id, ev.when, t.tz,
-                                             zk_state(ev.state), zk_verify(ev.verify),
-                                             raw={"live": True, "state": ev.state,
-                                                  "verify": ev.verify}, flags=flags))
-                    if not punches:
+                    # 0.5 s at a time: look at the stop flag between waits
+                    pkt = z.next_event(0.5)
+                    if pkt is None or pkt.session != codec.EF_ATTLOG:
                         continue
+                    try:
+                        ev = codec.decode_att_event(pkt.data, client.encoding)
+                    except codec.ZkProtocolError as exc:
+                        self.errors.append(f"event: {exc}")
+                        continue
+                    punches = [Punch(t.id, str(source), ev.user_id, ev.when, t.tz,
+                                     zk_state(ev.state), zk_verify(ev.verify),
+                                     raw={"live": True, "state": ev.state, "verify": ev.verify},
+                                     flags=flags)]
                     with self.engine.begin() as conn:
                         result = ingest_punches(conn, punches, run_id)
                         seen += result.seen

@@ -19,7 +19,7 @@ from hub.protocols.zk import TCP_MAGIC
 
 
 class SerialLine:
-    """The subset of the socket API pyzk uses (send, recv, settimeout, close)."""
+    """The subset of the socket API the ZK client uses (send, recv, settimeout, gettimeout, close)."""
 
     def __init__(self, path: str, baud: int = 115200, timeout: float = 10.0) -> None:
         try:
@@ -34,6 +34,9 @@ class SerialLine:
     def settimeout(self, timeout: float | None) -> None:
         self.timeout = timeout if timeout is not None else 3600.0
         self.port.timeout = self.timeout
+
+    def gettimeout(self) -> float | None:
+        return self.timeout
 
     def send(self, data: bytes) -> int:
         self.port.write(data)

@@ -23,11 +23,7 @@ class Profile:
     face_version: int = 0
     faces_cap: int = 0
     serial_prefix: str = "SIM"
-    # data bytes per CMD_DATA packet of a TCP data stream. Real TFT units send 1008 (§3.9), but
-    # pyzk 0.9's TCP reader blocks in recv() when all those packets already sit in its socket
-    # buffer, which is always the case on loopback; 0 = the whole chunk in one packet, which
-    # pyzk also accepts. Set 1008 to reproduce the captured framing byte for byte.
-    tcp_packet: int = 0
+    # (how TCP streams are framed is the server's: hub.simulator.zk.framing)
     # UDP datagrams carry at most 1024 data bytes (pyzk reads 1032)
     udp_packet: int = 1024
     extra_options: dict[str, str] = field(default_factory=dict)

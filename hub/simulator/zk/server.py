@@ -1,8 +1,16 @@
 """ZK terminal server: the device side of the binary protocol over TCP and UDP (asyncio).
 
-One `TerminalServer` serves one Terminal on one port (TCP and/or UDP, same number), with
-any number of sessions at once. `Session.handle` is the protocol logic (packet in, packets
-out); the TCP and UDP classes only frame, pace (faults) and send.
+One `TerminalServer` serves one Terminal on one port (TCP and/or UDP, same number).
+`Session.handle` is the protocol logic (packet in, packets out); the TCP and UDP classes
+only frame (framing.py: captured firmware framing by default), pace (faults) and send.
+
+Sessions as on hardware: one at a time (`session_policy`): a CONNECT while another session
+is open ends the older one, its socket reset, which is how a unit in use by other software
+looks from the client it drops (a "connection forcibly closed by the remote host", pyzk
+#57); "refuse" resets the newcomer instead, "many" serves any number (old behaviour). A
+session that sends nothing for `idle_timeout_s` (and listens for no events) is closed.
+RESTART is not acknowledged: the unit drops every session and answers nothing for
+`reboot_s` (zkproto other.md: "the device does not ack, you must reconnect").
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import dataclass
 
 from hub.protocols import zk
 from hub.simulator.zk.faults import Faults
+from hub.simulator.zk.framing import Framing
 from hub.simulator.zk.terminal import Terminal, TerminalError
 
 log = logging.getLogger("hub.simulator.zk")
@@ -26,6 +35,7 @@ log = logging.getLogger("hub.simulator.zk")
 DIRECT_LIMIT = 1016  # a 1503 buffer this small is answered with one CMD_DATA (fits a 1024-byte UDP read)
 MAX_UPLOAD = 16 * 1024 * 1024
 EVENT_ACK_TIMEOUT = 5.0
+SESSION_POLICIES = ("displace", "refuse", "many")
 PLAIN_OK = {zk.CMD_REFRESHDATA, zk.CMD_REFRESHOPTION, zk.CMD_CANCELCAPTURE, zk.CMD_STARTVERIFY, zk.CMD_UNLOCK,
             zk.CMD_TESTVOICE, zk.CMD_WRITE_LCD, zk.CMD_CLEAR_LCD, zk.CMD_DOORSTATE_RRQ, zk.CMD_ENABLE_CLOCK,
             zk.CMD_SLEEP, zk.CMD_RESUME, zk.CMD_CHANGE_SPEED}
@@ -64,7 +74,7 @@ class Session:
     def _stream(self, payload: bytes, reply: int) -> list[bytes]:
         """PREPARE_DATA, DATA..., ACK_OK as real units send a data chunk (§3.9)."""
         p = self.terminal.profile
-        step = (p.tcp_packet or max(len(payload), 1)) if self.transport == "tcp" else p.udp_packet
+        step = (self.server.framing.packet or max(len(payload), 1)) if self.transport == "tcp" else p.udp_packet
         out = [zk.pack_packet(zk.CMD_PREPARE_DATA, self.session_id, reply, zk.prepare_data(len(payload), step))]
         seq = 0
         for seq, i in enumerate(range(0, len(payload), step)):
@@ -84,6 +94,9 @@ class Session:
             self.ack_event.set()
             return []
         if cmd == zk.CMD_CONNECT:
+            if not self.server.admit(self):
+                self.closing = True
+                return []
             self.session_id = self.server.new_session_id()
             self.connected = True
             self.authed = t.comm_key == 0
@@ -233,7 +246,10 @@ class Session:
                 raise zk.ZkArgumentError(f"STARTENROLL for unknown user {user_id!r} or finger {fid}")
             self.enroll = (user, fid)
             return ok
-        if cmd in (zk.CMD_RESTART, zk.CMD_POWEROFF):
+        if cmd == zk.CMD_RESTART:  # no answer: the unit reboots (zkproto other.md)
+            self.server.schedule_restart(ack=False)
+            return []
+        if cmd == zk.CMD_POWEROFF:
             self.server.schedule_restart()
             return ok
         # unknown commands (incl. the 2001/0xFFFF of pyzk's _clear_error): ACK_UNKNOWN carrying the
@@ -269,13 +285,12 @@ class Link:
 
     async def send(self, packets: Iterable[bytes]) -> None:
         async with self.lock:
-            for pkt in packets:
+            for wire in self.writes(packets):
                 if self.dead:
                     return
                 f = self.server.faults
                 if f.latency_s:
                     await asyncio.sleep(f.latency_s)
-                wire = self.frame(pkt)
                 if f.corrupt_next:
                     f.corrupt_next = False
                     wire = self.corrupt(wire)
@@ -293,6 +308,14 @@ class Link:
                 await self.flush()
                 if f.bandwidth_bps:
                     await asyncio.sleep(len(wire) / f.bandwidth_bps)
+                await self.pause()
+
+    def writes(self, packets: Iterable[bytes]) -> list[bytes]:
+        """What goes out, write by write (UDP: one datagram per packet)."""
+        return [self.frame(p) for p in packets]
+
+    async def pause(self) -> None:
+        return None
 
     def frame(self, pkt: bytes) -> bytes:
         return pkt
@@ -321,6 +344,14 @@ class TcpLink(Link):
 
     def frame(self, pkt: bytes) -> bytes:
         return zk.tcp_wrap(pkt)
+
+    def writes(self, packets: Iterable[bytes]) -> list[bytes]:
+        return self.server.framing.groups([self.frame(p) for p in packets])
+
+    async def pause(self) -> None:
+        fr = self.server.framing
+        if fr.pace_s or fr.split:  # a moment between writes, so they travel as separate segments
+            await asyncio.sleep(fr.pace_s or 0.001)
 
     def write(self, wire: bytes) -> None:
         self.writer.write(wire)
@@ -399,7 +430,17 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
 class TerminalServer:
     def __init__(self, terminal: Terminal, host: str = "127.0.0.1", port: int = 4370,
-                 transports: Iterable[str] | None = None, faults: Faults | None = None) -> None:
+                 transports: Iterable[str] | None = None, faults: Faults | None = None,
+                 framing: Framing | None = None, session_policy: str = "displace",
+                 idle_timeout_s: float = 300.0, reboot_s: float = 3.0) -> None:
+        if session_policy not in SESSION_POLICIES:
+            raise ValueError(f"session policy {session_policy!r}: choose {', '.join(SESSION_POLICIES)}")
+        self.framing = framing or Framing()
+        self.session_policy = session_policy
+        self.idle_timeout_s = idle_timeout_s
+        self.reboot_s = reboot_s
+        self.rebooting_until = 0.0
+        self.displaced = 0  # sessions ended by a newer CONNECT (for tests)
         self.terminal = terminal
         self.host = host
         self.port = port
@@ -468,10 +509,37 @@ class TerminalServer:
             q.put_nowait(None)
         self.udp_peers.clear()
 
-    def schedule_restart(self) -> None:
-        # after the ACK has gone out, every session ends as the unit reboots
+    def schedule_restart(self, ack: bool = True) -> None:
+        # after the ACK (if any) has gone out, every session ends as the unit reboots, and
+        # the unit answers nothing until it is back
         if self._loop is not None:
+            self.rebooting_until = self._loop.time() + 0.05 + self.reboot_s
             self._loop.call_later(0.05, self.close_sessions)
+
+    @property
+    def rebooting(self) -> bool:
+        return self._loop is not None and self._loop.time() < self.rebooting_until
+
+    def admit(self, session: Session) -> bool:
+        """A CONNECT: may this session open (one session at a time, as units do)?"""
+        if self.session_policy == "many":
+            return True
+        others = [c for c in self.clients if c.session is not session and c.session.connected
+                  and not c.session.closing and not c.link.dead]
+        if not others:
+            return True
+        if self.session_policy == "refuse":
+            log.info("%s: CONNECT refused: a session is open", self.terminal.serial)
+            for c in self.clients:
+                if c.session is session:
+                    c.link.kill()
+            return False
+        for c in others:
+            log.info("%s: a newer CONNECT ends session %#06x", self.terminal.serial, c.session.session_id)
+            c.stop()
+            c.link.kill()
+            self.displaced += 1
+        return True
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
@@ -492,7 +560,7 @@ class TerminalServer:
 
     # --- TCP --------------------------------------------------------------------------
     async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.faults.refuse:
+        if self.faults.refuse or self.rebooting:
             sock = writer.get_extra_info("socket")
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -508,7 +576,12 @@ class TerminalServer:
         reasm = zk.TcpReassembler()
         try:
             while not client.link.dead:
-                chunk = await reader.read(65536)
+                try:
+                    chunk = await self._read(reader, client)
+                except TimeoutError:
+                    log.info("%s: idle session %#06x closed after %.0f s", self.terminal.serial,
+                             client.session.session_id, self.idle_timeout_s)
+                    break
                 if not chunk:
                     break
                 for item in reasm.feed(chunk):
@@ -527,6 +600,17 @@ class TerminalServer:
             self.clients.discard(client)
             if not client.link.dead:
                 writer.close()
+
+    async def _read(self, reader: asyncio.StreamReader, client: Client) -> bytes:
+        """The next bytes of a client; a session listening for events is never idle."""
+        while True:
+            try:
+                if not self.idle_timeout_s:
+                    return await reader.read(65536)
+                return await asyncio.wait_for(reader.read(65536), self.idle_timeout_s)
+            except TimeoutError:
+                if not client.session.reg_mask:
+                    raise
 
     async def _answer(self, client: Client, pkt: zk.Packet) -> None:
         if self.faults.slow_s and pkt.command != zk.CMD_ACK_OK:
@@ -563,7 +647,7 @@ class TerminalServer:
 
     # --- UDP --------------------------------------------------------------------------
     def on_datagram(self, data: bytes, addr) -> None:
-        if self.faults.refuse:
+        if self.faults.refuse or self.rebooting:
             return
         try:
             pkt = zk.unpack_packet(data)
@@ -608,9 +692,11 @@ class TerminalServer:
 
 async def run_terminal(terminal: Terminal, host: str = "127.0.0.1", port: int = 4370,
                        transports: Iterable[str] | None = None, faults: Faults | None = None,
-                       ready: threading.Event | None = None, holder: list | None = None) -> None:
-    """Serve one terminal until cancelled."""
-    server = TerminalServer(terminal, host, port, transports, faults)
+                       ready: threading.Event | None = None, holder: list | None = None,
+                       **options) -> None:
+    """Serve one terminal until cancelled (`options`: TerminalServer's framing, session
+    policy, idle timeout)."""
+    server = TerminalServer(terminal, host, port, transports, faults, **options)
     await server.start()
     if holder is not None:
         holder.append(server)
@@ -642,6 +728,10 @@ class ThreadedTerminal:
     def faults(self) -> Faults:
         return self.server.faults
 
+    @property
+    def framing(self) -> Framing:
+        return self.server.framing
+
     def stop(self) -> None:
         if self.thread.is_alive():
             fut = asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop)
@@ -657,7 +747,8 @@ class ThreadedTerminal:
 
 
 def start_in_thread(terminal: Terminal, host: str = "127.0.0.1", port: int = 0,
-                    transports: Iterable[str] | None = None, faults: Faults | None = None) -> ThreadedTerminal:
+                    transports: Iterable[str] | None = None, faults: Faults | None = None,
+                    **options) -> ThreadedTerminal:
     """Start a terminal server on its own event loop thread; port 0 picks a free port
     (TCP and UDP share the number)."""
     for _attempt in range(20):
@@ -669,7 +760,8 @@ def start_in_thread(terminal: Terminal, host: str = "127.0.0.1", port: int = 0,
         def runner(loop=loop, ready=ready, holder=holder, errors=errors) -> None:
             asyncio.set_event_loop(loop)
             try:
-                loop.run_until_complete(run_terminal(terminal, host, port, transports, faults, ready, holder))
+                loop.run_until_complete(run_terminal(terminal, host, port, transports, faults, ready, holder,
+                                                     **options))
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
                 errors.append(exc)
                 ready.set()

@@ -168,6 +168,11 @@ class Terminal:
     def comm_key(self) -> int:
         return int(self._meta.get("comm_key", 0))
 
+    def set_comm_key(self, key: int) -> None:
+        """IT changes the unit's comm key (menu: Comm. > Comm Key)."""
+        self._meta["comm_key"] = int(key)
+        self._save_meta("comm_key", int(key))
+
     @property
     def mac(self) -> str:
         return self._meta["mac"]
