@@ -79,7 +79,13 @@ async def serve_serial(terminal: Terminal, tty_path: str | int, faults: Faults |
             chunk = os.read(fd, 65536)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:  # the other side of a pty went away
+        except OSError:  # the other side of a pty went away: EIO on every read from now on
+            chunk = b""
+        if not chunk:
+            # nobody holds the line: look again in a moment rather than spin on a readable fd
+            loop.remove_reader(fd)
+            if not stop.is_set():
+                loop.call_later(0.25, lambda: stop.is_set() or loop.add_reader(fd, on_readable))
             return
         for item in state["reasm"].feed(chunk):
             if isinstance(item, zk.StreamError):
