@@ -47,6 +47,10 @@ class PullSettings:
     # Worker processes for big fleets (0 = one per core, up to 4, for 20+ terminals; 1 = off)
     processes: int = 0
     writers: int = 2  # terminals whose punches are written at once, per process
+    # `hub run` keeps a live session (realtime events) to every ZK terminal; a lost one is
+    # retried after 2 s, doubling up to this
+    live: bool = True
+    live_backoff_max_s: float = 60.0
 
 
 @dataclass

@@ -68,6 +68,7 @@ API = [
     ("GET", "/api/devices", "fleet.read"),
     ("GET", "/api/devices/SN-ON", "fleet.read"),
     ("POST", "/api/devices", "fleet.write"),
+    ("POST", "/api/devices/SN-ON/pull", "fleet.write"),  # SN-ON is 127.0.0.1:4370: refused, reported
     ("GET", "/api/employees", "roster.read"),
     ("GET", "/api/punches", "punch.read"),
     ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),

@@ -34,10 +34,14 @@ class HubState:
     scheduler_running: bool = False
     mqtt: str = "disabled"
     components: dict[str, str] = field(default_factory=dict)
+    live: Any = None  # the LiveSupervisor while this process leads
 
     def as_dict(self) -> dict[str, Any]:
-        return {"scheduler": "leader" if self.leader else "standby", "pid": os.getpid(),
-                "mqtt": self.mqtt, **self.components}
+        out = {"scheduler": "leader" if self.leader else "standby", "pid": os.getpid(),
+               "mqtt": self.mqtt, **self.components}
+        if self.live is not None:
+            out["live"] = self.live.status()
+        return out
 
 
 def build_app(settings: Settings, state: HubState) -> FastAPI:
@@ -106,11 +110,29 @@ class Hub:
                 self._scheduler.start()
                 self.state.leader = self.state.scheduler_running = True
                 log.info("this process (pid %s) now schedules", os.getpid())
+                self._start_live()
             elif not held and self._scheduler is not None:
                 self._stop_scheduler()
             self._stop.wait(self.leader_poll_s)
 
+    # -- live sessions: only the leader holds them (two hubs would displace each other's) --
+    def _start_live(self) -> None:
+        if not self.settings.pull.live or self.state.live is not None:
+            return
+        from hub.adapters.zk.live import LiveSupervisor  # noqa: PLC0415
+
+        engine = get_engine(self.settings.effective_database_url())
+        self.state.live = LiveSupervisor(engine, self.settings.pull).start()
+        log.info("live sessions: %d ZK terminals", len(self.state.live.listeners))
+
+    def _stop_live(self) -> None:
+        if self.state.live is not None:
+            with contextlib.suppress(Exception):
+                self.state.live.stop()
+            self.state.live = None
+
     def _stop_scheduler(self) -> None:
+        self._stop_live()
         if self._scheduler is not None:
             with contextlib.suppress(Exception):
                 self._scheduler.shutdown(wait=True)

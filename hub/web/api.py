@@ -261,6 +261,38 @@ def register_device(request: Request, body: DeviceIn, who: Principal = Depends(a
     return next(r for r in queries.fleet(session, request.app.state.settings) if r["id"] == dev.id)
 
 
+class PullNowOut(BaseModel):
+    serial: str
+    ok: bool
+    mode: str
+    new: int
+    duplicate: int
+    seconds: float
+    error: str | None
+    notes: list[str]
+
+
+@router.post("/devices/{serial}/pull", response_model=PullNowOut)
+def pull_now(request: Request, serial: str, full: bool = Query(False),
+             who: Principal = Depends(api_principal("fleet.write")), session: Session = DB) -> dict:
+    """Pull one ZK terminal now, in this process: through its live session when the hub
+    holds one (no second session), else a session opened for the pull."""
+    from hub.adapters.zk.coordinator import Puller, load_targets  # noqa: PLC0415
+
+    settings = request.app.state.settings
+    engine = request.app.state.engine
+    targets = load_targets(engine, device=serial, include_disabled=True)
+    if not targets:
+        raise HTTPException(404, f"terminal ZK '{serial}' tidak ditemukan / ZK terminal not found")
+    res = Puller(engine, settings.pull).pull(targets[0], full=full)
+    session.add(AuditLog(actor=who.username, action="device.pull", entity="device",
+                         entity_id=str(targets[0].id),
+                         details={"serial": serial, "full": full, "new": res.new, "error": res.error}))
+    return {"serial": res.serial, "ok": res.ok, "mode": res.mode, "new": res.new,
+            "duplicate": res.duplicate, "seconds": round(res.seconds, 3), "error": res.error,
+            "notes": res.notes}
+
+
 @router.get("/employees", response_model=EmployeePage)
 def employees(site: str | None = Query(None, max_length=64), page: int = Query(1, ge=1, le=100000),
               per_page: int = Query(50, ge=1, le=500), who: Principal = Depends(api_principal("roster.read")),

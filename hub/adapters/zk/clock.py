@@ -10,6 +10,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import Target, default_client, load_targets
+from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
 from hub.store.models import AuditLog, Device, utcnow
 
@@ -28,7 +29,7 @@ def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: st
     it is off by more than the tolerance), store the offset and audit the change."""
     res = ClockResult(target.serial)
     try:
-        with default_client(target, settings) as client:
+        with SESSIONS.session(target, settings, default_client) as client:
             now = datetime.now(ZoneInfo(target.tz)).replace(tzinfo=None, microsecond=0)
             before = client.get_time()
             res.offset_before_s = (before - now).total_seconds()

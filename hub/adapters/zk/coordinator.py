@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from zk.exception import ZKError
 
 from hub.adapters.zk.client import ZkClient, ZkClientError
+from hub.adapters.zk.sessions import SESSIONS, SessionManager
 from hub.config import PullSettings
 from hub.gc_pause import gc_paused
 from hub.i18n import tr
@@ -174,10 +175,12 @@ class Puller:
 
     def __init__(self, engine: Engine, settings: PullSettings,
                  client_factory: ClientFactory = default_client,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 sessions: SessionManager = SESSIONS) -> None:
         self.engine = engine
         self.settings = settings
         self.client_factory = client_factory
+        self.sessions = sessions
         self.sleep = sleep
         self.stop = threading.Event()
         # Terminals download all at once but write a few at a time: more concurrent bulk
@@ -256,7 +259,7 @@ class Puller:
         res.notes = []
         res.log_cleared = False
         tolerance = self.settings.clock_tolerance_s
-        with self.client_factory(target, self.settings) as client:
+        with self.sessions.session(target, self.settings, self.client_factory) as client:
             source = {"tcp": Source.ZK_TCP, "udp": Source.ZK_UDP}.get(client.transport,
                                                                         Source.ZK_SERIAL)
             device_time = client.get_time()
@@ -391,10 +394,13 @@ class Puller:
     # --- the fleet ----------------------------------------------------------------------
     def _processes(self, targets: int) -> int:
         """Worker processes for this pull: only with the real client (test doubles and
-        in-memory databases live in this process only)."""
+        in-memory databases live in this process only), and never while this process holds
+        live sessions (a worker would open a second session to a terminal)."""
         from hub.adapters.zk.shards import process_count
 
         database = self.engine.url.database or ""
+        if self.sessions.live_count():
+            return 1
         if self.client_factory is not default_client or database in ("", ":memory:") \
                 or self.engine.url.get_backend_name() == "sqlite" and "mode=memory" in database:
             return 1

@@ -285,12 +285,12 @@ class Link:
 
     async def send(self, packets: Iterable[bytes]) -> None:
         async with self.lock:
+            if self.server.faults.latency_s:  # once per answer: its packets then stream
+                await asyncio.sleep(self.server.faults.latency_s)
             for wire in self.writes(packets):
                 if self.dead:
                     return
                 f = self.server.faults
-                if f.latency_s:
-                    await asyncio.sleep(f.latency_s)
                 if f.corrupt_next:
                     f.corrupt_next = False
                     wire = self.corrupt(wire)
@@ -441,6 +441,7 @@ class TerminalServer:
         self.reboot_s = reboot_s
         self.rebooting_until = 0.0
         self.displaced = 0  # sessions ended by a newer CONNECT (for tests)
+        self.connects = 0  # CONNECT commands received (sessions asked for)
         self.terminal = terminal
         self.host = host
         self.port = port
@@ -522,6 +523,7 @@ class TerminalServer:
 
     def admit(self, session: Session) -> bool:
         """A CONNECT: may this session open (one session at a time, as units do)?"""
+        self.connects += 1
         if self.session_policy == "many":
             return True
         others = [c for c in self.clients if c.session is not session and c.session.connected
@@ -594,6 +596,10 @@ class TerminalServer:
                 if client.session.closing:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            # the server is stopping; ending quietly (asyncio's stream callback would log
+            # a cancelled handler as an error)
             pass
         finally:
             client.stop()
