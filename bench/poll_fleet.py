@@ -12,13 +12,15 @@ Prints, measured in one run:
 - lost / duplicated counts of the store against the terminals' logs.
 
 Terminals run in worker processes of hub.simulator.fleet with A1's fault injection
-(latency per packet, bandwidth cap per connection). Usage:
+(latency per answer, bandwidth cap per connection) and the TCP framing of captured
+firmware by default (--framing). Usage:
     python bench/poll_fleet.py [--small] [--terminals 90] [--records 20000] [--sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import pickle
@@ -60,7 +62,7 @@ def say(msg: str) -> None:
 
 # --- the fleet ----------------------------------------------------------------------------
 def fleet_jobs(n: int, records: int, users: int, latency_s: float, bps: int, state: Path,
-               procs: int) -> list[dict]:
+               procs: int, framing: str = "capture") -> list[dict]:
     jobs: list[dict] = [{"host": "127.0.0.1", "terminals": []} for _ in range(procs)]
     for i in range(n):
         profile = PROFILES[i % len(PROFILES)]
@@ -70,7 +72,7 @@ def fleet_jobs(n: int, records: int, users: int, latency_s: float, bps: int, sta
         jobs[i % procs]["terminals"].append({
             "serial": f"BENCH{i:03d}", "profile": profile, "comm_key": 0, "tz": "Asia/Jakarta",
             "clock_offset_s": 0.0, "port": 0, "path": str(state / f"t{i:03d}.db"),
-            "rebuild": True, "users": us, "records": recs,
+            "rebuild": True, "users": us, "records": recs, "framing": framing,
             "faults": {"latency_s": latency_s, "bandwidth_bps": bps}})
     return jobs
 
@@ -186,12 +188,14 @@ SCRIPT_TABLE = ("CREATE TABLE IF NOT EXISTS script_attendance (id {pk}, device_s
 
 
 def serial_pyzk(url: str, bulk_url: str, ports: dict[str, int], profiles: dict[str, str],
-                sample: list[str]) -> tuple[float, float, float, int]:
+                sample: list[str], timeout: int) -> tuple[float, float, float, int, list[str]]:
     """pyzk get_attendance one terminal after another, each record then INSERTed on its own
     (ON CONFLICT DO NOTHING), one commit per terminal: how pyzk sync scripts store.
 
     The same punches also go through our bulk ingest into another store, timed apart, to
-    show what the baseline would take with our store: (fetch, row store, bulk store, n)."""
+    show what the baseline would take with our store: (fetch, row store, bulk store, n,
+    the terminals where pyzk failed, with its error). A failed terminal costs the time pyzk
+    spent on it and contributes no records, as in a script that logs the error and moves on."""
     sqlite = url.startswith("sqlite")
     engine, bulk_engine = make_engine(url), make_engine(bulk_url)
     with Session(bulk_engine) as s:
@@ -206,12 +210,20 @@ def serial_pyzk(url: str, bulk_url: str, ports: dict[str, int], profiles: dict[s
               "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
     fetch_s = store_s = bulk_s = 0.0
     total = 0
+    failed: list[str] = []
     for serial in sample:
         t0 = time.perf_counter()
-        conn = ZK("127.0.0.1", port=ports[serial], timeout=60, ommit_ping=True,
-                  force_udp=profiles[serial] == "mono").connect()
-        atts = conn.get_attendance()
-        conn.disconnect()
+        conn = ZK("127.0.0.1", port=ports[serial], timeout=timeout, ommit_ping=True,
+                  force_udp=profiles[serial] == "mono")
+        try:
+            conn.connect()
+            atts = conn.get_attendance()
+            conn.disconnect()
+        except Exception as exc:  # noqa: BLE001 - what the script's users see, counted
+            failed.append(f"{serial} ({profiles[serial]}): {exc.__class__.__name__}: {exc}")
+            atts = []
+            with contextlib.suppress(Exception):
+                conn._ZK__sock.close()  # noqa: SLF001 - pyzk leaves it open on failure
         t1 = time.perf_counter()
         for a in atts:
             cur.execute(insert, (serial, a.user_id, a.timestamp, a.status, a.punch))
@@ -231,7 +243,7 @@ def serial_pyzk(url: str, bulk_url: str, ports: dict[str, int], profiles: dict[s
     dbapi.close()
     engine.dispose()
     bulk_engine.dispose()
-    return fetch_s, store_s, bulk_s, total
+    return fetch_s, store_s, bulk_s, total, failed
 
 
 def fetch_only(url: str, concurrency: int) -> tuple[float, int]:
@@ -317,6 +329,11 @@ def main() -> None:
                          "(0 = all)")
     ap.add_argument("--sqlite", action="store_true", help="store in SQLite, not PostgreSQL")
     ap.add_argument("--procs", type=int, default=3, help="terminal worker processes")
+    ap.add_argument("--framing", default="capture",
+                    help="how terminals frame TCP streams: capture (as firmware, default), "
+                         "coalesced, split, paced, single")
+    ap.add_argument("--pyzk-timeout", type=int, default=5,
+                    help="pyzk's timeout in the baseline (its README's example uses 5 s)")
     args = ap.parse_args()
     if args.small:
         args.terminals, args.records = 10, 2000
@@ -334,7 +351,7 @@ def main() -> None:
         say(f"building {n} terminals x {records} records ({args.users} users each), "
             f"{args.latency_ms} ms latency, {args.bandwidth / 1e6:.1f} MB/s per terminal")
         jobs = fleet_jobs(n, records, args.users, args.latency_ms / 1000, args.bandwidth, state,
-                          min(args.procs, n))
+                          min(args.procs, n), args.framing)
         profiles = {e["serial"]: e["profile"] for j in jobs for e in j["terminals"]}
         truth: dict[str, set] = {}
         for j in jobs:
@@ -388,8 +405,10 @@ def main() -> None:
         bulk_url = stores.new("pyzk_bulk")
         register(bulk_url, ports, profiles, args.users)
         say(f"serial pyzk baseline on {len(sample)} of {n} terminals ...")
-        fetch_s, store_s, bulk_s, base_records = serial_pyzk(base_url, bulk_url, ports,
-                                                             profiles, sample)
+        fetch_s, store_s, bulk_s, base_records, base_failed = serial_pyzk(
+            base_url, bulk_url, ports, profiles, sample, args.pyzk_timeout)
+        for line in base_failed[:5]:
+            say(f"pyzk failed: {line}")
         scale = n / len(sample)
         baseline_s = (fetch_s + store_s) * scale
         baseline_bulk_s = (fetch_s + bulk_s) * scale
@@ -409,7 +428,12 @@ def main() -> None:
     total = n * records
     print()
     print(f"store: {'SQLite' if args.sqlite else 'PostgreSQL'}; {n} terminals x {records} "
-          f"records = {total}; concurrency {args.concurrency}")
+          f"records = {total}; concurrency {args.concurrency}; framing {args.framing}, "
+          f"{args.latency_ms} ms per answer, {args.bandwidth / 1e6:.1f} MB/s per terminal")
+    if base_failed:
+        print(f"pyzk failed on {len(base_failed)} of {len(sample)} terminals (timeout "
+              f"{args.pyzk_timeout} s) and fetched {base_records} of "
+              f"{len(sample) * records} records; its time below counts what it spent on them")
     print(f"ours full pull: {full_s:.2f} s, {total / full_s:,.0f} records/s end to end into "
           "the store")
     print(f"serial pyzk get_attendance + one INSERT per record: {baseline_s:.2f} s "
@@ -427,6 +451,9 @@ def main() -> None:
     print(f"full_pull_records_per_s: {total / full_s:.0f}")
     print(f"serial_pyzk_s: {baseline_s:.3f}")
     print(f"serial_pyzk_measured_terminals: {len(sample)}")
+    print(f"serial_pyzk_failed_terminals: {len(base_failed)}")
+    print(f"serial_pyzk_records: {base_records}")
+    print(f"framing: {args.framing}")
     print(f"serial_pyzk_bulk_store_s: {baseline_bulk_s:.3f}")
     print(f"speedup_vs_serial_pyzk_bulk_store: {baseline_bulk_s / full_s:.1f}")
     print(f"speedup_vs_serial_pyzk: {baseline_s / full_s:.1f}")

@@ -312,10 +312,39 @@ async def _serve(job: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    plan = job.get("punch_plan")
+    runner = asyncio.create_task(_punch_plan(plan, {s.terminal.serial: s.terminal for s in servers})) \
+        if plan else None
     await stop.wait()
+    if runner is not None:
+        runner.cancel()
     for server in servers:
         await server.stop()
         server.terminal.close()
+
+
+async def _punch_plan(plan: dict[str, Any], terminals: dict[str, Any]) -> None:
+    """People punching at these terminals on a timetable (bench/live_punches.py): waits for
+    `go_file` (the start, epoch seconds), punches each (offset_s, pin, state, verify) at its
+    moment with live events, and writes when each happened to `log_file`."""
+    go = Path(plan["go_file"])
+    while not go.exists():
+        await asyncio.sleep(0.05)
+    start = float(go.read_text())
+    todo = sorted((off, serial, pin, st, v) for serial, rows in plan["punches"].items()
+                  for off, pin, st, v in rows)
+    done = []
+    try:
+        for off, serial, pin, st, v in todo:
+            wait = start + off - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            rec = terminals[serial].punch(pin, state=st, verify=v)
+            done.append((serial, pin, rec.time_raw, time.time()))
+    finally:
+        tmp = Path(plan["log_file"] + ".tmp")
+        tmp.write_text(json.dumps(done))
+        tmp.replace(plan["log_file"])
 
 
 def worker_main(job_path: str) -> int:

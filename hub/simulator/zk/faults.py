@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass
 class Faults:
-    latency_s: float = 0.0  # added before every packet the terminal sends
+    latency_s: float = 0.0  # added before every answer (its stream's packets then follow at bandwidth)
     bandwidth_bps: int | None = None  # cap on bytes/s sent (per connection)
     drop_after_bytes: int | None = None  # close a connection once it has sent this many bytes
     refuse: bool = False  # TCP: accept and reset at once; UDP: ignore datagrams
