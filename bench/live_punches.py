@@ -25,7 +25,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
@@ -35,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.poll_fleet import Stores, register, say, start_fleet, stop_fleet  # noqa: E402
+from bench.poll_fleet import Stores, register, say, start_fleet, stop_fleet, workdirs  # noqa: E402
 from hub.adapters.zk.coordinator import Puller, load_targets  # noqa: E402
 from hub.adapters.zk.live import LiveSupervisor  # noqa: E402
 from hub.adapters.zk.sessions import SESSIONS  # noqa: E402
-from hub.config import PullSettings, Settings, set_settings  # noqa: E402
+from hub.config import PullSettings  # noqa: E402
 from hub.protocols import zk  # noqa: E402
 from hub.store.db import make_engine  # noqa: E402
 from hub.store.models import Device, RawPunch  # noqa: E402
@@ -104,13 +103,7 @@ def main() -> None:
     if args.small:
         args.terminals, args.people, args.minutes, args.poll_every_s = 10, 700, 3.0, 60.0
     n = args.terminals
-    tmp = Path(tempfile.mkdtemp(prefix="live_punches_"))
-    state, run = tmp / "terminals", tmp / "run"
-    state.mkdir()
-    run.mkdir()
-    set_settings(Settings(database_url="", var_dir=str(tmp / "var"),
-                          secret_key=__import__("cryptography.fernet").fernet.Fernet
-                          .generate_key().decode()))
+    tmp, state, run = workdirs("live_punches_")
     stores = Stores(not args.sqlite, tmp)
     procs = []
     supervisor: LiveSupervisor | None = None

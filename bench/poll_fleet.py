@@ -61,6 +61,18 @@ def say(msg: str) -> None:
 
 
 # --- the fleet ----------------------------------------------------------------------------
+def workdirs(prefix: str) -> tuple[Path, Path, Path]:
+    """A scratch folder with terminals/ and run/ in it, and hub settings pointing there."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    state, run = tmp / "terminals", tmp / "run"
+    state.mkdir()
+    run.mkdir()
+    set_settings(Settings(database_url="", var_dir=str(tmp / "var"),
+                          secret_key=__import__("cryptography.fernet").fernet.Fernet
+                          .generate_key().decode()))
+    return tmp, state, run
+
+
 def fleet_jobs(n: int, records: int, users: int, latency_s: float, bps: int, state: Path,
                procs: int, framing: str = "capture") -> list[dict]:
     jobs: list[dict] = [{"host": "127.0.0.1", "terminals": []} for _ in range(procs)]
@@ -338,13 +350,7 @@ def main() -> None:
     if args.small:
         args.terminals, args.records = 10, 2000
     n, records = args.terminals, args.records
-    tmp = Path(tempfile.mkdtemp(prefix="poll_fleet_"))
-    state, run = tmp / "terminals", tmp / "run"
-    state.mkdir()
-    run.mkdir()
-    set_settings(Settings(database_url="", var_dir=str(tmp / "var"),
-                          secret_key=__import__("cryptography.fernet").fernet.Fernet
-                          .generate_key().decode()))
+    tmp, state, run = workdirs("poll_fleet_")
     stores = Stores(not args.sqlite, tmp)
     procs: list[subprocess.Popen] = []
     try:
