@@ -119,7 +119,6 @@ def test_a_lost_live_session_reconnects_and_stores_what_happened_meanwhile(engin
             sim.terminal.punch("1005", state=1, verify=1)
             _until(lambda: len(stored(engine, sim.device_id)) == 13, 5, "live again")
         finally:
-            li.stop()
             back.stop()
     finally:
         li.stop()

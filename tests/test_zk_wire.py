@@ -115,11 +115,8 @@ def test_a_short_or_broken_answer_is_an_error_never_wrong_data(payload, points, 
     stream = b"".join(answer(payload))
     stream = stream[:max(0, len(stream) - drop)]
     wire = ZkWire(ChunkedSocket(cut(stream, points)), tcp=True)
-    with pytest.raises((TimeoutError, ZkWireError)):
-        first = wire.packet()
-        data = wire.stream_data(first)
-        assert data == payload  # only reached if the cut left the answer whole
-        raise TimeoutError("whole")
+    with pytest.raises((TimeoutError, ZkWireError)):  # the closing ACK_OK is never whole
+        wire.stream_data(wire.packet())
 
 
 def test_an_answer_that_breaks_its_announced_size_is_refused():
