@@ -1,7 +1,8 @@
-"""Two open-source ZK clients in another language, that no one here wrote, read the
-simulator: node-zklib 1.3.0 and zkteco-js 1.7.2 (npm, pinned in tests/js/package-lock.json,
-installed by ./run). Over real sockets: info, users, attendance, serial and time where the
-client has them, TCP and (node-zklib) UDP.
+"""Three open-source ZK clients in another language, that no one here wrote, read the
+simulator: node-zklib 1.3.0, zkteco-js 1.7.2 and js_zklib (npm `zklib` 0.2.11), pinned in
+tests/js/package-lock.json and installed by ./run. Over real sockets: info, users,
+attendance, serial and time where the client has them, TCP and UDP; js_zklib reads as old
+clients do, with the direct commands USERTEMP_RRQ (9) and ATTLOG_RRQ (13) instead of 1503.
 
 Both clients handle one ZK packet per socket 'data' event: when the captured firmware's
 1,008-byte DATA packets arrive back to back and Node hands several over in one event,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,8 +32,7 @@ from hub.simulator.zk.terminal import Terminal
 
 JS = Path(__file__).resolve().parent / "js"
 NODE = shutil.which("node")
-MISSING = NODE is None or not (JS / "node_modules" / "node-zklib").is_dir() \
-    or not (JS / "node_modules" / "zkteco-js").is_dir()
+MISSING = NODE is None or not all((JS / "node_modules" / m).is_dir() for m in ("node-zklib", "zkteco-js", "zklib"))
 if MISSING:  # ./run installs both; say so rather than pass quietly
     pytestmark = pytest.mark.skip(reason="node or tests/js/node_modules missing: run ./run tests, "
                                          "which installs them (npm ci in tests/js)")
@@ -47,9 +48,9 @@ def _terminal(tmp_path: Path, profile: str, users: int = 120, records: int = 700
     return t
 
 
-def _read(client: str, port: int) -> dict:
+def _read(client: str, port: int, *extra: str) -> dict:
     env = {**os.environ, "TZ": "UTC"}  # the clients' Dates then print device-local time
-    p = subprocess.run([NODE, str(JS / "zk_client.js"), client, "127.0.0.1", str(port)],
+    p = subprocess.run([NODE, str(JS / "zk_client.js"), client, "127.0.0.1", str(port), *extra],
                        capture_output=True, text=True, timeout=120, cwd=JS, env=env)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     assert lines, f"{client} printed nothing usable: {p.stdout[-500:]} {p.stderr[-1500:]}"
@@ -96,6 +97,30 @@ def test_node_zklib_reads_an_old_unit_over_udp(tmp_path) -> None:
         h.stop()
     assert out["type"] == "udp"
     _expect(t, out)
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("framing", ["capture", "paced"])
+def test_js_zklib_reads_users_and_log_with_the_direct_commands(tmp_path, framing) -> None:
+    """ATTLOG_RRQ (13) and USERTEMP_RRQ (9) answered as one stream of 1,024-byte UDP DATA
+    packets whose first carries the size prefix: js_zklib's byte offsets (its "v6.60" parser
+    reads the 40-byte record from two bytes before it) land on every field."""
+    t = _terminal(tmp_path, "tft", users=150, records=900)  # 36 KB log: 36 datagrams
+    h = start_in_thread(t, transports=("udp",), framing=Framing.preset(framing))
+    try:
+        out = _read("js_zklib", h.port, str(_free_udp_port()))
+    finally:
+        h.stop()
+    assert out["ok"], out
+    assert [(u["userId"], u["name"]) for u in out["users"]] == [(u.user_id, u.name) for u in t.users()]
+    got = [(a["pin"], a["time"], a["verify"], a["state"]) for a in out["attendances"]]
+    want = [(r.user_id, zk.decode_time(r.time_raw).isoformat(), r.verify, r.state) for r in t.attendance()]
+    assert got == want
 
 
 @pytest.mark.parametrize("client", ["node-zklib", "zkteco-js"])

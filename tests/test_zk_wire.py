@@ -225,7 +225,7 @@ def test_the_hub_pulls_every_record_under_each_framing(engine, make_terminal, fr
 
 
 @pytest.mark.parametrize(("profile", "transport"), [
-    ("tft", "tcp"), ("tft", "udp"), ("face", "tcp"), ("mono", "udp"), ("mono8", "udp")])
+    ("tft", "tcp"), ("tft", "udp"), ("face", "tcp"), ("speedface", "tcp"), ("mono", "udp"), ("mono8", "udp")])
 def test_users_and_log_read_whole_over_each_transport(make_terminal, profile, transport):
     sim = make_terminal(profile, users=400, records=2500)
     with ZkClient("127.0.0.1", sim.server.port, transport=transport, timeout=3) as c:

@@ -54,7 +54,7 @@ def _seed(terminal, users: int, records: int) -> None:
 @app.command("device")
 def device(
     port: int = typer.Option(4370, "--port", help="port TCP/UDP"),
-    profile: str = typer.Option("tft", "--profile", help="mono | mono8 | tft | face"),
+    profile: str = typer.Option("tft", "--profile", help="mono | mono8 | tft | face | speedface"),
     serial: str | None = typer.Option(None, "--serial", help="nomor seri (default: acak, disimpan)"),
     state_dir: Path = typer.Option(Path("var/sim"), "--state-dir", help="folder berkas keadaan terminal"),
     comm_key: int | None = typer.Option(None, "--comm-key", help="comm key (0 = tanpa; mengganti yang tersimpan)"),

@@ -274,6 +274,15 @@ def _read_ready(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except FileNotFoundError:
         return None
+def enrolled_face(serial: str, uid: int):
+    """A stand-in face template (1,216 bytes, fixed per terminal and person)."""
+    import hashlib
+
+    from hub.protocols.zk_access import Face
+
+    return Face(uid, 0, hashlib.sha256(f"{serial}:{uid}".encode()).digest() * 38)
+
+
 def _build(entry: dict[str, Any]):
     from hub.simulator.zk.terminal import Terminal
 
@@ -283,6 +292,8 @@ def _build(entry: dict[str, Any]):
                            clock_offset_s=entry["clock_offset_s"], tz=entry["tz"], overwrite=True)
     term.set_users(zk.User(uid, pin, name) for uid, pin, name in entry["users"])
     uids = {pin: uid for uid, pin, _ in entry["users"]}
+    if term.profile.face:  # face units hold the faces their people enrolled at them
+        term.set_faces(enrolled_face(term.serial, uid) for uid in uids.values())
     term.bulk_punch(zk.AttRecord(uids[pin], pin, raw, state, verify) for pin, raw, state, verify in entry["records"])
     return term
 

@@ -243,7 +243,7 @@ def build_roster(spec: PopulationSpec) -> Population:
     terminals = []
     taken_serials: set[str] = set()
     for i in range(spec.devices):
-        prefix = {"mono": "OGT", "mono8": "OGU", "face": "DGD"}.get(profiles[i], "A7K")
+        prefix = {"mono": "OGT", "mono8": "OGU", "face": "DGD", "speedface": "CKJ"}.get(profiles[i], "A7K")
         serial = f"{prefix}{rng.randint(10**9, 10**10 - 1)}"
         while serial in taken_serials:
             serial = f"{prefix}{rng.randint(10**9, 10**10 - 1)}"
@@ -343,7 +343,8 @@ def generate(spec: PopulationSpec) -> Population:
     home = np.array([e.terminals[0] for e in emps], np.int64)
     second = np.array([e.terminals[-1] for e in emps], np.int64)
     has2 = second != home
-    verify_of = np.array([VERIFY_FACE if t.profile == "face" else VERIFY_FINGER for t in terms], np.int64)
+    verify_of = np.array([VERIFY_FACE if t.profile in ("face", "speedface") else VERIFY_FINGER for t in terms],
+                         np.int64)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("emp", "term", "sec", "utcoff", "state", "verify", "bits")}
 
     def add(idx, term, sec, utcoff, state, verify, bits) -> None:

@@ -1,7 +1,7 @@
 // Reads one simulated terminal with an npm ZK client and prints what it got as JSON.
-// usage: node zk_client.js node-zklib|zkteco-js HOST PORT
+// usage: node zk_client.js node-zklib|zkteco-js|js_zklib HOST PORT [INPORT]
 'use strict';
-const [, , which, host, portText] = process.argv;
+const [, , which, host, portText, inportText] = process.argv;
 const port = Number(portText);
 
 function fail(step, err) {
@@ -36,18 +36,44 @@ async function zktecoJs() {
   return out;
 }
 
-// One shape for both clients' records: the PIN and the device-local time (run with TZ=UTC:
+// js_zklib (npm `zklib` 0.2.11, 2018): UDP, callbacks, the direct reads of old clients:
+// USERTEMP_RRQ (9) with 0x05 for users and ATTLOG_RRQ (13) for the log, no 1503 at all.
+function jsZklib() {
+  const ZKLib = require('zklib');
+  const zk = new ZKLib({ ip: host, port, inport: Number(inportText), timeout: 5000,
+    attendanceParser: 'v6.60', connectionType: 'udp' });
+  const step = (name, fn) => new Promise((resolve) => fn((err, data) => (err ? fail(name, err) : resolve(data))));
+  const out = { ok: true, client: 'js_zklib' };
+  return step('connect', (cb) => zk.connect(cb))
+    .then(() => step('users', (cb) => zk.getUser(cb)))
+    .then((users) => { out.users = users.map((u) => ({ userId: u.userid, name: u.name })); })
+    // js_zklib returns once it has counted the bytes, before the stream's closing ACK_OK
+    // (zkproto data-user.md: PREPARE_DATA, DATA, ACK_OK); a read started at once takes that
+    // ACK_OK for its first packet and throws. Its users wait a moment between reads; so do we.
+    .then(() => new Promise((resolve) => setTimeout(resolve, 300)))
+    .then(() => step('attendances', (cb) => zk.getAttendance(cb)))
+    .then((atts) => {
+      out.attendances = atts.map((a) => ({ user_id: String(a.uid), record_time: a.timestamp,
+        verify: a.verificationType, state: a.inOutStatus }));
+    })
+    .then(() => new Promise((resolve) => zk.disconnect(() => resolve())))
+    .then(() => out);
+}
+
+// One shape for every client's records: the PIN and the device-local time (run with TZ=UTC:
 // both build a JS Date from the device's local time as if it were the process's zone).
 function normalise(out) {
   out.attendances = (out.attendances || []).map((a) => ({
     pin: String(a.deviceUserId !== undefined ? a.deviceUserId : a.user_id),
     time: new Date(a.recordTime !== undefined ? a.recordTime : a.record_time).toISOString().slice(0, 19),
+    ...(a.verify !== undefined ? { verify: a.verify, state: a.state } : {}),
   }));
   return out;
 }
 
-const run = which === 'node-zklib' ? nodeZklib : which === 'zkteco-js' ? zktecoJs : null;
-if (!run) fail('usage', 'client must be node-zklib or zkteco-js');
+const clients = { 'node-zklib': nodeZklib, 'zkteco-js': zktecoJs, js_zklib: jsZklib };
+const run = clients[which];
+if (!run) fail('usage', 'client must be node-zklib, zkteco-js or js_zklib');
 const timer = setTimeout(() => fail('timeout', 'no answer within 60 s'), 60000);
 run().then((out) => {
   clearTimeout(timer);

@@ -7,6 +7,7 @@ read_with_buffer and parse them with hub.protocols.zk_records.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -156,6 +157,11 @@ class HubZK(ZK):
             wire.send(buf)
             pkt = wire.packet()
             while pkt.reply != sent_reply:
+                if pkt.command == codec.CMD_ACK_UNKNOWN and pkt.reply == (sent_reply - 1) & 0xFFFF:
+                    # firmware answers a command it does not know with the reply number it
+                    # last accepted (the AK3750 capture, §8): that is our answer
+                    pkt = dataclasses.replace(pkt, reply=sent_reply)
+                    break
                 pkt = wire.packet()  # a late answer to a command given up on: not ours
         except (OSError, codec.ZkProtocolError) as exc:
             raise ZKNetworkError(str(exc) or exc.__class__.__name__) from exc

@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hub.protocols import zk
+from hub.protocols import zk_access as za
+from hub.simulator.zk.commands import handler_for
 from hub.simulator.zk.faults import Faults
 from hub.simulator.zk.framing import Framing
 from hub.simulator.zk.terminal import Terminal, TerminalError
@@ -184,6 +186,7 @@ class Session:
                 if u.privilege & 0x0E:
                     u.privilege &= 0x01
                     t.set_user(u)
+            t.log_op(za.OP_CLEAR_ADMIN)
             return ok
         if cmd == zk.CMD_REG_EVENT:
             self.reg_mask = zk.parse_u32(data, "REG_EVENT mask") if data else 0
@@ -252,13 +255,17 @@ class Session:
         if cmd == zk.CMD_POWEROFF:
             self.server.schedule_restart()
             return ok
+        handler = handler_for(p, cmd)
+        if handler is not None:
+            return handler(self, r, data)
         # unknown commands (incl. the 2001/0xFFFF of pyzk's _clear_error): ACK_UNKNOWN carrying the
         # reply number the device last accepted, as the AK3750 capture shows (§8)
         return self._reply(zk.CMD_ACK_UNKNOWN, (r - 1) & 0xFFFF)
 
     def _prepare_buffer(self, r: int, data: bytes) -> list[bytes]:
         command, fct, _ext = zk.parse_rwb_args(data)
-        kind = {zk.CMD_USERTEMP_RRQ: "users", zk.CMD_ATTLOG_RRQ: "attlog", zk.CMD_DB_RRQ: "templates"}.get(command)
+        kind = {zk.CMD_USERTEMP_RRQ: "users", zk.CMD_ATTLOG_RRQ: "attlog", zk.CMD_DB_RRQ: "templates",
+                zk.CMD_OPLOG_RRQ: "oplog"}.get(command)
         if kind is None:
             raise zk.ZkArgumentError(f"1503 for data command {command} (fct {fct}) is not supported")
         buf = self.terminal.buffer(kind)

@@ -20,6 +20,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hub.protocols import zk
+from hub.protocols import zk_access as za
+from hub.simulator.zk.access import AccessTable
 from hub.simulator.zk.profiles import Profile, get_profile
 
 SCHEMA = """
@@ -32,6 +34,11 @@ create table if not exists templates (uid integer not null, fid integer not null
 create table if not exists attlog (seq integer primary key autoincrement, uid integer not null,
     user_id text not null, time_raw integer not null, state integer not null, verify integer not null,
     workcode integer not null);
+create table if not exists oplog (seq integer primary key autoincrement, admin integer not null,
+    op integer not null, state integer not null, time_raw integer not null, p1 integer not null,
+    p2 integer not null, p3 integer not null, p4 integer not null);
+create table if not exists faces (uid integer not null, face_id integer not null, valid integer not null,
+    template blob not null, primary key (uid, face_id));
 """
 
 
@@ -89,6 +96,9 @@ class Terminal:
         self._templates: dict[tuple[int, int], zk.Template] = {}
         self._att: list[zk.AttRecord] = []
         self._cache: dict[str, bytes] = {}
+        self.access = AccessTable(conn, self._lock)
+        self._faces: dict[tuple[int, int], za.Face] = {}
+        self._oplog_count = 0
         self._load()
 
     # --- opening ----------------------------------------------------------------------
@@ -150,6 +160,9 @@ class Terminal:
             self._templates[(uid, fid)] = zk.Template(uid, fid, valid, bytes(tmpl))
         self._att = [zk.AttRecord(*row) for row in self._db.execute(
             "select uid, user_id, time_raw, state, verify, workcode from attlog order by seq")]
+        for uid, face_id, valid, tmpl in self._db.execute("select * from faces"):
+            self._faces[(uid, face_id)] = za.Face(uid, face_id, bytes(tmpl), valid)
+        self._oplog_count = self._db.execute("select count(*) from oplog").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
@@ -182,7 +195,7 @@ class Terminal:
         opts = {
             "~SerialNumber": self.serial, "~Platform": p.platform, "~DeviceName": self._meta["device_name"],
             "MAC": self.mac, "~ZKFPVersion": str(p.fp_version), "~OS": "1", "WorkCode": "0",
-            "~PIN2Width": str(p.pin_width), "~SSR": "1", "~OEMVendor": "ZKTeco Inc.",
+            "~PIN2Width": str(p.pin_width), "~SSR": "1" if p.ssr else "0", "~OEMVendor": "ZKTeco Inc.",
             "~ProductTime": "2019-05-03 10:12:44", "IPAddress": "127.0.0.1", "NetMask": "255.255.255.0",
             "GATEIPAddress": "0.0.0.0", "FingerFunOn": "1", "DeviceID": "1", "Language": "69",
             "~IsOnlyRFMachine": "0", "~RFCardOn": "0", "CompatOldFirmware": "0" if p.user_size == 72 else "1",
@@ -248,9 +261,12 @@ class Terminal:
             other = self.user_by_id(user.user_id)
             if other is not None and other.uid != user.uid:
                 raise TerminalError(f"user_id {user.user_id} already belongs to uid {other.uid}")
-            if user.uid not in self._users and len(self._users) >= p.users_cap:
+            new = user.uid not in self._users
+            if new and len(self._users) >= p.users_cap:
                 raise CapacityError(f"user capacity {p.users_cap} reached")
             self._users[user.uid] = user
+            if new:
+                self.log_op(za.OP_ENROLL_USER, user.uid)
             self._db.execute("insert or replace into users values (?,?,?,?,?,?,?,?)",
                              (user.uid, user.user_id, user.name, user.privilege, user.password, user.card,
                               user.group, user.tz))
@@ -276,8 +292,13 @@ class Terminal:
                 return False
             self._db.execute("delete from users where uid = ?", (uid,))
             self._db.execute("delete from templates where uid = ?", (uid,))
+            self._db.execute("delete from faces where uid = ?", (uid,))
             for key in [k for k in self._templates if k[0] == uid]:
                 del self._templates[key]
+            for key in [k for k in self._faces if k[0] == uid]:
+                del self._faces[key]
+            self.access.forget_user(uid)
+            self.log_op(za.OP_DELETE_USER, uid)
             self._cache.pop("users", None)
             self._cache.pop("templates", None)
             return True
@@ -296,9 +317,12 @@ class Terminal:
         with self._lock:
             if t.uid not in self._users:
                 raise TerminalError(f"no user with uid {t.uid} for a template")
-            if (t.uid, t.fid) not in self._templates and len(self._templates) >= self.profile.fingers_cap:
+            new = (t.uid, t.fid) not in self._templates
+            if new and len(self._templates) >= self.profile.fingers_cap:
                 raise CapacityError(f"fingerprint capacity {self.profile.fingers_cap} reached")
             self._templates[(t.uid, t.fid)] = t
+            if new:
+                self.log_op(za.OP_ENROLL_FINGER, t.uid, t.fid)
             self._db.execute("insert or replace into templates values (?,?,?,?)", (t.uid, t.fid, t.valid, t.template))
             self._cache.pop("templates", None)
 
@@ -312,6 +336,8 @@ class Terminal:
             else:
                 self._db.execute("delete from templates where uid = ? and fid = ?", (uid, fid))
             self._cache.pop("templates", None)
+            for k in keys:
+                self.log_op(za.OP_DELETE_FINGER, uid, k[1])
             return bool(keys)
 
     # --- attendance -------------------------------------------------------------------
@@ -380,20 +406,93 @@ class Terminal:
             self._db.execute("delete from attlog")
             self._att.clear()
             self._cache.pop("attlog", None)
+            self.log_op(za.OP_CLEAR_DATA, zk.FCT_ATTLOG)
 
     def clear_data(self, kind: int | None = None) -> None:
-        """CLEAR_DATA: None = everything; 1 attendance, 2 fingerprints, 5 users (+their templates)."""
+        """CLEAR_DATA: None = everything; 1 attendance, 2 fingerprints, 4 operation log,
+        5 users (+their templates and faces). The clear itself is logged, as units do."""
         with self._lock:
             if kind in (None, 1):
-                self.clear_attendance()
+                self._db.execute("delete from attlog")
+                self._att.clear()
+                self._cache.pop("attlog", None)
             if kind in (None, 2, 5):
                 self._db.execute("delete from templates")
                 self._templates.clear()
                 self._cache.pop("templates", None)
             if kind in (None, 5):
                 self._db.execute("delete from users")
+                self._db.execute("delete from faces")
                 self._users.clear()
+                self._faces.clear()
+                self.access.forget_user()
                 self._cache.pop("users", None)
+            if kind in (None, 4):
+                self.clear_oplog(log=False)
+            self.log_op(za.OP_CLEAR_DATA, kind or 0)
+
+    # --- operation log ----------------------------------------------------------------
+    def log_op(self, op: int, *params: int, admin: int = 0) -> None:
+        """Append one operation-log entry at the device clock; the oldest go past capacity."""
+        p = (tuple(params) + (0, 0, 0, 0))[:4]
+        with self._lock:
+            self._db.execute("insert into oplog (admin, op, state, time_raw, p1, p2, p3, p4) "
+                             "values (?,?,?,?,?,?,?,?)", (admin, op, 0, zk.encode_time(self.now()), *p))
+            self._oplog_count += 1
+            cap = self.profile.oplog_cap
+            if self._oplog_count > cap + cap // 10:  # trim in steps, not on every entry
+                self._db.execute("delete from oplog where seq not in "
+                                 "(select seq from oplog order by seq desc limit ?)", (cap,))
+                self._oplog_count = cap
+            self._cache.pop("oplog", None)
+
+    def oplog(self) -> list[za.OpLogEntry]:
+        with self._lock:
+            return [za.OpLogEntry(op, t, (p1, p2, p3, p4), admin, state) for admin, op, state, t, p1, p2, p3, p4
+                    in self._db.execute("select admin, op, state, time_raw, p1, p2, p3, p4 from oplog order by seq")]
+
+    def clear_oplog(self, log: bool = True) -> None:
+        with self._lock:
+            self._db.execute("delete from oplog")
+            self._oplog_count = 0
+            self._cache.pop("oplog", None)
+            if log:
+                self.log_op(za.OP_CLEAR_DATA, zk.FCT_OPLOG)
+
+    # --- faces (face profiles) --------------------------------------------------------
+    def faces(self, uid: int | None = None) -> list[za.Face]:
+        with self._lock:
+            return [self._faces[k] for k in sorted(self._faces) if uid is None or k[0] == uid]
+
+    def set_faces(self, faces: Iterable[za.Face]) -> None:
+        """Many faces in one transaction (a unit's faces as enrolled over the years)."""
+        with self._lock:
+            self._db.execute("begin")
+            try:
+                for f in faces:
+                    self.set_face(f)
+            except BaseException:
+                self._db.execute("rollback")
+                self._faces.clear()
+                self._load()
+                raise
+            self._db.execute("commit")
+
+    def set_face(self, face: za.Face) -> None:
+        """A face enrolled at the unit (the simulator's stand-in for a person in front of it)."""
+        p = self.profile
+        if not p.face:
+            raise TerminalError(f"{p.name} terminals hold no faces")
+        za.encode_face(face)  # raises when the entry cannot hold it
+        with self._lock:
+            if face.uid not in self._users:
+                raise TerminalError(f"no user with uid {face.uid} for a face")
+            users_with_faces = {k[0] for k in self._faces}
+            if face.uid not in users_with_faces and len(users_with_faces) >= p.faces_cap:
+                raise CapacityError(f"face capacity {p.faces_cap} reached")
+            self._faces[(face.uid, face.face_id)] = face
+            self._db.execute("insert or replace into faces values (?,?,?,?)",
+                             (face.uid, face.face_id, face.valid, face.template))
 
     # --- what the protocol serves -----------------------------------------------------
     def sizes(self) -> zk.Sizes:
@@ -401,9 +500,9 @@ class Terminal:
         with self._lock:
             admins = sum(1 for u in self._users.values() if u.privilege & 0x0E)
             pws = sum(1 for u in self._users.values() if u.password)
-            return zk.Sizes(len(self._users), len(self._templates), len(self._att), 0, admins, pws,
-                            p.fingers_cap, p.users_cap, p.rec_cap,
-                            faces=0 if p.face else None, faces_cap=p.faces_cap)
+            faces = len({k[0] for k in self._faces}) if p.face else None
+            return zk.Sizes(len(self._users), len(self._templates), len(self._att), self._oplog_count, admins,
+                            pws, p.fingers_cap, p.users_cap, p.rec_cap, faces=faces, faces_cap=p.faces_cap)
 
     def buffer(self, kind: str) -> bytes:
         """The records of one read (`users`, `attlog`, `templates`) as a size-prefixed buffer;
@@ -418,6 +517,8 @@ class Terminal:
                     payload = b"".join(zk.encode_att(r, size.att_size) for r in self._att)
                 elif kind == "templates":
                     payload = b"".join(zk.encode_template(t) for t in self.templates())
+                elif kind == "oplog":
+                    payload = b"".join(za.encode_oplog(e) for e in self.oplog())
                 else:
                     raise ValueError(f"unknown buffer kind {kind!r}")
                 self._cache[kind] = payload
