@@ -31,12 +31,12 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from hub.adapters.zk.client import ZkClient  # noqa: E402
 from hub.config import Settings, set_settings  # noqa: E402
 from hub.roster.apply import apply_plans  # noqa: E402
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser  # noqa: E402
 from hub.roster.pins import allocate  # noqa: E402
 from hub.roster.plan import compute_plans, select_devices  # noqa: E402
-from hub.roster.zkpush import ZkSession  # noqa: E402
 from hub.secrets import encrypt  # noqa: E402
 from hub.simulator.zk import Terminal, start_in_thread  # noqa: E402
 from hub.store.db import make_engine, reset_engines, upgrade  # noqa: E402
@@ -140,11 +140,11 @@ def bench_raw_batch(port: int, n_users: int, per_user: int, batch: int = 250) ->
     from hub.protocols.zk import User as ZkU
 
     t0 = time.perf_counter()
-    with ZkSession("127.0.0.1", port, "zk-tcp") as zs:
+    with ZkClient("127.0.0.1", port) as zs:  # a tft terminal: 72-byte users
         for start in range(0, n_users, batch):
             ids = range(start, min(n_users, start + batch))
             zs.upload([ZkU(i + 1, str(i + 1), f"Pegawai Nomor {i}") for i in ids],
-                      [ZkT(i + 1, f, 1, fp(i, f)) for i in ids for f in range(per_user)], zs.user_size)
+                      [ZkT(i + 1, f, 1, fp(i, f)) for i in ids for f in range(per_user)], 72)
     return time.perf_counter() - t0
 
 
@@ -153,8 +153,8 @@ def bench_one_at_a_time(port: int, n_users: int, per_user: int) -> float:
     from zk.user import User
 
     t0 = time.perf_counter()
-    with ZkSession("127.0.0.1", port, "zk-tcp") as zs:
-        conn = zs.conn
+    with ZkClient("127.0.0.1", port) as zs:
+        conn = zs.z
         for i in range(n_users):
             uid, pin = i + 1, str(i + 1)
             conn.set_user(uid=uid, name=f"Pegawai Nomor {i}", privilege=0, password="", group_id="", user_id=pin)
@@ -180,9 +180,9 @@ def confirm_all(engine) -> None:
 
 def readback_seconds(port: int) -> float:
     t0 = time.perf_counter()
-    with ZkSession("127.0.0.1", port, "zk-tcp") as zs:
-        zs.users()
-        zs.templates()
+    with ZkClient("127.0.0.1", port) as zs:
+        zs.read_users()
+        zs.read_templates()
     return time.perf_counter() - t0
 
 

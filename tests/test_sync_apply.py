@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from datetime import date
 
@@ -11,13 +12,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.adapters.zk.client import ZkClient
 from hub.roster.apply import apply_plans
 from hub.roster.assignment import add_transfer
 from hub.roster.harvest import harvest_templates
 from hub.roster.models import SyncItem, SyncRun
 from hub.roster.pins import allocate
 from hub.roster.plan import compute_plans, select_devices
-from hub.roster.zkpush import ZkSession
 from hub.simulator.zk import start_in_thread
 from hub.store.models import Device, Site, Template
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, sim_terminal, site
@@ -34,9 +35,10 @@ def sync(engine, day, serial=None, **kw):
 
 def on_terminal(port, kind="zk-tcp"):
     """What the terminal holds, read over the wire with pyzk: {pin: (name, {finger: template})}."""
-    with ZkSession("127.0.0.1", port, kind) as zs:
-        users = zs.users()
-        fingers = zs.templates() if users else []
+    transport = {"zk-udp": "udp", "zk-tcp": "tcp"}.get(kind, "auto")
+    with ZkClient("127.0.0.1", port, transport=transport) as zs:
+        users, _size = zs.read_users()
+        fingers = zs.read_templates() if users else []
     pins = {u.uid: u.user_id for u in users}
     out = {u.user_id: (u.name, {}) for u in users}
     for f in fingers:
@@ -194,14 +196,12 @@ def test_offline_terminal_gets_the_change_when_it_is_back(engine, tmp_path):
 
 def test_readback_mismatch_is_reported(engine, tmp_path, monkeypatch):
     """A terminal that acknowledges but keeps nothing is caught by the read-back."""
-    from hub.roster import zkpush
-
     with sim_terminal(tmp_path / "t.sqlite", "tft", serial="LIAR") as (_term, srv), Session(engine) as s:
         office = site(s, "KEC-Z", kind="kecamatan")
         device(s, "LIAR", office, port=srv.port)
         employee(s, office, name="Siti")
         s.commit()
-        monkeypatch.setattr(zkpush.ZkSession, "upload", lambda self, users, tmpls, size: 0)
+        monkeypatch.setattr(ZkClient, "upload", lambda self, users, tmpls, size: 0)
         res = sync(engine, D1)["LIAR"]
         assert res.mismatch and res.status == "partial"
         assert any(i.status == "mismatch" and "tidak ada di terminal" in i.message for i in res.issues)
@@ -290,3 +290,64 @@ def test_rename_and_withdrawn_finger_reach_the_terminal(engine, fleet):
     name, fingers = on_terminal(port(sims, "EDU"))[pin]
     assert name == "Dewi Lestari" and fingers == {0: fake_fp("dewi-0")}
     assert res.sent["templates_sent"] == 0  # the kept finger is not sent again
+
+
+# --- one line per terminal: serial units, and a push while a live session is held -----------
+def test_a_serial_terminal_is_synced_like_the_others(engine, tmp_path):
+    from hub.simulator.zk.serial import start_serial_in_thread
+    from hub.simulator.zk.terminal import Terminal
+
+    term = Terminal.create(tmp_path / "rs485.sqlite3", "tft", serial="RS485A")
+    line = start_serial_in_thread(term, baud=115200)
+    try:
+        with Session(engine) as s:
+            office = site(s, "KEC-S", kind="kecamatan")
+            d = device(s, "RS485A", office, kind="zk-serial")
+            d.serial_line, d.baud = line.tty_path, 115200
+            e = employee(s, office, name="Made Wirawan")
+            fingerprint(s, e, 3, fake_fp("made-3", 600))
+            s.commit()
+            pin = allocate(s, [e.id])[e.id]
+            s.commit()
+        res = sync(engine, D1)["RS485A"]
+        assert (res.status, res.error) == ("ok", None), res.issues
+        held = {u.user_id: u for u in term.users()}
+        assert held[pin].name == "Made Wirawan"
+        assert [t.fid for t in term.templates()] == [3]
+        assert sync(engine, D1)["RS485A"].status == "unchanged"
+    finally:
+        line.stop()
+
+
+def test_a_push_during_a_live_session_borrows_it(engine, tmp_path):
+    """Real units keep one TCP session: the push goes over the live listener's session,
+    no second CONNECT, nobody displaced, and the listener goes on listening."""
+    from hub.adapters.zk.coordinator import load_targets
+    from hub.adapters.zk.live import LiveListener
+    from tests.zk_fixtures import fast_settings
+
+    with sim_terminal(tmp_path / "live.sqlite", "tft", serial="LIVE1") as (term, srv):
+        with Session(engine) as s:
+            office = site(s, "KEC-L", kind="kecamatan")
+            device(s, "LIVE1", office, port=srv.port)
+            e = employee(s, office, name="Putu Ayu")
+            s.commit()
+            pin = allocate(s, [e.id])[e.id]
+            s.commit()
+        [target] = load_targets(engine, "LIVE1")
+        listener = LiveListener(engine, target, fast_settings(), reconnect_s=0.2, catch_up=False)
+        listener.start()
+        try:
+            assert listener.connected.wait(10)
+            connects = srv.server.connects
+            res = sync(engine, D1)["LIVE1"]
+            assert res.status == "ok", (res.error, res.issues)
+            assert (srv.server.connects, srv.server.displaced) == (connects, 0)
+            assert term.user_by_id(pin).name == "Putu Ayu"
+            term.punch(pin)  # and the listener still hears punches
+            deadline = time.monotonic() + 5
+            while listener.stored == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert listener.stored == 1 and listener.sessions_opened == 1
+        finally:
+            listener.stop()

@@ -165,11 +165,10 @@ def test_live_events_store_punches_within_seconds_and_survive_a_restart(engine, 
 
 
 def test_template_backup_is_encrypted_and_resolves_pins(engine, make_terminal):
-    from hub.adapters.zk.backup import backup_templates
-    from hub.adapters.zk.client import ZkClient
     from hub.protocols import zk
+    from hub.roster.harvest import harvest_templates
     from hub.secrets import decrypt
-    from hub.store.models import Employee, PinMapping, Template
+    from hub.store.models import Device, Employee, PinMapping, Template
 
     sim = make_terminal("tft", users=5, records=0)
     blobs = {uid: bytes([uid]) * (300 + uid) for uid in (1, 2, 3)}
@@ -184,18 +183,20 @@ def test_template_backup_is_encrypted_and_resolves_pins(engine, make_terminal):
                    for i, e in zip((1, 2), emps, strict=True)])
         s.commit()
         emp_ids = [e.id for e in emps]
-    with ZkClient("127.0.0.1", sim.server.port) as client:
-        res = backup_templates(engine, client, sim.device_id)
-    assert (res.templates, res.stored, res.unknown_pins) == (3, 2, ["1003"])
+    with Session(engine) as s:
+        res = harvest_templates(s, s.get(Device, sim.device_id))
+        s.commit()
+    assert (res.seen, res.new, res.unknown_pins) == (3, 2, ["1003"])
     with Session(engine) as s:
         rows = s.scalars(select(Template).order_by(Template.employee_id)).all()
         assert [r.employee_id for r in rows] == emp_ids
         assert [decrypt(r.blob_enc) for r in rows] == [blobs[1], blobs[2]]
         assert all(blobs[1] not in r.blob_enc for r in rows)
         assert {r.source_device_id for r in rows} == {sim.device_id}
-    with ZkClient("127.0.0.1", sim.server.port) as client:
-        again = backup_templates(engine, client, sim.device_id)
-    assert (again.stored, again.unchanged) == (0, 2)
+    with Session(engine) as s:
+        again = harvest_templates(s, s.get(Device, sim.device_id))
+        s.commit()
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
 
 
 def test_cli_pull_twice_then_sync_time(engine, make_terminal):

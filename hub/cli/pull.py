@@ -92,25 +92,26 @@ def pull(ctx: typer.Context,
 
 
 def _backup(eng, targets, results) -> None:  # noqa: ANN001 - CLI helper
-    from hub.adapters.zk.backup import backup_templates
+    from hub.roster.harvest import harvest_templates
+    from hub.store.db import session_scope
+    from hub.store.models import Device
 
     ok = {r.serial for r in results if r.ok}
-    settings = get_settings().pull
     for t in targets:
         if t.serial not in ok:
             continue
         try:
-            with default_client(t, settings) as client:
-                b = backup_templates(eng, client, t.id)
+            with session_scope(eng) as s:
+                b = harvest_templates(s, s.get(Device, t.id))
         except Exception as exc:  # noqa: BLE001 - report per terminal and go on
             console.print(f"[red]{t.serial}: {tr('cadangan template gagal', 'template backup failed')}"
                           f": {exc}[/]")
             continue
         console.print(tr(
-            f"{t.serial}: {b.templates} template, {b.stored} disimpan, {b.unchanged} tidak berubah, "
-            f"{len(b.unknown_pins)} PIN tak dikenal",
-            f"{t.serial}: {b.templates} templates, {b.stored} stored, {b.unchanged} unchanged, "
-            f"{len(b.unknown_pins)} unknown PINs"))
+            f"{t.serial}: {b.seen} template, {b.new + b.updated} disimpan, {b.unchanged} tidak berubah, "
+            f"{b.unknown_pin} PIN tak dikenal",
+            f"{t.serial}: {b.seen} templates, {b.new + b.updated} stored, {b.unchanged} unchanged, "
+            f"{b.unknown_pin} unknown PINs"))
 
 
 def sync_time(device: str | None = typer.Option(None, "--device", help="nomor seri / nama"),

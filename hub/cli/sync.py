@@ -181,9 +181,9 @@ def sync_runs(device: str | None = typer.Option(None, "--device", help="nomor se
 @app.command("harvest")
 def sync_harvest(device: str = typer.Option(..., "--device", help="terminal tempat pegawai mendaftar jari")) -> None:
     """Ambil template sidik jari dari terminal tempat pendaftaran (disimpan terenkripsi)."""
+    from hub.adapters.zk.client import ZkClientError
     from hub.fleet.registry import RegistryError, find_device
     from hub.roster.harvest import harvest_templates
-    from hub.roster.zkpush import TerminalUnreachable
 
     with store() as s:
         try:
@@ -191,10 +191,11 @@ def sync_harvest(device: str = typer.Option(..., "--device", help="terminal temp
             res = harvest_templates(s, dev)
         except RegistryError as exc:
             fail(str(exc))
-        except TerminalUnreachable as exc:
+        except ZkClientError as exc:
             fail(tr(f"terminal tidak dapat dihubungi: {exc}", f"terminal unreachable: {exc}"),
                  tr("periksa jaringan/daya terminal lalu ulangi", "check the terminal's network/power and retry"))
-        audit(s, cli_actor(), "sync.harvest", "device", dev.id, **res.__dict__)
+        audit(s, cli_actor(), "sync.harvest", "device", dev.id, seen=res.seen, new=res.new, updated=res.updated,
+              unchanged=res.unchanged, unknown_pins=res.unknown_pins[:50])
     console.print(tr(f"{res.seen} template dibaca: {res.new} baru, {res.updated} diperbarui, "
                      f"{res.unchanged} sama, {res.unknown_pin} PIN tak dikenal.",
                      f"{res.seen} templates read: {res.new} new, {res.updated} updated, "

@@ -23,11 +23,11 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
 from zk.exception import ZKError
 
-from hub.fleet.registry import comm_key
+from hub.config import get_settings
 from hub.i18n import tr
 from hub.protocols import zk as codec
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser, SyncItem, SyncRun
-from hub.roster.plan import PUSH_KINDS, DevicePlan, TemplateItem, UserItem, fields_hash
+from hub.roster.plan import PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem, fields_hash
 from hub.secrets import SecretError, decrypt
 from hub.store.db import session_scope
 from hub.store.models import Device, PinMapping, Template, utcnow
@@ -93,7 +93,7 @@ def apply_plans(engine: Engine, plans: list[DevicePlan], actor: str = "system",
             assert device is not None
             if plan.kind in PUSH_KINDS:
                 res = _apply_push(session, device, plan, actor, allow_removals)
-            elif plan.kind in ("zk-tcp", "zk-udp", "zk-auto"):
+            elif plan.kind in ZK_KINDS:
                 res = _apply_zk(session, device, plan, allow_removals, progress, batch_users)
             else:
                 res = DeviceResult(plan.device_id, plan.serial, "skipped",
@@ -148,7 +148,11 @@ def _group_pins(session: Session, device: Device) -> dict[str, int]:
 # --- ZK -------------------------------------------------------------------------------------
 def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals: int | None,
               progress: Progress | None, batch_users: int) -> DeviceResult:
-    from hub.roster.zkpush import BatchRejected, TerminalUnreachable, ZkSession
+    """Over the terminal's one line (hub.adapters.zk.sessions): a live session held for the
+    terminal is lent for the push; otherwise one is opened, over TCP, UDP or serial."""
+    from hub.adapters.zk.client import BatchRejected, ZkClientError
+    from hub.adapters.zk.coordinator import Target, default_client
+    from hub.adapters.zk.sessions import SESSIONS
 
     res = DeviceResult(plan.device_id, plan.serial, "ok",
                        sent={"users_removed": 0, "templates_removed": 0, "users_sent": 0,
@@ -159,15 +163,15 @@ def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals
     blobs = _blobs(session, fps, res)
     label = plan.serial
     try:
-        key = comm_key(device)
+        target = Target.of(device)
     except SecretError as exc:
         res.status, res.error = "failed", str(exc)
         return res
     try:
-        with ZkSession(device.host or "", device.port or 4370, device.kind, key) as zs:
-            on_terminal = {u.user_id: u for u in zs.users()}
-            # the record size read back is a fact; an empty terminal only has pyzk's guess
-            user_size = zs.user_size if on_terminal else plan.user_size
+        with SESSIONS.session(target, get_settings().pull, default_client) as zs:
+            on_terminal = {u.user_id: u for u in zs.read_users()[0]}
+            # the record size read back is a fact; an empty terminal only has the plan's guess
+            user_size = zs.user_size if on_terminal and zs.user_size else plan.user_size
             if on_terminal and (device.capabilities or {}).get("user_record_size") != user_size:
                 device.capabilities = {**(device.capabilities or {}), "user_record_size": user_size}
             # removals first: they free room for the additions
@@ -189,9 +193,9 @@ def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals
                 _send_isolating(zs, users, tmpls, meta, user_size, res, BatchRejected)
                 if progress:
                     progress(label, n, total)
-            readback_users = zs.users()
-            readback_tmpls = zs.templates() if readback_users else []
-    except TerminalUnreachable as exc:
+            readback_users = zs.read_users()[0]
+            readback_tmpls = zs.read_templates() if readback_users else []
+    except ZkClientError as exc:
         res.status = "failed"
         res.error = tr(f"terminal tidak dapat dihubungi ({exc}); perubahan dikirim lagi saat terminal kembali",
                        f"terminal unreachable ({exc}); the change is sent again when it is back")

@@ -28,6 +28,28 @@ from hub.protocols.zk_records import (
     split_buffer,
 )
 
+SAVE_USERTEMPS_ARG = struct.pack("<IHH", 12, 0, 8)  # pyzk's undocumented argument of command 110
+
+
+class BatchRejected(RuntimeError):
+    """The terminal refused an upload buffer (SAVE_USERTEMPS or a data chunk)."""
+
+
+@dataclass
+class Capacity:
+    users: int
+    users_cap: int
+    fingers: int
+    fingers_cap: int
+
+    @property
+    def users_free(self) -> int:
+        return max(0, self.users_cap - self.users)
+
+    @property
+    def fingers_free(self) -> int:
+        return max(0, self.fingers_cap - self.fingers)
+
 
 class ZkClientError(RuntimeError):
     """Talking to a terminal failed; the message names the terminal and the step."""
@@ -254,6 +276,7 @@ class ZkClient:
         self.comm_key, self.timeout, self.encoding = comm_key, timeout, encoding
         self._factory = zk_factory
         self.zk: HubZK | None = None
+        self.user_size: int | None = None  # the user record size last read back (28 or 72)
         self._users_by_uid: dict[int, str] | None = None
 
     # --- session ------------------------------------------------------------------------
@@ -354,6 +377,7 @@ class ZkClient:
         users = [codec.decode_user(payload[i:i + size], size, self.encoding, where=i + 4)
                  for i in range(0, len(payload), size)]
         self._users_by_uid = {u.uid: u.user_id for u in users}
+        self.user_size = size
         return users, size
 
     def read_templates(self) -> list[codec.Template]:
@@ -362,6 +386,42 @@ class ZkClient:
             return []
         buf, _ = z.read_with_buffer(codec.CMD_DB_RRQ, codec.FCT_FINGERTMP)
         return codec.decode_templates(split_buffer(buf))
+
+    # --- writing users and templates (roster sync) -----------------------------------------
+    # Users and templates go up through the batch upload of zk-protocol.md §3.10 (1502 free,
+    # 1500 prepare, 1501 data chunks, 110 save, 1013 refresh) in buffers built by
+    # codec.encode_upload; pyzk's own save_user_template handles one user per buffer.
+    def capacity(self) -> Capacity:
+        s = self.sizes()
+        return Capacity(s.users, s.users_cap, s.fingers, s.fingers_cap)
+
+    def delete_user(self, uid: int) -> None:
+        self.z.delete_user(uid=uid)
+        self._users_by_uid = None
+
+    def delete_template(self, uid: int, fid: int) -> bool:
+        # by uid (command 19): pyzk's by-user_id form crashes on Python 3 (§3.11)
+        return bool(self.z.delete_user_template(uid=uid, temp_id=fid))
+
+    def upload(self, users: list[codec.User], templates: list[codec.Template], user_size: int) -> int:
+        """Send one batch buffer and save it; returns the bytes sent."""
+        buf = codec.encode_upload(users, templates, user_size)
+        z = self.z
+        try:
+            z._send_with_buffer(buf)
+            reply = z._ZK__send_command(codec.CMD_SAVE_USERTEMPS, SAVE_USERTEMPS_ARG)
+        except ZKError as exc:
+            raise BatchRejected(str(exc)) from exc
+        if not reply.get("status"):
+            raise BatchRejected(f"terminal answered {reply.get('code')} to SAVE_USERTEMPS (110)")
+        z.refresh_data()
+        self._users_by_uid = None
+        return len(buf)
+
+    def set_user_one(self, user: codec.User, user_size: int) -> None:
+        """The one-at-a-time path (pyzk set_user): the baseline of bench/sync.py."""
+        self.z.set_user(uid=user.uid, name=user.name, privilege=user.privilege, password=user.password,
+                        group_id="" if user_size == 72 else "0", user_id=user.user_id, card=user.card)
 
     # --- attendance -----------------------------------------------------------------------
     def users_by_uid(self) -> dict[int, str]:
@@ -414,4 +474,4 @@ class ZkClient:
         self.z.enable_device()
 
 
-__all__ = ["DeviceInfo", "LogSizes", "ZkClient", "ZkClientError", "ZkLogRecord"]
+__all__ = ["BatchRejected", "Capacity", "DeviceInfo", "LogSizes", "ZkClient", "ZkClientError", "ZkLogRecord"]

@@ -62,6 +62,13 @@ class Target:
     last_newest_local: datetime | None
     has_capabilities: bool
 
+    @classmethod
+    def of(cls, d: Device) -> Target:
+        from hub.fleet.registry import comm_key  # (raises SecretError when the key cannot be read)
+
+        return cls(d.id, d.serial, d.kind, d.host, d.port, d.serial_line, d.baud, comm_key(d), d.tz,
+                   d.last_record_count, d.last_newest_local, bool(d.capabilities))
+
 
 @dataclass
 class PullResult:
@@ -105,8 +112,6 @@ def load_targets(engine: Engine, device: str | None = None, site: str | None = N
                  include_disabled: bool = False) -> list[Target]:
     from sqlalchemy.orm import Session
 
-    from hub.fleet.registry import comm_key
-
     with Session(engine) as s:
         q = select(Device).where(Device.kind.in_(ZK_KINDS)).order_by(Device.serial)
         if device:
@@ -115,9 +120,7 @@ def load_targets(engine: Engine, device: str | None = None, site: str | None = N
             q = q.where(Device.enabled.is_(True))
         if site:
             q = q.join(Site, Device.site_id == Site.id).where(Site.code == site)
-        return [Target(d.id, d.serial, d.kind, d.host, d.port, d.serial_line, d.baud,
-                       comm_key(d), d.tz, d.last_record_count, d.last_newest_local,
-                       bool(d.capabilities)) for d in s.scalars(q)]
+        return [Target.of(d) for d in s.scalars(q)]
 
 
 def _local_now(tz: str) -> datetime:
