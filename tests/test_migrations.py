@@ -70,17 +70,20 @@ def test_punch_index_migration_keeps_rows_and_what_points_at_them(empty_url: str
     from sqlalchemy.orm import Session
 
     from hub.face.models import FaceReview
-    from hub.store.models import Correction, Device, Employee, RawPunch
+    from hub.store.models import Correction, Employee, RawPunch
 
     upgrade(empty_url, "0007_reconcile")
     engine = make_engine(empty_url)
     with Session(engine) as s:
-        dev = Device(serial="SN1", name="T", kind="zk-tcp", port=4370, tz="Asia/Jakarta",
-                     capabilities={})
+        # (the device row as 0007 knew it: today's model has columns that came later)
+        dev_id = s.execute(text(
+            "insert into devices (serial, name, kind, port, tz, enabled, pin_group, capabilities, status, "
+            "created_at) values ('SN1', 'T', 'zk-tcp', 4370, 'Asia/Jakarta', true, 'default', '{}', 'active', "
+            "'2026-10-01 00:00:00') returning id")).scalar_one()
         emp = Employee(id_number="E1", employment_type="non_asn", name="P")
-        s.add_all([dev, emp])
+        s.add(emp)
         s.flush()
-        punches = [RawPunch(device_id=dev.id, source="zk_tcp", pin="1", employee_id=emp.id,
+        punches = [RawPunch(device_id=dev_id, source="zk_tcp", pin="1", employee_id=emp.id,
                             local_time=datetime(2026, 10, d, 7), tz="Asia/Jakarta",
                             utc_time=datetime(2026, 10, d), state="check_in", verify="fingerprint",
                             raw={}, flags=0) for d in (1, 2, 3)]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from hub.fleet import health
 from hub.i18n import tr
 from hub.punch import Punch
 from hub.push.models import DeviceCommand, PushRegistration
@@ -111,13 +112,13 @@ def store_in(conn: Connection, device: KnownDevice, source: str, punches: list[P
     conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
         finished_at=now, status="ok", records_seen=result.seen, new=result.new,
         duplicate=result.duplicate, seconds=(now - started).total_seconds(), **values))
-    conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+    health.succeeded(conn, device.id)
     return result
 
 
 def touch(engine: Engine, device_id: int) -> None:
     with engine.begin() as conn:
-        conn.execute(update(Device).where(Device.id == device_id).values(last_seen_at=utcnow()))
+        health.succeeded(conn, device_id)
 
 
 # --- command queue ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from zk.exception import ZKError
 
 from hub.config import get_settings
+from hub.fleet import health
 from hub.i18n import tr
 from hub.protocols import zk as codec
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser, SyncItem, SyncRun
@@ -199,11 +200,13 @@ def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals
         res.status = "failed"
         res.error = tr(f"terminal tidak dapat dihubungi ({exc}); perubahan dikirim lagi saat terminal kembali",
                        f"terminal unreachable ({exc}); the change is sent again when it is back")
+        health.failed(session.connection(), device.id, res.error)
         return res
     except (ZKError, OSError, codec.ZkProtocolError) as exc:
         res.status = "failed"
         res.error = tr(f"sambungan terputus di tengah sinkronisasi: {exc}; jalankan `hub sync apply` lagi",
                        f"connection lost during sync: {exc}; run `hub sync apply` again")
+        health.failed(session.connection(), device.id, res.error)
         return res
     _zk_confirm(session, device, plan, readback_users, readback_tmpls, res, held)
     return res
@@ -374,7 +377,7 @@ def _zk_confirm(session: Session, device: Device, plan: DevicePlan, users: list,
         session.execute(insert(DeviceRosterTemplate), [
             {"device_id": device.id, "pin": k[0], "kind": k[1], "finger_index": k[2], "sha256": sha,
              "confirmed_at": now} for k, sha in new_tmpls.items()])
-    device.last_seen_at = now
+    health.succeeded(session.connection(), device.id)
 
 
 # --- ADMS / MQTT ----------------------------------------------------------------------------

@@ -90,6 +90,12 @@ class Device(Base):
     last_record_count: Mapped[int | None] = mapped_column(Integer)
     last_newest_local: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # health (hub.fleet.health): consecutive failures, since when, the live listener's
+    # current wait before reconnecting, and when it last came back
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime)
+    backoff_s: Mapped[float | None]
+    recovered_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship()

@@ -46,6 +46,10 @@ class DeviceOut(BaseModel):
     clock_offset_s: float | None
     clock_suspect: bool
     last_error: str | None
+    failures: int = 0  # consecutive failed conversations (hub.fleet.health)
+    failing_since: datetime | None = None
+    backoff_s: float | None = None  # the live listener's wait before it reconnects
+    recovered_at: datetime | None = None
 
 
 class PullRun(BaseModel):

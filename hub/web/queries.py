@@ -48,6 +48,8 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None) ->
             "clock_offset_s": offset,
             "clock_suspect": offset is not None and abs(offset) > settings.pull.clock_tolerance_s,
             "last_error": d.last_error or (run.error if run and run.status != "ok" else None),
+            "failures": d.failures or 0, "failing_since": d.failing_since, "backoff_s": d.backoff_s,
+            "recovered_at": d.recovered_at,
         })
     return rows
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import Target, default_client, load_targets
 from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
-from hub.store.models import AuditLog, Device, utcnow
+from hub.fleet import health
+from hub.store.models import AuditLog
 
 
 @dataclass
@@ -39,8 +41,7 @@ def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: st
                 offset_after = (client.get_time() - now).total_seconds()
                 res.synced = True
         with Session(engine) as s, s.begin():
-            s.execute(update(Device).where(Device.id == target.id).values(
-                last_clock_offset_s=offset_after, last_seen_at=utcnow()))
+            health.succeeded(s.connection(), target.id, last_clock_offset_s=offset_after)
             if res.synced:
                 s.add(AuditLog(actor=actor, action="device.sync_time", entity="device",
                                entity_id=str(target.id),
@@ -48,6 +49,8 @@ def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: st
                                         "offset_before_s": res.offset_before_s}))
     except Exception as exc:  # noqa: BLE001 - one terminal's failure is reported, others go on
         res.error = f"{exc.__class__.__name__}: {exc}"
+        with contextlib.suppress(Exception), engine.begin() as conn:  # (the store may be what failed)
+            health.failed(conn, target.id, res.error)
     return res
 
 

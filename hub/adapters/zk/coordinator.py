@@ -30,6 +30,7 @@ from zk.exception import ZKError
 from hub.adapters.zk.client import ZkClient, ZkClientError
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
 from hub.config import PullSettings
+from hub.fleet import health
 from hub.gc_pause import gc_paused
 from hub.i18n import tr
 from hub.protocols.zk import ZkProtocolError
@@ -244,8 +245,7 @@ class Puller:
                 conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
                     status="error", finished_at=utcnow(), seconds=res.seconds,
                     error=res.error, details=self._details(res)))
-                conn.execute(update(Device).where(Device.id == target.id).values(
-                    last_error=res.error))
+                health.failed(conn, target.id, res.error or "")
         except SQLAlchemyError:
             log.warning("could not record the failed pull of %s", target.serial)
 
@@ -298,12 +298,11 @@ class Puller:
                         device_id=target.id, start_local=lost[0], end_local=lost[1], kind="cleared",
                         note=res.notes[-1] if res.notes else "", created_by="pull", created_at=utcnow()))
                 res.new, res.duplicate = result.new, result.duplicate
-                values: dict[str, Any] = {
-                    "last_seen_at": utcnow(), "last_clock_offset_s": offset,
-                    "last_record_count": count, "last_newest_local": newest, "last_error": None}
+                values: dict[str, Any] = {"last_clock_offset_s": offset, "last_record_count": count,
+                                          "last_newest_local": newest}
                 if capabilities:
                     values["capabilities"] = capabilities
-                conn.execute(update(Device).where(Device.id == target.id).values(**values))
+                health.succeeded(conn, target.id, **values)
                 res.seconds = time.monotonic() - started
                 conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
                     source=str(source), status="ok", finished_at=utcnow(),

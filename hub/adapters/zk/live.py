@@ -29,6 +29,7 @@ from sqlalchemy import Engine, insert, update
 from hub.adapters.zk.coordinator import Puller, Target, default_client, load_targets
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
 from hub.config import PullSettings
+from hub.fleet import health
 from hub.protocols import zk as codec
 from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
 from hub.store.ingest import ingest_punches
@@ -77,6 +78,9 @@ class LiveListener(threading.Thread):
             # a session that lasted resets the backoff; quick failures double it
             delay = self.reconnect_s if time.monotonic() - began > 60 else delay
             self.backoff_s = delay
+            if not self._halt.is_set():
+                with contextlib.suppress(Exception), self.engine.begin() as conn:  # the store may be down
+                    health.failed(conn, self.target.id, self.last_error or "session ended", backoff_s=delay)
             self._halt.wait(delay)
             delay = min(self.backoff_max_s, delay * 2)
 
@@ -100,6 +104,8 @@ class LiveListener(threading.Thread):
                     device_id=t.id, source=str(source), kind="live", started_at=utcnow(),
                     status="running", details={"clock_offset_s": offset})
                     .returning(IngestRun.id)).scalar_one()
+                health.succeeded(conn, t.id, last_clock_offset_s=offset)
+            self.backoff_s = 0.0
             self.connected.set()
             if self.catch_up:
                 self._catch_up()

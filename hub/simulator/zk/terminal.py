@@ -7,13 +7,14 @@ call it from different threads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -272,19 +273,27 @@ class Terminal:
                               user.group, user.tz))
             self._cache.pop("users", None)
 
-    def set_users(self, users: Iterable[zk.User]) -> None:
+    @contextlib.contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """One transaction; on failure the stored state and the memory of it are as before."""
         with self._lock:
             self._db.execute("begin")
             try:
-                for u in users:
-                    self.set_user(u)
+                yield
             except BaseException:
                 self._db.execute("rollback")
                 self._users.clear()
                 self._templates.clear()
+                self._faces.clear()
+                self._cache.clear()
                 self._load()
                 raise
             self._db.execute("commit")
+
+    def set_users(self, users: Iterable[zk.User]) -> None:
+        with self._all_or_nothing():
+            for u in users:
+                self.set_user(u)
 
     def delete_user(self, uid: int) -> bool:
         with self._lock:
@@ -466,17 +475,9 @@ class Terminal:
 
     def set_faces(self, faces: Iterable[za.Face]) -> None:
         """Many faces in one transaction (a unit's faces as enrolled over the years)."""
-        with self._lock:
-            self._db.execute("begin")
-            try:
-                for f in faces:
-                    self.set_face(f)
-            except BaseException:
-                self._db.execute("rollback")
-                self._faces.clear()
-                self._load()
-                raise
-            self._db.execute("commit")
+        with self._all_or_nothing():
+            for f in faces:
+                self.set_face(f)
 
     def set_face(self, face: za.Face) -> None:
         """A face enrolled at the unit (the simulator's stand-in for a person in front of it)."""
