@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hub.protocols import zk
 from hub.protocols import zk_access as za
-from hub.simulator.zk.terminal import TerminalError
+from hub.simulator.zk.terminal import Terminal, TerminalError
 
-if TYPE_CHECKING:
-    from hub.simulator.zk.server import Session
 
-Handler = Callable[["Session", int, bytes], list[bytes]]
+class Session(Protocol):
+    """What a handler uses of the server's session (hub.simulator.zk.server.Session)."""
+
+    terminal: Terminal
+    upload: bytearray | None
+    upload_size: int
+
+    def _reply(self, code: int, reply: int, data: bytes = b"", session: int | None = None) -> list[bytes]: ...
+
+    def _stream(self, payload: bytes, reply: int) -> list[bytes]: ...
+
+
+Handler = Callable[[Session, int, bytes], list[bytes]]
 
 
 def _user(s: Session, uid: int) -> zk.User:
