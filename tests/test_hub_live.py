@@ -9,6 +9,8 @@ the hub is a real `hub run` process.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from datetime import datetime
 
@@ -16,7 +18,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from hub.web.auth import add_user, new_api_token
-from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
+from tests.proc_helpers import ROOT, free_port, hub_env, start_hub, stop, wait_http
 from tests.zk_fixtures import assert_store_matches, make_terminal, stored
 
 __all__ = ["make_terminal"]  # a fixture
@@ -73,6 +75,18 @@ def test_hub_run_live_punches_within_5_s_and_a_pull_shares_the_session(settings,
             assert r.json()["mode"] == "full"
             _until(lambda sim=sim: len(stored(engine, sim.device_id)) == 32, 5, "the second punch stored")
         assert api.post("/api/devices/NOPE/pull").status_code == 404
+        # `hub pull` and `hub device sync-time` typed in another shell meanwhile: the running hub
+        # does them over its sessions (hub.service.requests), the shell shows the results
+        for sim in sims[3:5]:
+            sim.terminal.punch("1003", state=0, verify=1)
+        cli = subprocess.run([sys.executable, "-m", "hub.cli.main", "pull", "--full"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert "`hub run`" in cli.stdout and all(sim.serial in cli.stdout for sim in sims), cli.stdout
+        cli = subprocess.run([sys.executable, "-m", "hub.cli.main", "device", "sync-time"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0 and cli.stdout.count("clock set") + cli.stdout.count("jam disetel") == 10, \
+            cli.stdout + cli.stderr
         for sim in sims:
             assert sim.server.server.connects == sessions_before[sim.serial], sim.serial
             assert sim.server.server.displaced == 0

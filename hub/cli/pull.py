@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.zk.coordinator import Puller, PullResult, default_client, load_targets
 from hub.cli import devices
 from hub.cli.common import cli_actor, console, engine, fail
+from hub.cli.via_hub import hub_running, via_hub
 from hub.config import get_settings
 from hub.i18n import tr
 from hub.store.models import IngestRun, utcnow
@@ -46,6 +49,8 @@ def pull(ctx: typer.Context,
          full: bool = typer.Option(False, "--full", help="baca seluruh log walau tidak berubah"),
          templates: bool = typer.Option(False, "--templates",
                                         help="cadangkan juga template sidik jari (terenkripsi)"),
+         direct: bool = typer.Option(False, "--direct",
+                                     help="tarik sendiri walau `hub run` sedang berjalan (membuka sesi kedua)"),
          ) -> None:
     """Tarik log absensi semua terminal ZK sekaligus (bertahap: hanya yang berubah)."""
     if ctx.invoked_subcommand:
@@ -56,7 +61,7 @@ def pull(ctx: typer.Context,
         fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"),
              tr("daftarkan dengan `hub device add SN --kind zk-tcp --host IP`",
                 "register one with `hub device add SN --kind zk-tcp --host IP`"))
-    puller = Puller(eng, get_settings().pull, default_client)
+    routed = None if direct else hub_running()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
@@ -66,14 +71,20 @@ def pull(ctx: typer.Context,
             status = f"[red]{r.serial} ✗[/]" if r.error else f"{r.serial} +{r.new}"
             progress.update(task, advance=1, last=status)
 
-        try:
-            results = puller.pull_many(targets, full, done)
-        except KeyboardInterrupt:
-            puller.stop.set()
-            raise
+        results = None
+        if routed:
+            results = via_hub(eng, targets, "pull", full, lambda d: done(_pull_result(d)))
+            results = None if results is None else [_pull_result(d) for d in results]
+        if results is None:
+            puller = Puller(eng, get_settings().pull, default_client)
+            try:
+                results = puller.pull_many(targets, full, done)
+            except KeyboardInterrupt:
+                puller.stop.set()
+                raise
     _summary(results)
     if templates:
-        _backup(eng, targets, results)
+        _backup(eng, targets, results, routed)
     new = sum(r.new for r in results)
     seen = sum(r.seen for r in results)
     failed = [r for r in results if r.error]
@@ -91,18 +102,28 @@ def pull(ctx: typer.Context,
         raise typer.Exit(2)
 
 
-def _backup(eng, targets, results) -> None:  # noqa: ANN001 - CLI helper
+def _pull_result(d: dict) -> PullResult:
+    known = {f.name for f in dataclasses.fields(PullResult)}
+    return PullResult(**{k: v for k, v in d.items() if k in known})
+
+
+def _backup(eng, targets, results, routed: bool = False) -> None:  # noqa: ANN001 - CLI helper
     from hub.roster.harvest import harvest_templates
     from hub.store.db import session_scope
     from hub.store.models import Device
 
-    ok = {r.serial for r in results if r.ok}
-    for t in targets:
-        if t.serial not in ok:
-            continue
+    ok = [t for t in targets if t.serial in {r.serial for r in results if r.ok}]
+    done = via_hub(eng, ok, "harvest") if routed and ok else None
+    for n, t in enumerate(ok):
         try:
-            with session_scope(eng) as s:
-                b = harvest_templates(s, s.get(Device, t.id))
+            if done is not None:
+                if done[n].get("error"):
+                    raise RuntimeError(done[n]["error"])
+                b = SimpleNamespace(**done[n])
+                b.unknown_pin = len(b.unknown_pins)
+            else:
+                with session_scope(eng) as s:
+                    b = harvest_templates(s, s.get(Device, t.id))
         except Exception as exc:  # noqa: BLE001 - report per terminal and go on
             console.print(f"[red]{t.serial}: {tr('cadangan template gagal', 'template backup failed')}"
                           f": {exc}[/]")
@@ -117,13 +138,18 @@ def _backup(eng, targets, results) -> None:  # noqa: ANN001 - CLI helper
 def sync_time(device: str | None = typer.Option(None, "--device", help="nomor seri / nama"),
               site: str | None = typer.Option(None, "--site", help="kode kantor")) -> None:
     """Setel jam terminal ZK ke jam hub (zona IANA tiap terminal)."""
-    from hub.adapters.zk.clock import sync_clocks
+    from hub.adapters.zk.clock import ClockResult, sync_clocks
 
     eng = engine()
-    results = sync_clocks(eng, get_settings().pull, device, site, actor=cli_actor(),
-                          only_if_off=False)
-    if not results:
+    targets = load_targets(eng, device, site)
+    if not targets:
         fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"))
+    routed = via_hub(eng, targets, "sync_time") if hub_running() else None
+    if routed is not None:
+        known = {f.name for f in dataclasses.fields(ClockResult)}
+        results = [ClockResult(**{k: v for k, v in d.items() if k in known}) for d in routed]
+    else:
+        results = sync_clocks(eng, get_settings().pull, device, site, actor=cli_actor(), only_if_off=False)
     bad = 0
     for r in results:
         if r.error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -10,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, engine, fail, store
+from hub.cli.via_hub import hub_running, via_hub
 from hub.i18n import tr
 from hub.roster.plan import DevicePlan
 
@@ -30,6 +33,17 @@ def _day(value: str | None) -> date:
     except ValueError:
         fail(tr(f"tanggal '{value}' tidak sah", f"date '{value}' is not valid"),
              tr("tulis sebagai TTTT-BB-HH, mis. 2026-01-31", "write it as YYYY-MM-DD, e.g. 2026-01-31"))
+
+
+def _device_result(d: dict):  # noqa: ANN202 - a DeviceResult from the running hub's answer
+    from hub.roster.apply import DeviceResult, Issue
+
+    known = {f.name for f in dataclasses.fields(DeviceResult)}
+    if "status" not in d:  # the hub could not even start (unknown terminal, ...)
+        return DeviceResult(d.get("device_id", 0), d.get("serial", "?"), "failed", error=d.get("error"))
+    res = DeviceResult(**{k: v for k, v in d.items() if k in known and k != "issues"})
+    res.issues = [Issue(**i) for i in d.get("issues", [])]
+    return res
 
 
 def _plans(site: str | None, device: str | None, day: date) -> list[DevicePlan]:
@@ -103,10 +117,20 @@ def sync_apply(site: str | None = typer.Option(None, "--site", help="kode kantor
                    None, "--allow-removals", help="izinkan sampai N penghapusan per terminal (bawaan 20)")) -> None:
     """Jalankan rencana: kirim perubahan, baca kembali isi terminal, laporkan selisih."""
     from hub.roster.apply import apply_plans
+    from hub.roster.plan import ZK_KINDS
 
-    plans = _plans(site, device, _day(on))
+    day = _day(on)
+    plans = _plans(site, device, day)
     _summary(plans)
     todo = [p for p in plans if not p.empty]
+    # ZK terminals are pushed by the running hub over the sessions it holds, if there is one
+    zk_todo = [p for p in todo if p.kind in ZK_KINDS]
+    routed: dict[int, object] = {}
+    if zk_todo and hub_running():
+        done = via_hub(engine(), [SimpleNamespace(id=p.device_id) for p in zk_todo], "sync",
+                       params={"day": day.isoformat(), "allow_removals": allow_removals})
+        for p, d in zip(zk_todo, done or [], strict=False):
+            routed[p.device_id] = _device_result(d)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         overall = bar.add_task(tr("terminal", "terminals"), total=len(todo))
@@ -119,7 +143,10 @@ def sync_apply(site: str | None = typer.Option(None, "--site", help="kode kantor
 
         results = []
         for p in plans:
-            results += apply_plans(engine(), [p], cli_actor(), allow_removals, progress)
+            if p.device_id in routed:
+                results.append(routed[p.device_id])
+            else:
+                results += apply_plans(engine(), [p], cli_actor(), allow_removals, progress)
             if not p.empty:
                 bar.advance(overall)
     t = Table(title=tr("Hasil sinkronisasi", "Sync results"))
@@ -183,12 +210,19 @@ def sync_harvest(device: str = typer.Option(..., "--device", help="terminal temp
     """Ambil template sidik jari dari terminal tempat pendaftaran (disimpan terenkripsi)."""
     from hub.adapters.zk.client import ZkClientError
     from hub.fleet.registry import RegistryError, find_device
-    from hub.roster.harvest import harvest_templates
+    from hub.roster.harvest import HarvestResult, harvest_templates
+    from hub.roster.plan import ZK_KINDS
+
+    HARVEST_FIELDS = {f.name for f in dataclasses.fields(HarvestResult)}  # noqa: N806
 
     with store() as s:
         try:
             dev = find_device(s, device)
-            res = harvest_templates(s, dev)
+            routed = via_hub(engine(), [dev], "harvest") if dev.kind in ZK_KINDS and hub_running() else None
+            if routed and routed[0].get("error"):
+                raise ZkClientError(routed[0]["error"])
+            res = HarvestResult(**{k: v for k, v in routed[0].items() if k in HARVEST_FIELDS}) if routed \
+                else harvest_templates(s, dev)
         except RegistryError as exc:
             fail(str(exc))
         except ZkClientError as exc:

@@ -93,6 +93,7 @@ class Hub:
         self._stop = threading.Event()
         self._scheduler = None
         self._mqtt = None
+        self._requests = None
         self._lock = LeaderLock(self.settings.effective_database_url(), self.settings.var_dir)
 
     # -- scheduler leadership ----------------------------------------------------------
@@ -111,6 +112,7 @@ class Hub:
                 self.state.leader = self.state.scheduler_running = True
                 log.info("this process (pid %s) now schedules", os.getpid())
                 self._start_live()
+                self._start_requests()
             elif not held and self._scheduler is not None:
                 self._stop_scheduler()
             self._stop.wait(self.leader_poll_s)
@@ -125,6 +127,15 @@ class Hub:
         self.state.live = LiveSupervisor(engine, self.settings.pull).start()
         log.info("live sessions: %d ZK terminals", len(self.state.live.listeners))
 
+    def _start_requests(self) -> None:
+        """Other processes' work on terminals (hub pull typed meanwhile) is done here,
+        through the sessions this leader holds."""
+        from hub.service.requests import RequestWorker  # noqa: PLC0415
+
+        if self._requests is None:
+            self._requests = RequestWorker(get_engine(self.settings.effective_database_url()), self.settings)
+            self._requests.start()
+
     def _stop_live(self) -> None:
         if self.state.live is not None:
             with contextlib.suppress(Exception):
@@ -132,6 +143,10 @@ class Hub:
             self.state.live = None
 
     def _stop_scheduler(self) -> None:
+        if self._requests is not None:
+            with contextlib.suppress(Exception):
+                self._requests.stop()
+            self._requests = None
         self._stop_live()
         if self._scheduler is not None:
             with contextlib.suppress(Exception):

@@ -118,6 +118,26 @@ class DeviceOutage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class DeviceRequest(Base):
+    """Work on a terminal asked of the running hub by another process (the CLI): the hub
+    that holds the terminals' sessions does it, so no second session is opened
+    (hub.service.requests)."""
+
+    __tablename__ = "device_requests"
+    __table_args__ = (Index("ix_device_requests_status", "status", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))  # pull | sync_time | harvest | sync
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued running done cancelled
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class Employee(Base):
     __tablename__ = "employees"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

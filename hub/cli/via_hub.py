@@ -1,0 +1,34 @@
+"""Work a CLI command hands to the running hub, when there is one (hub.service.requests):
+`hub run` holds the terminals' sessions, so a command typed in another shell asks it
+instead of opening a second session to each terminal."""
+
+from __future__ import annotations
+
+from hub.cli.common import cli_actor, console
+from hub.config import get_settings
+from hub.i18n import tr
+
+
+def hub_running() -> bool:
+    """`hub run` holds the terminals' sessions: ask it to do the work (no second session)."""
+    from hub.service.requests import leader_running
+
+    if not leader_running(get_settings()):
+        return False
+    console.print(tr("`hub run` sedang berjalan: pekerjaan ini dikerjakan olehnya, lewat sesi terminal yang "
+                     "ia pegang.", "`hub run` is running: it does this work, over the terminal sessions it holds."))
+    return True
+
+
+def via_hub(eng, targets, action: str, full: bool = False, on_done=None,  # noqa: ANN001
+            params: dict | None = None) -> list[dict] | None:
+    """The results, in the order of `targets` (anything with an `id` of its device), or
+    None when the hub did not take the work up (the caller then does it itself)."""
+    from hub.service.requests import submit, wait
+
+    ids = submit(eng, [t.id for t in targets], action, cli_actor(), full, params)
+    out = wait(eng, ids, on_done=on_done)
+    if out is None:
+        console.print(tr("[yellow]`hub run` tidak mengambil permintaan dalam 20 detik; dikerjakan langsung.[/]",
+                         "[yellow]`hub run` did not take the request within 20 s; doing it directly.[/]"))
+    return out
