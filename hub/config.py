@@ -33,6 +33,14 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     session_minutes: int = 480
+    # login throttling: this many failures within the window lock the account (or the
+    # address, for many accounts tried from one place) for lockout_minutes, or until IT
+    # lifts it (`hub user unlock`)
+    login_max_failures: int = 5
+    address_max_failures: int = 20
+    login_window_minutes: int = 15
+    lockout_minutes: int = 15
+    api_token_days: int = 90  # an API token's life unless given otherwise
 
 
 @dataclass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.i18n import tr
 from hub.store.models import utcnow
-from hub.web.models import ROLES, ApiToken, User, WebSession
+from hub.web.models import ROLES, ApiToken, LoginThrottle, User, WebSession
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -66,13 +69,35 @@ def validate_role(role: str) -> str:
     return role
 
 
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    text = (Path(__file__).with_name("common_passwords.txt")).read_text(encoding="utf-8")
+    return frozenset(ln.strip().lower() for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+
+
+def validate_password(password: str, username: str) -> str:
+    """Long enough, not the username, not one of the passwords everyone tries first."""
+    pw = password or ""
+    if len(pw) < MIN_PASSWORD:
+        raise AuthError(tr(f"kata sandi minimal {MIN_PASSWORD} karakter",
+                           f"the password needs at least {MIN_PASSWORD} characters"))
+    low, name = pw.lower(), (username or "").strip().lower()
+    if name and (low == name or name in low and len(low) - len(name) < 4):
+        raise AuthError(tr("kata sandi tidak boleh berupa nama pengguna; pilih kata sandi lain",
+                           "the password must not be the username; choose another"))
+    if low in _common_passwords() or len(set(low)) < 3:
+        raise AuthError(tr("kata sandi ini terlalu umum dan mudah ditebak; pilih yang lain "
+                           "(mis. tiga kata acak dengan angka)",
+                           "this password is too common and easy to guess; choose another "
+                           "(e.g. three random words with a number)"))
+    return pw
+
+
 def add_user(session: Session, username: str, password: str, role: str,
              full_name: str = "") -> User:
     name = validate_username(username)
     validate_role(role)
-    if len(password or "") < MIN_PASSWORD:
-        raise AuthError(tr(f"kata sandi minimal {MIN_PASSWORD} karakter",
-                           f"the password needs at least {MIN_PASSWORD} characters"))
+    validate_password(password, name)
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise AuthError(tr(f"pengguna '{name}' sudah ada", f"user '{name}' already exists"))
     user = User(username=name, full_name=full_name, role=role, active=True,
@@ -86,6 +111,60 @@ def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None:
         raise AuthError(tr(f"pengguna '{username}' tidak ditemukan", f"user '{username}' not found"))
+    return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    locked_until: datetime | None = None  # set when the account or the address is locked
+
+
+def login(session: Session, username: str, password: str, address: str, web: Any) -> LoginResult:
+    """A login attempt with throttling (`web`: WebSettings). Failures count per account and
+    per address within a window; at the limit the account (or address) is locked for
+    web.lockout_minutes, during which even the right password is refused."""
+    now = utcnow()
+    address = (address or "?")[:64]
+    name = (username or "").strip().lower()
+    throttle = session.get(LoginThrottle, address)
+    user = session.scalar(select(User).where(User.username == name))
+    for locked in (throttle.locked_until if throttle else None, user.locked_until if user else None):
+        if locked is not None and locked > now:
+            _hasher.hash("timing-equaliser")
+            return LoginResult(None, locked)
+    ok = authenticate(session, username, password)
+    if ok is not None:
+        ok.failed_logins, ok.first_failed_at, ok.locked_until = 0, None, None
+        if throttle is not None:
+            session.delete(throttle)
+        return LoginResult(ok)
+    window = timedelta(minutes=web.login_window_minutes)
+    lock = now + timedelta(minutes=web.lockout_minutes)
+    locked_until = None
+    if user is not None:
+        if user.first_failed_at is None or now - user.first_failed_at > window:
+            user.failed_logins, user.first_failed_at = 0, now
+        user.failed_logins += 1
+        if user.failed_logins >= web.login_max_failures:
+            user.locked_until = locked_until = lock
+    if throttle is None:
+        throttle = LoginThrottle(address=address, failures=0, first_failed_at=now)
+        session.add(throttle)
+    elif now - throttle.first_failed_at > window:
+        throttle.failures, throttle.first_failed_at = 0, now
+    throttle.failures += 1
+    if throttle.failures >= web.address_max_failures:
+        throttle.locked_until = locked_until = lock
+    session.flush()
+    return LoginResult(None, locked_until)
+
+
+def unlock(session: Session, username: str) -> User:
+    """IT lifts a lockout (the account's, and every address lock)."""
+    user = find_user(session, username)
+    user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
+    session.execute(delete(LoginThrottle))
     return user
 
 
@@ -133,12 +212,15 @@ def end_session(session: Session, token: str | None) -> None:
         session.execute(delete(WebSession).where(WebSession.token_sha256 == digest(token)))
 
 
-def new_api_token(session: Session, user: User, name: str = "") -> str:
-    """Create an API token for a user; returns it (shown once, stored hashed)."""
+def new_api_token(session: Session, user: User, name: str = "", days: int = 90) -> str:
+    """Create an API token for a user, valid `days` days; returns it (shown once, stored hashed)."""
     if not user.active:
         raise AuthError(tr(f"pengguna '{user.username}' tidak aktif", f"user '{user.username}' is inactive"))
+    if not 1 <= days <= 3660:
+        raise AuthError(tr("masa berlaku token 1 sampai 3660 hari", "a token lives 1 to 3660 days"))
     token = "hub_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_sha256=digest(token), user_id=user.id, name=name))
+    session.add(ApiToken(token_sha256=digest(token), user_id=user.id, name=name,
+                         expires_at=utcnow() + timedelta(days=days)))
     session.flush()
     return token
 
@@ -147,7 +229,7 @@ def token_principal(session: Session, token: str | None) -> Principal | None:
     if not token:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest(token)))
-    if row is None or row.revoked or not row.user.active:
+    if row is None or row.revoked or not row.user.active or (row.expires_at and row.expires_at <= utcnow()):
         return None
     row.last_used_at = utcnow()
     return Principal(row.user.id, row.user.username, row.user.role)

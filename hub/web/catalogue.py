@@ -38,6 +38,8 @@ EN: dict[str, str] = {
     "Antrean": "Backlog",
     "Selisih jam (detik)": "Clock offset (s)",
     "Galat": "Error",
+    "Terlalu banyak percobaan gagal: masuk dikunci sampai": "Too many failed attempts: signing in is locked until",
+    "Hubungi IT untuk membukanya lebih cepat.": "Ask IT to lift it sooner.",
     "Gagal berturut-turut": "Consecutive failures",
     "sejak": "since",
     "Sambung ulang dalam (detik)": "Reconnecting in (seconds)",

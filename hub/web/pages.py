@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,8 @@ from hub.reconcile.pdf import render as render_pdf
 from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device, Employee, Site, utcnow
 from hub.web import queries, review
-from hub.web.auth import Principal, authenticate, end_session, start_session
+from hub.web.auth import Principal, end_session, start_session
+from hub.web.auth import login as login_attempt
 from hub.web.deps import (
     DB,
     FLASH_COOKIE,
@@ -74,10 +75,11 @@ def _page(value: str | None) -> int:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None, error: str | None = None) -> Response:
+def login_form(request: Request, next: str | None = None, error: str | None = None,
+               until: str | None = Query(None, pattern=r"^\d{2}:\d{2}$")) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", login_csrf=token, next=_safe_next(next) or "",
-                      error=error)
+                      error=error, until=until)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
     return response
 
@@ -89,11 +91,16 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         return _go("/login?error=csrf")
-    user = authenticate(session, username, password)
+    address = request.client.host if request.client else "?"
+    attempt = login_attempt(session, username, password, address, settings_of(request).web)
+    user = attempt.user
     if user is None:
-        session.add(AuditLog(actor=username[:100] or "?", action="login.failed", entity="user",
-                             entity_id=None, details={}))
-        return _go("/login?error=bad" + (f"&next={quote(next)}" if _safe_next(next) else ""))
+        locked = attempt.locked_until
+        session.add(AuditLog(actor=username[:100] or "?", action="login.locked" if locked else "login.failed",
+                             entity="user", entity_id=None,
+                             details={"address": address, **({"until": locked.isoformat()} if locked else {})}))
+        error = f"locked&until={locked.strftime('%H:%M')}" if locked else "bad"
+        return _go(f"/login?error={error}" + (f"&next={quote(next)}" if _safe_next(next) else ""))
     token = start_session(session, user, settings_of(request).web.session_minutes)
     session.add(AuditLog(actor=user.username, action="login", entity="user", entity_id=str(user.id),
                          details={}))
