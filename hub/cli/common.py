@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hub.i18n import tr
+from hub.spreadsheet import csv_safe
 from hub.store.db import get_engine, head_revision, is_initialised, session_scope
 
 console = Console()
@@ -80,7 +81,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputForm
         writer = csv.writer(buf)
         writer.writerow(columns)
         for r in rows:
-            writer.writerow(["" if r.get(c) is None else _plain(r.get(c)) for c in columns])
+            writer.writerow(["" if r.get(c) is None else csv_safe(_plain(r.get(c))) for c in columns])
         sys.stdout.write(buf.getvalue())
         return
     table = Table(title=title)

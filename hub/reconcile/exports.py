@@ -13,10 +13,20 @@ from openpyxl.utils import get_column_letter
 
 from hub.reconcile.period import MonthFigures
 from hub.reconcile.recap import DAY_NAMES, Column, month_label
+from hub.spreadsheet import csv_safe, looks_like_formula
 
 PCT_FORMAT = '0.00##"%"'
 RUPIAH_FORMAT = '"Rp"#,##0'
 COUNT_FORMAT = "0"
+
+
+def _row(ws: Any, values: list[Any]) -> None:
+    """Append a row; texts that look like formulas stay texts (XLSX has a string type)."""
+    ws.append(values)
+    if any(looks_like_formula(v) for v in values):
+        for cell in ws[ws.max_row]:
+            if looks_like_formula(cell.value):
+                cell.data_type = "s"
 
 
 def csv_bytes(fig: MonthFigures) -> bytes:
@@ -26,7 +36,7 @@ def csv_bytes(fig: MonthFigures) -> bytes:
     w = csv.writer(buf)
     w.writerow([c.key for c in fig.columns])
     for r in fig.rows:
-        w.writerow([_plain(r.get(c.key, ""), c) for c in fig.columns])
+        w.writerow([csv_safe(_plain(r.get(c.key, ""), c)) for c in fig.columns])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -60,52 +70,52 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
     titles = [pemda or "PEMERINTAH DAERAH", "REKAPITULASI KEHADIRAN DAN POTONGAN TPP",
               f"{scope_name(fig)} - Bulan {month_label(fig.month)}", status_line(fig)]
     for line in titles:
-        ws.append([line])
+        _row(ws, [line])
         ws.cell(ws.max_row, 1).font = bold
-    ws.append([])
-    ws.append([c.id for c in fig.columns])
+    _row(ws, [])
+    _row(ws, [c.id for c in fig.columns])
     header_row = ws.max_row
     for cell in ws[header_row]:
         cell.font, cell.fill, cell.border = bold, head_fill, box
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     row_no = header_row
     for r in fig.rows:
-        ws.append([r.get(c.key, "") for c in fig.columns])
+        _row(ws, [r.get(c.key, "") for c in fig.columns])
         row_no += 1
         _format_row(ws, row_no, fig.columns, box)
     total = ["JUMLAH" if c.key == "nama" else fig.totals.get(c.key, "") for c in fig.columns]
-    ws.append(total)
+    _row(ws, total)
     row_no += 1
     _format_row(ws, row_no, fig.columns, box)
     for cell in ws[row_no]:
         cell.font = bold
     _widths(ws, fig.columns, header_row, row_no)
     ws.freeze_panes = ws.cell(header_row + 1, 4)
-    ws.append([])
+    _row(ws, [])
     _signatures(ws, fig)
 
     wo = wb.create_sheet("Rekap OPD")
     keys = ["opd", "pegawai", *[c.key for c in fig.columns if c.key in fig.totals]]
     labels = {c.key: c.id for c in fig.columns}
-    wo.append([labels.get(k, {"opd": "OPD", "pegawai": "Pegawai"}.get(k, k)) for k in keys])
+    _row(wo, [labels.get(k, {"opd": "OPD", "pegawai": "Pegawai"}.get(k, k)) for k in keys])
     for cell in wo[1]:
         cell.font, cell.fill = bold, head_fill
     by_key = {c.key: c for c in fig.columns}
     for n, o in enumerate(fig.offices, 2):
-        wo.append([o.get(k, "") for k in keys])
+        _row(wo, [o.get(k, "") for k in keys])
         for i, k in enumerate(keys, 1):
             if k in by_key and by_key[k].kind == "rupiah":
                 wo.cell(n, i).number_format = RUPIAH_FORMAT
     wo.column_dimensions["A"].width = 40
 
     wl = wb.create_sheet("Keterangan")
-    wl.append(["Kode", "Arti", "% TPP per kejadian/hari"])
+    _row(wl, ["Kode", "Arti", "% TPP per kejadian/hari"])
     for cell in wl[1]:
         cell.font, cell.fill = bold, head_fill
     for n, (code, id_text, _en, pct) in enumerate(fig.legend, 2):
-        wl.append([code, id_text, pct if pct is not None else 0])
+        _row(wl, [code, id_text, pct if pct is not None else 0])
         wl.cell(n, 3).number_format = PCT_FORMAT
-    wl.append([])
+    _row(wl, [])
     for line in (
             "Jumlah % potongan = jumlah (banyaknya kode x % kode itu) dari kolom-kolom kode di lembar Rekap Pegawai.",
             "% potongan (maks.) = Jumlah % potongan, dibatasi batas bulanan ruleset; nominal = pagu x % / 100, "
@@ -114,14 +124,14 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
             "TD dan TV tidak memotong TPP sampai peninjau memutuskan (terminal tanpa data / bukti diragukan).",
             f"Ruleset: {', '.join(fig.rulesets) or '-'}",
             f"Kode dokumen (SHA-256 angka): {fig.sha256}"):
-        wl.append([line])
+        _row(wl, [line])
     wl.column_dimensions["A"].width = 12
     wl.column_dimensions["B"].width = 80
     wl.column_dimensions["C"].width = 24
 
     if daily:
         wd = wb.create_sheet("Harian")
-        wd.append(["NIP", "Nama", "Tanggal", "Hari", "Masuk", "Pulang", "Status", "Menit terlambat",
+        _row(wd, ["NIP", "Nama", "Tanggal", "Hari", "Masuk", "Pulang", "Status", "Menit terlambat",
                    "Menit pulang cepat", "% potongan", "Sumber", "Shift", "Ruleset"])
         for cell in wd[1]:
             cell.font, cell.fill = bold, head_fill
@@ -130,7 +140,7 @@ def xlsx_bytes(fig: MonthFigures, *, pemda: str = "", daily: bool = True) -> byt
         for emp in sorted(fig.days, key=lambda e: (who.get(e, ("", ""))[1], e)):
             nip, name = who.get(emp, ("", ""))
             for d in fig.days[emp]:
-                wd.append([nip, name, d.day, DAY_NAMES[d.day.weekday()],
+                _row(wd, [nip, name, d.day, DAY_NAMES[d.day.weekday()],
                            d.check_in.strftime("%H:%M:%S") if d.check_in else "",
                            d.check_out.strftime("%H:%M:%S") if d.check_out else "", d.status, d.late_min,
                            d.early_min, d.pct, d.source, d.shift or "", d.ruleset])
@@ -171,9 +181,9 @@ def _widths(ws: Any, columns: list[Column], header_row: int, last_row: int) -> N
 
 
 def _signatures(ws: Any, fig: MonthFigures) -> None:
-    ws.append(["", "Diverifikasi oleh", "", "", "", "", "", "", "Mengetahui"])
-    ws.append(["", "Pengelola Kepegawaian", "", "", "", "", "", "", "Kepala OPD"])
+    _row(ws, ["", "Diverifikasi oleh", "", "", "", "", "", "", "Mengetahui"])
+    _row(ws, ["", "Pengelola Kepegawaian", "", "", "", "", "", "", "Kepala OPD"])
     for _ in range(3):
-        ws.append([])
-    ws.append(["", "(................................)", "", "", "", "", "", "", "(................................)"])
-    ws.append(["", "NIP. ..........................", "", "", "", "", "", "", "NIP. .........................."])
+        _row(ws, [])
+    _row(ws, ["", "(................................)", "", "", "", "", "", "", "(................................)"])
+    _row(ws, ["", "NIP. ..........................", "", "", "", "", "", "", "NIP. .........................."])

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from hub.fleet.registry import DeviceSpec, RegistryError, add_device
 from hub.reconcile import store as rc
-from hub.reconcile.errors import ReconcileError
+from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device
 from hub.web import queries, review
 from hub.web.auth import Principal
-from hub.web.deps import DB, api_principal
+from hub.web.deps import DB, SaneDate, SaneDateTime, api_principal
 
 router = APIRouter(prefix="/api", tags=["api"])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -139,10 +139,10 @@ class ExceptionOut(BaseModel):
 
 class CorrectionIn(BaseModel):
     employee_id: int = Field(ge=1, le=MAX_ID)
-    day: date
+    day: SaneDate
     kind: Literal["add_punch", "void_punch", "set_status"]
     reason: str = Field(max_length=2000)
-    local_time: datetime | None = None
+    local_time: SaneDateTime | None = None
     state: Literal["check_in", "check_out"] | None = None
     status: str | None = Field(None, max_length=32)
     punch_id: int | None = Field(None, ge=1, le=2**63 - 1)
@@ -211,7 +211,7 @@ class LockIn(BaseModel):
 
 class NoDataDecisionIn(BaseModel):
     terminal: str = Field(max_length=32)
-    day: date
+    day: SaneDate
     decision: Literal["present", "absent"]
     reason: str = Field(max_length=2000)
 
@@ -224,6 +224,14 @@ class PunchDecisionIn(BaseModel):
 
 def _problem(exc: Exception, status: int = 422) -> HTTPException:
     return HTTPException(status, str(exc))
+
+
+def _month(month: str) -> None:
+    """A month outside the hub's years is the caller's mistake (422), not a missing thing."""
+    try:
+        month_bounds(month)
+    except ReconcileError as exc:
+        raise _problem(exc) from exc
 
 
 @router.get("/me", response_model=Me)
@@ -307,8 +315,8 @@ def employees(site: str | None = Query(None, max_length=64), page: int = Query(1
 
 @router.get("/punches", response_model=PunchPage)
 def punches(device: str | None = Query(None, max_length=64), site: str | None = Query(None, max_length=64),
-            employee: str | None = Query(None, max_length=32), date_from: date | None = None,
-            date_to: date | None = None, flag: Literal[queries.FLAG_NAMES] | None = None,  # type: ignore[valid-type]
+            employee: str | None = Query(None, max_length=32), date_from: SaneDate | None = None,
+            date_to: SaneDate | None = None, flag: Literal[queries.FLAG_NAMES] | None = None,  # type: ignore[valid-type]
             page: int = Query(1, ge=1, le=100000), per_page: int = Query(50, ge=1, le=500),
             who: Principal = Depends(api_principal("punch.read")), session: Session = DB) -> dict:
     f = queries.PunchFilter(device, site, employee, date_from, date_to, flag)
@@ -317,7 +325,7 @@ def punches(device: str | None = Query(None, max_length=64), site: str | None = 
 
 
 @router.get("/exceptions", response_model=list[ExceptionOut])
-def exceptions(site: str = Query(max_length=64), day: date = Query(),
+def exceptions(day: SaneDate, site: str = Query(max_length=64),
                who: Principal = Depends(api_principal("review.read")),
                session: Session = DB) -> list[dict]:
     try:
@@ -392,6 +400,7 @@ def quarantine_decision(body: PunchDecisionIn, who: Principal = Depends(api_prin
 def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
           who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> dict:
     """The month's recap: the same figures as the page and the exports (frozen when locked)."""
+    _month(month)
     try:
         s = review.find_site(session, site)
         fig = month_figures(session, month, s.id)
@@ -409,6 +418,7 @@ def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
 def recap_preview(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
                   who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
     """What locking would freeze, and the code to confirm it with."""
+    _month(month)
     try:
         s = review.find_site(session, site)
         p = preview_lock(session, month, s.id)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from hub.config import Settings
 from hub.punch import PunchFlag
+from hub.reconcile.errors import check_day
 from hub.store.db import session_factory
 from hub.web.auth import Principal, session_principal, token_principal
 from hub.web.catalogue import number_formatter, translator
@@ -121,3 +124,17 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # 
     if request.query_params.get("lang"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
+
+
+def _sane(day: date) -> date:
+    check_day(day)  # a ReconcileError is a ValueError: FastAPI answers 422 with its message
+    return day
+
+
+def _sane_time(t: datetime) -> datetime:
+    check_day(t.date())
+    return t
+
+
+SaneDate = Annotated[date, AfterValidator(_sane)]  # a date parameter in 2000..2099
+SaneDateTime = Annotated[datetime, AfterValidator(_sane_time)]

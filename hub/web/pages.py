@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
 from hub.reconcile import store as rc
-from hub.reconcile.errors import ReconcileError, month_bounds
+from hub.reconcile.errors import ReconcileError, check_day, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.exports import csv_bytes, xlsx_bytes
 from hub.reconcile.locks import LockMap
@@ -62,8 +62,8 @@ def _safe_next(nxt: str | None) -> str | None:
 
 def _date(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
+        return check_day(date.fromisoformat(value)) if value else None
+    except ValueError:  # (a ReconcileError too: out of range)
         return None
 
 
@@ -252,7 +252,7 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
     form = await request.form()
     back = _back(form, "/exceptions")
     try:
-        day = date.fromisoformat(str(form.get("day", "")))
+        day = check_day(date.fromisoformat(str(form.get("day", ""))))
         hhmm = str(form.get("time") or "")
         local = datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time()) if hhmm else None
         emp_id = int(str(form.get("employee_id", "")))
