@@ -41,6 +41,9 @@ class WebSettings:
     login_window_minutes: int = 15
     lockout_minutes: int = 15
     api_token_days: int = 90  # an API token's life unless given otherwise
+    metrics_token: str = ""  # lets a remote monitor read /metrics and /healthz details (else loopback only)
+    max_body_bytes: int = 2 * 1024 * 1024  # forms and JSON
+    upload_max_body_bytes: int = 16 * 1024 * 1024  # photo uploads (/api/face, /api/mobile)
 
 
 @dataclass

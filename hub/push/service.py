@@ -7,11 +7,12 @@ call these functions; the database commit happens here, before any acknowledgeme
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.fleet import health
@@ -20,6 +21,8 @@ from hub.punch import Punch
 from hub.push.models import DeviceCommand, PushRegistration
 from hub.store.ingest import IngestResult, ingest_punches
 from hub.store.models import AuditLog, Device, IngestRun, utcnow
+
+log = logging.getLogger(__name__)
 
 RESEND_AFTER = timedelta(seconds=60)
 DEFAULT_TTL = timedelta(hours=24)
@@ -41,19 +44,31 @@ def lookup_device(conn: Connection, serial: str) -> KnownDevice | None:
     return KnownDevice(row.id, row.serial, row.tz, row.kind)
 
 
-def hold_unknown(engine: Engine, serial: str, channel: str, info: dict[str, Any]) -> None:
-    """Record (or refresh) the pending registration of a terminal nobody registered yet."""
+PENDING_PER_HOUR = 50  # new pending registrations accepted per hour (invented serials flood the list)
+
+
+def hold_unknown(engine: Engine, serial: str, channel: str, info: dict[str, Any]) -> bool:
+    """Record (or refresh) the pending registration of a terminal nobody registered yet.
+    False when it was not recorded: more than PENDING_PER_HOUR new serials came in the
+    last hour (the terminal is told it is unregistered and keeps its data; it is held once
+    the flood has passed)."""
     now = utcnow()
     with engine.begin() as conn:
         reg = conn.execute(select(PushRegistration.id, PushRegistration.attempts)
                            .where(PushRegistration.serial == serial)).first()
         if reg is None:
+            recent = conn.scalar(select(func.count()).select_from(PushRegistration).where(
+                PushRegistration.status == "pending", PushRegistration.first_seen_at > now - timedelta(hours=1)))
+            if recent >= PENDING_PER_HOUR:
+                log.warning("%s %s not held: %d new pending registrations in the last hour", channel, serial,
+                            recent)
+                return False
             try:
                 with conn.begin_nested():
                     conn.execute(insert(PushRegistration).values(
                         serial=serial, channel=channel, status="pending", first_seen_at=now,
                         last_seen_at=now, attempts=1, info=info))
-                return
+                return True
             except Exception:  # noqa: BLE001 - another request inserted it first
                 reg = conn.execute(select(PushRegistration.id, PushRegistration.attempts)
                                    .where(PushRegistration.serial == serial)).first()
@@ -61,6 +76,7 @@ def hold_unknown(engine: Engine, serial: str, channel: str, info: dict[str, Any]
                     raise
         conn.execute(update(PushRegistration).where(PushRegistration.id == reg.id)
                      .values(last_seen_at=now, attempts=reg.attempts + 1))
+    return True
 
 
 def approve(session: Session, serial: str, actor: str, site: str | None = None,

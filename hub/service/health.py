@@ -6,17 +6,18 @@ several `hub run` processes share one database.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, insert, select, text
 
-from hub.store.models import Device, IngestRun, JobRun
+from hub.store.models import AuditLog, Device, IngestRun, JobRun, utcnow
 
 
 class StoreCollector:
@@ -59,28 +60,49 @@ class StoreCollector:
         yield from (lag, offset, up, ingested, dupes, run_errors, job_errors)
 
 
-def health_router(engine: Engine, status: Callable[[], dict[str, Any]] | None = None) -> APIRouter:
+def trusted(request: Request, token: str) -> bool:
+    """May this caller see details (terminal serials, counters)? A direct loopback caller (a
+    local monitoring agent), or anyone with the configured token. A request that came through
+    a reverse proxy is not local, whatever address the proxy connects from."""
+    auth = request.headers.get("authorization", "")
+    if token and hmac.compare_digest(auth.removeprefix("Bearer ").strip().encode(), token.encode()):
+        return True
+    host = request.client.host if request.client else ""
+    proxied = any(h in request.headers for h in ("x-forwarded-for", "forwarded", "x-real-ip"))
+    return not proxied and (host in ("::1", "localhost") or host.startswith("127."))
+
+
+def health_router(engine: Engine, status: Callable[[], dict[str, Any]] | None = None,
+                  token: str = "") -> APIRouter:
     router = APIRouter()
     registry = CollectorRegistry()
     registry.register(StoreCollector(engine))  # type: ignore[arg-type]
 
     @router.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
+    def healthz(request: Request) -> JSONResponse:
         body: dict[str, Any] = {"database": "ok"}
         code = 200
-        try:
-            with engine.connect() as conn:
+        try:  # readable and writable: a row written and rolled back
+            with engine.connect() as conn, conn.begin() as tx:
                 conn.execute(text("SELECT 1"))
+                conn.execute(insert(AuditLog).values(at=utcnow(), actor="healthz", action="healthz",
+                                                     entity="hub", entity_id=None, details={}))
+                tx.rollback()
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             body["database"] = f"error: {exc.__class__.__name__}"
             code = 503
+        body["status"] = "ok" if code == 200 else "degraded"
+        if not trusted(request, token):
+            return JSONResponse({"status": body["status"]}, status_code=code)
         if status is not None:
             body.update(status())
-        body["status"] = "ok" if code == 200 else "degraded"
         return JSONResponse(body, status_code=code)
 
     @router.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        if not trusted(request, token):
+            return JSONResponse({"detail": "metrik hanya untuk loopback atau dengan token / metrics are for "
+                                           "loopback or a token (web.metrics_token)"}, status_code=403)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -66,7 +66,7 @@ def build_app(settings: Settings, state: HubState) -> FastAPI:
             state.components["adms"] = "ok"
         except ImportError:
             state.components["adms"] = "absent"
-    app.include_router(health_router(engine, state.as_dict))
+    app.include_router(health_router(engine, state.as_dict, settings.web.metrics_token))
     return app
 
 

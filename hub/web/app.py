@@ -24,6 +24,7 @@ from hub.config import Settings, get_settings
 from hub.store.db import make_engine
 from hub.web import api, pages
 from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, render
+from hub.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -122,4 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.state.mounted = _mount_optional(app)
+    # outermost: bodies are bounded before any middleware or route reads them
+    uploads = settings.web.upload_max_body_bytes + 64 * 1024  # (multipart framing around a photo)
+    # (/iclock bounds its own bodies while reading: an unknown terminal is held first)
+    app.add_middleware(BodyLimit, default=settings.web.max_body_bytes,
+                       by_prefix=(("/api/face/", uploads), ("/api/mobile/", uploads), ("/iclock/", 2**62)))
     return app

@@ -111,6 +111,20 @@ def handshake(request: Request) -> PlainTextResponse:
                                       delay_s=_opt(request, "delay_s")))
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, read as it streams, or None once it passes MAX_BODY (the rest unread)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    parts, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > MAX_BODY:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 @router.post("/iclock/cdata")
 @router.post("/iclock/cdata.aspx")
 async def upload(request: Request) -> PlainTextResponse:
@@ -118,13 +132,22 @@ async def upload(request: Request) -> PlainTextResponse:
         q = adms.parse_query(request.query_params)
     except adms.AdmsError as exc:
         return _bad(exc)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        # Refusing would wedge the terminal on this batch forever (A.8): log and accept.
-        log.error("ADMS %s: body of %d bytes over the %d limit, dropped", q.serial, len(body),
-                  MAX_BODY)
-        return _text("OK")
     from starlette.concurrency import run_in_threadpool
+
+    body = await _bounded_body(request)
+    if body is None:
+        # Never acknowledge what is not kept: 413 and the terminal keeps the batch (it
+        # retries; a unit that sends smaller batches gets through). An unknown terminal
+        # is held for approval whatever its body.
+        log.error("ADMS %s: body over the %d-byte limit refused (413); the terminal keeps its data",
+                  q.serial, MAX_BODY)
+        engine = _engine(request)
+        with engine.connect() as conn:
+            known = service.lookup_device(conn, q.serial) is not None
+        if not known:
+            await run_in_threadpool(service.hold_unknown, engine, q.serial, "adms",
+                                    {"addr": request.client.host if request.client else None})
+        return _text(f"ERROR: body over {MAX_BODY} bytes / isi melebihi batas", 413)
 
     return await run_in_threadpool(_upload, _engine(request), q, body,
                                    request.client.host if request.client else None)
