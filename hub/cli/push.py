@@ -263,3 +263,59 @@ def simulate(adms: int = typer.Option(20, "--adms"), mqtt: int = typer.Option(10
         fail(tr("masih ada punch yang belum diterima hub", "some punches were not accepted"),
              tr("pastikan penerima ADMS dan `hub push mqtt-listen` berjalan",
                 "make sure the ADMS receiver and `hub push mqtt-listen` are running"))
+
+
+# --- lines a terminal sent that could not be stored ------------------------------------------
+@app.command("rejected")
+def rejected(serial: str | None = typer.Option(None, "--device", help="nomor seri terminal"),
+             every: bool = typer.Option(False, "--all", help="juga yang sudah diputar ulang/diabaikan"),
+             fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Baris kiriman terminal yang tidak dapat disimpan, apa adanya, dengan alasannya."""
+    from hub.adapters.adms.quarantine import held
+
+    rows = [{"id": h.id, "terminal": h.serial, "tabel": h.kind, "baris": h.line_no, "isi": h.line[:120],
+             "alasan": h.reason, "diterima": h.received_at, "status": h.status}
+            for h in held(engine(), serial, None if every else "held")]
+    emit(rows, ["id", "terminal", "tabel", "baris", "isi", "alasan", "diterima", "status"], fmt,
+         title=tr("Baris ditolak (disimpan apa adanya)", "Rejected lines (kept verbatim)"))
+
+
+def _ids(ids: list[int], serial: str | None) -> list[int]:
+    from hub.adapters.adms.quarantine import held
+
+    if ids:
+        return ids
+    if serial:
+        return [h.id for h in held(engine(), serial)]
+    fail(tr("sebutkan id baris atau --device", "name line ids or --device"),
+         tr("lihat `hub push rejected`", "see `hub push rejected`"))
+    return []
+
+
+@app.command("replay")
+def replay(ids: list[int] = typer.Argument(None, help="id baris (lihat `hub push rejected`)"),
+           serial: str | None = typer.Option(None, "--device", help="semua baris tertahan dari terminal ini")) -> None:
+    """Putar ulang baris tertahan setelah perbaikan: yang kini terbaca disimpan (sekali saja)."""
+    from hub.adapters.adms.quarantine import replay as do_replay
+
+    chosen = _ids(ids or [], serial)
+    res = do_replay(engine(), chosen, cli_actor())
+    with store() as s:
+        audit(s, cli_actor(), "push.replay", "rejected_lines", None, ids=chosen[:200], stored=res.stored,
+              still_bad=res.still_bad)
+    console.print(tr(f"{res.stored} baris disimpan ({res.punches_new} punch baru), {res.still_bad} masih ditolak.",
+                     f"{res.stored} lines stored ({res.punches_new} new punches), {res.still_bad} still refused."))
+    if res.still_bad:
+        raise typer.Exit(2)
+
+
+@app.command("dismiss")
+def dismiss(ids: list[int] = typer.Argument(..., help="id baris"),
+            reason: str = typer.Option(..., "--reason", help="mengapa baris ini diabaikan")) -> None:
+    """Abaikan baris tertahan (dengan alasan; tercatat di log audit)."""
+    from hub.adapters.adms.quarantine import dismiss as do_dismiss
+
+    n = do_dismiss(engine(), ids, cli_actor(), reason)
+    with store() as s:
+        audit(s, cli_actor(), "push.dismiss", "rejected_lines", None, ids=ids[:200], reason=reason)
+    console.print(tr(f"{n} baris diabaikan.", f"{n} lines dismissed."))

@@ -148,6 +148,7 @@ class Parsed:
 
     records: list = field(default_factory=list)
     errors: list[AdmsError] = field(default_factory=list)
+    rejected: list[tuple[int, str, AdmsError]] = field(default_factory=list)  # (line no, line verbatim, why)
 
 
 def _lines(body: str) -> list[tuple[int, str]]:
@@ -217,6 +218,7 @@ def parse_attlog(body: str) -> Parsed:
             out.records.append(parse_attlog_line(line, n))
         except AdmsError as exc:
             out.errors.append(exc)
+            out.rejected.append((n, line, exc))
     return out
 
 
@@ -289,6 +291,7 @@ def parse_operlog(body: str, table: str = "OPERLOG") -> Parsed:
             out.records.append(parse_oper_line(line, n, table))
         except AdmsError as exc:
             out.errors.append(exc)
+            out.rejected.append((n, line, exc))
     return out
 
 

@@ -112,3 +112,26 @@ class PushUserRecord(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RejectedLine(Base):
+    """A line a terminal sent that could not be stored (impossible date, unknown state,
+    garbage), kept verbatim, encrypted (an OPERLOG line may carry a template), with the
+    reason: the terminal was told "OK" only once it was kept here. A reviewer sees it; after
+    a fix it is replayed (`hub push replay`) or dismissed with a reason."""
+
+    __tablename__ = "rejected_lines"
+    __table_args__ = (Index("ix_rejected_lines_device_status", "device_id", "status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # adms | mqtt
+    kind: Mapped[str] = mapped_column(String(16))  # ATTLOG | OPERLOG | BIODATA
+    line_no: Mapped[int] = mapped_column(Integer)
+    line_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    reason: Mapped[str] = mapped_column(Text)
+    stamp: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="held")  # held | replayed | dismissed
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -38,6 +38,13 @@ EN: dict[str, str] = {
     "Antrean": "Backlog",
     "Selisih jam (detik)": "Clock offset (s)",
     "Galat": "Error",
+    "Baris ditolak (tertahan)": "Rejected lines (held)",
+    "Kiriman terminal yang tidak dapat disimpan, apa adanya. Setelah perbaikan putar ulang dengan":
+        "What the terminal sent that could not be stored, verbatim. After a fix, replay it with",
+    "Tabel": "Table",
+    "Baris": "Line",
+    "Isi": "Content",
+    "Diterima": "Received",
     "Terlalu banyak percobaan gagal: masuk dikunci sampai": "Too many failed attempts: signing in is locked until",
     "Hubungi IT untuk membukanya lebih cepat.": "Ask IT to lift it sooner.",
     "Gagal berturut-turut": "Consecutive failures",

@@ -171,9 +171,11 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
     device = session.scalar(select(Device).where(Device.serial == serial))
     if device is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
+    from hub.adapters.adms.quarantine import held  # noqa: PLC0415
+
     row = next(r for r in queries.fleet(session, settings_of(request)) if r["id"] == device.id)
     return render(request, "device.html", d=device, row=row, stored=queries.stored_punches(session, device.id),
-                  runs=queries.pull_history(session, device.id))
+                  runs=queries.pull_history(session, device.id), rejected=held(request.app.state.engine, device.serial))
 
 
 # --- roster and punches ------------------------------------------------------------------

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from hub.adapters.adms import quarantine
 from hub.protocols import adms
-from hub.punch import Punch, Source
+from hub.punch import Source
 from hub.push import service
 from hub.push.models import PushPhoto, PushStamp, PushUserRecord
 from hub.store.models import utcnow
@@ -188,37 +189,31 @@ def _refuse_all(table: str, errors: list[adms.AdmsError]) -> None:
 
 def _attlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, text: str
             ) -> PlainTextResponse:
+    # Good lines become punches, bad ones are kept verbatim with their reason, in one
+    # transaction: "OK" is said only of what is kept (quarantine.py).
     parsed = adms.parse_attlog(text)
-    if parsed.errors and not parsed.records:
-        _refuse_all("ATTLOG", parsed.errors)
     for err in parsed.errors:
-        log.warning("ADMS %s: %s", device.serial, err)
-    punches = [Punch(device_id=device.id, source=Source.ADMS, pin=r.pin,
-                     local_time=r.local_time, tz=device.tz, state=r.state,
-                     verify=r.verify_label, work_code=r.work_code,
-                     raw={"line": "\t".join(r.raw), "status": r.status, "verify": r.verify,
-                          "stamp": q.stamp})
-               for r in parsed.records]
-    service.store_punches(
-        engine, device, Source.ADMS, punches,
-        details={"table": "ATTLOG", "stamp": q.stamp,
-                 "errors": [str(e) for e in parsed.errors[:20]]},
-        extra=lambda conn: _save_stamp(conn, device.id, "ATTLOG", q.stamp))
+        log.warning("ADMS %s: %s (kept in rejected_lines)", device.serial, err)
+    punches = [quarantine.attlog_punch(device, r, q.stamp) for r in parsed.records]
+
+    def also(conn: Connection) -> None:
+        quarantine.keep(conn, device.id, "ATTLOG", parsed, q.stamp)
+        _save_stamp(conn, device.id, "ATTLOG", q.stamp)
+
+    service.store_punches(engine, device, Source.ADMS, punches,
+                          details={"table": "ATTLOG", "stamp": q.stamp, "rejected": len(parsed.rejected),
+                                   "errors": [str(e) for e in parsed.errors[:20]]}, extra=also)
     return _text(f"OK: {len(parsed.records)}")
 
 
 def _operlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, table: str,
              text: str) -> PlainTextResponse:
     parsed = adms.parse_operlog(text, table)
-    if parsed.errors and not parsed.records:
-        _refuse_all(table, parsed.errors)
-    now = utcnow()
-    rows: list[dict[str, Any]] = [
-        {"device_id": device.id, "kind": r.kind, "pin": r.pin, "fields": r.fields,
-         "note": None, "received_at": now} for r in parsed.records]
+    rows: list[dict[str, Any]] = [quarantine.oper_row(device.id, r) for r in parsed.records]
     with engine.begin() as conn:
         if rows:
             conn.execute(insert(PushUserRecord), rows)
+        quarantine.keep(conn, device.id, table, parsed, q.stamp)
         _save_stamp(conn, device.id, table, q.stamp)
     return _text(f"OK: {len(parsed.records)}")
 

@@ -1,0 +1,130 @@
+"""ADMS lines that could not be stored, kept verbatim (encrypted) with their reason.
+
+A batch with some bad lines (an impossible date, an unknown state, garbage) is answered
+"OK" only after its good lines and its bad ones are committed together: the good as
+punches or records, the bad here. A person reads them (`hub push rejected`, the terminal's
+page), and after a fix (a parser that learnt a firmware's format, a terminal's clock set
+right) replays them: what parses now is stored as if it had just arrived, exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.orm import Session
+
+from hub.protocols import adms
+from hub.punch import Punch, Source
+from hub.push import service
+from hub.push.models import PushUserRecord, RejectedLine
+from hub.secrets import decrypt, encrypt
+from hub.store.models import Device, utcnow
+
+_BIOMETRIC = re.compile(r"((?:TMP|Tmp|Content)=)[^\t]*")
+
+
+def attlog_punch(device: service.KnownDevice, r: adms.AttRecord, stamp: str | None) -> Punch:
+    return Punch(device_id=device.id, source=Source.ADMS, pin=r.pin, local_time=r.local_time, tz=device.tz,
+                 state=r.state, verify=r.verify_label, work_code=r.work_code,
+                 raw={"line": "\t".join(r.raw), "status": r.status, "verify": r.verify, "stamp": stamp})
+
+
+def oper_row(device_id: int, r: adms.OperRecord) -> dict:
+    return {"device_id": device_id, "kind": r.kind, "pin": r.pin, "fields": r.fields, "note": None,
+            "received_at": utcnow()}
+
+
+def keep(conn: Connection, device_id: int, kind: str, parsed: adms.Parsed, stamp: str | None) -> int:
+    """Store the rejected lines of one batch (inside the batch's transaction)."""
+    rows = [{"device_id": device_id, "channel": "adms", "kind": kind, "line_no": n, "line_enc": encrypt(line.encode()),
+             "reason": str(err)[:2000], "stamp": stamp, "received_at": utcnow(), "status": "held"}
+            for n, line, err in parsed.rejected]
+    if rows:
+        conn.execute(insert(RejectedLine), rows)
+    return len(rows)
+
+
+@dataclass
+class Held:
+    id: int
+    serial: str
+    kind: str
+    line_no: int
+    line: str  # templates and photos masked
+    reason: str
+    received_at: datetime
+    status: str
+
+
+def masked(line: str) -> str:
+    return _BIOMETRIC.sub(r"\1…", line)
+
+
+def held(engine: Engine, serial: str | None = None, status: str | None = "held") -> list[Held]:
+    q = (select(RejectedLine, Device.serial).join(Device, Device.id == RejectedLine.device_id)
+         .order_by(RejectedLine.id))
+    if serial:
+        q = q.where(Device.serial == serial)
+    if status:
+        q = q.where(RejectedLine.status == status)
+    with Session(engine) as s:
+        return [Held(r.id, sn, r.kind, r.line_no, masked(decrypt(r.line_enc).decode(errors="replace")), r.reason,
+                     r.received_at, r.status) for r, sn in s.execute(q)]
+
+
+@dataclass
+class ReplayResult:
+    stored: int = 0
+    still_bad: int = 0
+    punches_new: int = 0
+
+
+def replay(engine: Engine, ids: list[int], actor: str) -> ReplayResult:
+    """Parse held lines again; what parses now is stored (punches exactly once) and marked
+    replayed, the rest stays held with today's reason."""
+    res = ReplayResult()
+    with engine.connect() as conn:
+        rows = conn.execute(select(RejectedLine).where(RejectedLine.id.in_(ids),
+                                                       RejectedLine.status == "held")).all()
+    for r in rows:
+        with engine.connect() as conn:
+            serial = conn.scalar(select(Device.serial).where(Device.id == r.device_id))
+            device = service.lookup_device(conn, serial) if serial else None
+        line = decrypt(r.line_enc).decode(errors="replace")
+        try:
+            if device is None:
+                raise adms.AdmsError("terminal tidak terdaftar atau nonaktif / terminal not registered or disabled")
+            if r.kind == "ATTLOG":
+                rec = adms.parse_attlog_line(line, r.line_no)
+            else:
+                oper = adms.parse_oper_line(line, r.line_no, r.kind)
+        except adms.AdmsError as exc:
+            with engine.begin() as conn:
+                conn.execute(update(RejectedLine).where(RejectedLine.id == r.id).values(reason=str(exc)[:2000]))
+            res.still_bad += 1
+            continue
+
+        def resolve(conn: Connection, rid: int = r.id) -> None:
+            conn.execute(update(RejectedLine).where(RejectedLine.id == rid, RejectedLine.status == "held").values(
+                status="replayed", resolved_at=utcnow(), resolved_by=actor))
+
+        if r.kind == "ATTLOG":
+            result = service.store_punches(engine, device, Source.ADMS, [attlog_punch(device, rec, r.stamp)],
+                                           details={"table": "ATTLOG", "replayed": r.id}, extra=resolve)
+            res.punches_new += result.new
+        else:
+            with engine.begin() as conn:
+                conn.execute(insert(PushUserRecord), [oper_row(device.id, oper)])
+                resolve(conn)
+        res.stored += 1
+    return res
+
+
+def dismiss(engine: Engine, ids: list[int], actor: str, note: str) -> int:
+    with engine.begin() as conn:
+        return conn.execute(update(RejectedLine).where(RejectedLine.id.in_(ids), RejectedLine.status == "held")
+                            .values(status="dismissed", resolved_at=utcnow(), resolved_by=actor,
+                                    note=note[:2000])).rowcount
