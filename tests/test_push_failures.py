@@ -162,8 +162,14 @@ def test_malformed_input_stores_nothing_wrong(engine: Engine, broker: Broker) ->
               "5\t2026-11-20 07:05:00\t0\t15\n6;DROP TABLE\t2026-11-20 07:06:00\t0\t15\n"]
     replies = [httpx.post(srv.url + "/iclock/cdata", params={"SN": "MAL1", "table": "ATTLOG"},
                           content=b.encode()) for b in bodies]
+    # bad lines are kept verbatim with their reason (rejected_lines), never stored as punches:
+    # an all-bad batch is acknowledged once kept, so the terminal is not wedged on it
     assert [(r.status_code, r.text[:5]) for r in replies] == [
-        (200, "OK: 1"), (400, "ERROR"), (400, "ERROR"), (200, "OK: 1")]
+        (200, "OK: 1"), (200, "OK: 0"), (200, "OK: 0"), (200, "OK: 1")]
+    from hub.push.models import RejectedLine
+
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(RejectedLine)) == 4
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="mal-raw")
     c.connect("127.0.0.1", broker.port)
     c.loop_start()
