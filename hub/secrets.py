@@ -34,7 +34,7 @@ def fernet() -> Fernet:
     if key is None:
         path = _key_file()
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
@@ -60,3 +60,45 @@ def decrypt(token: bytes) -> bytes:
             "Data terenkripsi tidak dapat dibuka dengan kunci saat ini "
             "(kunci berbeda dengan yang dipakai saat menyimpan?)"
         ) from exc
+
+
+# --- single values inside JSON (command payloads, pushed user records) ----------------------
+SEALED = "enc:"
+
+
+def seal(value: str) -> str:
+    """A text kept encrypted inside a JSON document."""
+    return SEALED + encrypt(value.encode()).decode()
+
+
+def unseal(value: object) -> object:
+    if isinstance(value, str) and value.startswith(SEALED):
+        return decrypt(value[len(SEALED):].encode()).decode()
+    return value
+
+
+def seal_tree(doc: object, keys: frozenset[str]) -> object:
+    """A copy of a JSON document whose non-empty texts under `keys` are sealed."""
+    if isinstance(doc, dict):
+        return {k: (seal(v) if k in keys and isinstance(v, str) and v and not v.startswith(SEALED)
+                    else seal_tree(v, keys)) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [seal_tree(v, keys) for v in doc]
+    return doc
+
+
+def unseal_tree(doc: object) -> object:
+    if isinstance(doc, dict):
+        return {k: unseal_tree(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [unseal_tree(v) for v in doc]
+    return unseal(doc)
+
+
+def blank_sealed(doc: object, mark: str = "[dihapus setelah dikonfirmasi]") -> object:
+    """A copy with every sealed text replaced by `mark` (the secret is gone, not just hidden)."""
+    if isinstance(doc, dict):
+        return {k: blank_sealed(v, mark) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [blank_sealed(v, mark) for v in doc]
+    return mark if isinstance(doc, str) and doc.startswith(SEALED) else doc

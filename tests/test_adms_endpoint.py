@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from hub.protocols import adms
 from hub.push import service
 from hub.push.models import DeviceCommand, PushPhoto, PushRegistration, PushStamp, PushUserRecord
+from hub.secrets import decrypt
 from hub.store.db import session_scope
 from hub.store.models import Device, IngestRun, RawPunch
 from tests.push_fixtures import AdmsServer, add_push_devices, count_punches
@@ -141,7 +142,9 @@ def test_operlog_biodata_and_photos(engine: Engine, http: httpx.Client) -> None:
                               .order_by(PushPhoto.id)).all()
         stamps = dict(conn.execute(select(PushStamp.table_name, PushStamp.stamp)).all())
     assert kinds == ["USER", "FP", "BIODATA"]
-    assert [tuple(p) for p in photos] == [("attphoto", "7", JPEG), ("biophoto", "7", JPEG)]
+    assert [(k, pin, decrypt(content)) for k, pin, content in photos] == [("attphoto", "7", JPEG),
+                                                                         ("biophoto", "7", JPEG)]
+    assert all(JPEG[:3] not in content for _k, _p, content in photos)  # encrypted at rest
     assert stamps["OPERLOG"] == "5"
 
 

@@ -21,6 +21,7 @@ from hub.protocols import mqtt as proto
 from hub.punch import zk_state, zk_verify
 from hub.push import service
 from hub.push.models import DeviceCommand
+from hub.secrets import unseal_tree
 from hub.simulator.adms import AdmsTerminal, run_adms_terminal
 from hub.simulator.mqtt import MqttTerminal, run_mqtt_terminal
 from hub.simulator.terminal_state import Record, day_of_punches
@@ -210,7 +211,7 @@ def test_command_delivered_twice_runs_once_and_is_recorded_once(engine: Engine,
     again.connect("127.0.0.1", broker.port)
     again.loop_start()
     again.publish(proto.topic("TWICE1", "cmd"), proto.format_cmd(
-        f"c-{cid}", row.op, row.payload, row.created_at, row.expires_at), qos=1
+        f"c-{cid}", row.op, unseal_tree(row.payload), row.created_at, row.expires_at), qos=1
     ).wait_for_publish(5)
     assert wait_for(lambda: lis.stats.results_recorded + lis.stats.results_ignored == 2, 10)
     again.disconnect()

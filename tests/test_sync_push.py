@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hub.push.models import DeviceCommand
 from hub.roster.apply import apply_plans
 from hub.roster.plan import compute_plans, select_devices
-from hub.secrets import encrypt
+from hub.secrets import encrypt, unseal_tree
 from hub.store.models import Template
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, site
 
@@ -52,8 +52,11 @@ def test_push_terminals_get_queued_commands_once(engine):
         upsert = next(p for op, p, ch in rows if op == "user.upsert" and ch == "adms")
         assert upsert["user"]["name"] == "Rina Marlina" and upsert["user"]["id"] != e.id_number
         tset = next(p for op, p, ch in rows if op == "template.set")
-        assert base64.b64decode(tset["data_b64"]) == fp and tset["no"] == 0
         fset = next(p for op, p, ch in rows if op == "face.set")
+        # the queued template and photo rest encrypted; delivery opens them
+        assert tset["data_b64"].startswith("enc:") and fset["photo"]["b64"].startswith("enc:")
+        tset, fset = unseal_tree(tset), unseal_tree(fset)
+        assert base64.b64decode(tset["data_b64"]) == fp and tset["no"] == 0
         assert base64.b64decode(fset["photo"]["b64"]) == jpeg
         # nothing changed: nothing queued
         again = sync(engine)

@@ -20,6 +20,7 @@ from hub.face.errors import FaceError
 from hub.face.settings import FaceSettings, face_settings
 from hub.face.verify import check_punch_photo
 from hub.push.models import PushPhoto
+from hub.secrets import decrypt
 from hub.store.models import RawPunch, utcnow
 
 WAIT_FOR_PUNCH = timedelta(hours=24)  # the ATTLOG line may come after its photo
@@ -58,7 +59,8 @@ def _check(s: Session, photo: PushPhoto, settings: FaceSettings, now: datetime) 
     if punch.employee_id is None:
         return "unknown_pin"
     try:
-        result = check_punch_photo(s, punch.id, photo.content, actor="punch-photo-check", settings=settings)
+        result = check_punch_photo(s, punch.id, decrypt(photo.content), actor="punch-photo-check",
+                                   settings=settings)
     except FaceError as exc:
         if exc.code == "not_enrolled":
             return "not_enrolled"

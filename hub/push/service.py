@@ -19,6 +19,7 @@ from hub.fleet import health
 from hub.i18n import tr
 from hub.punch import Punch
 from hub.push.models import DeviceCommand, PushRegistration
+from hub.secrets import blank_sealed, seal_tree, unseal_tree
 from hub.store.ingest import IngestResult, ingest_punches
 from hub.store.models import AuditLog, Device, IngestRun, utcnow
 
@@ -155,7 +156,8 @@ def enqueue(session: Session, device: Device, op: str, data: dict[str, Any], act
     if channel == "adms":
         adms.command_for(op, data)  # refuses ops ADMS cannot carry, before queueing
     now = utcnow()
-    cmd = DeviceCommand(device_id=device.id, channel=channel, op=op, payload=data,
+    # photos, templates, cards and passwords rest encrypted, and are blanked once confirmed
+    cmd = DeviceCommand(device_id=device.id, channel=channel, op=op, payload=seal_tree(data, SEALED_KEYS),
                         status="queued", attempts=0, created_at=now, expires_at=now + ttl,
                         created_by=actor)
     session.add(cmd)
@@ -163,6 +165,19 @@ def enqueue(session: Session, device: Device, op: str, data: dict[str, Any], act
     session.add(AuditLog(actor=actor, action="command.queue", entity="device_command",
                          entity_id=str(cmd.id), details={"device": device.serial, "op": op}))
     return cmd
+
+
+SEALED_KEYS = frozenset({"b64", "data_b64", "card", "password", "passwd"})
+
+
+@dataclass
+class DueCommand:
+    id: int
+    op: str
+    payload: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
 
 
 def take_due(conn: Connection, device_id: int, resend_after: timedelta = RESEND_AFTER,
@@ -190,7 +205,7 @@ def take_due(conn: Connection, device_id: int, resend_after: timedelta = RESEND_
         if conn.execute(update(DeviceCommand).where(
                 DeviceCommand.id == r.id, DeviceCommand.status.in_(("queued", "sent"))).values(
                 status="sent", sent_at=now, attempts=r.attempts + 1)).rowcount:
-            taken.append(r)
+            taken.append(DueCommand(r.id, r.op, unseal_tree(r.payload), r.created_at, r.expires_at, r.attempts))
     return taken
 
 
@@ -198,10 +213,14 @@ def record_result(conn: Connection, device_id: int, cmd_id: int, ok: bool,
                   result: dict[str, Any]) -> bool:
     """Store a command's result once; a second result for the same id changes nothing."""
     now = utcnow()
+    values: dict[str, Any] = {"status": "done" if ok else "failed", "result": result, "done_at": now}
+    if ok:  # delivered and confirmed: the secrets it carried are no longer needed here
+        payload = conn.scalar(select(DeviceCommand.payload).where(DeviceCommand.id == cmd_id))
+        if payload is not None:
+            values["payload"] = blank_sealed(payload)
     changed = conn.execute(update(DeviceCommand).where(
         DeviceCommand.id == cmd_id, DeviceCommand.device_id == device_id,
-        DeviceCommand.status.in_(("queued", "sent"))).values(
-            status="done" if ok else "failed", result=result, done_at=now)).rowcount
+        DeviceCommand.status.in_(("queued", "sent"))).values(**values)).rowcount
     return bool(changed)
 
 

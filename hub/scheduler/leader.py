@@ -50,7 +50,7 @@ class LeaderLock:
         return False
 
     def _try_file(self) -> bool:
-        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         fh = open(self.var_dir / "scheduler.lock", "a+")  # noqa: SIM115 - held open on purpose
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -20,7 +20,7 @@ from hub.protocols import adms
 from hub.punch import Punch, Source
 from hub.push import service
 from hub.push.models import PushUserRecord, RejectedLine
-from hub.secrets import decrypt, encrypt
+from hub.secrets import decrypt, encrypt, seal_tree
 from hub.store.models import Device, utcnow
 
 _BIOMETRIC = re.compile(r"((?:TMP|Tmp|Content)=)[^\t]*")
@@ -32,9 +32,13 @@ def attlog_punch(device: service.KnownDevice, r: adms.AttRecord, stamp: str | No
                  raw={"line": "\t".join(r.raw), "status": r.status, "verify": r.verify, "stamp": stamp})
 
 
+# what an OPERLOG/BIODATA line carries that must not rest in clear
+SEALED_FIELDS = frozenset({"TMP", "Tmp", "Content", "Passwd", "Password", "Card", "CardNo", "ViceCard"})
+
+
 def oper_row(device_id: int, r: adms.OperRecord) -> dict:
-    return {"device_id": device_id, "kind": r.kind, "pin": r.pin, "fields": r.fields, "note": None,
-            "received_at": utcnow()}
+    return {"device_id": device_id, "kind": r.kind, "pin": r.pin, "fields": seal_tree(r.fields, SEALED_FIELDS),
+            "note": None, "received_at": utcnow()}
 
 
 def keep(conn: Connection, device_id: int, kind: str, parsed: adms.Parsed, stamp: str | None) -> int:

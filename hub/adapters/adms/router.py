@@ -23,6 +23,7 @@ from hub.protocols import adms
 from hub.punch import Source
 from hub.push import service
 from hub.push.models import PushPhoto, PushStamp, PushUserRecord
+from hub.secrets import encrypt
 from hub.store.models import utcnow
 
 log = logging.getLogger("hub.adms")
@@ -221,7 +222,8 @@ def _operlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, ta
 def _photo_row(device_id: int, kind: str, pin: str | None, when: datetime | None,
                name: str, jpeg: bytes) -> dict[str, Any]:
     return {"device_id": device_id, "kind": kind, "pin": pin, "local_time": when,
-            "file_name": name, "content": jpeg, "sha256": hashlib.sha256(jpeg).hexdigest(),
+            "file_name": name, "content": encrypt(jpeg),  # a face photo rests encrypted
+            "sha256": hashlib.sha256(jpeg).hexdigest(),
             "received_at": utcnow()}
 
 
