@@ -115,3 +115,48 @@ def test_punch_index_migration_keeps_rows_and_what_points_at_them(empty_url: str
         assert conn.execute(text("SELECT count(*) FROM raw_punches")).scalar() == 3
         assert conn.execute(text("SELECT count(*) FROM face_reviews")).scalar() == 1
     engine.dispose()
+
+
+def test_biometrics_stored_in_clear_before_0017_are_sealed_by_it(empty_url: str, settings) -> None:  # noqa: ARG001
+    """(`settings` gives the hub its key, as `hub db upgrade` has.)"""
+    import json
+
+    from sqlalchemy import text
+
+    from hub.secrets import decrypt, unseal_tree
+
+    upgrade(empty_url, "0016_rejected_lines")
+    engine = make_engine(empty_url)
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
+    with engine.begin() as conn:
+        dev = conn.execute(text(
+            "insert into devices (serial, name, kind, port, tz, enabled, pin_group, capabilities, status, created_at,"
+            " failures) values ('OLD1', 'T', 'adms', 0, 'Asia/Jakarta', true, 'default', '{}', 'active',"
+            " '2026-10-01 00:00:00', 0) returning id")).scalar_one()
+        conn.execute(text("insert into push_photos (device_id, kind, pin, file_name, content, sha256, received_at)"
+                          " values (:d, 'biophoto', '7', '7.jpg', :c, 'x', '2026-10-01 00:00:00')"),
+                     {"d": dev, "c": jpeg})
+        conn.execute(text("insert into push_user_records (device_id, kind, pin, fields, received_at) values"
+                          " (:d, 'USER', '7', :f, '2026-10-01 00:00:00')"),
+                     {"d": dev, "f": json.dumps({"PIN": "7", "Card": "12345678", "Passwd": "rahasia77"})})
+        for status in ("queued", "done"):
+            conn.execute(text(
+                "insert into device_commands (device_id, channel, op, payload, status, attempts, created_at,"
+                " expires_at, created_by) values (:d, 'adms', 'face.set', :p, :s, 0, '2026-10-01 00:00:00',"
+                " '2026-10-02 00:00:00', 'old')"),
+                {"d": dev, "s": status, "p": json.dumps({"user_id": "7", "photo": {"b64": "L9j/4AAQSkZJRg=="}})})
+    engine.dispose()
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        content = bytes(conn.execute(text("select content from push_photos")).scalar_one())
+        fields = conn.execute(text("select fields from push_user_records")).scalar_one()
+        payloads = dict(conn.execute(text("select status, payload from device_commands")).all())
+    engine.dispose()
+    fields = json.loads(fields) if isinstance(fields, str) else fields
+    payloads = {k: json.loads(v) if isinstance(v, str) else v for k, v in payloads.items()}
+    assert decrypt(content) == jpeg and jpeg[:4] not in content
+    assert "12345678" not in json.dumps(fields) and unseal_tree(fields)["Card"] == "12345678"
+    assert payloads["queued"]["photo"]["b64"].startswith("enc:")
+    assert unseal_tree(payloads["queued"])["photo"]["b64"] == "L9j/4AAQSkZJRg=="
+    assert payloads["done"]["photo"]["b64"] == "[dihapus setelah dikonfirmasi]"
