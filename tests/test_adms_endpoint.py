@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from hub.protocols import adms
 from hub.push import service
@@ -178,3 +178,19 @@ def test_command_queue_delivery_results_resend_and_expiry(engine: Engine,
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(DeviceCommand)
                            .where(DeviceCommand.status == "done")) == 1
+
+
+def test_a_stamp_no_terminal_could_send_is_refused_and_never_echoed(engine: Engine, http: httpx.Client) -> None:
+    """Cursor poisoning: Stamp=99999999999999999999 would make the terminal skip what it holds."""
+    add_push_devices(engine, "adms", ["STAMP1"])
+    body = "1\t2026-11-20 07:00:00\t0\t15\n"
+    r = _post(http, "STAMP1", "ATTLOG", body, "99999999999999999999")
+    assert r.status_code == 400 and "Stamp" in r.text
+    assert count_punches(engine) == 0  # refused whole: the terminal keeps the batch
+    assert _post(http, "STAMP1", "ATTLOG", body, "4294967295").text == "OK: 1"  # the largest a terminal counts
+    opts = adms.parse_handshake_reply(http.get("/iclock/cdata", params={"SN": "STAMP1", "options": "all"}).text)
+    assert opts["ATTLOGStamp"] == "4294967295"
+    with session_scope(engine) as s:  # a poisoned cursor stored before this check is not echoed
+        s.execute(update(PushStamp).values(stamp="99999999999999999999"))
+    opts = adms.parse_handshake_reply(http.get("/iclock/cdata", params={"SN": "STAMP1", "options": "all"}).text)
+    assert opts["ATTLOGStamp"] == "0"

@@ -23,6 +23,7 @@ OPER_KINDS = ("OPLOG", "USER", "FP", "FACE", "USERPIC", "BIOPHOTO", "BIODATA")
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _PIN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _STAMP = re.compile(r"^[0-9]{1,20}$|^None$")
+MAX_STAMP = 0xFFFFFFFF  # terminals count their upload position in 32 bits
 _LOCAL = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z")
 
 
@@ -68,6 +69,9 @@ def parse_query(params: Mapping[str, str]) -> CdataQuery:
     stamp = low.get("stamp")
     if stamp is not None and stamp != "" and not _STAMP.match(stamp):
         raise AdmsError(f"Stamp bukan angka / not a number: {stamp[:32]!r}", "query Stamp")
+    if stamp and stamp.isdigit() and int(stamp) > MAX_STAMP:
+        # a cursor past anything a terminal counts would make it skip what it holds
+        raise AdmsError(f"Stamp {stamp[:24]} di luar batas / beyond {MAX_STAMP}", "query Stamp")
     return CdataQuery(serial=serial, table=table, stamp=stamp or None,
                       options=low.get("options"), pushver=low.get("pushver"),
                       language=low.get("language"))
@@ -89,7 +93,9 @@ def handshake_reply(serial: str, stamps: Mapping[str, str], tz_offset_minutes: i
     """The `GET OPTION FROM` block; keys in the order of the 2025 document's §5."""
     lines = [f"GET OPTION FROM: {serial}"]
     for table in STAMP_TABLES:
-        lines.append(f"{table}Stamp={stamps.get(table, '0')}")
+        stamp = stamps.get(table, "0")
+        # a stored stamp that no terminal could have sent is never echoed back (cursor poisoning)
+        lines.append(f"{table}Stamp={stamp if not stamp.isdigit() or int(stamp) <= MAX_STAMP else '0'}")
     lines += [
         f"ErrorDelay={error_delay_s}",
         f"Delay={delay_s}",
