@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from types import SimpleNamespace
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.zk.coordinator import Puller, PullResult, default_client, load_targets
 from hub.cli import devices
 from hub.cli.common import cli_actor, console, engine, fail
-from hub.cli.via_hub import hub_running, via_hub
+from hub.cli.via_hub import hub_running, rebuild, via_hub
 from hub.config import get_settings
 from hub.i18n import tr
 from hub.store.models import IngestRun, utcnow
@@ -73,8 +71,8 @@ def pull(ctx: typer.Context,
 
         results = None
         if routed:
-            results = via_hub(eng, targets, "pull", full, lambda d: done(_pull_result(d)))
-            results = None if results is None else [_pull_result(d) for d in results]
+            results = via_hub(eng, targets, "pull", full, lambda d: done(rebuild(PullResult, d)))
+            results = None if results is None else [rebuild(PullResult, d) for d in results]
         if results is None:
             puller = Puller(eng, get_settings().pull, default_client)
             try:
@@ -102,13 +100,8 @@ def pull(ctx: typer.Context,
         raise typer.Exit(2)
 
 
-def _pull_result(d: dict) -> PullResult:
-    known = {f.name for f in dataclasses.fields(PullResult)}
-    return PullResult(**{k: v for k, v in d.items() if k in known})
-
-
 def _backup(eng, targets, results, routed: bool = False) -> None:  # noqa: ANN001 - CLI helper
-    from hub.roster.harvest import harvest_templates
+    from hub.roster.harvest import HarvestResult, harvest_templates
     from hub.store.db import session_scope
     from hub.store.models import Device
 
@@ -119,8 +112,7 @@ def _backup(eng, targets, results, routed: bool = False) -> None:  # noqa: ANN00
             if done is not None:
                 if done[n].get("error"):
                     raise RuntimeError(done[n]["error"])
-                b = SimpleNamespace(**done[n])
-                b.unknown_pin = len(b.unknown_pins)
+                b = rebuild(HarvestResult, done[n])
             else:
                 with session_scope(eng) as s:
                     b = harvest_templates(s, s.get(Device, t.id))
@@ -146,8 +138,7 @@ def sync_time(device: str | None = typer.Option(None, "--device", help="nomor se
         fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"))
     routed = via_hub(eng, targets, "sync_time") if hub_running() else None
     if routed is not None:
-        known = {f.name for f in dataclasses.fields(ClockResult)}
-        results = [ClockResult(**{k: v for k, v in d.items() if k in known}) for d in routed]
+        results = [rebuild(ClockResult, d) for d in routed]
     else:
         results = sync_clocks(eng, get_settings().pull, device, site, actor=cli_actor(), only_if_off=False)
     bad = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -12,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, engine, fail, store
-from hub.cli.via_hub import hub_running, via_hub
+from hub.cli.via_hub import hub_running, rebuild, via_hub
 from hub.i18n import tr
 from hub.roster.plan import DevicePlan
 
@@ -38,12 +37,9 @@ def _day(value: str | None) -> date:
 def _device_result(d: dict):  # noqa: ANN202 - a DeviceResult from the running hub's answer
     from hub.roster.apply import DeviceResult, Issue
 
-    known = {f.name for f in dataclasses.fields(DeviceResult)}
     if "status" not in d:  # the hub could not even start (unknown terminal, ...)
         return DeviceResult(d.get("device_id", 0), d.get("serial", "?"), "failed", error=d.get("error"))
-    res = DeviceResult(**{k: v for k, v in d.items() if k in known and k != "issues"})
-    res.issues = [Issue(**i) for i in d.get("issues", [])]
-    return res
+    return rebuild(DeviceResult, d, issues=[Issue(**i) for i in d.get("issues", [])])
 
 
 def _plans(site: str | None, device: str | None, day: date) -> list[DevicePlan]:
@@ -213,16 +209,13 @@ def sync_harvest(device: str = typer.Option(..., "--device", help="terminal temp
     from hub.roster.harvest import HarvestResult, harvest_templates
     from hub.roster.plan import ZK_KINDS
 
-    HARVEST_FIELDS = {f.name for f in dataclasses.fields(HarvestResult)}  # noqa: N806
-
     with store() as s:
         try:
             dev = find_device(s, device)
             routed = via_hub(engine(), [dev], "harvest") if dev.kind in ZK_KINDS and hub_running() else None
             if routed and routed[0].get("error"):
                 raise ZkClientError(routed[0]["error"])
-            res = HarvestResult(**{k: v for k, v in routed[0].items() if k in HARVEST_FIELDS}) if routed \
-                else harvest_templates(s, dev)
+            res = rebuild(HarvestResult, routed[0]) if routed else harvest_templates(s, dev)
         except RegistryError as exc:
             fail(str(exc))
         except ZkClientError as exc:

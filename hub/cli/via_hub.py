@@ -4,6 +4,9 @@ instead of opening a second session to each terminal."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, TypeVar
+
 from hub.cli.common import cli_actor, console
 from hub.config import get_settings
 from hub.i18n import tr
@@ -32,3 +35,12 @@ def via_hub(eng, targets, action: str, full: bool = False, on_done=None,  # noqa
         console.print(tr("[yellow]`hub run` tidak mengambil permintaan dalam 20 detik; dikerjakan langsung.[/]",
                          "[yellow]`hub run` did not take the request within 20 s; doing it directly.[/]"))
     return out
+
+
+T = TypeVar("T")
+
+
+def rebuild(cls: type[T], answer: dict[str, Any], **override: Any) -> T:
+    """The result dataclass the work would have returned here, from the hub's JSON answer."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in answer.items() if k in known and k not in override}, **override)

@@ -24,17 +24,19 @@ def succeeded(conn: Connection, device_id: int, **facts: Any) -> bool:
     """The terminal answered; `facts` are what was learnt (clock offset, record count, ...).
     Returns True when this ends a run of failures (recovered)."""
     now = utcnow()
-    row = conn.execute(select(Device.serial, Device.failures, Device.failing_since)
-                       .where(Device.id == device_id)).one_or_none()
-    recovered = bool(row and row.failures)
     values: dict[str, Any] = {"last_seen_at": now, "last_error": None, "failures": 0, "failing_since": None,
                               "backoff_s": None, **facts}
-    if recovered:
-        values["recovered_at"] = now
-        log.info("terminal %s recovered after %d failure(s) since %s", row.serial, row.failures,
-                 row.failing_since)
-    conn.execute(update(Device).where(Device.id == device_id).values(**values))
-    return recovered
+    # the usual case (it was not failing) is one statement: push terminals poll every few seconds
+    if conn.execute(update(Device).where(Device.id == device_id, Device.failures == 0)
+                    .values(**values)).rowcount:
+        return False
+    row = conn.execute(select(Device.serial, Device.failures, Device.failing_since)
+                       .where(Device.id == device_id)).one_or_none()
+    if row is None:
+        return False
+    log.info("terminal %s recovered after %d failure(s) since %s", row.serial, row.failures, row.failing_since)
+    conn.execute(update(Device).where(Device.id == device_id).values(recovered_at=now, **values))
+    return True
 
 
 def failed(conn: Connection, device_id: int, error: str, backoff_s: float | None = None) -> None:

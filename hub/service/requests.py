@@ -120,7 +120,7 @@ class RequestWorker(threading.Thread):
                     taken.append(req)  # (not cancelled meanwhile)
         if not taken:
             return False
-        self._finished: set[int] = set()
+        self._finished = set()
         try:
             for full in (False, True):
                 self._pulls([r for r in taken if r.action == "pull" and bool(r.full) == full], full)

@@ -93,10 +93,13 @@ def replay(engine: Engine, ids: list[int], actor: str) -> ReplayResult:
     with engine.connect() as conn:
         rows = conn.execute(select(RejectedLine).where(RejectedLine.id.in_(ids),
                                                        RejectedLine.status == "held")).all()
+    devices: dict[int, service.KnownDevice | None] = {}
+    with engine.connect() as conn:
+        for device_id in {r.device_id for r in rows}:
+            serial = conn.scalar(select(Device.serial).where(Device.id == device_id))
+            devices[device_id] = service.lookup_device(conn, serial) if serial else None
     for r in rows:
-        with engine.connect() as conn:
-            serial = conn.scalar(select(Device.serial).where(Device.id == r.device_id))
-            device = service.lookup_device(conn, serial) if serial else None
+        device = devices[r.device_id]
         line = decrypt(r.line_enc).decode(errors="replace")
         try:
             if device is None:
