@@ -44,6 +44,9 @@ class WebSettings:
     metrics_token: str = ""  # lets a remote monitor read /metrics and /healthz details (else loopback only)
     max_body_bytes: int = 2 * 1024 * 1024  # forms and JSON
     upload_max_body_bytes: int = 16 * 1024 * 1024  # photo uploads (/api/face, /api/mobile)
+    # reverse proxies (addresses or CIDRs, comma separated) whose X-Forwarded-For is
+    # believed: terminal source pinning and login throttling see the real client
+    trusted_proxies: str = ""
 
 
 @dataclass

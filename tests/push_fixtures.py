@@ -68,7 +68,7 @@ class AdmsServer:
 
     def start(self) -> AdmsServer:
         app = create_app(self.engine, delay_s=1, resend_after=self.resend_after)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", proxy_headers=False,
                                 lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -219,3 +219,67 @@ def test_devicecmd_results() -> None:
 def test_devicecmd_never_crashes(body: str) -> None:
     parsed = adms.parse_devicecmd(body)
     assert all(e.where.startswith("devicecmd") for e in parsed.errors)
+
+
+# --- PUSH 3.x registration ----------------------------------------------------------------
+
+OPT_KEY = st.from_regex(r"\A~?[A-Za-z][A-Za-z0-9_]{0,20}\Z")
+OPT_VALUE = st.text(st.characters(blacklist_characters=",\r\n", blacklist_categories=("Cs",)),
+                    max_size=30).map(str.strip)
+
+
+@given(st.dictionaries(OPT_KEY, OPT_VALUE, max_size=12))
+def test_registry_body_round_trips(options: dict[str, str]) -> None:
+    assert adms.parse_registry(adms.format_registry(options)) == options
+
+
+@given(st.text(max_size=400))
+def test_registry_parser_says_what_is_wrong_or_parses(text: str) -> None:
+    try:
+        out = adms.parse_registry(text)
+    except adms.AdmsError as exc:
+        assert exc.where.startswith("registry")
+    else:
+        assert all(k and "," not in k and "=" not in k for k in out)
+
+
+def test_registry_body_refusals_name_the_item() -> None:
+    with pytest.raises(adms.AdmsError, match="registry item 2"):
+        adms.parse_registry("DeviceType=att,garbage")
+    with pytest.raises(adms.AdmsError, match="over"):
+        adms.parse_registry("A=1," * 20000)
+
+
+@given(st.text(max_size=300))
+def test_key_value_replies_parse_or_say_which_line(text: str) -> None:
+    try:
+        adms.parse_kv_reply(text)
+    except adms.AdmsError as exc:
+        assert exc.where.startswith("line ")
+
+
+def test_push_config_reply_carries_the_session() -> None:
+    opts = adms.parse_kv_reply(adms.push_config_reply("abc123", 480, delay_s=5))
+    assert opts["SessionID"] == "abc123" and opts["RequestDelay"] == "5" and opts["TimeZone"] == "8"
+
+
+# --- addresses (hub.peer) ------------------------------------------------------------------
+
+@given(st.text(max_size=80))
+def test_address_lists_parse_or_name_the_bad_entry(text: str) -> None:
+    from hub.peer import AddressError, parse_networks
+
+    try:
+        nets = parse_networks(text)
+    except AddressError as exc:
+        assert "not an address or CIDR" in str(exc)
+    else:
+        assert len(nets) <= text.count(",") + 1
+
+
+@given(st.text(max_size=60), st.text(max_size=120))
+def test_client_address_never_fails(peer: str, forwarded: str) -> None:
+    from hub.peer import client_address, parse_networks
+
+    got = client_address(peer or None, {"x-forwarded-for": forwarded}, parse_networks("127.0.0.0/8"))
+    assert got == (peer or None) or got in [h.strip() for h in forwarded.split(",")]

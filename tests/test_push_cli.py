@@ -131,3 +131,37 @@ def test_push_simulate_fills_the_store_with_the_fleet_ground_truth(settings: Set
     recorded = int(out.split("Dicatat terminal:")[1].split(";")[0])
     stored = int(out.split("tersimpan di hub:")[1].split(".")[0])
     assert recorded == stored > 5 * 12 and "belum terkirim: 0" in out
+
+
+def test_trust_commands(settings: Settings, engine: Engine) -> None:
+    from hub.adapters.adms import trust
+    from hub.push.models import PushTrust
+
+    service.hold_unknown(engine, "ADMNEW", "adms", {"addr": "10.1.2.3"})
+    service.hold_unknown(engine, "ADMNEW", "adms", {"addr": "10.1.2.9"})
+    rows = json.loads(_run("push", "pending", "--format", "json"))
+    assert rows[0]["from"] == "10.1.2.9"  # the address it calls from now
+    out = _run("push", "approve", "ADMNEW")
+    assert "10.1.2.9" in out
+    bad = runner.invoke(app, ["push", "trust", "ADMNEW", "--source", "10.1.2.300"], env={"HUB_LANGUAGE": "id"})
+    assert bad.exit_code == 1 and "10.1.2.300" in bad.output
+    rows = {r["field"]: r["value"] for r in json.loads(_run("push", "trust", "ADMNEW", "--source",
+                                                             "10.1.2.0/24", "--format", "json"))}
+    assert rows["sources"] == "10.1.2.0/24" and rows["path_key"] == "tidak"
+    out = _run("push", "trust", "ADMNEW", "--path-key", "new")
+    key = out.split("/d/")[1].split("/")[0]
+    with engine.connect() as conn:
+        dev_id = conn.scalar(select(Device.id).where(Device.serial == "ADMNEW"))
+        assert conn.scalar(select(PushTrust.path_key_hash)) == trust.key_hash(key)
+    bad = runner.invoke(app, ["push", "trust", "ADMNEW", "--approve-source"], env={"HUB_LANGUAGE": "id"})
+    assert bad.exit_code == 1 and "tidak ada alamat baru" in bad.output
+    trust.count_refusal(engine, "adms", "ADMNEW", "source", "10.9.9.9")
+    rows = json.loads(_run("push", "refusals", "--format", "json"))
+    assert [(r["serial"], r["reason"], r["count"], r["from"]) for r in rows] == [
+        ("ADMNEW", "source", 1, "10.9.9.9")]
+    _run("push", "trust", "ADMNEW", "--path-key", "off", "--reset-registry")
+    with engine.connect() as conn:
+        assert conn.execute(select(PushTrust.path_key_hash, PushTrust.registry_code_enc)
+                            .where(PushTrust.device_id == dev_id)).one() == (None, None)
+    bad = runner.invoke(app, ["push", "trust", "NOPE"], env={"HUB_LANGUAGE": "id"})
+    assert bad.exit_code == 1

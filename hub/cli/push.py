@@ -53,7 +53,8 @@ def adms_serve(host: str = typer.Option("0.0.0.0", "--host"),
                      "Atur 'Cloud Server' terminal ke alamat dan port ini.",
                      f"ADMS receiver at http://{host}:{port}/iclock/ (Ctrl-C to stop). "
                      "Point the terminal's 'Cloud Server' setting here."))
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning",
+                proxy_headers=False)  # the hub decides which proxies to believe (web.trusted_proxies)
 
 
 @app.command("mqtt-listen")
@@ -93,9 +94,9 @@ def pending(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) ->
     with store() as s:
         rows = [{"serial": r.serial, "channel": r.channel, "status": r.status,
                  "first_seen": r.first_seen_at, "last_seen": r.last_seen_at,
-                 "attempts": r.attempts}
+                 "attempts": r.attempts, "from": (r.info or {}).get("last_addr") or (r.info or {}).get("addr") or ""}
                 for r in s.scalars(select(PushRegistration).order_by(PushRegistration.id))]
-    emit(rows, ["serial", "channel", "status", "first_seen", "last_seen", "attempts"], fmt,
+    emit(rows, ["serial", "channel", "status", "first_seen", "last_seen", "attempts", "from"], fmt,
          title=tr("Pendaftaran tertunda", "Pending registrations"))
 
 
@@ -103,23 +104,92 @@ def pending(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) ->
 def approve(serial: str = typer.Argument(..., help="nomor seri terminal"),
             site: str | None = typer.Option(None, "--site", help="kode kantor"),
             tz: str | None = typer.Option(None, "--tz", help="zona IANA, mis. Asia/Makassar"),
-            name: str = typer.Option("", "--name")) -> None:
+            name: str = typer.Option("", "--name"),
+            source: str | None = typer.Option(
+                None, "--source", help="alamat/CIDR asal terminal ADMS (bawaan: alamat yang terlihat); "
+                                       "'*' = dari mana saja")) -> None:
     """Setujui terminal tertunda: data yang ditahannya akan diterima pada kiriman berikutnya."""
+    from hub.adapters.adms import trust
     from hub.fleet.registry import RegistryError
+    from hub.peer import AddressError
     from hub.push.service import approve as do_approve
 
     with store() as s:
         try:
             device = do_approve(s, serial, cli_actor(), site=site, tz=tz, name=name)
-        except RegistryError as exc:
+            pinned = trust.pin_at_approval(s, device.id, serial, cli_actor(), source) \
+                if device.kind == "adms" else None
+        except (RegistryError, AddressError) as exc:
             fail(str(exc))
         tz_used = device.tz
+    if pinned:
+        console.print(tr(f"Hanya diterima dari: {pinned} (ubah dengan `hub push trust {serial} --source`).",
+                         f"Accepted only from: {pinned} (change with `hub push trust {serial} --source`)."))
     console.print(tr(f"Terminal {serial} disetujui (zona {tz_used}). Untuk ADMS, nyalakan ulang "
                      "terminal atau kirim `hub push command-send {serial} device.time.set` agar "
                      "zona waktunya terpakai.",
                      f"Terminal {serial} approved (zone {tz_used}). For ADMS, reboot the "
                      f"terminal or send `hub push command-send {serial} device.time.set` so the "
                      "zone takes effect."))
+
+
+@app.command("trust")
+def trust_cmd(serial: str = typer.Argument(..., help="nomor seri terminal ADMS"),
+              source: str | None = typer.Option(None, "--source",
+                                                help="alamat/CIDR yang diizinkan, dipisah koma; '*' = semua"),
+              approve_source: bool = typer.Option(False, "--approve-source",
+                                                  help="terima alamat baru yang tadi ditolak"),
+              path_key: str | None = typer.Option(None, "--path-key", help="'new' (buat kunci jalur) atau 'off'"),
+              reset_registry: bool = typer.Option(False, "--reset-registry",
+                                                  help="lupakan pendaftaran PUSH 3.x (terminal mendaftar ulang)"),
+              fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Kepercayaan terminal ADMS: alamat asal, kunci jalur, pendaftaran PUSH 3.x. Tanpa opsi: tampilkan."""
+    from hub.adapters.adms import trust
+    from hub.fleet.registry import RegistryError, find_device
+    from hub.peer import AddressError
+
+    if path_key not in (None, "new", "off"):
+        fail(tr("--path-key harus 'new' atau 'off'", "--path-key must be 'new' or 'off'"))
+    key = None
+    with store() as s:
+        try:
+            device = find_device(s, serial)
+            if device.kind != "adms":
+                fail(tr(f"{serial} bukan terminal ADMS ({device.kind})", f"{serial} is not an ADMS terminal"))
+            if source is not None:
+                trust.pin_sources(s, device.id, source, cli_actor(), "set")
+            if approve_source:
+                trust.approve_source(s, device.id, cli_actor())
+            if path_key is not None:
+                key = trust.set_path_key(s, device.id, cli_actor(), path_key == "new")
+            if reset_registry:
+                trust.reset_registry(s, device.id, cli_actor())
+        except (RegistryError, AddressError) as exc:
+            fail(str(exc))
+        s.flush()
+        from hub.push.models import PushTrust
+
+        shown = trust.describe(s.get(PushTrust, device.id))
+    if key:
+        console.print(tr(f"Kunci jalur baru (ditampilkan sekali): atur URL server terminal ke "
+                         f"http://<hub>:<port>/d/{key}/  — permintaan tanpa kunci ini ditolak.",
+                         f"New path key (shown once): set the terminal's server URL to "
+                         f"http://<hub>:<port>/d/{key}/  — requests without it are refused."))
+    emit([{"field": k, "value": "" if v is None else str(v)} for k, v in shown.items()], ["field", "value"],
+         fmt, title=tr(f"Kepercayaan {serial}", f"Trust of {serial}"))
+
+
+@app.command("refusals")
+def refusals(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Permintaan terminal yang ditolak di tepi (alamat salah, sesi tidak sah, kunci jalur)."""
+    from hub.push.models import EdgeRefusal
+
+    with store() as s:
+        rows = [{"channel": r.channel, "serial": r.serial or "(tidak dikenal)", "reason": r.reason,
+                 "count": r.count, "last": r.last_at, "from": r.last_addr or ""}
+                for r in s.scalars(select(EdgeRefusal).order_by(EdgeRefusal.last_at.desc()))]
+    emit(rows, ["channel", "serial", "reason", "count", "last", "from"], fmt,
+         title=tr("Permintaan ditolak", "Refused requests"))
 
 
 @app.command("reject")

@@ -126,6 +126,74 @@ def parse_handshake_reply(text: str) -> dict[str, str]:
     return out
 
 
+# --- PUSH 3.x registration and session (A.3, Security PUSH) --------------------------------
+
+_OPTION_KEY = re.compile(r"^~?[A-Za-z][A-Za-z0-9_]{0,63}$")
+MAX_REGISTRY_BODY = 64 * 1024
+
+
+def parse_registry(text: str) -> dict[str, str]:
+    """The body of `POST /iclock/registry`: `Key=Value` pairs separated by commas (newlines
+    are tolerated). A value may itself hold `=`; an empty item is skipped."""
+    if len(text) > MAX_REGISTRY_BODY:
+        raise AdmsError(f"isi pendaftaran terlalu panjang / registry body over {MAX_REGISTRY_BODY} "
+                        "characters", "registry")
+    out: dict[str, str] = {}
+    for n, item in enumerate(re.split(r"[,\r\n]+", text), start=1):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not _OPTION_KEY.match(key):
+            raise AdmsError(f"bukan pasangan Kunci=Nilai / not a Key=Value pair: {item[:40]!r}",
+                            f"registry item {n}")
+        out[key] = value.strip()
+    return out
+
+
+def format_registry(options: Mapping[str, str]) -> str:
+    """What a PUSH 3.x terminal posts (simulator, tests)."""
+    return ",".join(f"{k}={v}" for k, v in options.items())
+
+
+def registry_reply(code: str) -> str:
+    return f"RegistryCode={code}\n"
+
+
+def parse_kv_reply(text: str) -> dict[str, str]:
+    """`Key=Value` lines (registry and push replies), as a terminal reads them."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise AdmsError(f"bukan Kunci=Nilai / not Key=Value: {line[:40]!r}", f"line {n}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def push_config_reply(session_id: str, tz_offset_minutes: int, delay_s: int = 10,
+                      error_delay_s: int = 30, server_ver: str = "hub-1.0") -> str:
+    """The `/iclock/push` configuration block of PUSH 3.x (A.3 Security PUSH keys)."""
+    return "\n".join([
+        f"ServerVersion={server_ver}",
+        "ServerName=hub",
+        "PushVersion=3.1.2",
+        f"ErrorDelay={error_delay_s}",
+        f"RequestDelay={delay_s}",
+        "TransTimes=00:00;14:05",
+        "TransInterval=1",
+        "TransTables=User Transaction",
+        "Realtime=1",
+        f"SessionID={session_id}",
+        "TimeoutSec=10",
+        f"TimeZone={timezone_value(tz_offset_minutes)}",
+    ]) + "\n"
+
+
 # --- ATTLOG -------------------------------------------------------------------------------
 
 

@@ -135,3 +135,47 @@ class RejectedLine(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class PushTrust(Base):
+    """How an ADMS terminal proves it is itself (hub.adapters.adms.trust).
+
+    `sources`: the addresses or CIDRs it may connect from (comma separated), learned at
+    approval or at its first contact, `*` when IT allows any; a request from elsewhere is
+    refused and the address kept in `pending_source` until IT approves it. `path_key_hash`:
+    when set, the terminal must use the server path `/d/<key>/iclock/...`. PUSH 3.x firmware
+    registers once (`registry_code_enc`, sealed) and then carries a session token derived
+    from it on every request.
+    """
+
+    __tablename__ = "push_trust"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    sources: Mapped[str | None] = mapped_column(Text)
+    learned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    pending_source: Mapped[str | None] = mapped_column(String(64))
+    pending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    pending_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    path_key_hash: Mapped[str | None] = mapped_column(String(64))
+    registry_code_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    previous_session_id: Mapped[str | None] = mapped_column(String(64))
+    session_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EdgeRefusal(Base):
+    """Requests refused at the terminal edge, counted per channel, serial and reason (the
+    serial is empty for serials the hub does not know, so invented ones cannot grow this)."""
+
+    __tablename__ = "edge_refusals"
+    __table_args__ = (UniqueConstraint("channel", "serial", "reason"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    serial: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_addr: Mapped[str | None] = mapped_column(String(64))

@@ -75,14 +75,19 @@ def hold_unknown(engine: Engine, serial: str, channel: str, info: dict[str, Any]
                                    .where(PushRegistration.serial == serial)).first()
                 if reg is None:
                     raise
-        conn.execute(update(PushRegistration).where(PushRegistration.id == reg.id)
-                     .values(last_seen_at=now, attempts=reg.attempts + 1))
+        values: dict[str, Any] = {"last_seen_at": now, "attempts": reg.attempts + 1}
+        if info.get("addr"):  # IT sees where it calls from now, and approval pins that
+            old = conn.scalar(select(PushRegistration.info).where(PushRegistration.id == reg.id)) or {}
+            if old.get("last_addr") != info["addr"]:
+                values["info"] = {**old, "last_addr": info["addr"]}
+        conn.execute(update(PushRegistration).where(PushRegistration.id == reg.id).values(**values))
     return True
 
 
 def approve(session: Session, serial: str, actor: str, site: str | None = None,
             tz: str | None = None, name: str = "", pin_group: str = "default") -> Device:
-    """IT accepts a pending terminal: it becomes a registered device of its channel's kind."""
+    """IT accepts a pending terminal: it becomes a registered device of its channel's kind.
+    (An ADMS terminal is then pinned to its address: hub.adapters.adms.trust.pin_at_approval.)"""
     from hub.fleet.registry import DeviceSpec, RegistryError, add_device
 
     reg = session.scalar(select(PushRegistration).where(PushRegistration.serial == serial))
@@ -131,6 +136,12 @@ def store_in(conn: Connection, device: KnownDevice, source: str, punches: list[P
         duplicate=result.duplicate, seconds=(now - started).total_seconds(), **values))
     health.succeeded(conn, device.id)
     return result
+
+
+def note_capabilities(conn: Connection, device_id: int, found: dict[str, Any]) -> None:
+    """Merge what a terminal reported about itself into its capabilities."""
+    caps = conn.scalar(select(Device.capabilities).where(Device.id == device_id)) or {}
+    conn.execute(update(Device).where(Device.id == device_id).values(capabilities={**caps, **found}))
 
 
 def touch(engine: Engine, device_id: int) -> None:
@@ -218,9 +229,10 @@ def record_result(conn: Connection, device_id: int, cmd_id: int, ok: bool,
         payload = conn.scalar(select(DeviceCommand.payload).where(DeviceCommand.id == cmd_id))
         if payload is not None:
             values["payload"] = blank_sealed(payload)
+    # Only a delivered command can have a result: one for a command never sent is forged.
     changed = conn.execute(update(DeviceCommand).where(
         DeviceCommand.id == cmd_id, DeviceCommand.device_id == device_id,
-        DeviceCommand.status.in_(("queued", "sent"))).values(**values)).rowcount
+        DeviceCommand.status == "sent").values(**values)).rowcount
     return bool(changed)
 
 

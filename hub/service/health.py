@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import Engine, func, insert, select, text
 
+from hub.push.models import EdgeRefusal
 from hub.store.models import AuditLog, Device, IngestRun, JobRun, utcnow
 
 
@@ -36,6 +37,8 @@ class StoreCollector:
         run_errors = CounterMetricFamily("hub_ingest_errors", "Ingest runs that ended in error",
                                          labels=["source"])
         job_errors = CounterMetricFamily("hub_job_errors", "Scheduled job runs that failed", labels=["job"])
+        refused = CounterMetricFamily("hub_edge_refused", "Terminal requests refused at the edge "
+                                      "(serial empty when unknown)", labels=["channel", "serial", "reason"])
         with self.engine.connect() as conn:
             for serial, kind, seen, off, enabled in conn.execute(select(
                     Device.serial, Device.kind, Device.last_seen_at, Device.last_clock_offset_s,
@@ -57,7 +60,10 @@ class StoreCollector:
             for job, n in conn.execute(select(JobRun.job, func.count())
                                        .where(JobRun.status == "error").group_by(JobRun.job)):
                 job_errors.add_metric([job], float(n))
-        yield from (lag, offset, up, ingested, dupes, run_errors, job_errors)
+            for channel, serial, reason, n in conn.execute(select(
+                    EdgeRefusal.channel, EdgeRefusal.serial, EdgeRefusal.reason, EdgeRefusal.count)):
+                refused.add_metric([channel, serial, reason], float(n))
+        yield from (lag, offset, up, ingested, dupes, run_errors, job_errors, refused)
 
 
 def trusted(request: Request, token: str) -> bool:

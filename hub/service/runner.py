@@ -179,8 +179,10 @@ class Hub:
             leader.start()
         if self.use_mqtt:
             self._start_mqtt()
+        # proxy_headers off: which proxy's X-Forwarded-For to believe is the hub's own
+        # setting (web.trusted_proxies, hub.peer), not uvicorn's loopback default
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", proxy_headers=False)
         server = _Server(config)
 
         def _graceful(signum: int, _frame: object) -> None:

@@ -8,6 +8,7 @@ It keeps every record it has not seen acknowledged with `OK` and sends it again 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections import deque
@@ -39,11 +40,18 @@ class AdmsTerminal:
     posts_failed: int = 0
     handshakes: int = 0
     options: dict[str, str] = field(default_factory=dict)
+    # PUSH 3.x firmware: registers once, then carries a session token on every request
+    push3: bool = False
+    local_address: str | None = None  # the source address it calls from (tests: 127.0.0.x)
+    registry_code: str | None = None
+    session_id: str | None = None
+    refusals: int = 0
 
     def __post_init__(self) -> None:
         self.state = TerminalState(self.serial)
         self._lock = threading.Lock()
-        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout_s)
+        transport = httpx.HTTPTransport(local_address=self.local_address) if self.local_address else None
+        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout_s, transport=transport)
         self._handshaken = False
 
     def close(self) -> None:
@@ -63,15 +71,53 @@ class AdmsTerminal:
 
     # --- what goes over the wire ---------------------------------------------------------
 
+    def _saw(self, r: httpx.Response) -> None:
+        if r.status_code in (401, 403):
+            self.refusals += 1
+            if self.push3 and r.status_code == 401:
+                self._handshaken = False  # session gone: ask /iclock/push for a new one
+
     def handshake(self) -> bool:
+        if self.push3:
+            return self._push3_setup()
         try:
             r = self._http.get("/iclock/cdata", params={"SN": self.serial, "options": "all",
                                                         "pushver": "2.4.1", "language": "69"})
         except httpx.HTTPError:
             return False
+        self._saw(r)
         if r.status_code != 200:
             return False
         self.options = adms.parse_handshake_reply(r.text)
+        self.handshakes += 1
+        self._handshaken = True
+        return True
+
+    def _push3_setup(self) -> bool:
+        """POST /iclock/registry once (keeping the RegistryCode), then /iclock/push for a
+        SessionID; later requests carry Cookie: token=MD5(RegistryCode+SN+SessionID)."""
+        try:
+            if self.registry_code is None:
+                r = self._http.post("/iclock/registry", params={"SN": self.serial},
+                                    content=adms.format_registry({
+                                        "DeviceType": "att", "~DeviceName": "SpeedFace-V5L",
+                                        "FirmVer": "ZAM180-NF-Ver1.0.2", "PushVersion": "3.1.2"}).encode())
+                self._saw(r)
+                if r.status_code != 200:
+                    return False
+                self.registry_code = adms.parse_kv_reply(r.text).get("RegistryCode")
+                if not self.registry_code:
+                    return False
+            r = self._http.post("/iclock/push", params={"SN": self.serial})
+        except httpx.HTTPError:
+            return False
+        self._saw(r)
+        if r.status_code != 200:
+            return False
+        self.options = adms.parse_kv_reply(r.text)
+        self.session_id = self.options.get("SessionID", "")
+        token = hashlib.md5(f"{self.registry_code}{self.serial}{self.session_id}".encode()).hexdigest()  # noqa: S324
+        self._http.cookies.set("token", token)
         self.handshakes += 1
         self._handshaken = True
         return True
@@ -90,6 +136,7 @@ class AdmsTerminal:
         except httpx.HTTPError:
             self.posts_failed += 1
             return False
+        self._saw(r)
         if r.status_code == 200 and r.text.startswith("OK"):
             with self._lock:
                 for _ in batch:
@@ -104,6 +151,7 @@ class AdmsTerminal:
             r = self._http.get("/iclock/getrequest", params={"SN": self.serial})
         except httpx.HTTPError:
             return 0
+        self._saw(r)
         if r.status_code != 200 or r.text.strip() == "OK":
             return 0
         results = []

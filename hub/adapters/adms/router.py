@@ -4,6 +4,11 @@ Replies are `text/plain`. Data is acknowledged (`OK: n`) only after the database
 a storage failure answers 500 so the terminal keeps the batch and resends; a terminal that
 is not registered answers 503 on uploads (its data stays on the terminal) and is held as a
 pending registration for IT to approve.
+
+Every request naming a registered terminal passes `trust.admit` first (path key, pinned
+source address, PUSH 3.x session): one that fails is refused before its body is read and
+changes nothing. The same endpoints answer under `/d/<key>/iclock/...` for terminals whose
+server URL carries a path key.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from hub.adapters.adms import quarantine
+from hub.adapters.adms import quarantine, trust
+from hub.peer import client_address, parse_networks
 from hub.protocols import adms
 from hub.punch import Source
 from hub.push import service
@@ -28,7 +34,7 @@ from hub.store.models import utcnow
 
 log = logging.getLogger("hub.adms")
 MAX_BODY = 16 * 1024 * 1024
-router = APIRouter()
+iclock = APIRouter()
 
 
 def _text(body: str, status: int = 200) -> PlainTextResponse:
@@ -55,6 +61,42 @@ def _opt(request: Request, name: str) -> Any:
     return value
 
 
+def _caller(request: Request, serial: str) -> trust.Caller:
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None:
+        from hub.config import get_settings
+
+        settings = get_settings()
+    proxies = parse_networks(settings.web.trusted_proxies)
+    addr = client_address(request.client.host if request.client else None, request.headers, proxies)
+    return trust.Caller(serial=serial, addr=addr, path_key=request.path_params.get("key"),
+                        token=request.cookies.get("token"))
+
+
+def _admitted(engine: Engine, caller: trust.Caller, session: bool = True
+              ) -> tuple[service.KnownDevice | None, PlainTextResponse | None]:
+    """(device, None) for a registered terminal that passed the gate; (None, None) for a
+    serial nobody registered (the caller holds it); (None, refusal) otherwise."""
+    refused = None
+    with engine.begin() as conn:  # commits only a learned source or the note of a new one
+        device = service.lookup_device(conn, caller.serial)
+        if device is None:
+            return None, None
+        try:
+            trust.admit(conn, device.id, caller, session=session)
+        except trust.Refused as exc:
+            refused = exc
+    if refused is None:
+        return device, None
+    return None, _refuse(engine, caller, refused)
+
+
+def _refuse(engine: Engine, caller: trust.Caller, exc: trust.Refused) -> PlainTextResponse:
+    log.warning("ADMS %s from %s refused (%s): %s", caller.serial, caller.addr, exc.reason, exc.message)
+    trust.count_refusal(engine, "adms", caller.serial, exc.reason, caller.addr)
+    return _text(f"UNAUTHORIZED: {exc.message}", exc.status)
+
+
 def tz_offset_minutes(tz: str, when: datetime | None = None) -> int:
     offset = (when or datetime.now(ZoneInfo(tz))).replace(tzinfo=None).replace(
         tzinfo=ZoneInfo(tz)).utcoffset()
@@ -74,12 +116,22 @@ def _stamps(conn: Connection, device_id: int) -> dict[str, str]:
 
 
 def _save_stamp(conn: Connection, device_id: int, table: str, stamp: str | None) -> None:
-    if not stamp:
+    """Move the upload cursor forward only: a resent older batch (or a forged low stamp)
+    never rewinds it; parse_query already refused stamps past MAX_STAMP."""
+    if not stamp or not stamp.isdigit():
         return
-    done = conn.execute(update(PushStamp).where(PushStamp.device_id == device_id,
-                                                PushStamp.table_name == table)
-                        .values(stamp=stamp, updated_at=utcnow())).rowcount
-    if not done:
+    old = conn.scalar(select(PushStamp.stamp).where(PushStamp.device_id == device_id,
+                                                    PushStamp.table_name == table))
+    if old is not None:
+        if old.isdigit() and int(old) >= int(stamp):
+            if int(old) > int(stamp):
+                log.info("ADMS device %s %s: stamp %s is behind the cursor %s; cursor kept",
+                         device_id, table, stamp, old)
+            return
+        conn.execute(update(PushStamp).where(PushStamp.device_id == device_id,
+                                             PushStamp.table_name == table)
+                     .values(stamp=stamp, updated_at=utcnow()))
+    else:
         conn.execute(insert(PushStamp).values(device_id=device_id, table_name=table,
                                               stamp=stamp, updated_at=utcnow()))
 
@@ -89,21 +141,23 @@ def _bad(exc: adms.AdmsError) -> PlainTextResponse:
     return _text(f"ERROR: {exc}", 400)
 
 
-@router.get("/iclock/cdata")
-@router.get("/iclock/cdata.aspx")
+@iclock.get("/iclock/cdata")
+@iclock.get("/iclock/cdata.aspx")
 def handshake(request: Request) -> PlainTextResponse:
     try:
         q = adms.parse_query(request.query_params)
     except adms.AdmsError as exc:
         return _bad(exc)
     engine = _engine(request)
+    caller = _caller(request, q.serial)
+    device, refusal = _admitted(engine, caller)
+    if refusal is not None:
+        return refusal
     with engine.connect() as conn:
-        device = service.lookup_device(conn, q.serial)
         stamps = _stamps(conn, device.id) if device else {}
     if device is None:
         service.hold_unknown(engine, q.serial, "adms",
-                             {"pushver": q.pushver, "language": q.language,
-                              "addr": request.client.host if request.client else None})
+                             {"pushver": q.pushver, "language": q.language, "addr": caller.addr})
         # Keep it polling, but never move its cursor: its data stays on the terminal.
         tz = _opt(request, "default_tz")
     else:
@@ -127,8 +181,8 @@ async def _bounded_body(request: Request) -> bytes | None:
     return b"".join(parts)
 
 
-@router.post("/iclock/cdata")
-@router.post("/iclock/cdata.aspx")
+@iclock.post("/iclock/cdata")
+@iclock.post("/iclock/cdata.aspx")
 async def upload(request: Request) -> PlainTextResponse:
     try:
         q = adms.parse_query(request.query_params)
@@ -136,6 +190,10 @@ async def upload(request: Request) -> PlainTextResponse:
         return _bad(exc)
     from starlette.concurrency import run_in_threadpool
 
+    engine, caller = _engine(request), _caller(request, q.serial)
+    device, refusal = await run_in_threadpool(_admitted, engine, caller)
+    if refusal is not None:
+        return refusal  # before a byte of the body is read
     body = await _bounded_body(request)
     if body is None:
         # Never acknowledge what is not kept: 413 and the terminal keeps the batch (it
@@ -143,25 +201,17 @@ async def upload(request: Request) -> PlainTextResponse:
         # is held for approval whatever its body.
         log.error("ADMS %s: body over the %d-byte limit refused (413); the terminal keeps its data",
                   q.serial, MAX_BODY)
-        engine = _engine(request)
-        with engine.connect() as conn:
-            known = service.lookup_device(conn, q.serial) is not None
-        if not known:
-            await run_in_threadpool(service.hold_unknown, engine, q.serial, "adms",
-                                    {"addr": request.client.host if request.client else None})
+        if device is None:
+            await run_in_threadpool(service.hold_unknown, engine, q.serial, "adms", {"addr": caller.addr})
         return _text(f"ERROR: body over {MAX_BODY} bytes / isi melebihi batas", 413)
-
-    return await run_in_threadpool(_upload, _engine(request), q, body,
-                                   request.client.host if request.client else None)
-
-
-def _upload(engine: Engine, q: adms.CdataQuery, body: bytes, addr: str | None
-            ) -> PlainTextResponse:
-    with engine.connect() as conn:
-        device = service.lookup_device(conn, q.serial)
     if device is None:
-        service.hold_unknown(engine, q.serial, "adms", {"addr": addr})
+        await run_in_threadpool(service.hold_unknown, engine, q.serial, "adms", {"addr": caller.addr})
         return _text("UNREGISTERED: terminal menunggu persetujuan / awaiting approval", 503)
+    return await run_in_threadpool(_upload, engine, device, q, body)
+
+
+def _upload(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, body: bytes
+            ) -> PlainTextResponse:
     table = q.table or "ATTLOG"
     try:
         if table == "ATTLOG":
@@ -260,20 +310,23 @@ def _biophoto(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, t
     return _text(f"OK: {len(parsed.records)}")
 
 
-@router.get("/iclock/getrequest")
-@router.get("/iclock/getrequest.aspx")
+@iclock.get("/iclock/getrequest")
+@iclock.get("/iclock/getrequest.aspx")
 def getrequest(request: Request) -> PlainTextResponse:
     try:
         serial = adms.parse_serial(request.query_params.get("SN"))
     except adms.AdmsError as exc:
         return _bad(exc)
     engine = _engine(request)
-    with engine.begin() as conn:
-        device = service.lookup_device(conn, serial)
-        due = [] if device is None else service.take_due(conn, device.id, _opt(request, "resend_after"))
+    caller = _caller(request, serial)
+    device, refusal = _admitted(engine, caller)
+    if refusal is not None:
+        return refusal  # commands go only to the terminal itself
     if device is None:
-        service.hold_unknown(engine, serial, "adms", {})
+        service.hold_unknown(engine, serial, "adms", {"addr": caller.addr})
         return _text("OK")
+    with engine.begin() as conn:
+        due = service.take_due(conn, device.id, _opt(request, "resend_after"))
     service.touch(engine, device.id)
     lines = []
     for cmd in due:
@@ -287,31 +340,37 @@ def getrequest(request: Request) -> PlainTextResponse:
     return _text("\n".join(lines) + "\n" if lines else "OK")
 
 
-@router.post("/iclock/devicecmd")
-@router.post("/iclock/devicecmd.aspx")
+@iclock.post("/iclock/devicecmd")
+@iclock.post("/iclock/devicecmd.aspx")
 async def devicecmd(request: Request) -> PlainTextResponse:
     try:
         serial = adms.parse_serial(request.query_params.get("SN"))
     except adms.AdmsError as exc:
         return _bad(exc)
-    body = _decode(await request.body())
-    parsed = adms.parse_devicecmd(body)
+    from starlette.concurrency import run_in_threadpool
+
+    engine, caller = _engine(request), _caller(request, serial)
+    device, refusal = await run_in_threadpool(_admitted, engine, caller)
+    if refusal is not None:
+        return refusal  # a result counts only from the terminal the command went to
+    if device is None:
+        return _text("UNREGISTERED", 503)
+    known = device
+    raw = await _bounded_body(request)
+    if raw is None:
+        return _text(f"ERROR: body over {MAX_BODY} bytes / isi melebihi batas", 413)
+    parsed = adms.parse_devicecmd(_decode(raw))
     for err in parsed.errors:
         log.warning("ADMS %s: %s", serial, err)
     if parsed.errors and not parsed.records:
         return _bad(parsed.errors[0])
-    from starlette.concurrency import run_in_threadpool
 
     def save() -> PlainTextResponse:
-        engine = _engine(request)
         with engine.begin() as conn:
-            device = service.lookup_device(conn, serial)
-            if device is None:
-                return _text("UNREGISTERED", 503)
             for r in parsed.records:
                 cid = service.parse_command_id(r.cmd_id)
                 if cid is not None:
-                    service.record_result(conn, device.id, cid, r.code >= 0,
+                    service.record_result(conn, known.id, cid, r.code >= 0,
                                           {"return": r.code, "cmd": r.cmd, **r.extra})
         return _text("OK")
 
@@ -322,7 +381,78 @@ async def devicecmd(request: Request) -> PlainTextResponse:
         return _text("ERROR: penyimpanan gagal / storage failed", 500)
 
 
-@router.get("/iclock/ping")
-@router.get("/iclock/ping.aspx")
+@iclock.get("/iclock/ping")
+@iclock.get("/iclock/ping.aspx")
 def ping() -> PlainTextResponse:
     return _text("OK")
+
+
+# --- PUSH 3.x: registration, then a session ---------------------------------------------
+
+
+@iclock.post("/iclock/registry")
+@iclock.post("/iclock/registry.aspx")
+async def registry(request: Request) -> PlainTextResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        serial = adms.parse_serial(request.query_params.get("SN"))
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    engine, caller = _engine(request), _caller(request, serial)
+    device, refusal = await run_in_threadpool(_admitted, engine, caller, False)
+    if refusal is not None:
+        return refusal
+    raw = await _bounded_body(request)
+    try:
+        if raw is None or len(raw) > adms.MAX_REGISTRY_BODY:
+            raise adms.AdmsError("isi pendaftaran terlalu panjang / registry body too long", "registry")
+        options = adms.parse_registry(_decode(raw))
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    if device is None:
+        info = {"addr": caller.addr, "push": "3", **{k: v[:64] for k, v in list(options.items())[:20]}}
+        await run_in_threadpool(service.hold_unknown, engine, serial, "adms", info)
+        return _text("UNREGISTERED: terminal menunggu persetujuan / awaiting approval", 503)
+    known = device
+
+    def issue() -> PlainTextResponse:
+        with engine.begin() as conn:
+            code = trust.register(conn, known.id, caller)
+            if options:
+                service.note_capabilities(conn, known.id, {"push3": options})
+        return _text(adms.registry_reply(code))
+
+    try:
+        return await run_in_threadpool(issue)
+    except trust.Refused as exc:
+        return _refuse(engine, caller, exc)
+
+
+@iclock.get("/iclock/push")
+@iclock.post("/iclock/push")
+def push_config(request: Request) -> PlainTextResponse:
+    try:
+        serial = adms.parse_serial(request.query_params.get("SN"))
+    except adms.AdmsError as exc:
+        return _bad(exc)
+    engine, caller = _engine(request), _caller(request, serial)
+    device, refusal = _admitted(engine, caller, session=False)
+    if refusal is not None:
+        return refusal
+    if device is None:
+        service.hold_unknown(engine, serial, "adms", {"addr": caller.addr, "push": "3"})
+        return _text("UNREGISTERED: terminal menunggu persetujuan / awaiting approval", 503)
+    try:
+        with engine.begin() as conn:
+            sid = trust.open_session(conn, device.id, caller)
+    except trust.Refused as exc:
+        return _refuse(engine, caller, exc)
+    service.touch(engine, device.id)
+    return _text(adms.push_config_reply(sid, tz_offset_minutes(device.tz),
+                                        delay_s=_opt(request, "delay_s")))
+
+
+router = APIRouter()
+router.include_router(iclock)
+router.include_router(iclock, prefix="/d/{key}")  # terminals given a path key
