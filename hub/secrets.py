@@ -6,6 +6,8 @@ from var/secret.key, created on first use with owner-only permissions.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +30,7 @@ def _fernet_for(key: bytes) -> Fernet:
     return Fernet(key)
 
 
-def fernet() -> Fernet:
+def _key() -> bytes:
     settings = get_settings()
     key = settings.secret_key.encode() if settings.secret_key else None
     if key is None:
@@ -39,6 +41,11 @@ def fernet() -> Fernet:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
         key = path.read_bytes().strip()
+    return key
+
+
+def fernet() -> Fernet:
+    key = _key()
     try:
         return _fernet_for(key)
     except ValueError as exc:  # malformed key
@@ -46,6 +53,13 @@ def fernet() -> Fernet:
             "Kunci enkripsi (HUB_SECRET_KEY / var/secret.key) tidak valid: harus 32 byte "
             "base64 urlsafe. Buat yang baru dengan `hub secret new`."
         ) from exc
+
+
+def fingerprint(data: bytes) -> str:
+    """A keyed digest: equal inputs give equal digests (a resent line is recognised) while
+    the digest tells nothing about a card number or PIN it was made from."""
+    key = hashlib.sha256(b"hub-fingerprint\x00" + _key()).digest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def encrypt(data: bytes) -> bytes:

@@ -55,8 +55,9 @@ class AdmsServer:
     """The ADMS app under a real uvicorn on an ephemeral port; can be stopped and restarted."""
 
     def __init__(self, engine: Engine, port: int | None = None,
-                 resend_after: timedelta = timedelta(seconds=2)) -> None:
+                 resend_after: timedelta = timedelta(seconds=2), part_rows: int | None = None) -> None:
         self.engine = engine
+        self.part_rows = part_rows
         self.port = port or free_port()
         self.resend_after = resend_after
         self.server: uvicorn.Server | None = None
@@ -67,7 +68,8 @@ class AdmsServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> AdmsServer:
-        app = create_app(self.engine, delay_s=1, resend_after=self.resend_after)
+        app = create_app(self.engine, delay_s=1, resend_after=self.resend_after,
+                         **({"part_rows": self.part_rows} if self.part_rows else {}))
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", proxy_headers=False,
                                 lifespan="off")
         self.server = uvicorn.Server(config)

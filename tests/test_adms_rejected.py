@@ -87,3 +87,59 @@ def test_templates_in_rejected_operlog_lines_are_masked_when_shown(engine: Engin
     with engine.connect() as conn:
         assert all(b"U1MyMQ" not in x for x in conn.scalars(select(RejectedLine.line_enc)))
     assert quarantine.masked("BIOPHOTO PIN=1\tContent=/9j/4AAQ\tNo=0") == "BIOPHOTO PIN=1\tContent=…\tNo=0"
+
+
+def _fail_on_pin(engine: Engine, pin: str) -> None:
+    """A real storage failure: the database refuses one PIN's row (a trigger)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"CREATE TRIGGER boom BEFORE INSERT ON raw_punches WHEN NEW.pin = '{pin}' "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN "
+                                 f"IF NEW.pin = '{pin}' THEN RAISE EXCEPTION 'disk says no'; END IF; "
+                                 "RETURN NEW; END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON raw_punches FOR EACH ROW EXECUTE FUNCTION boom()")
+
+
+def _heal(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER boom" if engine.dialect.name == "sqlite" else
+                             "DROP TRIGGER boom ON raw_punches")
+
+
+def test_a_large_batch_is_stored_in_parts_and_ok_only_after_the_last(engine: Engine) -> None:
+    from sqlalchemy import func
+
+    from hub.push.models import PushStamp
+    from hub.store.models import IngestRun
+
+    add_push_devices(engine, "adms", ["REJ1"])
+    lines = [f"{1000 + i % 700}\t2026-11-{1 + i // 700:02d} 07:{i % 60:02d}:00\t0\t15\t0\t0\t0\n"
+             for i in range(3500)]
+    lines[2600] = "9999\t2026-11-04 07:00:00\t0\t15\t0\t0\t0\n"  # in the third part
+    body = "".join(lines) + BAD_DATE
+    srv = AdmsServer(engine, part_rows=1000).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as http:
+            _fail_on_pin(engine, "9999")
+            r = _post(http, body, "42")
+            assert r.status_code == 500 and not r.text.startswith("OK")  # the terminal keeps the batch
+            with engine.connect() as conn:
+                assert conn.scalar(select(func.count()).select_from(PushStamp)) == 0  # cursor not moved
+                assert conn.scalar(select(func.count()).select_from(RejectedLine)) == 0
+            assert count_punches(engine) == 2000  # the two parts before the failure
+            _heal(engine)
+            r = _post(http, body, "42")  # the terminal resends the whole batch
+            assert r.text == "OK: 3500"
+            r = _post(http, body, "42")  # and once more, its OK lost
+            assert r.text == "OK: 3500"
+    finally:
+        srv.stop()
+    assert count_punches(engine) == 3500  # every punch once
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(RejectedLine)) == 1  # the bad line once
+        assert conn.scalar(select(PushStamp.stamp)) == "42"
+        parts = conn.scalars(select(IngestRun.details).where(IngestRun.status == "ok")
+                             .order_by(IngestRun.id)).all()
+    assert [p.get("part") for p in parts[2:6]] == ["1/4", "2/4", "3/4", "4/4"]

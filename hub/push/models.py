@@ -121,13 +121,16 @@ class RejectedLine(Base):
     a fix it is replayed (`hub push replay`) or dismissed with a reason."""
 
     __tablename__ = "rejected_lines"
-    __table_args__ = (Index("ix_rejected_lines_device_status", "device_id", "status"),)
+    __table_args__ = (Index("ix_rejected_lines_device_status", "device_id", "status"),
+                      Index("ix_rejected_lines_digest", "device_id", "kind", "line_digest"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))  # adms | mqtt
     kind: Mapped[str] = mapped_column(String(16))  # ATTLOG | OPERLOG | BIODATA
     line_no: Mapped[int] = mapped_column(Integer)
     line_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # hub.secrets.fingerprint of the line: a batch resent after a lost "OK" keeps it once
+    line_digest: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     stamp: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,4 +1,5 @@
-"""ADMS terminal trust (pinned source, path key, PUSH 3.x registration) and refusal counters
+"""ADMS terminal trust (pinned source, path key, PUSH 3.x registration), refusal counters,
+and a keyed digest on rejected lines (a resent batch keeps them once)
 
 Approved ADMS terminals are pinned to the address their pending registration came from;
 others learn theirs at first contact (hub.adapters.adms.trust).
@@ -51,6 +52,9 @@ def upgrade() -> None:
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('device_id', name=op.f('pk_push_trust'))
     )
+    with op.batch_alter_table('rejected_lines', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('line_digest', sa.String(length=64), nullable=True))
+        batch_op.create_index('ix_rejected_lines_digest', ['device_id', 'kind', 'line_digest'], unique=False)
     conn = op.get_bind()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = conn.execute(sa.text(
@@ -66,5 +70,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('rejected_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_rejected_lines_digest')
+        batch_op.drop_column('line_digest')
     op.drop_table('push_trust')
     op.drop_table('edge_refusals')

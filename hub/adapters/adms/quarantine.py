@@ -20,7 +20,7 @@ from hub.protocols import adms
 from hub.punch import Punch, Source
 from hub.push import service
 from hub.push.models import PushUserRecord, RejectedLine
-from hub.secrets import decrypt, encrypt, seal_tree
+from hub.secrets import decrypt, encrypt, fingerprint, seal_tree
 from hub.store.models import Device, utcnow
 
 _BIOMETRIC = re.compile(r"((?:TMP|Tmp|Content)=)[^\t]*")
@@ -42,10 +42,24 @@ def oper_row(device_id: int, r: adms.OperRecord) -> dict:
 
 
 def keep(conn: Connection, device_id: int, kind: str, parsed: adms.Parsed, stamp: str | None) -> int:
-    """Store the rejected lines of one batch (inside the batch's transaction)."""
-    rows = [{"device_id": device_id, "channel": "adms", "kind": kind, "line_no": n, "line_enc": encrypt(line.encode()),
-             "reason": str(err)[:2000], "stamp": stamp, "received_at": utcnow(), "status": "held"}
-            for n, line, err in parsed.rejected]
+    """Store the rejected lines of one batch (inside the batch's transaction), each once:
+    a batch resent because its "OK" was lost finds its lines already kept."""
+    if not parsed.rejected:
+        return 0
+    digests = [fingerprint(f"{kind}\n{line}".encode()) for _, line, _ in parsed.rejected]
+    known: set[str] = set()
+    for i in range(0, len(digests), 500):
+        known.update(conn.scalars(select(RejectedLine.line_digest).where(
+            RejectedLine.device_id == device_id, RejectedLine.kind == kind,
+            RejectedLine.line_digest.in_(digests[i:i + 500]))))
+    rows = []
+    for (n, line, err), digest in zip(parsed.rejected, digests, strict=True):
+        if digest in known:
+            continue
+        known.add(digest)
+        rows.append({"device_id": device_id, "channel": "adms", "kind": kind, "line_no": n,
+                     "line_enc": encrypt(line.encode()), "line_digest": digest, "reason": str(err)[:2000],
+                     "stamp": stamp, "received_at": utcnow(), "status": "held"})
     if rows:
         conn.execute(insert(RejectedLine), rows)
     return len(rows)

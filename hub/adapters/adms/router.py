@@ -34,6 +34,7 @@ from hub.store.models import utcnow
 
 log = logging.getLogger("hub.adms")
 MAX_BODY = 16 * 1024 * 1024
+PART_ROWS = 5000  # punches per transaction when a batch is large
 iclock = APIRouter()
 
 
@@ -57,7 +58,7 @@ def _opt(request: Request, name: str) -> Any:
         from hub.config import get_settings
 
         value = {"default_tz": get_settings().default_timezone, "delay_s": 10,
-                 "resend_after": service.RESEND_AFTER}[name]
+                 "resend_after": service.RESEND_AFTER, "part_rows": PART_ROWS}[name]
     return value
 
 
@@ -207,15 +208,15 @@ async def upload(request: Request) -> PlainTextResponse:
     if device is None:
         await run_in_threadpool(service.hold_unknown, engine, q.serial, "adms", {"addr": caller.addr})
         return _text("UNREGISTERED: terminal menunggu persetujuan / awaiting approval", 503)
-    return await run_in_threadpool(_upload, engine, device, q, body)
+    return await run_in_threadpool(_upload, engine, device, q, body, _opt(request, "part_rows"))
 
 
-def _upload(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, body: bytes
-            ) -> PlainTextResponse:
+def _upload(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, body: bytes,
+            part_rows: int = PART_ROWS) -> PlainTextResponse:
     table = q.table or "ATTLOG"
     try:
         if table == "ATTLOG":
-            return _attlog(engine, device, q, _decode(body))
+            return _attlog(engine, device, q, _decode(body), part_rows)
         if table in ("OPERLOG", "BIODATA"):
             return _operlog(engine, device, q, table, _decode(body))
         if table == "ATTPHOTO":
@@ -238,8 +239,8 @@ def _refuse_all(table: str, errors: list[adms.AdmsError]) -> None:
                          f"{first.what}", first.where or table)
 
 
-def _attlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, text: str
-            ) -> PlainTextResponse:
+def _attlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, text: str,
+            part_rows: int = PART_ROWS) -> PlainTextResponse:
     # Good lines become punches, bad ones are kept verbatim with their reason, in one
     # transaction: "OK" is said only of what is kept (quarantine.py).
     parsed = adms.parse_attlog(text)
@@ -251,9 +252,19 @@ def _attlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, tex
         quarantine.keep(conn, device.id, "ATTLOG", parsed, q.stamp)
         _save_stamp(conn, device.id, "ATTLOG", q.stamp)
 
-    service.store_punches(engine, device, Source.ADMS, punches,
-                          details={"table": "ATTLOG", "stamp": q.stamp, "rejected": len(parsed.rejected),
-                                   "errors": [str(e) for e in parsed.errors[:20]]}, extra=also)
+    # A large batch is written in parts, each its own transaction (a 16 MB body does not
+    # hold one transaction and its locks for long). "OK" still comes only after the last
+    # part, which alone keeps the rejected lines and moves the cursor: if a part fails the
+    # terminal resends the whole batch, and what was stored is absorbed as duplicates.
+    parts = [punches[i:i + part_rows] for i in range(0, len(punches), part_rows)] or [[]]
+    for n, part in enumerate(parts, start=1):
+        last = n == len(parts)
+        details: dict[str, Any] = {"table": "ATTLOG", "stamp": q.stamp}
+        if len(parts) > 1:
+            details["part"] = f"{n}/{len(parts)}"
+        if last:
+            details.update(rejected=len(parsed.rejected), errors=[str(e) for e in parsed.errors[:20]])
+        service.store_punches(engine, device, Source.ADMS, part, details=details, extra=also if last else None)
     return _text(f"OK: {len(parsed.records)}")
 
 
