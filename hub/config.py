@@ -26,6 +26,15 @@ class MqttSettings:
     password: str = ""
     client_id: str = "hub"
     enabled: bool = False
+    # topics are {topic_root}/{serial}/{channel}: two hubs (or a hub and the tests) on one
+    # broker each take their own root
+    topic_root: str = "hub/v1/devices"
+    tls: bool = False
+    tls_ca_file: str = ""  # the broker's CA; empty = the system's
+    tls_cert_file: str = ""  # client certificate, if the broker asks for one
+    tls_key_file: str = ""
+    # written by `hub push mqtt-acl` (and on approval) so the broker's ACL follows the registry
+    acl_file: str = ""
 
 
 @dataclass

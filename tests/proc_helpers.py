@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,9 @@ def hub_env(settings, **extra: str) -> dict[str, str]:
         "HUB_VAR_DIR": settings.var_dir,
         "HUB_SECRET_KEY": settings.secret_key,
         "PYTHONUNBUFFERED": "1",
+        # its own MQTT topic root: a hub running on the same broker never sees the test's
+        # terminals, nor the test the hub's
+        "HUB_MQTT_TOPIC_ROOT": f"hubtest-{uuid.uuid4().hex[:10]}/v1/devices",
     })
     env.update(extra)
     return env

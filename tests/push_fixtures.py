@@ -165,7 +165,7 @@ def wait_for(pred, timeout: float = 30.0, every: float = 0.1) -> bool:  # type: 
 
 
 def forget_on_broker(client_ids: list[str], serials: list[str], host: str = "127.0.0.1",
-                     port: int = 1883) -> None:
+                     port: int = 1883, root: str | None = None) -> None:
     """Leave the shared broker as found: drop persistent sessions and retained messages."""
     import paho.mqtt.client as mqtt
 
@@ -185,6 +185,43 @@ def forget_on_broker(client_ids: list[str], serials: list[str], host: str = "127
         c.loop_start()
         for sn in serials:
             for channel in ("status", "info"):
-                c.publish(proto.topic(sn, channel), b"", qos=1, retain=True).wait_for_publish(2)
+                c.publish(proto.topic(sn, channel, root or proto.ROOT), b"", qos=1,
+                          retain=True).wait_for_publish(2)
         c.disconnect()
         c.loop_stop()
+
+
+def make_tls(directory: str | os.PathLike) -> tuple[str, str, str]:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    import datetime as dt
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    d = Path(directory)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = d / "ca.crt", d / "server.crt", d / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return tuple(str(p) for p in paths)  # type: ignore[return-value]

@@ -99,7 +99,8 @@ def _fail_on_pin(engine: Engine, pin: str) -> None:
             conn.exec_driver_sql("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN "
                                  f"IF NEW.pin = '{pin}' THEN RAISE EXCEPTION 'disk says no'; END IF; "
                                  "RETURN NEW; END $$ LANGUAGE plpgsql")
-            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON raw_punches FOR EACH ROW EXECUTE FUNCTION boom()")
+            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON raw_punches "
+                                 "FOR EACH ROW EXECUTE FUNCTION boom()")
 
 
 def _heal(engine: Engine) -> None:

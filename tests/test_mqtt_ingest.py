@@ -1,4 +1,7 @@
-"""MQTT hub/v1 against the real Mosquitto on 127.0.0.1:1883, on SQLite and PostgreSQL."""
+"""MQTT hub/v1 against the real Mosquitto on 127.0.0.1:1883, on SQLite and PostgreSQL.
+
+Each test runs under a topic root of its own (`hubtest-<tag>/v1/devices`), so a hub running
+on the same broker never sees the test's terminals, nor the tests the hub's."""
 
 from __future__ import annotations
 
@@ -30,19 +33,23 @@ from tests.push_fixtures import (
 )
 
 
+def root_of(tag: str) -> str:
+    return f"hubtest-{tag.lower()}/v1/devices"
+
+
 @pytest.fixture
 def tag() -> Iterator[str]:
     require_broker()
     t = uuid.uuid4().hex[:8].upper()
     yield t
     forget_on_broker([f"hub-{t}"] + [f"T{t}{i}" for i in range(4)] + [f"raw-{t}"],
-                     [f"T{t}{i}" for i in range(4)])
+                     [f"T{t}{i}" for i in range(4)], root=root_of(t))
 
 
 @pytest.fixture
 def listener(engine: Engine, tag: str) -> Iterator[MqttListener]:
     lis = MqttListener(engine, client_id=f"hub-{tag}", command_poll_s=0.2,
-                       resend_after_s=1.0).start()
+                       resend_after_s=1.0, root=root_of(tag)).start()
     assert lis.connected.wait(10)
     yield lis
     lis.stop()
@@ -56,7 +63,8 @@ class Raw:
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"raw-{tag}")
         self.c.on_message = lambda _c, _u, m: self.got.append((m.topic, m.payload))
         self.c.connect("127.0.0.1", 1883)
-        self.c.subscribe(proto.topic(sn, "events/ack"), qos=1)
+        self.root = root_of(tag)
+        self.c.subscribe(proto.topic(sn, "events/ack", self.root), qos=1)
         self.c.loop_start()
 
     def send(self, topic: str, payload: bytes) -> None:
@@ -68,7 +76,8 @@ class Raw:
 
 
 def _term(sn: str) -> MqttTerminal:
-    t = MqttTerminal(sn, resend_s=1.0).start()
+    # serials are T<tag><n>: the terminal publishes under its test's root
+    t = MqttTerminal(sn, resend_s=1.0, root=root_of(sn[1:9])).start()
     assert t.connected.wait(10)
     return t
 
@@ -100,10 +109,10 @@ def test_duplicates_absorbed_and_malformed_refused(engine: Engine, tag: str,
     batch = proto.format_punch_batch([proto.format_punch(sn, i, "42", datetime(2026, 11, 20,
                                                                                7, i))
                                       for i in range(1, 6)])
-    raw.send(proto.topic(sn, "events/punch"), batch)
-    raw.send(proto.topic(sn, "events/punch"), batch)  # QoS 1 redelivery / device resend
-    raw.send(proto.topic(sn, "events/punch"), b'{"v":1,"user":{"id":"1"},"time_local":"x"}')
-    raw.send(proto.topic(sn, "events/punch"), b"\xff not json")
+    raw.send(proto.topic(sn, "events/punch", raw.root), batch)
+    raw.send(proto.topic(sn, "events/punch", raw.root), batch)  # QoS 1 redelivery / device resend
+    raw.send(proto.topic(sn, "events/punch", raw.root), b'{"v":1,"user":{"id":"1"},"time_local":"x"}')
+    raw.send(proto.topic(sn, "events/punch", raw.root), b"\xff not json")
     assert wait_for(lambda: len(raw.got) == 4, 10)
     raw.close()
     acks = [json.loads(p) for _t, p in raw.got]
@@ -213,3 +222,23 @@ def test_listener_survives_a_flood_from_many_threads(engine: Engine, tag: str,
     for t in terms:
         t.stop()
     assert count_punches(engine) == sum(len(r) for r in recs.values())
+
+
+def test_a_hub_under_another_root_hears_nothing(engine: Engine, tag: str, listener: MqttListener) -> None:
+    """Two hubs on one broker (or a running hub beside the tests): each hears only its root."""
+    other = MqttListener(engine, client_id=f"hub-{tag}-other", root=f"hubtest-{tag.lower()}-other/v1/devices")
+    other.start()
+    try:
+        assert other.connected.wait(10)
+        sn = f"T{tag}1"
+        add_push_devices(engine, "mqtt", [sn])
+        term = _term(sn)
+        for rec in day_of_punches(sn, date(2026, 11, 20), staff=4):
+            term.punch(rec)
+        assert wait_for(lambda: (term.pump() or True) and term.outbox() == 0, 30)
+        term.stop()
+        assert listener.stats.punches_new == count_punches(engine) > 0
+        assert other.stats.messages == 0
+    finally:
+        other.stop()
+        forget_on_broker([f"hub-{tag}-other"], [])

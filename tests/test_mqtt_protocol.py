@@ -139,3 +139,23 @@ def test_other_parsers_never_crash(payload: bytes) -> None:
                   proto.parse_result):
         with contextlib.suppress(proto.MqttPayloadError):
             parse(payload)
+
+
+def test_topic_roots_are_checked() -> None:
+    assert proto.check_root("pemda-kbb/hub/v1/devices") == "pemda-kbb/hub/v1/devices"
+    assert proto.topic("SN1", "cmd", "a/b") == "a/b/SN1/cmd"
+    assert proto.parse_topic("a/b/SN1/cmd/result", "a/b") == ("SN1", "cmd/result")
+    for bad in ("", "/hub", "hub/", "hub/+/x", "hub/#", "$SYS/x", "a//b", "a b"):
+        with pytest.raises(proto.MqttPayloadError, match="topic root"):
+            proto.check_root(bad)
+    with pytest.raises(proto.MqttPayloadError):
+        proto.parse_topic("hub/v1/devices/SN1/cmd", "other/root")
+
+
+@given(st.text(max_size=80))
+def test_check_root_accepts_only_plain_levels(root: str) -> None:
+    try:
+        proto.check_root(root)
+    except proto.MqttPayloadError:
+        return
+    assert not set(root) & set("+#$ \x00") and not root.startswith("/") and "//" not in root

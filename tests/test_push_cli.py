@@ -165,3 +165,90 @@ def test_trust_commands(settings: Settings, engine: Engine) -> None:
                             .where(PushTrust.device_id == dev_id)).one() == (None, None)
     bad = runner.invoke(app, ["push", "trust", "NOPE"], env={"HUB_LANGUAGE": "id"})
     assert bad.exit_code == 1
+
+
+def test_generated_acl_and_tls_on_a_real_broker(settings: Settings, engine: Engine, tmp_path: Path) -> None:
+    """The ACL follows the registry: a registered terminal publishes under this hub's root,
+    over TLS; a disabled one, an unregistered credential and a terminal writing another's
+    topic reach nothing."""
+    from datetime import date
+
+    from sqlalchemy import func
+
+    from hub.adapters.mqtt.listener import MqttListener
+    from hub.adapters.mqtt.tls import TlsOptions
+    from hub.push.models import PushRegistration
+    from hub.simulator.mqtt import MqttTerminal
+    from hub.simulator.terminal_state import day_of_punches
+    from hub.store.models import RawPunch
+    from tests.push_fixtures import count_punches, make_tls, wait_for
+
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(exe) or shutil.which("mosquitto_passwd") is None:
+        if IN_CI:
+            pytest.fail("mosquitto / mosquitto_passwd missing; CI must run this test")
+        pytest.skip("mosquitto / mosquitto_passwd missing")
+    root = "kbb-test/hub/v1/devices"
+    settings.mqtt.topic_root = root
+    settings.mqtt.acl_file = str(tmp_path / "acl")
+    add_push_devices(engine, "mqtt", ["ACL1", "ACL2"])
+    _run("device", "edit", "ACL2", "--disable")  # rewrites the ACL (mqtt.acl_file is set)
+    acl = (tmp_path / "acl").read_text()
+    assert "user ACL1" in acl and "user ACL2" not in acl and f"topic write {root}/ACL1/events/+" in acl
+    assert oct((tmp_path / "acl").stat().st_mode & 0o777) == "0o640"
+    pw_file = tmp_path / "passwd"
+    creds = {}
+    for sn in ("ACL1", "ACL2", "ACL3"):  # ACL3 never registered
+        out = _run("push", "mqtt-passwd", sn, "--file", str(pw_file))
+        creds[sn] = out.split("Sandi")[1].split(":", 1)[1].split()[0]
+    subprocess.run(["mosquitto_passwd", "-b", str(pw_file), "hub", "hubpw"], check=True)
+    ca, cert, key = make_tls(tmp_path)
+    port = free_port()
+    conf = tmp_path / "m.conf"
+    conf.write_text(f"per_listener_settings false\nallow_anonymous false\nuser {getpass.getuser()}\n"
+                    f"password_file {pw_file}\nacl_file {tmp_path / 'acl'}\n"
+                    f"listener {port} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lis = terms = None
+    try:
+        wait_port(port)
+        lis = MqttListener(engine, port=port, client_id="hub-tls", username="hub", password="hubpw",
+                           root=root, tls=TlsOptions(ca_file=ca)).start()
+        assert lis.connected.wait(10)
+        terms = {sn: MqttTerminal(sn, port=port, username=sn, password=creds[sn], root=root, tls_ca=ca,
+                                  resend_s=1.0).start() for sn in ("ACL1", "ACL2", "ACL3")}
+        for t in terms.values():
+            assert t.connected.wait(10)
+        day = day_of_punches("ACL1", date(2026, 11, 20), staff=5)
+        for t in terms.values():
+            for rec in day:
+                t.punch(rec)
+        assert wait_for(lambda: (terms["ACL1"].pump() or True) and terms["ACL1"].outbox() == 0, 30)
+        # ACL1 writing ACL9's topic: the broker drops it
+        terms["ACL1"].client.publish(f"{root}/ACL9/events/punch", b"{}", qos=1).wait_for_publish(5)
+        for _ in range(10):
+            for sn in ("ACL2", "ACL3"):
+                terms[sn].pump()
+            time.sleep(0.1)
+        assert count_punches(engine) == len(day)  # only ACL1's, once
+        assert terms["ACL2"].outbox() == len(day) and terms["ACL3"].outbox() == len(day)  # never acknowledged
+        with engine.connect() as conn:
+            assert set(conn.scalars(select(Device.serial).join(RawPunch, RawPunch.device_id == Device.id))) == {"ACL1"}
+            # the hub never even heard them (else they would wait as pending registrations)
+            assert conn.scalar(select(func.count()).select_from(PushRegistration)) == 0
+        # plain TCP to the TLS listener gets nowhere
+        plain = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="plain")
+        plain.username_pw_set("hub", "hubpw")
+        with pytest.raises(Exception):  # noqa: B017 - the broker speaks only TLS here
+            plain.connect("127.0.0.1", port, keepalive=5)
+            plain.loop_start()
+            assert not wait_for(lambda: plain.is_connected(), 2)
+            raise ConnectionError("not connected")
+        plain.loop_stop()
+    finally:
+        for t in (terms or {}).values():
+            t.stop()
+        if lis:
+            lis.stop()
+        proc.terminate()
+        proc.wait(10)

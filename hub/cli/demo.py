@@ -62,7 +62,7 @@ def _push_day(url: str, adms: int, mqtt: int, broker: tuple[str, int], done: thr
     try:
         res = run_push_fleet(adms, mqtt, url, broker_host=broker[0], broker_port=broker[1],
                              day=date.today() - timedelta(days=1), staff=40, seconds=20.0,
-                             prefix="DEMO")
+                             prefix="DEMO", root=get_settings().mqtt.topic_root)
         console.print(tr(f"Terminal push (ADMS {adms}, MQTT {mqtt}): {res.total} punch dikirim, "
                          f"{res.unsent} belum terkirim.",
                          f"Push terminals (ADMS {adms}, MQTT {mqtt}): {res.total} punches sent, "

@@ -6,6 +6,7 @@ import json
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, fail, store
 from hub.fleet.registry import (
@@ -49,7 +50,19 @@ def device_add(
         except RegistryError as exc:
             fail(str(exc))
         audit(s, cli_actor(), "device.add", "device", device.id, serial=serial, kind=kind)
+        _broker_acl(s)
     typer.echo(tr(f"Terminal {serial} terdaftar.", f"Terminal {serial} registered."))
+
+
+def _broker_acl(s: Session) -> None:
+    """Keep the broker's ACL in step with the registry when mqtt.acl_file is set."""
+    from hub.adapters.mqtt.acl import refresh_if_configured
+
+    s.flush()
+    n = refresh_if_configured(s)
+    if n is not None:
+        typer.echo(tr(f"ACL broker diperbarui ({n} terminal MQTT); muat ulang Mosquitto (SIGHUP).",
+                      f"Broker ACL updated ({n} MQTT terminals); reload Mosquitto (SIGHUP)."))
 
 
 def _row(d: Device, sites: dict[int, str]) -> dict:
@@ -125,6 +138,7 @@ def device_edit(
         except RegistryError as exc:
             fail(str(exc))
         audit(s, cli_actor(), "device.edit", "device", d.id, **changed)
+        _broker_acl(s)
     typer.echo(tr(f"Terminal {ref} diperbarui: {', '.join(changed) or 'tidak ada perubahan'}.",
                   f"Terminal {ref} updated: {', '.join(changed) or 'no change'}."))
 
@@ -141,6 +155,7 @@ def device_remove(ref: str, disable: bool = typer.Option(
         except RegistryError as exc:
             fail(str(exc))
         audit(s, cli_actor(), "device.remove", "device", serial, disabled_only=disable)
+        _broker_acl(s)
     typer.echo(tr(f"Terminal {ref} dihapus/nonaktif.", f"Terminal {ref} removed/disabled."))
 
 

@@ -110,6 +110,7 @@ def approve(serial: str = typer.Argument(..., help="nomor seri terminal"),
                                        "'*' = dari mana saja")) -> None:
     """Setujui terminal tertunda: data yang ditahannya akan diterima pada kiriman berikutnya."""
     from hub.adapters.adms import trust
+    from hub.adapters.mqtt.acl import refresh_if_configured
     from hub.fleet.registry import RegistryError
     from hub.peer import AddressError
     from hub.push.service import approve as do_approve
@@ -119,6 +120,9 @@ def approve(serial: str = typer.Argument(..., help="nomor seri terminal"),
             device = do_approve(s, serial, cli_actor(), site=site, tz=tz, name=name)
             pinned = trust.pin_at_approval(s, device.id, serial, cli_actor(), source) \
                 if device.kind == "adms" else None
+            if device.kind == "mqtt":
+                s.flush()
+                refresh_if_configured(s)
         except (RegistryError, AddressError) as exc:
             fail(str(exc))
         tz_used = device.tz
@@ -291,6 +295,26 @@ def mqtt_passwd(serial: str = typer.Argument(..., help="nomor seri = username MQ
                      "is not shown again. Reload Mosquitto (SIGHUP) for it to apply."))
 
 
+@app.command("mqtt-acl")
+def mqtt_acl(file: Path | None = typer.Option(None, "--file", help="bawaan: mqtt.acl_file atau "
+                                               "config/mosquitto/acl")) -> None:
+    """Tulis ACL Mosquitto dari daftar terminal MQTT terdaftar (satu blok per terminal)."""
+    from hub.adapters.mqtt.acl import write_acl
+    from hub.protocols.mqtt import MqttPayloadError
+
+    m = get_settings().mqtt
+    path = file or Path(m.acl_file or "config/mosquitto/acl")
+    with store() as s:
+        try:
+            n = write_acl(s, path, m.topic_root, m.username or "hub")
+        except (MqttPayloadError, OSError) as exc:
+            fail(str(exc))
+    console.print(tr(f"ACL untuk {n} terminal MQTT ditulis ke {path} (akar topik {m.topic_root}). "
+                     "Muat ulang Mosquitto (SIGHUP) agar berlaku.",
+                     f"ACL for {n} MQTT terminals written to {path} (topic root {m.topic_root}). "
+                     "Reload Mosquitto (SIGHUP) for it to apply."))
+
+
 @app.command("simulate")
 def simulate(adms: int = typer.Option(20, "--adms"), mqtt: int = typer.Option(10, "--mqtt"),
              url: str = typer.Option("http://127.0.0.1:8081", "--url", help="penerima ADMS"),
@@ -318,7 +342,7 @@ def simulate(adms: int = typer.Option(20, "--adms"), mqtt: int = typer.Option(10
     with Progress(console=console) as bar:
         task = bar.add_task(tr("terminal selesai", "terminals done"), total=adms + mqtt)
         result = run_push_fleet(adms, mqtt, url, broker_port=broker_port, day=date.today(),
-                                staff=staff, seconds=seconds,
+                                staff=staff, seconds=seconds, root=get_settings().mqtt.topic_root,
                                 progress=lambda n, _t: bar.update(task, completed=n))
     from sqlalchemy import func
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hub.cli.common import console, fail, store
 from hub.cli.simulate import app
+from hub.config import get_settings
 from hub.i18n import tr
 
 
@@ -201,7 +202,7 @@ def _start_push(kinds: dict[str, int], url: str, broker: tuple[str, int], second
 
     def run() -> None:
         res = run_push_fleet(kinds["adms"], kinds["mqtt"], url, broker[0], broker[1], day=day,
-                             seconds=seconds, prefix="PUSH")
+                             seconds=seconds, prefix="PUSH", root=get_settings().mqtt.topic_root)
         path = state_dir / "groundtruth" / PUSH_TRUTH
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

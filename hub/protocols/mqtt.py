@@ -43,19 +43,38 @@ class MqttPayloadError(ValueError):
 # --- topics -------------------------------------------------------------------------------
 
 
-def topic(sn: str, channel: str) -> str:
+_ROOT_LEVEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_root(root: str) -> str:
+    """A topic root a hub may own (`mqtt.topic_root`): levels of letters, digits, `_.-`, no
+    wildcards, no leading `$` or slash. Two hubs (or a hub and the tests) on one broker
+    each take their own."""
+    levels = root.split("/")
+    if not root or len(root) > 200 or not all(_ROOT_LEVEL.match(lv) for lv in levels):
+        raise MqttPayloadError(f"akar topik tidak sah / invalid topic root {root[:80]!r} "
+                               "(contoh / e.g. pemda-kbb/hub/v1/devices)", "mqtt.topic_root")
+    return root
+
+
+def topic(sn: str, channel: str, root: str = ROOT) -> str:
     if channel not in CHANNELS:
         raise MqttPayloadError(f"kanal tidak dikenal / unknown channel {channel!r}", "topic")
     if not _SN.match(sn) or "/" in sn:
         raise MqttPayloadError(f"nomor seri tidak sah / invalid serial {sn[:64]!r}", "topic")
-    return f"{ROOT}/{sn}/{channel}"
+    return f"{root}/{sn}/{channel}"
 
 
-def parse_topic(name: str) -> tuple[str, str]:
-    """`hub/v1/devices/{sn}/{channel}` -> (sn, channel)."""
-    prefix = ROOT + "/"
+def subscription(channel: str, root: str = ROOT) -> str:
+    """The filter for one channel of every terminal under `root`."""
+    return f"{root}/+/{channel}"
+
+
+def parse_topic(name: str, root: str = ROOT) -> tuple[str, str]:
+    """`{root}/{sn}/{channel}` -> (sn, channel)."""
+    prefix = root + "/"
     if not name.startswith(prefix):
-        raise MqttPayloadError(f"topik di luar {ROOT} / topic outside {ROOT}: {name[:80]!r}",
+        raise MqttPayloadError(f"topik di luar {root} / topic outside {root}: {name[:80]!r}",
                                "topic")
     sn, _, channel = name[len(prefix):].partition("/")
     if not _SN.match(sn):

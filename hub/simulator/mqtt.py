@@ -33,6 +33,8 @@ class MqttTerminal:
     resend_s: float = 2.0
     offset: str | None = None  # e.g. "+07:00" when the terminal knows its zone
     window: int = 400  # at most this many records published and not yet acknowledged
+    root: str = proto.ROOT
+    tls_ca: str | None = None  # TLS to the broker, trusting this CA file
     state: TerminalState = field(init=False)
     published: int = 0
     acks: int = 0
@@ -52,7 +54,9 @@ class MqttTerminal:
                         clean_session=False)
         if self.username:
             c.username_pw_set(self.username, self.password)
-        c.will_set(proto.topic(self.serial, "status"),
+        if self.tls_ca:
+            c.tls_set(ca_certs=self.tls_ca)
+        c.will_set(proto.topic(self.serial, "status", self.root),
                    proto.format_status("offline", "connection lost"), qos=1, retain=True)
         c.reconnect_delay_set(0.1, 2)
         c.on_connect = self._on_connect
@@ -68,7 +72,7 @@ class MqttTerminal:
         return self
 
     def stop(self) -> None:
-        self.client.publish(proto.topic(self.serial, "status"),
+        self.client.publish(proto.topic(self.serial, "status", self.root),
                             proto.format_status("offline", "shutdown"), qos=1, retain=True)
         self.client.disconnect()
         self.client.loop_stop()
@@ -77,11 +81,11 @@ class MqttTerminal:
         if rc.is_failure:
             self.errors.append(f"connect refused: {rc}")
             return
-        client.subscribe([(proto.topic(self.serial, "cmd"), 1),
-                          (proto.topic(self.serial, "events/ack"), 1)])
-        client.publish(proto.topic(self.serial, "status"), proto.format_status("online"),
+        client.subscribe([(proto.topic(self.serial, "cmd", self.root), 1),
+                          (proto.topic(self.serial, "events/ack", self.root), 1)])
+        client.publish(proto.topic(self.serial, "status", self.root), proto.format_status("online"),
                        qos=1, retain=True)
-        client.publish(proto.topic(self.serial, "info"), proto._dump({
+        client.publish(proto.topic(self.serial, "info", self.root), proto._dump({
             "v": 1, "model": "SIM-MQTT", "vendor": "hub", "fw": "1.0", "proto": ["hub.v1"],
             "counters": {"users": len(self.state.users), "logs": len(self.state.log)}}),
             qos=1, retain=True)
@@ -143,7 +147,7 @@ class MqttTerminal:
         sent = 0
         for start in range(0, len(due), self.batch):
             chunk = due[start:start + self.batch]
-            info = self.client.publish(proto.topic(self.serial, "events/punch"),
+            info = self.client.publish(proto.topic(self.serial, "events/punch", self.root),
                                        proto.format_punch_batch([e[0] for _, e in chunk]),
                                        qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -157,7 +161,7 @@ class MqttTerminal:
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            _sn, channel = proto.parse_topic(msg.topic)
+            _sn, channel = proto.parse_topic(msg.topic, self.root)
             if channel == "events/ack":
                 upto, ids = proto.parse_ack(msg.payload)
                 if not ids and upto is None:
@@ -181,7 +185,7 @@ class MqttTerminal:
                     status, code, text = self.state.run(cmd.id, cmd.op, cmd.data)
                 if first and cmd.op == "events.resend" and status == "done":
                     self._resend(cmd.data)
-                client.publish(proto.topic(self.serial, "cmd/result"),
+                client.publish(proto.topic(self.serial, "cmd/result", self.root),
                                proto.format_result(cmd.id, status, code, text), qos=1)
         except (proto.MqttPayloadError, ValueError, IndexError) as exc:
             self.errors.append(str(exc))
@@ -201,11 +205,11 @@ def run_mqtt_terminal(serial: str, records: list[Record], stop: threading.Event,
                       host: str = "127.0.0.1", port: int = 1883,
                       rate_per_s: float | None = None, batch: int = 50,
                       username: str = "", password: str = "",
-                      drain_timeout_s: float = 60.0) -> MqttTerminal:
+                      drain_timeout_s: float = 60.0, root: str = proto.ROOT) -> MqttTerminal:
     """Fleet entry point: record `records` (at `rate_per_s`, or all at once) and push them;
     after `stop` is set, keep going until every record is acknowledged (at most
     `drain_timeout_s`). Returns the terminal for checks."""
-    term = MqttTerminal(serial, host, port, username, password, batch=batch).start()
+    term = MqttTerminal(serial, host, port, username, password, batch=batch, root=root).start()
     todo = list(records)
     done = 0
     started = time.monotonic()

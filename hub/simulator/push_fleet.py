@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from hub.protocols import mqtt as mqtt_proto
 from hub.simulator.adms import AdmsTerminal, run_adms_terminal
 from hub.simulator.mqtt import MqttTerminal, run_mqtt_terminal
 from hub.simulator.terminal_state import Record, day_of_punches
@@ -39,7 +40,8 @@ def push_serials(adms: int, mqtt: int, prefix: str = "SIM") -> tuple[list[str], 
 def run_push_fleet(adms: int, mqtt: int, adms_url: str, broker_host: str = "127.0.0.1",
                    broker_port: int = 1883, day: date | None = None, staff: int = 40,
                    seconds: float = 10.0, prefix: str = "SIM",
-                   progress: Callable[[int, int], None] | None = None) -> PushFleetResult:
+                   progress: Callable[[int, int], None] | None = None,
+                   root: str = mqtt_proto.ROOT) -> PushFleetResult:
     """Every terminal records its day spread over `seconds`, then drains its outbox."""
     day = day or date.today()
     a_sns, m_sns = push_serials(adms, mqtt, prefix)
@@ -53,7 +55,8 @@ def run_push_fleet(adms: int, mqtt: int, adms_url: str, broker_host: str = "127.
     for sn in m_sns:
         rate = len(out.records[sn]) / seconds
         threads.append(threading.Thread(target=lambda sn=sn, rate=rate: out.terminals.__setitem__(
-            sn, run_mqtt_terminal(sn, out.records[sn], stop, broker_host, broker_port, rate))))
+            sn, run_mqtt_terminal(sn, out.records[sn], stop, broker_host, broker_port, rate,
+                                  root=root))))
     for th in threads:
         th.start()
     done = threading.Event()

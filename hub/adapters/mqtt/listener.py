@@ -24,6 +24,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy import Engine, func, select, update
 
+from hub.adapters.mqtt.tls import TlsOptions
 from hub.protocols import mqtt as proto
 from hub.punch import Punch, Source
 from hub.push import service
@@ -54,8 +55,10 @@ class MqttListener:
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 1883,
                  client_id: str = "hub", username: str = "", password: str = "",
                  command_poll_s: float = 1.0, resend_after_s: float = 60.0,
-                 shared_group: str | None = None, max_batch: int = 200) -> None:
+                 shared_group: str | None = None, max_batch: int = 200, root: str = proto.ROOT,
+                 tls: TlsOptions | None = None) -> None:
         self.engine = engine
+        self.root = proto.check_root(root)
         self.host, self.port = host, port
         self.command_poll_s = command_poll_s
         self.resend_after_s = resend_after_s
@@ -69,6 +72,8 @@ class MqttListener:
                                   clean_session=False, manual_ack=True)
         if username:
             self.client.username_pw_set(username, password)
+        if tls is not None:
+            tls.apply(self.client)
         self.client.reconnect_delay_set(0.2, 5)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -113,7 +118,7 @@ class MqttListener:
             log.error("MQTT: broker menolak sambungan / broker refused: %s", rc)
             return
         for channel in SUBSCRIPTIONS:
-            client.subscribe(f"{self._prefix}{proto.ROOT}/+/{channel}", qos=1)
+            client.subscribe(self._prefix + proto.subscription(channel, self.root), qos=1)
         self.connected.set()
         log.info("MQTT: tersambung ke / connected to %s:%s", self.host, self.port)
 
@@ -166,7 +171,7 @@ class MqttListener:
         for msg in batch:
             self.stats.messages += 1
             try:
-                sn, channel = proto.parse_topic(msg.topic)
+                sn, channel = proto.parse_topic(msg.topic, self.root)
                 if channel == "events/punch":
                     item = self._parse_punches(sn, msg.payload)
                     if item is not None:
@@ -193,7 +198,7 @@ class MqttListener:
         log.warning("MQTT: payload ditolak / refused: %s", exc)
         if sn is not None:
             # Tell the terminal what is wrong; nothing is acknowledged as stored.
-            self.client.publish(proto.topic(sn, "events/ack"),
+            self.client.publish(proto.topic(sn, "events/ack", self.root),
                                 proto._dump({"v": 1, "upto_seq": None, "ids": [],
                                              "error": str(exc)[:500]}), qos=1)
 
@@ -242,7 +247,7 @@ class MqttListener:
             if self._stop.is_set():
                 return
             seqs = [e.seq for e in events if e.seq is not None]
-            self.client.publish(proto.topic(sn, "events/ack"),
+            self.client.publish(proto.topic(sn, "events/ack", self.root),
                                 proto.format_ack([e.id for e in events],
                                                  max(seqs) if seqs else None), qos=1)
             self.client.ack(msg.mid, msg.qos)
@@ -250,7 +255,7 @@ class MqttListener:
 
     def _result(self, sn: str, payload: bytes) -> None:
         try:
-            res = proto.parse_result(payload, f"{proto.ROOT}/{sn}/cmd/result")
+            res = proto.parse_result(payload, f"{self.root}/{sn}/cmd/result")
         except proto.MqttPayloadError as exc:
             self._malformed(sn, exc)
             return
@@ -269,7 +274,7 @@ class MqttListener:
 
     def _status(self, sn: str, payload: bytes) -> None:
         try:
-            st = proto.parse_status(payload, f"{proto.ROOT}/{sn}/status")
+            st = proto.parse_status(payload, f"{self.root}/{sn}/status")
         except proto.MqttPayloadError as exc:
             self._malformed(sn, exc)
             return
@@ -277,7 +282,7 @@ class MqttListener:
 
     def _info(self, sn: str, payload: bytes) -> None:
         try:
-            info = proto.parse_info(payload, f"{proto.ROOT}/{sn}/info")
+            info = proto.parse_info(payload, f"{self.root}/{sn}/info")
         except proto.MqttPayloadError as exc:
             self._malformed(sn, exc)
             return
@@ -316,7 +321,7 @@ class MqttListener:
                 serial = conn.scalar(select(Device.serial).where(Device.id == dev_id))
                 for cmd in service.take_due(conn, dev_id,
                                             timedelta(seconds=self.resend_after_s)):
-                    self.client.publish(proto.topic(serial, "cmd"), proto.format_cmd(
+                    self.client.publish(proto.topic(serial, "cmd", self.root), proto.format_cmd(
                         f"c-{cmd.id}", cmd.op, cmd.payload, cmd.created_at, cmd.expires_at),
                         qos=1)
                     sent += 1
@@ -339,4 +344,5 @@ def start_listener(settings: Any = None, engine: Engine | None = None) -> MqttLi
     settings = settings or get_settings()
     m = settings.mqtt
     return MqttListener(engine or get_engine(settings.effective_database_url()), m.host,
-                        m.port, m.client_id, m.username, m.password).start()
+                        m.port, m.client_id, m.username, m.password, root=m.topic_root,
+                        tls=TlsOptions.from_settings(m)).start()
