@@ -25,6 +25,19 @@ def sync(engine, **kw):
     return {r.serial: r for r in apply_plans(engine, plans, "test", **kw)}
 
 
+def confirm_all(engine, code: int = 0) -> int:
+    """Every queued command delivered and answered by its terminal (`code` < 0: refused)."""
+    from hub.push import service
+    from hub.store.models import Device
+
+    n = 0
+    with engine.begin() as conn:
+        for dev_id in conn.scalars(select(Device.id)):
+            for cmd in service.take_due(conn, dev_id):
+                n += service.record_result(conn, dev_id, cmd.id, code >= 0, {"return": code})
+    return n
+
+
 def commands(s):
     rows = s.execute(select(DeviceCommand.op, DeviceCommand.payload, DeviceCommand.channel)
                      .order_by(DeviceCommand.id)).all()
@@ -72,6 +85,7 @@ def test_refused_command_is_a_per_item_error_and_the_rest_goes_on(engine):
         t = fingerprint(s, a, 3, fake_fp("ali-3"))
         s.commit()
         assert sync(engine)["ADMS-B"].status == "ok"
+        assert confirm_all(engine) == 3  # two users and a finger, confirmed by the terminal
         s.delete(s.get(Template, t.id))  # the finger is withdrawn; ADMS has no template delete command here
         b.name = "Beni Saputra"
         s.commit()

@@ -64,7 +64,14 @@ def _summary(plans: list[DevicePlan]) -> None:
         t.add_column(col)
     for p in plans:
         c = p.counts()
-        note = p.unsupported or (tr("sudah sesuai", "up to date") if p.empty else "")
+        settled = p.empty and not p.waiting and not p.held
+        note = p.unsupported or (tr("sudah sesuai", "up to date") if settled else "")
+        if p.waiting:
+            note = (note + "; " if note else "") + tr(f"{p.waiting} menunggu konfirmasi terminal",
+                                                      f"{p.waiting} waiting for the terminal")
+        if p.held:
+            note = (note + "; " if note else "") + tr(f"{p.held} ditolak terminal, dicoba lagi nanti",
+                                                      f"{p.held} refused by the terminal, retried later")
         if p.notes:
             note = (note + "; " if note else "") + tr(f"{len(p.notes)} catatan", f"{len(p.notes)} notes")
         t.add_row(p.serial, p.site or "", p.kind, str(c["users_add"]), str(c["users_update"]),

@@ -49,6 +49,11 @@ class DeviceCommand(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    # What a roster sync expects this command to change on the terminal (hub.roster.confirm):
+    # the terminal's confirmed roster changes only when the result says done; `absorbed_at`
+    # marks the result as taken into that state (or, failed/expired, into the retry backoff).
+    sync: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    absorbed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class PushRegistration(Base):

@@ -153,7 +153,7 @@ def touch(engine: Engine, device_id: int) -> None:
 
 
 def enqueue(session: Session, device: Device, op: str, data: dict[str, Any], actor: str,
-            ttl: timedelta = DEFAULT_TTL) -> DeviceCommand:
+            ttl: timedelta = DEFAULT_TTL, sync: dict[str, Any] | None = None) -> DeviceCommand:
     """Queue a canonical command; the channel follows the device's kind."""
     from hub.protocols import adms, mqtt
 
@@ -170,7 +170,7 @@ def enqueue(session: Session, device: Device, op: str, data: dict[str, Any], act
     # photos, templates, cards and passwords rest encrypted, and are blanked once confirmed
     cmd = DeviceCommand(device_id=device.id, channel=channel, op=op, payload=seal_tree(data, SEALED_KEYS),
                         status="queued", attempts=0, created_at=now, expires_at=now + ttl,
-                        created_by=actor)
+                        created_by=actor, sync=sync)
     session.add(cmd)
     session.flush()
     session.add(AuditLog(actor=actor, action="command.queue", entity="device_command",

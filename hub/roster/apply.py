@@ -4,8 +4,9 @@ ZK terminals: deletes first, then users and templates in batch upload buffers; a
 terminal refuses is split until the item it refuses is found, and the rest goes on. Then the
 terminal's users and templates are read back: that read-back, not the plan, becomes the
 terminal's confirmed state, and any difference from the plan is reported as a mismatch.
-ADMS/MQTT terminals: the changes are queued as commands (hub/push) and the state records
-what was queued; the terminals confirm through their command results.
+ADMS/MQTT terminals: the changes are queued as commands (hub/push); the state changes only
+as the terminal confirms each one (hub/roster/confirm.py), and a refused or expired one is
+planned again after a backoff.
 A terminal that cannot be reached keeps its old state, so the next plan carries the change.
 """
 
@@ -27,6 +28,7 @@ from hub.config import get_settings
 from hub.fleet import health
 from hub.i18n import tr
 from hub.protocols import zk as codec
+from hub.roster import confirm
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser, SyncItem, SyncRun
 from hub.roster.plan import PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem, fields_hash
 from hub.secrets import SecretError, decrypt
@@ -383,26 +385,24 @@ def _zk_confirm(session: Session, device: Device, plan: DevicePlan, users: list,
 # --- ADMS / MQTT ----------------------------------------------------------------------------
 def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
                 allow_removals: int | None) -> DeviceResult:
+    """Queue the plan as commands. Nothing here changes the terminal's confirmed roster:
+    each command says what it would change (`sync`) and hub.roster.confirm takes it in
+    when the terminal answers done."""
+    from hub.push.service import enqueue
+
     res = DeviceResult(plan.device_id, plan.serial, "ok", sent={"commands": 0})
-    try:
-        from hub.push.service import enqueue
-    except ImportError:
-        res.status = "skipped"
-        res.error = tr(f"belum didukung untuk jenis {plan.kind} (antrian perintah push belum tersedia)",
-                       f"not yet supported for kind {plan.kind} (push command queue not available)")
-        return res
     held = _held_removals(plan, allow_removals, res)
     _name_warnings(plan, res)
-    state_u = {u.pin: u for u in session.scalars(select(DeviceRosterUser)
-                                                  .where(DeviceRosterUser.device_id == device.id))}
-    state_t = {(t.pin, t.kind, t.finger_index): t for t in session.scalars(
-        select(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device.id))}
-    now = utcnow()
+    confirm.absorb(session, [device.id])
+    # templates go after their user: confirmed on the terminal, on its way, or queued now
+    users_there = set(session.scalars(select(DeviceRosterUser.pin).where(DeviceRosterUser.device_id == device.id)))
+    users_there |= {k.removeprefix("user:") for k, w in confirm.waiting(session, [device.id])
+                    .get(device.id, {}).items() if k.startswith("user:") and not w.remove}
 
-    def queue(op: str, data: dict[str, Any], issue: Issue) -> bool:
+    def queue(op: str, data: dict[str, Any], sync: dict[str, Any], issue: Issue) -> bool:
         try:
             with session.begin_nested():
-                enqueue(session, device, op, data, actor)
+                enqueue(session, device, op, data, actor, sync=sync)
         except Exception as exc:  # noqa: BLE001 - one refused command must not stop the others
             issue.message = f"{issue.message}: {exc}"
             res.issues.append(issue)
@@ -411,26 +411,19 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
         return True
 
     for item in plan.users_add + plan.users_update:
-        ok = queue("user.upsert", {"user": {"id": item.pin, "name": item.name, "role": "user"}},
-                   Issue("user_add", item.pin, tr("perintah ditolak", "command refused"), employee_id=item.employee_id))
-        if ok:
-            row = state_u.get(item.pin)
-            if row is None:
-                row = DeviceRosterUser(device_id=device.id, pin=item.pin)
-                session.add(row)
-                state_u[item.pin] = row
-            row.employee_id, row.fields_hash, row.confirmed_at = item.employee_id, item.fields_hash, now
+        if queue("user.upsert", {"user": {"id": item.pin, "name": item.name, "role": "user"}},
+                 confirm.user_sync(item.pin, item.fields_hash, item.employee_id),
+                 Issue("user_add", item.pin, tr("perintah ditolak", "command refused"), employee_id=item.employee_id)):
+            users_there.add(item.pin)
     if not held:
         for item in plan.users_remove:
-            if queue("user.delete", {"user_id": item.pin},
+            if queue("user.delete", {"user_id": item.pin}, confirm.user_sync(item.pin, "", item.employee_id, True),
                      Issue("user_remove", item.pin, tr("perintah ditolak", "command refused"))):
-                session.delete(state_u.pop(item.pin))
-                for key in [k for k in state_t if k[0] == item.pin]:
-                    session.delete(state_t.pop(key))
+                users_there.discard(item.pin)
     blobs = _blobs(session, plan.templates_add, res)
     for t in plan.templates_add:
         blob = blobs.get(t.template_id or -1)
-        if blob is None or t.pin not in state_u:
+        if blob is None or t.pin not in users_there:
             continue
         b64 = base64.b64encode(blob).decode()
         if t.kind == "face":
@@ -440,23 +433,17 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
         else:
             op, data = "template.set", {"user_id": t.pin, "no": t.finger_index, "type": 1, "format": "zk",
                                         "alg_ver": 10, "data_b64": b64}
-        if queue(op, data, Issue("template_add", t.pin, tr("perintah ditolak", "command refused"),
-                                 employee_id=t.employee_id, finger_index=t.finger_index)):
-            row = state_t.get((t.pin, t.kind, t.finger_index))
-            if row is None:
-                row = DeviceRosterTemplate(device_id=device.id, pin=t.pin, kind=t.kind, finger_index=t.finger_index)
-                session.add(row)
-                state_t[(t.pin, t.kind, t.finger_index)] = row
-            row.sha256, row.confirmed_at = t.sha256, now
+        queue(op, data, confirm.template_sync(t.pin, t.kind, t.finger_index, t.sha256),
+              Issue("template_add", t.pin, tr("perintah ditolak", "command refused"),
+                    employee_id=t.employee_id, finger_index=t.finger_index))
     for t in plan.templates_remove:
         op = "face.delete" if t.kind == "face" else "template.delete"
         data = {"user_id": t.pin} if t.kind == "face" else {"user_id": t.pin, "no": t.finger_index}
-        if queue(op, data, Issue("template_remove", t.pin, tr("perintah ditolak", "command refused"),
-                                 finger_index=t.finger_index)):
-            session.delete(state_t.pop((t.pin, t.kind, t.finger_index)))
+        queue(op, data, confirm.template_sync(t.pin, t.kind, t.finger_index, "", True),
+              Issue("template_remove", t.pin, tr("perintah ditolak", "command refused"), finger_index=t.finger_index))
     res.readback = {"queued": res.sent["commands"],
-                    "note": tr("dikonfirmasi lewat hasil perintah terminal",
-                               "confirmed by the terminal's command results")}
+                    "note": tr("status berubah saat terminal mengonfirmasi tiap perintah",
+                               "the state changes as the terminal confirms each command")}
     if any(i.status == "error" for i in res.issues):
         res.status = "partial"
     return res

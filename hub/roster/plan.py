@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.i18n import tr
+from hub.roster import confirm
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.roster.names import terminal_name
@@ -63,6 +64,8 @@ class DevicePlan:
     templates_remove: list[TemplateItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unsupported: str | None = None
+    waiting: int = 0  # changes sent to a push terminal and not confirmed yet
+    held: int = 0  # changes the terminal refused, waiting for their retry time
 
     @property
     def empty(self) -> bool:
@@ -73,6 +76,58 @@ class DevicePlan:
         return {"users_add": len(self.users_add), "users_update": len(self.users_update),
                 "users_remove": len(self.users_remove), "templates_add": len(self.templates_add),
                 "templates_remove": len(self.templates_remove)}
+
+
+class _InFlight:
+    """For one push terminal: changes already on their way (not planned again) and changes
+    it refused lately (planned again once their backoff ends, or at once if they differ)."""
+
+    SHOWN = 20  # held changes described one by one in the plan's notes
+
+    def __init__(self, plan: DevicePlan, pending: dict[str, confirm.Waiting],
+                 backoff: dict[str, confirm.Held]) -> None:
+        self.plan, self.pending, self.backoff = plan, pending, backoff
+
+    def skip(self, key: str, value: str, remove: bool, label: str) -> bool:
+        w = self.pending.get(key)
+        if w is not None and w.hash == value and w.remove == remove:
+            self.plan.waiting += 1
+            return True
+        h = self.backoff.get(key)
+        if h is not None and h.hash == value and h.remove == remove:
+            self.plan.held += 1
+            if self.plan.held <= self.SHOWN:
+                self.plan.notes.append(tr(
+                    f"{label}: {h.reason}; gagal {h.failures}x, dicoba lagi setelah {h.until:%Y-%m-%d %H:%M} UTC",
+                    f"{label}: {h.reason}; failed {h.failures}x, retried after {h.until:%Y-%m-%d %H:%M} UTC"))
+            return True
+        return False
+
+    def unwanted(self, desired_pins: set[str], have_users: set[str], desired_tmpl: dict, have_tmpl: dict
+                 ) -> list[tuple[str, tuple[str, str, int] | None, confirm.Waiting]]:
+        """Additions on their way that are no longer wanted and not yet confirmed."""
+        out: list[tuple[str, tuple[str, str, int] | None, confirm.Waiting]] = []
+        for key, w in sorted(self.pending.items()):
+            if w.remove:
+                continue
+            if key.startswith("user:"):
+                pin = key.removeprefix("user:")
+                if pin not in desired_pins and pin not in have_users:
+                    out.append((pin, None, w))
+            else:
+                _, pin, kind, finger = key.split(":", 3)
+                tkey = (pin, kind, int(finger))
+                if pin in desired_pins and tkey not in desired_tmpl and tkey not in have_tmpl:
+                    out.append((pin, tkey, w))
+        return out
+
+    def summarise(self) -> None:
+        if self.plan.waiting:
+            self.plan.notes.append(tr(f"{self.plan.waiting} perubahan sudah dikirim, menunggu konfirmasi terminal",
+                                      f"{self.plan.waiting} changes sent, waiting for the terminal to confirm"))
+        if self.plan.held > self.SHOWN:
+            self.plan.notes.append(tr(f"... dan {self.plan.held - self.SHOWN} perubahan lain ditolak terminal",
+                                      f"... and {self.plan.held - self.SHOWN} more changes refused by the terminal"))
 
 
 def user_format(device: Device) -> int:
@@ -141,6 +196,7 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
                                .where(Template.valid_flag > 0)):
         templates[row[0]].append(row[1:])
 
+    confirm.absorb(session, [d.id for d in devices if d.kind in PUSH_KINDS])  # results into the state
     state_users: dict[int, dict[str, Any]] = defaultdict(dict)
     for u in session.execute(select(DeviceRosterUser.device_id, DeviceRosterUser.pin, DeviceRosterUser.uid,
                                     DeviceRosterUser.employee_id, DeviceRosterUser.fields_hash)
@@ -153,6 +209,8 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
                              .where(DeviceRosterTemplate.device_id.in_(dev_ids))):
         state_tmpl[t[0]][(t[1], t[2], t[3])] = t[4]
     site_codes = dict(session.execute(select(Site.id, Site.code)).all())
+    push_ids = [d.id for d in devices if d.kind in PUSH_KINDS]
+    pending, backoff = confirm.waiting(session, push_ids), confirm.held(session, push_ids)
 
     plans = []
     for dev in devices:
@@ -167,6 +225,7 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
         desired_pins: set[str] = set()
         desired_tmpl: dict[tuple[str, str, int], TemplateItem] = {}
         skipped_faces = 0
+        in_flight = _InFlight(plan, pending.get(dev.id, {}), backoff.get(dev.id, {}))
         for emp in sorted(wanted.get(dev.id, ())):
             pin = pins.get(emp)
             if pin is None:
@@ -179,9 +238,12 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
             if tn.note:
                 plan.notes.append(f"PIN {pin}: {tn.note}")
             old = have_users.get(pin)
-            if old is None:
+            current = old is not None and old.fields_hash == item.fields_hash
+            if current or in_flight.skip(confirm.user_key(pin), item.fields_hash, False, f"PIN {pin}"):
+                pass
+            elif old is None:
                 plan.users_add.append(item)
-            elif old.fields_hash != item.fields_hash:
+            else:
                 plan.users_update.append(UserItem(pin, emp, item.name, item.fields_hash, old.uid, tn.note))
             for kind, fid, fmt, sha, tid in templates.get(emp, ()):
                 if kind == "fingerprint" and fmt == fp_format:
@@ -192,14 +254,23 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
                     else:
                         skipped_faces += 1
         for pin, old in sorted(have_users.items()):
-            if pin not in desired_pins:
+            if pin not in desired_pins and not in_flight.skip(confirm.user_key(pin), "", True, f"PIN {pin}"):
                 plan.users_remove.append(UserItem(pin, old.employee_id, uid=old.uid))
         for key, item in sorted(desired_tmpl.items()):
-            if have_tmpl.get(key) != item.sha256:
+            if have_tmpl.get(key) != item.sha256 and not in_flight.skip(
+                    confirm.template_key(*key), item.sha256, False, f"PIN {key[0]} {key[1]} {key[2]}"):
                 plan.templates_add.append(item)
         for key, sha in sorted(have_tmpl.items()):
-            if key not in desired_tmpl and key[0] in desired_pins:
+            if key not in desired_tmpl and key[0] in desired_pins and not in_flight.skip(
+                    confirm.template_key(*key), "", True, f"PIN {key[0]} {key[1]} {key[2]}"):
                 plan.templates_remove.append(TemplateItem(key[0], key[1], key[2], sha))
+        for pin, key, w in in_flight.unwanted(desired_pins, set(have_users), desired_tmpl, have_tmpl):
+            # on its way but no longer wanted (a finger withdrawn, a transfer): undo it too
+            if key is None:
+                plan.users_remove.append(UserItem(pin, None))
+            else:
+                plan.templates_remove.append(TemplateItem(pin, key[1], key[2], w.hash))
+        in_flight.summarise()
         if skipped_faces:
             plan.notes.append(tr(f"{skipped_faces} foto wajah tidak dikirim: protokol ZK biner tidak "
                                  "mendukung wajah (pakai terminal ADMS/MQTT)",

@@ -201,7 +201,8 @@ def _data_for(op: str, f: dict[str, str]) -> dict:
         return {"user_id": f.get("Pin", ""), "no": int(f.get("No", "0") or 0),
                 "data_b64": f.get("Tmp", "")}
     if op == "face.set":
-        return {"user_id": f.get("PIN", ""), "photo": {"sha256": f.get("Content", "")[:16]}}
+        return {"user_id": f.get("PIN", ""), "photo": {"sha256": f.get("Content", "")[:16],
+                                                       "size": len(f.get("Content", ""))}}
     return dict(f)
 
 

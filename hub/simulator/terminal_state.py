@@ -48,6 +48,9 @@ class TerminalState:
     results: dict[str, tuple[str, int, str]] = field(default_factory=dict)
     executions: dict[str, int] = field(default_factory=dict)
     clock_sets: int = 0
+    # firmware limits: a face photo larger than this (base64 characters) is refused with
+    # Return=-1002, as units do with photos they cannot take
+    max_face_b64: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, cmd_id: str, op: str, data: dict[str, Any]) -> tuple[str, int, str]:
@@ -70,7 +73,10 @@ class TerminalState:
         elif op == "template.set":
             self.templates[(str(data["user_id"]), int(data.get("no", 0)))] = data["data_b64"]
         elif op == "face.set":
-            self.faces[str(data["user_id"])] = str(data.get("photo", {}).get("sha256", ""))
+            photo = data.get("photo", {})
+            if self.max_face_b64 is not None and int(photo.get("size", 0)) > self.max_face_b64:
+                return "failed", -1002, "face photo refused"
+            self.faces[str(data["user_id"])] = str(photo.get("sha256", ""))
         elif op == "device.time.set":
             self.clock_sets += 1
         elif op == "events.resend":
