@@ -65,3 +65,41 @@ def make_employee(session: Session, nip: str, name: str, site: Site | None = Non
     session.add(emp)
     session.flush()
     return emp
+
+
+def closed_eyes(name: str) -> bytes:
+    """The photo with both eyes shut: each eye covered with the eyelid skin just above it
+    and a lash line drawn across (a blink frame made from a real face)."""
+    import face_recognition
+
+    rgb = cv2.cvtColor(bgr(name), cv2.COLOR_BGR2RGB)
+    marks = face_recognition.face_landmarks(rgb)[0]
+    out = rgb.copy()
+    for key in ("left_eye", "right_eye"):
+        p = np.asarray(marks[key], dtype=np.int32)
+        (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
+        pad = int((y1 - y0) * 0.8) + 2
+        top, bottom, left, right = y0 - pad, y1 + pad, x0 - pad, x1 + pad
+        height = bottom - top
+        mask = np.zeros(rgb.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [cv2.convexHull(p)], 255)
+        mask = cv2.dilate(mask, np.ones((pad, pad), np.uint8))[top:bottom, left:right] > 0
+        out[top:bottom, left:right][mask] = rgb[top - height:top, left:right][mask]
+        cv2.line(out, (int(x0), int((y0 + y1) // 2)), (int(x1), int((y0 + y1) // 2)), (40, 30, 30),
+                 max(2, int(y1 - y0) // 4))
+    return jpeg(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+
+
+def held_photo(name: str, n: int = 4) -> list[bytes]:
+    """Frames of a printed photo held to the camera: moved, nearer, tilted, but flat."""
+    img = bgr(name)
+    h, w = img.shape[:2]
+    frames = []
+    for i in range(n):
+        d = 0.02 * i
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = np.float32([[w * d, h * d / 2], [w * (1 - d / 3), 0], [w, h], [w * d / 2, h * (1 - d / 2)]])
+        warped = cv2.warpPerspective(img, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                     borderMode=cv2.BORDER_REPLICATE)
+        frames.append(jpeg(cv2.resize(warped, None, fx=1 - d, fy=1 - d)))
+    return frames

@@ -3,6 +3,8 @@
 Geofence in/out with a radius per office, stale capture, old EXIF, gallery source, mock
 location, re-sent photo, selfie of someone else (photo_mismatch + review), bad metadata;
 and the enrollment upload. SQLite and PostgreSQL; hypothesis for the metadata parser.
+Each employee punches from their own signed-in phone (hub.face.mobile_auth); the liveness
+burst has its own tests (test_mobile_identity.py) and is off here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import cv2
 import httpx
 import pytest
 import uvicorn
@@ -25,12 +28,12 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.face import index
+from hub.face import index, mobile_auth
 from hub.face.enroll import enroll_analysis
 from hub.face.errors import FaceError
 from hub.face.mobile import haversine_m, parse_meta
 from hub.face.models import FaceReview, MobileSelfie
-from hub.face.settings import face_settings
+from hub.face.settings import FaceSettings, face_settings, set_face_settings
 from hub.punch import PunchFlag
 from hub.store.models import AuditLog, Device, EmployeeSite, RawPunch, Site
 from tests.face_fixtures import (
@@ -61,6 +64,34 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Phones:
+    """One signed-in phone per employee: a credential issued, then a real sign-in."""
+
+    def __init__(self, base: str, engine) -> None:  # type: ignore[no-untyped-def]
+        self.base, self.engine, self.tokens = base, engine, {}
+
+    def token(self, nip: str) -> str:
+        if nip not in self.tokens:
+            with Session(self.engine) as s:
+                code = mobile_auth.issue(s, nip, "test")
+                s.commit()
+            r = httpx.post(f"{self.base}/api/mobile/login", timeout=30,
+                           data={"nip": nip, "code": code, "device_key": f"phone-of-{nip}-0123456789"})
+            assert r.status_code == 200, r.text
+            self.tokens[nip] = r.json()["token"]
+        return self.tokens[nip]
+
+
+PHONES: dict[str, Phones] = {}
+
+
+@pytest.fixture(autouse=True)
+def no_liveness() -> Iterator[None]:
+    set_face_settings(FaceSettings(liveness_required=False))
+    yield
+    set_face_settings(None)
+
+
 @pytest.fixture
 def server(engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
     from hub.face.api import current_actor, router
@@ -79,7 +110,10 @@ def server(engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
     while not srv.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    PHONES[base] = Phones(base, engine)
+    yield base
+    PHONES.pop(base, None)
     srv.should_exit = True
     thread.join(5)
 
@@ -112,8 +146,10 @@ def fields(at: tuple[float, float] = NEAR, **over: object) -> dict[str, str]:
     return out
 
 
-def post(base: str, data: dict[str, str], selfie: bytes) -> httpx.Response:
-    return httpx.post(f"{base}/api/mobile/punch", data=data,
+def post(base: str, data: dict[str, str], selfie: bytes, as_nip: str | None = None) -> httpx.Response:
+    """From the phone of `as_nip` (default: the form's NIP)."""
+    token = PHONES[base].token(as_nip or data.get("nip") or NIP_OBAMA)
+    return httpx.post(f"{base}/api/mobile/punch", data=data, headers={"Authorization": f"Bearer {token}"},
                       files={"selfie": ("selfie.jpg", selfie, "image/jpeg")}, timeout=30)
 
 
@@ -177,7 +213,8 @@ def test_default_radius_and_second_office(server, office, engine) -> None:  # ty
     with Session(engine) as s:
         s.add(EmployeeSite(employee_id=office["biden"], site_id=office["site"]))
         s.commit()
-    second = post(server, fields(at=NEAR, nip=NIP_BIDEN), unique(BIDEN_NO_EXIF, "b-2nd"))
+    # (another selfie: the same photo again would be a replay)
+    second = post(server, fields(at=NEAR, nip=NIP_BIDEN), jpeg(cv2.flip(bgr("biden.jpg"), 1)))
     assert second.status_code == 201, second.text
     assert second.json()["site"] == "OPD-BUP" and second.json()["tz"] == "Asia/Jakarta"
 
@@ -234,12 +271,14 @@ def test_someone_elses_selfie_is_flagged_for_review(server, office, engine) -> N
 BAD_METADATA = [
     ({"latitude": "abc"}, "latitude"),
     ({"longitude": "181"}, "longitude"),
-    ({"nip": ""}, "nip"),
     ({"captured_at": "kemarin"}, "captured_at"),
     ({"captured_at": "2026-11-23T07:00:00"}, "captured_at"),  # no zone
     ({"mock_location": "mungkin"}, "mock_location"),
     ({"state": "pulang"}, "state"),
 ]
+
+
+# (An empty NIP is no error over HTTP: the punch is the signed-in phone's employee's.)
 
 
 def test_bad_metadata_gets_a_clear_422(server, office) -> None:  # type: ignore[no-untyped-def]
@@ -251,11 +290,17 @@ def test_bad_metadata_gets_a_clear_422(server, office) -> None:  # type: ignore[
         assert field in err["message"]
     missing = httpx.post(f"{server}/api/mobile/punch", data=fields(), timeout=30)
     assert missing.status_code == 422  # no selfie part at all: FastAPI's own 422
+    anonymous = httpx.post(f"{server}/api/mobile/punch", data=fields(), timeout=30,
+                           files={"selfie": ("s.jpg", unique(photo("obama2.jpg"), "anon"), "image/jpeg")})
+    assert anonymous.status_code == 401 and error_of(anonymous)["code"] == "not_signed_in"
 
 
 def test_unknown_nip_faceless_selfie_and_unlocated_office(server, office, engine) -> None:  # type: ignore[no-untyped-def]
-    resp = post(server, fields(nip="123456"), unique(photo("obama2.jpg"), "x"))
-    assert resp.status_code == 404 and error_of(resp)["code"] == "unknown_employee"
+    # a phone signed in as Obama cannot punch for anyone else, known or not
+    resp = post(server, fields(nip="123456"), unique(photo("obama2.jpg"), "x"), as_nip=NIP_OBAMA)
+    assert resp.status_code == 403 and error_of(resp)["code"] == "nip_mismatch"
+    resp = post(server, fields(nip=NIP_BIDEN), unique(BIDEN_NO_EXIF, "x"), as_nip=NIP_OBAMA)
+    assert resp.status_code == 403 and error_of(resp)["code"] == "nip_mismatch"
     resp = post(server, fields(), photo("no_face.png"))
     assert resp.status_code == 422 and error_of(resp)["code"] == "no_face"
     with Session(engine) as s:

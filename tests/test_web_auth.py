@@ -39,7 +39,7 @@ ALLOWED = {
     "review.read": {"reviewer", "auditor"},
     "review.write": {"reviewer"},
     "face.enroll": {"admin"},
-    "mobile.punch": {"admin", "it"},
+    "mobile.credentials": {"admin", "it"},
 }
 PAGES = [
     ("GET", "/", "fleet.read"),
@@ -85,7 +85,9 @@ API = [
 try:  # the face endpoints (hub/face) are mounted when that part is installed
     import hub.face.api  # noqa: F401
 
-    API += [("POST", "/api/face/enroll", "face.enroll"), ("POST", "/api/mobile/punch", "mobile.punch")]
+    # (/api/mobile/punch is not staff work: only a signed-in phone punches, see test_mobile_identity)
+    API += [("POST", "/api/face/enroll", "face.enroll"), ("POST", "/api/mobile/credentials", "mobile.credentials"),
+            ("POST", "/api/mobile/credentials/revoke", "mobile.credentials")]
 except ImportError:
     pass
 ROLES_AND_ANON = ["anonymous", *sorted(ALL)]
@@ -132,11 +134,14 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
     app = create_app(shared_web_env.settings)
     listed = {(m, p.split("?")[0]) for m, p, _ in PAGES + API}
     skip = {"/login", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect", "/static"}
-    # /iclock/* is the terminals' own protocol (hub/adapters/adms): devices, not people, call it.
+    # /iclock/* (and /d/<key>/iclock/*) is the terminals' own protocol (hub/adapters/adms):
+    # devices, not people, call it. The phone's own routes take a mobile session, never a
+    # staff role (tests/test_mobile_identity.py).
+    phone = {"/api/mobile/login", "/api/mobile/challenge", "/api/mobile/punch"}
     routes = set()
     for r in _flat(app.routes):
         path = getattr(r, "path", "")
-        if path in skip or path.startswith("/iclock") or not getattr(r, "methods", None):
+        if path in skip or path in phone or path.startswith(("/iclock", "/d/")) or not getattr(r, "methods", None):
             continue
         for m in r.methods - {"HEAD"}:
             path = r.path.replace("{serial}", "SN-ON").replace("{employee_id}", "1") \

@@ -167,3 +167,50 @@ def face_photo(nip: str = typer.Argument(..., help="NIP pegawai"),
     out.write_bytes(got[0])
     console.print(tr(f"{len(got[0])} byte ditulis ke {out} (sha256 {got[1][:12]}…).",
                      f"{len(got[0])} bytes written to {out} (sha256 {got[1][:12]}…)."))
+
+
+@app.command("mobile-issue")
+def mobile_issue(nip: str = typer.Argument(..., help="NIP pegawai")) -> None:
+    """Terbitkan (atau reset) kode aktivasi aplikasi presensi mobile untuk satu pegawai.
+
+    Kode tampil sekali. Ponsel yang pertama masuk dengannya menjadi ponsel pegawai itu;
+    ponsel lain ditolak sampai kode direset lagi."""
+    from hub.face import mobile_auth
+
+    with store() as s:
+        try:
+            code = mobile_auth.issue(s, nip, cli_actor())
+        except Exception as exc:  # noqa: BLE001 - FaceError and friends, reported in words
+            _fail(exc)
+    console.print(tr(f"Kode aktivasi {nip}: [bold]{code}[/] (tampil sekali; ponsel lama tidak bisa masuk lagi).",
+                     f"Activation code for {nip}: [bold]{code}[/] (shown once; any earlier phone is signed out)."))
+
+
+@app.command("mobile-revoke")
+def mobile_revoke(nip: str = typer.Argument(..., help="NIP pegawai")) -> None:
+    """Cabut kredensial mobile pegawai (pindah tugas, ponsel hilang): semua sesinya berakhir."""
+    from hub.face import mobile_auth
+
+    with store() as s:
+        try:
+            mobile_auth.revoke(s, nip, cli_actor())
+        except Exception as exc:  # noqa: BLE001
+            _fail(exc)
+    console.print(tr(f"Kredensial mobile {nip} dicabut.", f"Mobile credential of {nip} revoked."))
+
+
+@app.command("mobile-list")
+def mobile_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Kredensial mobile: terikat ke ponsel atau belum, terkunci, dicabut."""
+    from hub.face.models import MobileCredential
+    from hub.store.models import Employee
+
+    with store() as s:
+        rows = [{"nip": e.id_number, "name": e.name, "issued": c.issued_at, "by": c.issued_by,
+                 "phone": tr("terikat", "bound") if c.device_hash else tr("belum", "not yet"),
+                 "bound_at": c.bound_at or "", "locked_until": c.locked_until or "",
+                 "revoked": c.revoked_at or ""}
+                for c, e in s.execute(select(MobileCredential, Employee).join(
+                    Employee, Employee.id == MobileCredential.employee_id).order_by(Employee.id_number))]
+    emit(rows, ["nip", "name", "issued", "by", "phone", "bound_at", "locked_until", "revoked"], fmt,
+         title=tr("Kredensial mobile", "Mobile credentials"))

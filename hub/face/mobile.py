@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
@@ -22,10 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.face import liveness
 from hub.face.enroll import employee_by_nip
 from hub.face.errors import FaceError
 from hub.face.image import decode
-from hub.face.models import MobileSelfie
+from hub.face.mobile_auth import MobileIdentity
+from hub.face.models import MobileCredential, MobileSelfie
 from hub.face.quality import analyse_decoded
 from hub.face.settings import FaceSettings, face_settings
 from hub.face.verify import flag_mismatch, require_enrolled, verify_analysis
@@ -248,12 +250,49 @@ def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, now: dat
                     age_s=round(age))
 
 
+def _refuse_replay(session: Session, employee_id: int, phash: str, meta: MobileMeta,
+                   ident: MobileIdentity | None, now: datetime, s: FaceSettings) -> None:
+    """A selfie already used (by its look, not its bytes: one byte added, recompressed or
+    cropped is the same photo), or a capture not later than the last one from this phone."""
+    since = now - timedelta(days=s.replay_days)
+    for old, at in session.execute(select(MobileSelfie.phash, MobileSelfie.received_at).where(
+            MobileSelfie.employee_id == employee_id, MobileSelfie.received_at >= since,
+            MobileSelfie.phash.is_not(None))):
+        if liveness.hamming(old, phash) <= s.replay_hamming:
+            raise FaceError("replayed_photo", tr(
+                f"foto ini sama dengan selfie yang sudah dipakai ({at:%Y-%m-%d %H:%M} UTC); ambil selfie baru",
+                f"this photo is the same as a selfie already used ({at:%Y-%m-%d %H:%M} UTC); take a new one"),
+                field="photo", status=409)
+    if ident is None:
+        return
+    last = session.scalar(select(MobileCredential.last_capture_at).where(MobileCredential.id == ident.credential_id))
+    captured = meta.captured_at.astimezone(UTC).replace(tzinfo=None)
+    if last is not None and captured <= last:
+        raise FaceError("replayed_capture", tr(
+            "waktu pengambilan tidak lebih baru dari presensi sebelumnya dari ponsel ini (kiriman ulang?)",
+            "the capture time is not later than this phone's previous punch (a replay?)"),
+            field="captured_at", status=409)
+
+
 def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
                  now: datetime | None = None, settings: FaceSettings | None = None,
-                 actor: str = "mobile") -> MobilePunchResult:
-    """Check and store one mobile punch; FaceError (with HTTP status) says why it is refused."""
+                 actor: str = "mobile", ident: MobileIdentity | None = None,
+                 frames: list[bytes] | None = None, challenge: str | None = None) -> MobilePunchResult:
+    """Check and store one mobile punch; FaceError (with HTTP status) says why it is refused.
+
+    `ident` is the signed-in phone's employee: the punch is theirs whatever NIP the form
+    names. `challenge` is the liveness challenge's kind (already spent) and `frames` the
+    burst that answers it."""
     s = settings or face_settings()
     now = now or utcnow()
+    if ident is not None:
+        named = fields.get("nip")
+        if named not in (None, "") and str(named).strip() != ident.nip:
+            raise FaceError("nip_mismatch", tr(
+                f"ponsel ini masuk sebagai {ident.nip}; presensi untuk NIP lain ditolak",
+                f"this phone is signed in as {ident.nip}; a punch for another NIP is refused"),
+                field="nip", status=403)
+        fields = {**fields, "nip": ident.nip}
     meta = parse_meta(fields)
     emp = employee_by_nip(session, meta.nip)
     if not emp.active:
@@ -279,7 +318,17 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
             distance_m=round(office.distance_m, 1), radius_m=office.radius_m,
             site=office.site.code)
     require_enrolled(session, emp.id)
-    result = verify_analysis(session, emp.id, analyse_decoded(img, s), s)
+    analysis = analyse_decoded(img, s)
+    result = verify_analysis(session, emp.id, analysis, s)
+    live = None
+    if s.liveness_required or challenge is not None:
+        if challenge is None:
+            raise FaceError("bad_challenge", tr("minta tantangan gerakan dulu (GET /api/mobile/challenge)",
+                                                "ask for a movement challenge first (GET /api/mobile/challenge)"),
+                            field="challenge_id")
+        live = liveness.check(challenge, [decode(f, s) for f in frames or []], analysis.encoding, s)
+    phash = liveness.dhash(img, analysis.face)
+    _refuse_replay(session, emp.id, phash, meta, ident, now, s)
 
     device = _mobile_device(session, s)
     _ensure_pin(session, emp)
@@ -290,7 +339,8 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
            "capture_source": meta.capture_source, "selfie_sha256": digest,
            "site": office.site.code, "distance_m": round(office.distance_m, 1),
            "radius_m": office.radius_m, "face_distance": result.distance,
-           "app_version": meta.app_version}
+           "app_version": meta.app_version, "phash": phash,
+           **({"liveness": live.as_dict()} if live is not None else {})}
     punch = Punch(device_id=device.id, source=Source.MOBILE, pin=emp.id_number,
                   local_time=local, tz=tz, state=meta.state, verify=Verify.GPS_SELFIE,
                   raw=raw, utc_time=utc_time)
@@ -307,12 +357,16 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
     try:
         with session.begin_nested():
             session.add(MobileSelfie(sha256=digest, employee_id=emp.id, punch_id=row.id,
-                                     face_distance=result.distance))
+                                     face_distance=result.distance, phash=phash))
     except IntegrityError:
         raise FaceError("duplicate_photo", tr(
             "foto ini sudah pernah dikirim; ambil selfie baru",
             "this photo was already sent before; take a new selfie"), field="photo",
             status=409) from None
+    if ident is not None:
+        cred = session.get(MobileCredential, ident.credential_id)
+        if cred is not None:
+            cred.last_capture_at = meta.captured_at.astimezone(UTC).replace(tzinfo=None)
     session.flush()
     return MobilePunchResult(
         punch_id=row.id, employee_id=emp.id, nip=emp.id_number, local_time=local, tz=tz,

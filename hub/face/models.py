@@ -45,6 +45,7 @@ class MobileSelfie(Base):
     """Every selfie a mobile punch was accepted with, by hash: a re-sent photo is refused."""
 
     __tablename__ = "mobile_selfies"
+    __table_args__ = (Index("ix_mobile_selfies_employee_received", "employee_id", "received_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
@@ -52,3 +53,51 @@ class MobileSelfie(Base):
         ForeignKey("raw_punches.id", ondelete="SET NULL"))
     face_distance: Mapped[float | None] = mapped_column(Float)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # 64-bit difference hash of the face (hex): a resent photo with a byte changed, recompressed
+    # or slightly cropped is still recognised
+    phash: Mapped[str | None] = mapped_column(String(16))
+
+
+class MobileCredential(Base):
+    """An employee's credential for the mobile page: an activation code IT or an admin
+    issued (kept as an argon2 hash), bound at first login to one phone (the hash of a key
+    the phone generated). Resetting issues a new code and frees the binding."""
+
+    __tablename__ = "mobile_credentials"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(100), default="")
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_capture_at: Mapped[datetime | None] = mapped_column(DateTime)  # the latest accepted capture (UTC)
+
+
+class MobileSession(Base):
+    """A signed-in phone: a bearer token (only its hash kept) tied to a credential and the
+    phone it was bound to."""
+
+    __tablename__ = "mobile_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("mobile_credentials.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class MobileChallenge(Base):
+    """A liveness challenge (blink, turn left, turn right) for one punch: used once, soon."""
+
+    __tablename__ = "mobile_challenges"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("mobile_credentials.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -33,6 +33,19 @@ class FaceSettings:
     capture_max_skew_s: int = 120
     exif_max_age_s: int = 300
     mobile_device_serial: str = "MOBILE-APP"
+    # Mobile identity and liveness (hub.face.mobile_auth, hub.face.liveness).
+    liveness_required: bool = True
+    liveness_kinds: str = "blink,turn_left,turn_right"  # challenges drawn from these
+    liveness_min_frames: int = 3
+    liveness_max_frames: int = 8
+    liveness_blink_ratio: float = 0.75  # closed-eye EAR at most this share of the open one
+    liveness_turn_min: float = 0.12  # yaw change, in distances between the eyes
+    challenge_ttl_s: int = 120
+    replay_hamming: int = 6  # a selfie this close (of 64 bits) to an earlier one is a replay
+    replay_days: int = 30
+    mobile_session_days: int = 30
+    credential_max_failures: int = 5
+    credential_lock_minutes: int = 15
 
 
 def load_face_settings(env: dict[str, str] | None = None) -> FaceSettings:

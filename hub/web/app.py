@@ -33,7 +33,8 @@ STATIC = Path(__file__).parent / "static"
 # so they stay out of /api/openapi.json; the face endpoints are part of the JSON API.
 OPTIONAL_ROUTERS = (("hub.adapters.adms.router", False), ("hub.face.api", True))
 # What a caller of the face endpoints needs (hub.face.api asks us through `current_actor`).
-FACE_PERMISSIONS = (("/api/face/", "face.enroll"), ("/api/mobile/", "mobile.punch"))
+# (Mobile punches authenticate the phone itself, hub.face.mobile_auth; staff only issue codes.)
+FACE_PERMISSIONS = (("/api/face/", "face.enroll"), ("/api/mobile/credentials", "mobile.credentials"))
 
 
 def _face_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(BEARER),
@@ -127,5 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     uploads = settings.web.upload_max_body_bytes + 64 * 1024  # (multipart framing around a photo)
     # (/iclock bounds its own bodies while reading: an unknown terminal is held first)
     app.add_middleware(BodyLimit, default=settings.web.max_body_bytes,
-                       by_prefix=(("/api/face/", uploads), ("/api/mobile/", uploads), ("/iclock/", 2**62)))
+                       by_prefix=(("/api/face/", uploads), ("/api/mobile/", uploads), ("/iclock/", 2**62),
+                                                        ("/d/", 2**62)))  # ADMS with a path key
     return app

@@ -26,8 +26,8 @@ MIN_PASSWORD = 8
 
 # What each role may do. Pages and API routes name one permission each.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.punch"}),
-    "admin": frozenset({"roster.read", "punch.read", "fleet.read", "face.enroll", "mobile.punch"}),
+    "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.credentials"}),
+    "admin": frozenset({"roster.read", "punch.read", "fleet.read", "face.enroll", "mobile.credentials"}),
     "reviewer": frozenset({"review.read", "review.write", "punch.read", "roster.read"}),
     "auditor": frozenset({"fleet.read", "roster.read", "punch.read", "review.read"}),
 }
