@@ -71,3 +71,18 @@ def count_rows(engine: Engine, table: str) -> int:
 
     with engine.connect() as conn:
         return conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+def table_snapshot(engine: Engine, skip: frozenset[str] | set[str] = frozenset()) -> dict[str, list[tuple]]:
+    """Every row of every table (but `skip`), comparable before and after an attempt that
+    must change nothing."""
+    from sqlalchemy import select
+
+    from hub.store.models import Base
+
+    out = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in skip:
+                out[table.name] = sorted(tuple(map(repr, r)) for r in conn.execute(select(table)))
+    return out

@@ -24,8 +24,9 @@ from hub.push.models import DeviceCommand, EdgeRefusal, PushRegistration, PushSt
 from hub.service.health import StoreCollector
 from hub.simulator.adms import AdmsTerminal
 from hub.store.db import session_scope
-from hub.store.models import Base, Device
+from hub.store.models import Device
 from tests.push_fixtures import AdmsServer, add_push_devices, count_punches, wait_for
+from tests.store_helpers import table_snapshot
 
 FACES = Path(os.environ.get("HUB_TEST_FACES", Path(__file__).resolve().parents[2] / "shared"
                             / "fixtures" / "faces"))
@@ -60,13 +61,8 @@ def forger(server: AdmsServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def snapshot(engine: Engine, skip: set[str] = NOTES) -> dict[str, list[tuple]]:
-    out = {}
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name not in skip:
-                out[table.name] = sorted(tuple(map(repr, r)) for r in conn.execute(select(table)))
-    return out
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    return table_snapshot(engine, NOTES)
 
 
 def refusals(engine: Engine) -> dict[tuple[str, str], int]:

@@ -35,8 +35,9 @@ from hub.fleet.registry import DeviceSpec, add_device
 from hub.push import service
 from hub.service.runner import HubState, build_app
 from hub.store.db import make_engine, reset_engines, session_scope
-from hub.store.models import Base, Employee, Site, Template
+from hub.store.models import Employee, Site, Template
 from tests.face_fixtures import analysed, bgr, jpeg, make_employee
+from tests.store_helpers import table_snapshot
 from tests.web_fixtures import PASSWORD, USERS, WebEnv, _store, build_env, csrf_of, free_port
 
 FORGER = "127.0.0.2"
@@ -116,15 +117,6 @@ def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     cleanup()  # type: ignore[operator]
 
 
-def snapshot(engine: Engine, may_change: frozenset[str]) -> dict[str, list]:
-    out = {}
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name not in may_change:
-                out[table.name] = sorted(tuple(map(repr, r)) for r in conn.execute(select(table)))
-    return out
-
-
 class Unchanged:
     """`with Unchanged(hub, "audit_log"):` fails if any other table changed inside."""
 
@@ -132,12 +124,12 @@ class Unchanged:
         self.engine, self.may = hub.engine, frozenset(may_change)
 
     def __enter__(self) -> Unchanged:
-        self.before = snapshot(self.engine, self.may)
+        self.before = table_snapshot(self.engine, self.may)
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         if exc_type is None:
-            after = snapshot(self.engine, self.may)
+            after = table_snapshot(self.engine, self.may)
             changed = [t for t in self.before if self.before[t] != after[t]]
             assert not changed, f"tables changed by a refused attack: {changed}"
 

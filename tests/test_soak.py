@@ -95,7 +95,8 @@ def test_thirty_days_with_faults_end_equal_to_ground_truth(settings, engine, tmp
             pushed: dict = {}
             pusher = threading.Thread(target=lambda: pushed.update(result=run_push_fleet(
                 3, 2, f"http://127.0.0.1:{port}", broker_port=broker.port,
-                day=START + timedelta(days=3), staff=30, seconds=8.0, prefix="SOAK")))
+                day=START + timedelta(days=3), staff=30, seconds=8.0, prefix="SOAK",
+                root=run_env["HUB_MQTT_TOPIC_ROOT"])))
             pusher.start()
             time.sleep(2)
             broker.stop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,6 +93,30 @@ def _admitted(engine: Engine, caller: trust.Caller, session: bool = True
     return None, _refuse(engine, caller, refused)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    engine: Engine
+    caller: trust.Caller
+    device: service.KnownDevice | None  # None: a serial nobody registered (to be held)
+
+    @property
+    def serial(self) -> str:
+        return self.caller.serial
+
+
+def _enter(request: Request, serial: str | None = None, session: bool = True) -> _Entry | PlainTextResponse:
+    """The way into every /iclock endpoint: the serial read (`SN`, unless the caller parsed
+    it with the rest of the query) and the caller admitted; a refusal is the answer."""
+    if serial is None:
+        try:
+            serial = adms.parse_serial(request.query_params.get("SN"))
+        except adms.AdmsError as exc:
+            return _bad(exc)
+    engine, caller = _engine(request), _caller(request, serial)
+    device, refusal = _admitted(engine, caller, session)
+    return refusal or _Entry(engine, caller, device)
+
+
 def _refuse(engine: Engine, caller: trust.Caller, exc: trust.Refused) -> PlainTextResponse:
     log.warning("ADMS %s from %s refused (%s): %s", caller.serial, caller.addr, exc.reason, exc.message)
     trust.count_refusal(engine, "adms", caller.serial, exc.reason, caller.addr)
@@ -149,11 +174,10 @@ def handshake(request: Request) -> PlainTextResponse:
         q = adms.parse_query(request.query_params)
     except adms.AdmsError as exc:
         return _bad(exc)
-    engine = _engine(request)
-    caller = _caller(request, q.serial)
-    device, refusal = _admitted(engine, caller)
-    if refusal is not None:
-        return refusal
+    entry = _enter(request, q.serial)
+    if isinstance(entry, PlainTextResponse):
+        return entry
+    engine, caller, device = entry.engine, entry.caller, entry.device
     with engine.connect() as conn:
         stamps = _stamps(conn, device.id) if device else {}
     if device is None:
@@ -191,10 +215,10 @@ async def upload(request: Request) -> PlainTextResponse:
         return _bad(exc)
     from starlette.concurrency import run_in_threadpool
 
-    engine, caller = _engine(request), _caller(request, q.serial)
-    device, refusal = await run_in_threadpool(_admitted, engine, caller)
-    if refusal is not None:
-        return refusal  # before a byte of the body is read
+    entry = await run_in_threadpool(_enter, request, q.serial)
+    if isinstance(entry, PlainTextResponse):
+        return entry  # before a byte of the body is read
+    engine, caller, device = entry.engine, entry.caller, entry.device
     body = await _bounded_body(request)
     if body is None:
         # Never acknowledge what is not kept: 413 and the terminal keeps the batch (it
@@ -324,17 +348,12 @@ def _biophoto(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, t
 @iclock.get("/iclock/getrequest")
 @iclock.get("/iclock/getrequest.aspx")
 def getrequest(request: Request) -> PlainTextResponse:
-    try:
-        serial = adms.parse_serial(request.query_params.get("SN"))
-    except adms.AdmsError as exc:
-        return _bad(exc)
-    engine = _engine(request)
-    caller = _caller(request, serial)
-    device, refusal = _admitted(engine, caller)
-    if refusal is not None:
-        return refusal  # commands go only to the terminal itself
+    entry = _enter(request)
+    if isinstance(entry, PlainTextResponse):
+        return entry  # commands go only to the terminal itself
+    engine, device = entry.engine, entry.device
     if device is None:
-        service.hold_unknown(engine, serial, "adms", {"addr": caller.addr})
+        service.hold_unknown(engine, entry.serial, "adms", {"addr": entry.caller.addr})
         return _text("OK")
     with engine.begin() as conn:
         due = service.take_due(conn, device.id, _opt(request, "resend_after"))
@@ -354,19 +373,14 @@ def getrequest(request: Request) -> PlainTextResponse:
 @iclock.post("/iclock/devicecmd")
 @iclock.post("/iclock/devicecmd.aspx")
 async def devicecmd(request: Request) -> PlainTextResponse:
-    try:
-        serial = adms.parse_serial(request.query_params.get("SN"))
-    except adms.AdmsError as exc:
-        return _bad(exc)
     from starlette.concurrency import run_in_threadpool
 
-    engine, caller = _engine(request), _caller(request, serial)
-    device, refusal = await run_in_threadpool(_admitted, engine, caller)
-    if refusal is not None:
-        return refusal  # a result counts only from the terminal the command went to
-    if device is None:
+    entry = await run_in_threadpool(_enter, request)
+    if isinstance(entry, PlainTextResponse):
+        return entry  # a result counts only from the terminal the command went to
+    if entry.device is None:
         return _text("UNREGISTERED", 503)
-    known = device
+    engine, serial, known = entry.engine, entry.serial, entry.device
     raw = await _bounded_body(request)
     if raw is None:
         return _text(f"ERROR: body over {MAX_BODY} bytes / isi melebihi batas", 413)
@@ -406,14 +420,10 @@ def ping() -> PlainTextResponse:
 async def registry(request: Request) -> PlainTextResponse:
     from starlette.concurrency import run_in_threadpool
 
-    try:
-        serial = adms.parse_serial(request.query_params.get("SN"))
-    except adms.AdmsError as exc:
-        return _bad(exc)
-    engine, caller = _engine(request), _caller(request, serial)
-    device, refusal = await run_in_threadpool(_admitted, engine, caller, False)
-    if refusal is not None:
-        return refusal
+    entry = await run_in_threadpool(_enter, request, None, False)
+    if isinstance(entry, PlainTextResponse):
+        return entry
+    engine, caller, device, serial = entry.engine, entry.caller, entry.device, entry.serial
     raw = await _bounded_body(request)
     try:
         if raw is None or len(raw) > adms.MAX_REGISTRY_BODY:
@@ -443,16 +453,12 @@ async def registry(request: Request) -> PlainTextResponse:
 @iclock.get("/iclock/push")
 @iclock.post("/iclock/push")
 def push_config(request: Request) -> PlainTextResponse:
-    try:
-        serial = adms.parse_serial(request.query_params.get("SN"))
-    except adms.AdmsError as exc:
-        return _bad(exc)
-    engine, caller = _engine(request), _caller(request, serial)
-    device, refusal = _admitted(engine, caller, session=False)
-    if refusal is not None:
-        return refusal
+    entry = _enter(request, session=False)
+    if isinstance(entry, PlainTextResponse):
+        return entry
+    engine, caller, device = entry.engine, entry.caller, entry.device
     if device is None:
-        service.hold_unknown(engine, serial, "adms", {"addr": caller.addr, "push": "3"})
+        service.hold_unknown(engine, entry.serial, "adms", {"addr": caller.addr, "push": "3"})
         return _text("UNREGISTERED: terminal menunggu persetujuan / awaiting approval", 503)
     try:
         with engine.begin() as conn:
