@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from sqlalchemy.orm import Session
 
+from hub.face import mobile_auth
 from hub.face.quality import Analysis, analyse
 from hub.store.models import Employee, Site
 
@@ -25,6 +26,11 @@ if not FACES.exists():  # the work tree may live elsewhere than beside ../shared
 NIP_OBAMA = "196108041990031001"
 NIP_OTHER = "197001012000031002"
 NIP_BIDEN = "194211201970031003"
+
+
+# Cheap argon2 parameters for the tests' many activation codes (the hub keeps the library's
+# defaults; verification reads the parameters from each hash).
+mobile_auth._HASHER = mobile_auth.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def photo(name: str) -> bytes:
