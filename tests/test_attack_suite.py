@@ -316,3 +316,17 @@ def test_metrics_count_the_refusals(hub: Hub) -> None:
         assert c.get("/iclock/getrequest", params={"SN": ADMS_SN}).status_code == 403
     assert refused() == before + 1
 
+
+
+def test_it_sees_the_refused_address_on_the_terminal_page(hub: Hub) -> None:
+    with hub.client(FORGER) as c:
+        assert c.get("/iclock/getrequest", params={"SN": ADMS_SN}).status_code == 403
+    with hub.client(follow_redirects=True) as c:
+        page = c.get("/login")
+        c.post("/login", data={"username": USERS["it"], "password": PASSWORD, "csrf_token": csrf_of(page.text),
+                               "next": ""})
+        html = c.get(f"/devices/{ADMS_SN}").text
+    trust_part = html.split('id="trust"')[1].split("</dl>")[0]
+    assert "127.0.0.1" in trust_part and FORGER in trust_part and f"hub push trust {ADMS_SN} --approve-source" in html
+    refusals = html.split('id="refusals"')[1].split("</table>")[0]
+    assert "source" in refusals and FORGER in refusals

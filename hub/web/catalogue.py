@@ -39,6 +39,18 @@ EN: dict[str, str] = {
     "Selisih jam (detik)": "Clock offset (s)",
     "Galat": "Error",
     "Baris ditolak (tertahan)": "Rejected lines (held)",
+    "Kepercayaan terminal": "Terminal trust",
+    "Hanya diterima dari": "Accepted only from",
+    "belum dipelajari (alamat kontak pertama akan dipakai)":
+        "not learnt yet (its first contact's address will be used)",
+    "Alamat baru ditolak": "New address refused",
+    "percobaan; setujui bila terminal memang pindah:": "attempts; approve it if the terminal really moved:",
+    "Kunci jalur": "Path key",
+    "Terdaftar PUSH 3.x": "PUSH 3.x registered",
+    "Permintaan ditolak": "Refused requests",
+    "Jumlah": "Count",
+    "Terakhir": "Last",
+    "Dari": "From",
     "Kiriman terminal yang tidak dapat disimpan, apa adanya. Setelah perbaikan putar ulang dengan":
         "What the terminal sent that could not be stored, verbatim. After a fix, replay it with",
     "Tabel": "Table",

@@ -176,8 +176,17 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
     from hub.adapters.adms.quarantine import held  # noqa: PLC0415
 
     row = next(r for r in queries.fleet(session, settings_of(request)) if r["id"] == device.id)
+    edge = None
+    if device.kind == "adms":
+        from hub.adapters.adms.trust import describe  # noqa: PLC0415
+        from hub.push.models import EdgeRefusal, PushTrust  # noqa: PLC0415
+
+        edge = {"trust": describe(session.get(PushTrust, device.id)),
+                "refusals": list(session.scalars(select(EdgeRefusal).where(EdgeRefusal.serial == device.serial)
+                                                 .order_by(EdgeRefusal.last_at.desc())))}
     return render(request, "device.html", d=device, row=row, stored=queries.stored_punches(session, device.id),
-                  runs=queries.pull_history(session, device.id), rejected=held(request.app.state.engine, device.serial))
+                  runs=queries.pull_history(session, device.id), rejected=held(request.app.state.engine, device.serial),
+                  edge=edge)
 
 
 # --- roster and punches ------------------------------------------------------------------
