@@ -85,12 +85,14 @@ def test_a_refused_face_is_not_in_sync_and_is_retried_after_a_backoff(engine: En
     assert confirmed(engine) == (0, set())  # queued is not confirmed
     again, res2 = sync(engine)
     assert again.empty and again.waiting == 4 and res2.status == "unchanged"  # not queued twice
-    assert len(ops(engine)) == 4
+    assert [op for op, _ in ops(engine)][-1] == "users.list"  # then the terminal lists what it holds
+    assert len(ops(engine)) == 5
 
     term = AdmsTerminal("ADMS-F", server.url, error_delay_s=0.05)
     term.state.max_face_b64 = 1000  # this unit cannot take the photo
     poll(term)
-    assert sorted(op for op, st in ops(engine) if st == "done") == ["template.set", "user.upsert", "user.upsert"]
+    assert sorted(op for op, st in ops(engine) if st == "done") == ["template.set", "user.upsert", "user.upsert",
+                                                                    "users.list"]
     assert [(op, st) for op, st in ops(engine) if st != "done"] == [("face.set", "failed")]
 
     p = plan(engine)[0]
@@ -98,7 +100,7 @@ def test_a_refused_face_is_not_in_sync_and_is_retried_after_a_backoff(engine: En
     assert users == 2 and tmpls == {(p_, "fingerprint", 1) for p_ in [next(iter(tmpls))[0]]}
     assert p.empty and p.held == 1 and p.waiting == 0
     assert any("-1002" in n and "dicoba lagi" in n for n in p.notes), p.notes
-    assert len(ops(engine)) == 4  # nothing queued during the backoff
+    assert len(ops(engine)) == 5  # nothing queued during the backoff
 
     # the backoff passes (the failure is dated 11 minutes back) and the unit can now take it
     with engine.begin() as conn:
@@ -160,7 +162,7 @@ def test_an_expired_command_is_planned_again(engine: Engine, server: AdmsServer)
         conn.execute(update(DeviceCommand).values(expires_at=datetime.utcnow() - timedelta(minutes=1)))
     term = AdmsTerminal("ADMS-X", server.url, error_delay_s=0.05)
     poll(term, 1)  # it comes back: the hub marks the command expired instead of sending it
-    assert ops(engine) == [("user.upsert", "expired")] and not term.state.users
+    assert ops(engine) == [("user.upsert", "expired"), ("users.list", "expired")] and not term.state.users
     p = plan(engine)[0]
     assert p.held == 1 and any("kedaluwarsa" in n for n in p.notes)
     with engine.begin() as conn:
@@ -190,3 +192,29 @@ def test_a_change_of_mind_while_a_command_is_on_its_way(engine: Engine) -> None:
             service.record_result(conn, dev_id, cmd.id, True, {"return": 0})
     p = plan(engine)[0]
     assert p.empty and not p.waiting and confirmed(engine) == (1, set())
+
+
+def test_the_terminals_own_list_corrects_what_it_said(engine: Engine, server: AdmsServer) -> None:
+    """A full unit answers "done" to a new user and keeps nothing: its list (DATA QUERY
+    USERINFO, uploaded as OPERLOG USER lines) shows the user missing, so the next plan
+    sends the user again instead of calling the terminal in sync."""
+    with Session(engine) as s:
+        office = site(s, "DISHUB")
+        device(s, "ADMS-FULL", office, kind="adms")
+        for name in ("Fajar", "Gita", "Hana"):
+            employee(s, office, name=name)
+        s.commit()
+    term = AdmsTerminal("ADMS-FULL", server.url, error_delay_s=0.05)
+    term.state.drop_users_beyond = 2
+    p, res = sync(engine)
+    assert len(p.users_add) == 3 and res.sent.get("readback") == 1
+    poll(term)
+    assert ("users.list", "done") in ops(engine) and len(term.state.users) == 2
+    p = plan(engine)[0]
+    assert confirmed(engine)[0] == 2  # the one it dropped is not counted as there
+    assert len(p.users_add) == 1 and p.users_add[0].pin not in term.state.users
+    term.state.drop_users_beyond = None  # room was made on the unit
+    sync(engine)
+    poll(term)
+    assert plan(engine)[0].empty and confirmed(engine)[0] == 3 == len(term.state.users)
+    term.close()

@@ -61,7 +61,7 @@ def test_push_terminals_get_queued_commands_once(engine):
         rows = commands(s)
         ops = sorted((ch, op) for op, _, ch in rows)
         assert ops == sorted([(ch, op) for ch in ("adms", "mqtt") for op in ("user.upsert", "template.set",
-                                                                              "face.set")])
+                                                                              "face.set")] + [("adms", "users.list")])
         upsert = next(p for op, p, ch in rows if op == "user.upsert" and ch == "adms")
         assert upsert["user"]["name"] == "Rina Marlina" and upsert["user"]["id"] != e.id_number
         tset = next(p for op, p, ch in rows if op == "template.set")
@@ -74,7 +74,7 @@ def test_push_terminals_get_queued_commands_once(engine):
         # nothing changed: nothing queued
         again = sync(engine)
         assert {r.status for r in again.values()} == {"unchanged"}
-        assert len(commands(s)) == 6
+        assert len(commands(s)) == 7  # (the ADMS terminal's read-back included)
 
 
 def test_refused_command_is_a_per_item_error_and_the_rest_goes_on(engine):
@@ -85,12 +85,13 @@ def test_refused_command_is_a_per_item_error_and_the_rest_goes_on(engine):
         t = fingerprint(s, a, 3, fake_fp("ali-3"))
         s.commit()
         assert sync(engine)["ADMS-B"].status == "ok"
-        assert confirm_all(engine) == 3  # two users and a finger, confirmed by the terminal
+        assert confirm_all(engine) == 4  # two users, a finger and the read-back (no list: nothing learnt)
         s.delete(s.get(Template, t.id))  # the finger is withdrawn; ADMS has no template delete command here
         b.name = "Beni Saputra"
         s.commit()
         res = sync(engine)["ADMS-B"]
         assert res.status == "partial"
         assert any(i.action == "template_remove" and i.status == "error" for i in res.issues)
-        last = commands(s)[-1]
+        last, readback = commands(s)[-2:]
         assert last[0] == "user.upsert" and last[1]["user"]["name"] == "Beni Saputra"
+        assert readback[0] == "users.list"

@@ -561,6 +561,12 @@ def parse_devicecmd(body: str) -> Parsed:
     return out
 
 
+def format_user_line(pin: str, name: str, privilege: int = 0, card: str = "") -> str:
+    """A USER line as a terminal uploads it in OPERLOG (simulator, tests)."""
+    return (f"USER PIN={pin}\tName={name}\tPri={privilege}\tPasswd=\tCard={card}\tGrp=1"
+            f"\tTZ=0000000100000000\tVerify=0\n")
+
+
 def format_devicecmd(results: list[tuple[str, int, str]]) -> str:
     return "".join(f"ID={cid}&Return={code}&CMD={verb}\n" for cid, code, verb in results)
 
@@ -589,6 +595,9 @@ def command_for(op: str, data: Mapping[str, object]) -> tuple[str, dict[str, obj
         return "DATA UPDATE BIOPHOTO", {
             "PIN": data["user_id"], "Type": 9, "Size": len(b64), "Content": b64,
             "Format": 0, "Url": photo.get("url", ""), "PostBackTmpFlag": 0}
+    if op == "users.list":  # the terminal uploads its users as OPERLOG USER lines (a read-back)
+        pin = data.get("user_id")
+        return "DATA QUERY USERINFO", ({"PIN": pin} if pin else {})
     if op == "device.time.set":
         return "CHECK", {}
     if op == "events.resend":

@@ -441,6 +441,12 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
         data = {"user_id": t.pin} if t.kind == "face" else {"user_id": t.pin, "no": t.finger_index}
         queue(op, data, confirm.template_sync(t.pin, t.kind, t.finger_index, "", True),
               Issue("template_remove", t.pin, tr("perintah ditolak", "command refused"), finger_index=t.finger_index))
+    if device.kind == "adms" and res.sent["commands"] and "readback" not in confirm.waiting(
+            session, [device.id]).get(device.id, {}):
+        # then the terminal lists its users: what it holds, not what it said, is the state
+        with session.begin_nested():
+            enqueue(session, device, "users.list", {}, actor, sync=dict(confirm.READBACK))
+        res.sent["readback"] = 1
     res.readback = {"queued": res.sent["commands"],
                     "note": tr("status berubah saat terminal mengonfirmasi tiap perintah",
                                "the state changes as the terminal confirms each command")}

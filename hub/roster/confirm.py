@@ -42,6 +42,9 @@ def template_sync(pin: str, kind: str, finger_index: int, sha256: str, remove: b
             "finger_index": finger_index, "hash": "" if remove else sha256, "remove": remove}
 
 
+READBACK = {"key": "readback", "what": "readback"}  # ADMS DATA QUERY USERINFO after a sync
+
+
 def user_key(pin: str) -> str:
     return f"user:{pin}"
 
@@ -74,13 +77,16 @@ def absorb(session: Session, device_ids: list[int]) -> dict[str, int]:
     if not device_ids:
         return {"confirmed": 0, "failed": 0}
     rows = session.execute(select(DeviceCommand.id, DeviceCommand.device_id, DeviceCommand.status,
-                                  DeviceCommand.sync, DeviceCommand.done_at)
+                                  DeviceCommand.sync, DeviceCommand.done_at, DeviceCommand.sent_at)
                            .where(DeviceCommand.device_id.in_(device_ids), DeviceCommand.sync.is_not(None),
                                   DeviceCommand.absorbed_at.is_(None), DeviceCommand.status.in_(CLOSED))
                            .order_by(DeviceCommand.id)).all()
     counts = {"confirmed": 0, "failed": 0}
     for r in rows:
-        if r.status == "done":
+        if r.status == "done" and r.sync.get("what") == "readback":
+            _read_back(session, r.device_id, r.sent_at, r.done_at or utcnow())
+            counts["confirmed"] += 1
+        elif r.status == "done":
             _apply(session, r.device_id, r.sync, r.done_at or utcnow())
             counts["confirmed"] += 1
         else:
@@ -121,6 +127,36 @@ def _apply(session: Session, device_id: int, sync: dict[str, Any], when: datetim
                                     finger_index=sync["finger_index"])
         session.add(trow)
     trow.sha256, trow.confirmed_at = sync["hash"], when
+    session.flush()
+
+
+def _read_back(session: Session, device_id: int, since: datetime | None, until: datetime) -> None:
+    """The terminal's own list of users (the USER lines it uploaded while answering the
+    query) corrects the confirmed state: a user it said "done" to but does not hold is no
+    longer counted as there, a name it holds otherwise is recorded as it is. Users it holds
+    that the hub never sent are left alone."""
+    from hub.push.models import PushUserRecord
+    from hub.roster.plan import fields_hash
+
+    q = select(PushUserRecord.pin, PushUserRecord.fields).where(
+        PushUserRecord.device_id == device_id, PushUserRecord.kind == "USER", PushUserRecord.received_at <= until)
+    if since is not None:
+        q = q.where(PushUserRecord.received_at >= since)
+    held = {pin: fields for pin, fields in session.execute(q) if pin}
+    if not held:
+        # "done" and no list at all: firmware that does not answer the query this way;
+        # nothing is learnt (a unit that really holds nobody still shows in its user count)
+        return
+    for row in session.scalars(select(DeviceRosterUser).where(DeviceRosterUser.device_id == device_id)):
+        fields = held.get(row.pin)
+        if fields is None:
+            session.execute(delete(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device_id,
+                                                               DeviceRosterTemplate.pin == row.pin))
+            session.delete(row)
+            continue
+        actual = fields_hash(row.pin, str(fields.get("Name", "")))
+        if actual != row.fields_hash:
+            row.fields_hash, row.confirmed_at = actual, until
     session.flush()
 
 

@@ -114,7 +114,7 @@ class _InFlight:
                 pin = key.removeprefix("user:")
                 if pin not in desired_pins and pin not in have_users:
                     out.append((pin, None, w))
-            else:
+            elif key.startswith("tmpl:"):
                 _, pin, kind, finger = key.split(":", 3)
                 tkey = (pin, kind, int(finger))
                 if pin in desired_pins and tkey not in desired_tmpl and tkey not in have_tmpl:

@@ -22,7 +22,8 @@ from hub.simulator.terminal_state import Record, TerminalState
 
 ADMS_TO_OP = {"DATA UPDATE USERINFO": "user.upsert", "DATA DELETE USERINFO": "user.delete",
               "DATA UPDATE BIODATA": "template.set", "DATA UPDATE BIOPHOTO": "face.set",
-              "CHECK": "device.time.set", "DATA QUERY ATTLOG": "events.resend"}
+              "CHECK": "device.time.set", "DATA QUERY ATTLOG": "events.resend",
+              "DATA QUERY USERINFO": "users.list"}
 
 
 @dataclass
@@ -165,12 +166,24 @@ class AdmsTerminal:
             if op == "events.resend" and self.state.executions.get(cid) == 1 \
                     and status == "done":
                 self._requeue(fields.get("StartTime", ""), fields.get("EndTime", ""))
+            if op == "users.list" and status == "done":
+                self._upload_users(fields.get("PIN"))
             results.append((cid, code if status == "done" else min(code, -1), verb.split()[0]))
         if results:
             with contextlib.suppress(httpx.HTTPError):
                 self._http.post("/iclock/devicecmd", params={"SN": self.serial},
                                 content=adms.format_devicecmd(results).encode())
         return len(results)
+
+    def _upload_users(self, pin: str | None) -> None:
+        """DATA QUERY USERINFO: the users it holds, as OPERLOG USER lines (as firmware does)."""
+        with self.state.lock:
+            users = [(p, u) for p, u in sorted(self.state.users.items()) if pin in (None, "", p)]
+        body = "".join(adms.format_user_line(p, str(u.get("name", ""))) for p, u in users)
+        with contextlib.suppress(httpx.HTTPError):
+            r = self._http.post("/iclock/cdata", params={"SN": self.serial, "table": "OPERLOG", "Stamp": "0"},
+                                content=body.encode())
+            self._saw(r)
 
     def _requeue(self, start: str, end: str) -> None:
         with self._lock:
@@ -196,6 +209,8 @@ def _data_for(op: str, f: dict[str, str]) -> dict:
         return {"user": {"id": f.get("PIN", ""), "name": f.get("Name", ""),
                          "card": f.get("Card", "")}}
     if op == "user.delete":
+        return {"user_id": f.get("PIN", "")}
+    if op == "users.list":
         return {"user_id": f.get("PIN", "")}
     if op == "template.set":
         return {"user_id": f.get("Pin", ""), "no": int(f.get("No", "0") or 0),

@@ -51,6 +51,9 @@ class TerminalState:
     # firmware limits: a face photo larger than this (base64 characters) is refused with
     # Return=-1002, as units do with photos they cannot take
     max_face_b64: int | None = None
+    # a full unit that answers "done" but keeps nothing more (seen on units whose user
+    # table is full): users beyond this count are silently dropped
+    drop_users_beyond: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, cmd_id: str, op: str, data: dict[str, Any]) -> tuple[str, int, str]:
@@ -66,7 +69,11 @@ class TerminalState:
     def _apply(self, op: str, data: dict[str, Any]) -> tuple[str, int, str]:
         if op == "user.upsert":
             user = data.get("user", data)
-            self.users[str(user["id"])] = dict(user)
+            if self.drop_users_beyond is None or str(user["id"]) in self.users \
+                    or len(self.users) < self.drop_users_beyond:
+                self.users[str(user["id"])] = dict(user)
+        elif op == "users.list":
+            pass  # the caller uploads them
         elif op == "user.delete":
             if self.users.pop(str(data["user_id"]), None) is None:
                 return "failed", -1, "user not found"
