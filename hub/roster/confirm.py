@@ -12,6 +12,7 @@ A change whose command is still queued or sent is not planned twice.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hub.i18n import tr
-from hub.push.models import DeviceCommand
+from hub.push.models import DeviceCommand, PushUserRecord
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.store.models import utcnow
 
@@ -30,6 +31,11 @@ BACKOFF_MAX = timedelta(hours=24)
 FAILURE_WINDOW = timedelta(days=7)  # older failures no longer slow a retry
 OPEN = ("queued", "sent")
 CLOSED = ("done", "failed", "expired")
+
+
+def fields_hash(pin: str, name: str, privilege: int = 0, card: int = 0) -> str:
+    """What a terminal holds of a user, as one value: compared with the desired one."""
+    return hashlib.sha1(f"{pin}\x1f{name}\x1f{privilege}\x1f{card}".encode()).hexdigest()[:32]
 
 
 def user_sync(pin: str, fields_hash: str, employee_id: int | None, remove: bool = False) -> dict[str, Any]:
@@ -135,9 +141,6 @@ def _read_back(session: Session, device_id: int, since: datetime | None, until: 
     query) corrects the confirmed state: a user it said "done" to but does not hold is no
     longer counted as there, a name it holds otherwise is recorded as it is. Users it holds
     that the hub never sent are left alone."""
-    from hub.push.models import PushUserRecord
-    from hub.roster.plan import fields_hash
-
     q = select(PushUserRecord.pin, PushUserRecord.fields).where(
         PushUserRecord.device_id == device_id, PushUserRecord.kind == "USER", PushUserRecord.received_at <= until)
     if since is not None:

@@ -8,7 +8,6 @@ the change again; a terminal that is already right gets an empty plan and is not
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub.i18n import tr
 from hub.roster import confirm
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
+from hub.roster.confirm import fields_hash
 from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.roster.names import terminal_name
 from hub.roster.pins import allocate, current_pins, today
@@ -152,10 +152,6 @@ def fingerprint_format(device: Device) -> str:
 def accepts_faces(device: Device) -> bool:
     """Face photos travel as ADMS BIOPHOTO / MQTT face.set; the ZK binary protocol has none."""
     return device.kind in PUSH_KINDS and bool((device.capabilities or {}).get("face", True))
-
-
-def fields_hash(pin: str, name: str, privilege: int = 0, card: int = 0) -> str:
-    return hashlib.sha1(f"{pin}\x1f{name}\x1f{privilege}\x1f{card}".encode()).hexdigest()[:32]
 
 
 def select_devices(session: Session, site: str | None = None, device: str | None = None) -> list[Device]:
