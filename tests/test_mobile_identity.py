@@ -198,3 +198,46 @@ def test_another_persons_face_is_held_not_counted(server, office, engine) -> Non
     (res,) = results
     # not counted as attendance: the day waits for a reviewer (TV) and costs nothing meanwhile
     assert res.status == "TV" and res.waiting == [pid] and res.deduction_pct == 0
+
+
+def test_an_admin_issues_and_revokes_a_code_in_the_console(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """The employee page: an admin issues a code (shown once, on the page, never in a URL),
+    the phone signs in with it, and revoking signs the phone out."""
+    from fastapi.testclient import TestClient
+
+    from hub.web.app import create_app
+    from hub.web.auth import add_user
+    from tests.face_fixtures import make_employee
+    from tests.web_fixtures import login as web_login
+
+    with Session(engine) as s:
+        emp = make_employee(s, "197001012000031001", "Sri Wahyuni")
+        add_user(s, "bkpsdm1", "kata-sandi-uji", "admin")
+        add_user(s, "it9", "kata-sandi-uji", "it")
+        s.commit()
+        emp_id = emp.id
+    with TestClient(create_app(settings)) as c:
+        csrf = web_login(c, "bkpsdm1", "kata-sandi-uji")
+        page = c.get(f"/employees/{emp_id}").text
+        assert "belum diterbitkan" in page
+        r = c.post(f"/employees/{emp_id}/mobile", data={"csrf_token": csrf, "action": "issue"},
+                   follow_redirects=False)
+        assert r.status_code == 200 and 'id="mobile-code"' in r.text
+        code = r.text.split('id="mobile-code"')[1].split("<strong>")[1].split("</strong>")[0]
+        assert code not in c.get(f"/employees/{emp_id}").text  # shown once
+        token = c.post("/api/mobile/login", data={"nip": "197001012000031001", "code": code,
+                                                  "device_key": "phone-sri-0123456789"}).json()["token"]
+        assert c.get("/api/mobile/challenge", headers=auth(token)).status_code == 200
+        assert "terikat sejak" in c.get(f"/employees/{emp_id}").text
+        r = c.post(f"/employees/{emp_id}/mobile", data={"csrf_token": csrf, "action": "revoke"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        assert c.get("/api/mobile/challenge", headers=auth(token)).status_code == 401
+        # without the page's CSRF token nothing happens
+        assert c.post(f"/employees/{emp_id}/mobile", data={"action": "issue"}).status_code == 403
+    with TestClient(create_app(settings)) as c:  # IT issues codes with the CLI or API, not this page
+        csrf = web_login(c, "it9", "kata-sandi-uji")
+        assert c.post(f"/employees/{emp_id}/mobile", data={"csrf_token": csrf, "action": "issue"},
+                      follow_redirects=False).status_code == 403
+    with Session(engine) as s:
+        assert s.scalar(select(MobileCredential.revoked_at)) is not None

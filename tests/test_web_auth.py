@@ -40,6 +40,7 @@ ALLOWED = {
     "review.write": {"reviewer"},
     "face.enroll": {"admin"},
     "mobile.credentials": {"admin", "it"},
+    "mobile.credentials+roster.read": {"admin"},  # the employee page's mobile section
 }
 PAGES = [
     ("GET", "/", "fleet.read"),
@@ -48,6 +49,7 @@ PAGES = [
     ("GET", "/devices/SN-ON", "fleet.read"),
     ("GET", "/employees", "roster.read"),
     ("GET", "/employees/1", "roster.read"),
+    ("POST", "/employees/1/mobile", "mobile.credentials+roster.read"),
     ("GET", "/punches", "punch.read"),
     ("GET", "/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/corrections", "review.write"),

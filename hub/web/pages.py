@@ -32,6 +32,7 @@ from hub.web.deps import (
     FLASH_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    Forbidden,
     form_principal,
     page_principal,
     render,
@@ -211,7 +212,44 @@ def employee_detail(request: Request, employee_id: int,
     if emp is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
                       message=str(employee_id))
-    return render(request, "employee.html", e=emp, templates=queries.templates_of(session, emp.id))
+    return _employee_page(request, session, emp)
+
+
+def _employee_page(request: Request, session: Session, emp: Employee, code: str | None = None,
+                   error: str | None = None, status_code: int = 200) -> Response:
+    from hub.face.models import MobileCredential  # noqa: PLC0415
+
+    cred = session.scalar(select(MobileCredential).where(MobileCredential.employee_id == emp.id))
+    return render(request, "employee.html", status_code=status_code, e=emp,
+                  templates=queries.templates_of(session, emp.id), mobile=cred, code=code, error=error)
+
+
+@router.post("/employees/{employee_id}/mobile")
+async def employee_mobile(request: Request, employee_id: int,
+                          who: Principal = Depends(form_principal("mobile.credentials")),
+                          session: Session = DB) -> Response:
+    """Issue (or reset) or revoke an employee's mobile activation code; a new code is shown
+    on this page once, never put in a URL or a cookie."""
+    from hub.face import mobile_auth  # noqa: PLC0415
+    from hub.face.errors import FaceError  # noqa: PLC0415
+
+    if not who.can("roster.read"):  # the page it answers with shows the employee
+        raise Forbidden()
+    emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
+    if emp is None:
+        return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=str(employee_id))
+    action = str((await request.form()).get("action", ""))
+    try:
+        with session.begin_nested():
+            if action == "issue":
+                code = mobile_auth.issue(session, emp.id_number, who.username)
+                return _employee_page(request, session, emp, code=code)
+            if action == "revoke":
+                mobile_auth.revoke(session, emp.id_number, who.username)
+                return _go(f"/employees/{emp.id}", "Kredensial mobile dicabut.")
+    except FaceError as exc:
+        return _employee_page(request, session, emp, error=exc.message, status_code=exc.status)
+    return _employee_page(request, session, emp, error="aksi tidak dikenal / unknown action", status_code=422)
 
 
 @router.get("/punches")
