@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy import pool
 
 from hub.store.db import include_object, make_engine, normalise_url
-from hub.store.models import Base
+from hub.store.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

@@ -78,11 +78,11 @@ def table_snapshot(engine: Engine, skip: frozenset[str] | set[str] = frozenset()
     must change nothing."""
     from sqlalchemy import select
 
-    from hub.store.models import Base
+    from hub.store.schema import metadata
 
     out = {}
     with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             if table.name not in skip:
                 out[table.name] = sorted(tuple(map(repr, r)) for r in conn.execute(select(table)))
     return out

@@ -28,7 +28,8 @@ from hub.roster.apply import apply_plans
 from hub.roster.pins import allocate
 from hub.roster.plan import compute_plans, select_devices
 from hub.secrets import encrypt
-from hub.store.models import AuditLog, Base, Device, Template
+from hub.store.models import AuditLog, Device, Template
+from hub.store.schema import metadata
 from tests.push_fixtures import AdmsServer, add_push_devices
 from tests.roster_fixtures import device, employee, fingerprint, site
 
@@ -74,7 +75,7 @@ def _as_bytes(value: object) -> bytes:
 def _scan(engine: Engine) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             for row in conn.execute(table.select()):
                 blob = b"\x00".join(_as_bytes(v) for v in row)
                 for name, needle in NEEDLES.items():

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from hub.store.db import downgrade, head_revision, include_object, make_engine, reset_engines, upgrade
-from hub.store.models import Base
+from hub.store.schema import metadata
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def _diff(url: str) -> list:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True,
                                                          "include_object": include_object})
-            return compare_metadata(ctx, Base.metadata)
+            return compare_metadata(ctx, metadata)
     finally:
         engine.dispose()
 

@@ -1,6 +1,6 @@
 """Tables of reconciliation: rulesets, leave, rosters, daily statuses, period locks, recaps.
 
-Imported at the bottom of hub/store/models.py so they are part of Base.metadata.
+Gathered with every other table in hub/store/schema.py (Alembic's one metadata).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Tables of roster sync (hub/roster): office rules, transfers, per-terminal state, sync runs.
 
-Imported at the bottom of hub/store/models.py so that they are part of Base.metadata.
+Gathered with every other table in hub/store/schema.py (Alembic's one metadata).
 """
 
 from __future__ import annotations

@@ -336,16 +336,3 @@ class JobRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     host: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-# --- tables of other parts, registered on Base.metadata so Alembic sees one schema -----
-# web console (users, sessions, API tokens), push channels (device commands, pending
-# terminals, ADMS stamps, photos), face (review queue, selfie hashes), roster sync (office
-# rules, transfers, terminal state, sync runs), reconciliation (rulesets, leave, rosters,
-# daily status, locks, recap).
-
-from hub.face import models as _face_models  # noqa: E402,F401
-from hub.push import models as _push_models  # noqa: E402,F401
-from hub.reconcile import models as _reconcile_models  # noqa: E402,F401
-from hub.roster import models as _roster_models  # noqa: E402,F401
-from hub.web import models as _web_models  # noqa: E402,F401

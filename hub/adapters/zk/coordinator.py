@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +28,8 @@ from zk.exception import ZKError
 
 from hub.adapters.zk.client import ZkClient, ZkClientError
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
+from hub.adapters.zk.shards import process_count, pull_in_processes
+from hub.adapters.zk.targets import PullResult, Target
 from hub.config import PullSettings
 from hub.fleet import health
 from hub.gc_pause import gc_paused
@@ -44,55 +45,6 @@ log = logging.getLogger(__name__)
 ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
 TRANSPORTS = {"zk-tcp": "tcp", "zk-udp": "udp", "zk-auto": "auto", "zk-serial": "serial"}
 NETWORK_ERRORS = (ZKError, OSError, ZkClientError, TimeoutError)
-
-
-@dataclass
-class Target:
-    """What a worker thread needs of a Device row (no ORM objects cross threads)."""
-
-    id: int
-    serial: str
-    kind: str
-    host: str | None
-    port: int | None
-    serial_line: str | None
-    baud: int | None
-    comm_key: int
-    tz: str
-    last_record_count: int | None
-    last_newest_local: datetime | None
-    has_capabilities: bool
-
-    @classmethod
-    def of(cls, d: Device) -> Target:
-        from hub.fleet.registry import comm_key  # (raises SecretError when the key cannot be read)
-
-        return cls(d.id, d.serial, d.kind, d.host, d.port, d.serial_line, d.baud, comm_key(d), d.tz,
-                   d.last_record_count, d.last_newest_local, bool(d.capabilities))
-
-
-@dataclass
-class PullResult:
-    serial: str
-    device_id: int
-    seen: int = 0
-    new: int = 0
-    duplicate: int = 0
-    seconds: float = 0.0
-    error: str | None = None
-    mode: str = "full"  # full | tail | unchanged | empty
-    record_count: int | None = None
-    log_cleared: bool = False
-    clock_offset_s: float | None = None
-    clock_synced: bool = False
-    cleared_terminal: bool = False
-    attempts: int = 0
-    impossible_dates: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 ClientFactory = Callable[[Target, PullSettings], Any]
@@ -398,8 +350,6 @@ class Puller:
         """Worker processes for this pull: only with the real client (test doubles and
         in-memory databases live in this process only), and never while this process holds
         live sessions (a worker would open a second session to a terminal)."""
-        from hub.adapters.zk.shards import process_count
-
         database = self.engine.url.database or ""
         if self.sessions.live_count():
             return 1
@@ -415,11 +365,12 @@ class Puller:
         bulky = full or any(t.last_record_count is None for t in targets)
         processes = self._processes(len(targets)) if bulky else 1
         if processes > 1:
-            from hub.adapters.zk.shards import pull_in_processes
             from hub.config import get_settings
 
+            # (each worker process builds a Puller of this class: the shards module does
+            # not import this one, it is handed the class)
             return pull_in_processes(self.engine, get_settings(), self.settings, targets, full,
-                                     processes, on_done)
+                                     processes, on_done, type(self))
         results: list[PullResult] = []
         workers = max(1, min(self.settings.concurrency, len(targets) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zk-pull") as pool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from hub.adapters.zk.targets import PullResult
 from hub.config import PullSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,9 @@ def process_count(settings: PullSettings, targets: int) -> int:
 
 def pull_in_processes(engine: Engine, settings: Settings, pull: PullSettings,
                       targets: list[Any], full: bool, processes: int,
-                      on_done: Callable[[Any], None] | None = None) -> list[Any]:
-    from hub.adapters.zk.coordinator import PullResult
-
+                      on_done: Callable[[Any], None] | None = None, puller: Any = None) -> list[Any]:
+    """`puller`: the Puller class each shard runs (handed over, so that this module and the
+    coordinator do not import each other)."""
     ctx = multiprocessing.get_context("spawn")
     results: queue_mod.Queue = ctx.Queue()
     shards = [targets[i::processes] for i in range(processes)]
@@ -51,13 +52,13 @@ def pull_in_processes(engine: Engine, settings: Settings, pull: PullSettings,
                                 "concurrency": max(1, -(-pull.concurrency // processes))})
     url = engine.url.render_as_string(hide_password=False)
     workers = [ctx.Process(target=_shard_main, args=(url, settings, per_shard, shard, full,
-                                                     results), daemon=True,
+                                                     results, puller), daemon=True,
                            name=f"zk-pull-{n}")
                for n, shard in enumerate(shards[1:], start=1)]
     for w in workers:
         w.start()
     here = threading.Thread(target=_pull_shard, args=(engine, per_shard, shards[0], full,
-                                                      results), daemon=True, name="zk-pull-0")
+                                                      results, puller), daemon=True, name="zk-pull-0")
     here.start()
     pending = {t.serial: t for t in targets}
     out: list[Any] = []
@@ -95,22 +96,20 @@ def pull_in_processes(engine: Engine, settings: Settings, pull: PullSettings,
 
 
 def _shard_main(url: str, settings: Settings, pull: PullSettings, shard: list[Any], full: bool,
-                results: Any) -> None:
+                results: Any, puller: Any) -> None:
     from hub.config import set_settings
     from hub.store.db import make_engine
 
     set_settings(settings)
     engine = make_engine(url)
     try:
-        _pull_shard(engine, pull, shard, full, results)
+        _pull_shard(engine, pull, shard, full, results, puller)
     finally:
         engine.dispose()
 
 
 def _pull_shard(engine: Engine, pull: PullSettings, shard: list[Any], full: bool,
-                results: Any) -> None:
-    from hub.adapters.zk.coordinator import Puller, PullResult
-
+                results: Any, puller: Any) -> None:
     reported: set[str] = set()
 
     def report(r: Any) -> None:
@@ -118,7 +117,7 @@ def _pull_shard(engine: Engine, pull: PullSettings, shard: list[Any], full: bool
         results.put(r)
 
     try:
-        Puller(engine, pull).pull_many(shard, full, report)
+        puller(engine, pull).pull_many(shard, full, report)
     except BaseException as exc:  # noqa: BLE001 - every terminal gets a result
         log.exception("pull worker failed")
         for t in shard:

@@ -1,0 +1,81 @@
+"""The house has no import loops (issue 18): every import in hub/, at the top of a module or
+inside a function, read from the source; a loop anywhere fails with the modules that form it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+HUB = Path(__file__).resolve().parent.parent / "hub"
+
+
+def _modules(root: Path) -> dict[str, Path]:
+    out = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)  # `from pkg import module`
+    return {m for m in found if m in modules}
+
+
+def import_loops(root: Path = HUB) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), each sorted."""
+    modules = _modules(root)
+    graph = {m: _imports(p, modules) - {m} for m, p in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    loops: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                loops.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return loops
+
+
+def test_no_import_loops_in_hub() -> None:
+    assert import_loops() == []
+
+
+def test_the_loop_finder_finds_a_loop(tmp_path: Path) -> None:
+    pkg = tmp_path / "hub"
+    (pkg / "a").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a" / "__init__.py").write_text("")
+    (pkg / "a" / "x.py").write_text("def f():\n    from hub.a import y\n")
+    (pkg / "a" / "y.py").write_text("from hub.a.x import f\n")
+    (pkg / "z.py").write_text("import hub.a.x\n")
+    assert import_loops(pkg) == [["hub.a.x", "hub.a.y"]]  # a loop through a function's import too
