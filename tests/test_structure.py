@@ -79,3 +79,35 @@ def test_the_loop_finder_finds_a_loop(tmp_path: Path) -> None:
     (pkg / "a" / "y.py").write_text("from hub.a.x import f\n")
     (pkg / "z.py").write_text("import hub.a.x\n")
     assert import_loops(pkg) == [["hub.a.x", "hub.a.y"]]  # a loop through a function's import too
+
+
+def test_without_the_face_extra_the_hub_runs_and_says_what_to_install(tmp_path: Path) -> None:
+    """Required parts are imported plainly; the face extra alone is optional. Its absence
+    (face_recognition made unimportable in a child interpreter) leaves the console and the
+    ADMS endpoints up, the face routes out, and an error naming the install command."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, os, sys\n"
+        "sys.modules['face_recognition'] = None\n"
+        "logging.basicConfig(level=logging.ERROR)\n"
+        "from fastapi.testclient import TestClient\n"
+        "from hub.config import load_settings\n"
+        "from hub.service.runner import HubState, build_app\n"
+        "from hub.store.db import upgrade\n"
+        "upgrade(os.environ['HUB_DATABASE_URL'])\n"
+        "state = HubState()\n"
+        "c = TestClient(build_app(load_settings(), state))\n"
+        "print('ADMS', c.get('/iclock/cdata', params={'SN': 'X1', 'options': 'all'}).status_code)\n"
+        "print('FACEAPI', c.post('/api/face/enroll').status_code)\n"
+        "print('FACE', state.components['face'])\n"
+    )
+    env = {"HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}", "HUB_VAR_DIR": str(tmp_path / "var"),
+           "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=HUB.parent, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ADMS 200" in done.stdout and "FACEAPI 404" in done.stdout, done.stdout
+    assert "FACE absent: install the face extra" in done.stdout
+    assert "face endpoints not mounted" in done.stderr and "./run hub --help" in done.stderr

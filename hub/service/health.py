@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,7 +25,7 @@ class StoreCollector:
         self.engine = engine
 
     def collect(self) -> Iterator[Any]:
-        now = datetime.utcnow()
+        now = utcnow()
         lag = GaugeMetricFamily("hub_terminal_lag_seconds",
                                 "Seconds since the terminal was last reached", labels=["serial", "kind"])
         offset = GaugeMetricFamily("hub_terminal_clock_offset_seconds",

@@ -20,10 +20,12 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from hub.adapters.mqtt.listener import start_listener
 from hub.config import Settings, get_settings
 from hub.scheduler.leader import LeaderLock
 from hub.service.health import health_router
 from hub.store.db import get_engine
+from hub.web.app import FACE_INSTALL, create_app
 
 log = logging.getLogger("hub.run")
 
@@ -45,27 +47,12 @@ class HubState:
 
 
 def build_app(settings: Settings, state: HubState) -> FastAPI:
-    """The console (when present), the ADMS endpoints (when present), health and metrics."""
+    """The console with the ADMS endpoints (and the face ones when installed), health and metrics."""
     engine = get_engine(settings.effective_database_url())
-    try:
-        from hub.web.app import create_app  # noqa: PLC0415 - the console is optional
-
-        app = create_app(settings)
-        state.components["web"] = "ok"
-    except ImportError:
-        app = FastAPI(title="Attendance hub")
-        state.components["web"] = "absent"
-    mounted = getattr(app.state, "mounted", [])
-    if "hub.adapters.adms.router" in mounted:
-        state.components["adms"] = "ok"
-    else:
-        try:
-            from hub.adapters.adms.router import router as adms_router  # noqa: PLC0415
-
-            app.include_router(adms_router, include_in_schema=False)
-            state.components["adms"] = "ok"
-        except ImportError:
-            state.components["adms"] = "absent"
+    app = create_app(settings)  # the console, with the ADMS endpoints (and the face ones when installed)
+    state.components["web"] = state.components["adms"] = "ok"
+    state.components["face"] = "ok" if "hub.face.api" in app.state.mounted else \
+        f"absent: install the face extra ({FACE_INSTALL})"
     app.include_router(health_router(engine, state.as_dict, settings.web.metrics_token))
     return app
 
@@ -156,11 +143,6 @@ class Hub:
 
     # -- MQTT ----------------------------------------------------------------------------
     def _start_mqtt(self) -> None:
-        try:
-            from hub.adapters.mqtt.listener import start_listener  # noqa: PLC0415
-        except ImportError:
-            self.state.mqtt = "absent"
-            return
         self._mqtt = start_listener(self.settings)
         self.state.mqtt = "connected"
 

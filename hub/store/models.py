@@ -6,7 +6,7 @@ and always travels with `tz` (an IANA zone) and `utc_time`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -39,7 +39,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
-    return datetime.utcnow()
+    """Naive UTC, as every DateTime column of the store holds it."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

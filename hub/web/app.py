@@ -1,13 +1,12 @@
 """The web console and JSON API: `create_app()` builds the FastAPI application.
 
 Pages are server-rendered (Jinja2, no JavaScript needed); the API lives under /api with
-its OpenAPI spec at /api/openapi.json. Routers of other parts (ADMS /iclock, face and
-mobile punch) are mounted when those parts are installed.
+its OpenAPI spec at /api/openapi.json. The ADMS endpoints (/iclock) are mounted too; the
+face and mobile-punch endpoints when the face extra is installed.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from hub.adapters.adms.router import router as adms_router
 from hub.config import Settings, get_settings
 from hub.store.db import make_engine
 from hub.web import api, pages
@@ -28,13 +28,9 @@ from hub.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-# Routers owned by other parts, mounted when they import cleanly: (module, in the API spec).
-# The ADMS endpoints speak the terminals' protocol (text/plain, devices known by serial),
-# so they stay out of /api/openapi.json; the face endpoints are part of the JSON API.
-OPTIONAL_ROUTERS = (("hub.adapters.adms.router", False), ("hub.face.api", True))
 # What a caller of the face endpoints needs (hub.face.api asks us through `current_actor`).
-# (Mobile punches authenticate the phone itself, hub.face.mobile_auth; staff only issue codes.)
 FACE_PERMISSIONS = (("/api/face/", "face.enroll"), ("/api/mobile/credentials", "mobile.credentials"))
+FACE_INSTALL = "./run hub --help (sets up the face extra: dlib-bin, face_recognition --no-deps, .[face])"
 
 
 def _face_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(BEARER),
@@ -43,20 +39,20 @@ def _face_actor(request: Request, creds: HTTPAuthorizationCredentials | None = D
     return api_principal(perm)(creds, session).username
 
 
-def _mount_optional(app: FastAPI) -> list[str]:
-    mounted: list[str] = []
-    for module, in_spec in OPTIONAL_ROUTERS:
-        try:
-            mod = importlib.import_module(module)
-            router = mod.router
-        except (ImportError, AttributeError) as exc:
-            log.debug("not mounting %s: %s", module, exc)
-            continue
-        app.include_router(router, include_in_schema=in_spec)
-        if hasattr(mod, "current_actor"):
-            app.dependency_overrides[mod.current_actor] = _face_actor
-        mounted.append(module)
-    return mounted
+def _mount_parts(app: FastAPI) -> list[str]:
+    """The ADMS endpoints (terminals' protocol: text/plain, out of the API spec) always; the
+    face endpoints (enrollment, mobile punch) when the face extra is installed; without it
+    the hub still runs and says loudly, once, what to install."""
+    app.include_router(adms_router, include_in_schema=False)
+    mounted = ["hub.adapters.adms.router"]
+    try:
+        from hub.face import api as face_api  # noqa: PLC0415 - the one optional extra
+    except ImportError as exc:
+        log.error("face endpoints not mounted: %s. Install the face extra: %s", exc, FACE_INSTALL)
+        return mounted
+    app.include_router(face_api.router, include_in_schema=True)
+    app.dependency_overrides[face_api.current_actor] = _face_actor
+    return [*mounted, "hub.face.api"]
 
 
 def _has_nul(body: bytes, content_type: str) -> bool:
@@ -123,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.state.mounted = _mount_optional(app)
+    app.state.mounted = _mount_parts(app)
     # outermost: bodies are bounded before any middleware or route reads them
     uploads = settings.web.upload_max_body_bytes + 64 * 1024  # (multipart framing around a photo)
     # (/iclock bounds its own bodies while reading: an unknown terminal is held first)
