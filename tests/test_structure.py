@@ -111,3 +111,11 @@ def test_without_the_face_extra_the_hub_runs_and_says_what_to_install(tmp_path: 
     assert "ADMS 200" in done.stdout and "FACEAPI 404" in done.stdout, done.stdout
     assert "FACE absent: install the face extra" in done.stdout
     assert "face endpoints not mounted" in done.stderr and "./run hub --help" in done.stderr
+
+
+def test_one_ingest_run_recorder() -> None:
+    """Ingest runs are written in hub/store/runs.py only (every path records them alike)."""
+    writers = sorted(str(p.relative_to(HUB.parent)) for p in HUB.rglob("*.py")
+                     if "insert(IngestRun)" in (text := p.read_text(encoding="utf-8"))
+                     or "update(IngestRun)" in text or "IngestRun(" in text)
+    assert writers == ["hub/store/models.py", "hub/store/runs.py"]  # (models: the class itself)

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import Puller, PullResult, default_client, load_targets
@@ -16,7 +15,6 @@ from hub.cli.common import cli_actor, console, engine, fail
 from hub.cli.via_hub import hub_running, rebuild, via_hub
 from hub.config import get_settings
 from hub.i18n import tr
-from hub.store.models import IngestRun, utcnow
 
 app = typer.Typer(help=tr("Tarik log absensi dari terminal ZK.",
                           "Pull attendance logs from ZK terminals."),
@@ -163,7 +161,7 @@ def import_attlog(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
     """Impor log absensi dari USB (attlog .dat) atau CSV; baris rusak dilaporkan."""
     from hub.adapters.usb import MAX_BAD_SHOWN, parse_file
     from hub.fleet.registry import RegistryError, find_device
-    from hub.store.ingest import ingest_punches
+    from hub.store import runs
 
     eng = engine()
     with Session(eng) as s:
@@ -181,21 +179,14 @@ def import_attlog(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
     if len(parsed.problems) > MAX_BAD_SHOWN:
         console.print(tr(f"... dan {len(parsed.problems) - MAX_BAD_SHOWN} baris rusak lainnya",
                          f"... and {len(parsed.problems) - MAX_BAD_SHOWN} more bad lines"))
-    started = utcnow()
     with eng.begin() as conn:
-        run_id = conn.execute(insert(IngestRun).values(
-            device_id=dev_id, source="file", kind="import", started_at=started,
-            status="running", details={}).returning(IngestRun.id)).scalar_one()
-        result = ingest_punches(conn, parsed.punches, run_id)
-        conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-            status="ok" if not parsed.problems else "partial", finished_at=utcnow(),
-            records_seen=result.seen, new=result.new, duplicate=result.duplicate,
-            seconds=(utcnow() - started).total_seconds(),
-            error=(tr(f"{len(parsed.problems)} baris rusak", f"{len(parsed.problems)} bad lines")
-                   if parsed.problems else None),
+        result = runs.record(
+            conn, dev_id, "file", "import", parsed.punches,
             details={"file": path.name, "format": parsed.format,
-                     "bad_lines": [p.line for p in parsed.problems][:1000],
-                     "unknown_pins": dict(result.unknown_pins.most_common(100))}))
+                     "bad_lines": [p.line for p in parsed.problems][:1000]},
+            status="ok" if not parsed.problems else "partial",
+            error=(tr(f"{len(parsed.problems)} baris rusak", f"{len(parsed.problems)} bad lines")
+                   if parsed.problems else None))
     console.print(tr(
         f"{serial}: {result.seen} punch dibaca dari {path.name} ({parsed.format}), {result.new} "
         f"baru, {result.duplicate} sudah ada, {len(parsed.problems)} baris rusak.",

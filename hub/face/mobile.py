@@ -33,7 +33,7 @@ from hub.face.settings import FaceSettings, face_settings
 from hub.face.verify import flag_mismatch, require_enrolled, verify_analysis
 from hub.i18n import tr
 from hub.punch import Punch, PunchFlag, Source, State, Verify
-from hub.store.ingest import ingest_punches
+from hub.store import runs
 from hub.store.models import Device, Employee, EmployeeSite, PinMapping, RawPunch, Site, utcnow
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -345,7 +345,8 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
                   local_time=local, tz=tz, state=meta.state, verify=Verify.GPS_SELFIE,
                   raw=raw, utc_time=utc_time)
     session.flush()
-    stored = ingest_punches(session.connection(), [punch])
+    stored = runs.record(session.connection(), device.id, Source.MOBILE, "mobile", [punch],
+                         details={"site": office.site.code})
     row = session.scalar(select(RawPunch).where(
         RawPunch.device_id == device.id, RawPunch.pin == emp.id_number,
         RawPunch.local_time == local, RawPunch.state == str(meta.state),

@@ -20,8 +20,9 @@ from hub.i18n import tr
 from hub.punch import Punch
 from hub.push.models import DeviceCommand, PushRegistration
 from hub.secrets import blank_sealed, seal_tree, unseal_tree
-from hub.store.ingest import IngestResult, ingest_punches
-from hub.store.models import AuditLog, Device, IngestRun, utcnow
+from hub.store import runs
+from hub.store.ingest import IngestResult
+from hub.store.models import AuditLog, Device, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +122,7 @@ def store_punches(engine: Engine, device: KnownDevice, source: str, punches: lis
 def store_in(conn: Connection, device: KnownDevice, source: str, punches: list[Punch],
              details: dict[str, Any] | None = None) -> IngestResult:
     """Ingest run + punches inside the caller's transaction (the caller commits)."""
-    started = utcnow()
-    run_id = conn.execute(insert(IngestRun).values(
-        device_id=device.id, source=source, kind="push", started_at=started,
-        status="running", records_seen=0, new=0, duplicate=0,
-        details=details or {}).returning(IngestRun.id)).scalar_one()
-    result = ingest_punches(conn, punches, run_id)
-    now = utcnow()
-    values: dict[str, Any] = {}
-    if result.unknown_pins:  # reported per run, so a backfill's strangers are visible
-        values["details"] = {**(details or {}), "unknown_pins": dict(result.unknown_pins.most_common(100))}
-    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-        finished_at=now, status="ok", records_seen=result.seen, new=result.new,
-        duplicate=result.duplicate, seconds=(now - started).total_seconds(), **values))
+    result = runs.record(conn, device.id, source, "push", punches, details)
     health.succeeded(conn, device.id)
     return result
 

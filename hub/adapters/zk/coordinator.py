@@ -37,8 +37,9 @@ from hub.i18n import tr
 from hub.protocols.zk import ZkProtocolError
 from hub.protocols.zk_records import ParsedLog, ZkLogRecord
 from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
+from hub.store import runs
 from hub.store.ingest import ingest_punches
-from hub.store.models import Device, DeviceOutage, IngestRun, RawPunch, Site, utcnow
+from hub.store.models import Device, DeviceOutage, RawPunch, Site, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -187,16 +188,12 @@ class Puller:
     def _open_run(self, target: Target) -> int:
         source = Source.ZK_SERIAL if target.kind == "zk-serial" else Source.ZK_TCP
         with self.engine.begin() as conn:
-            return conn.execute(insert(IngestRun).values(
-                device_id=target.id, source=str(source), kind="pull", started_at=utcnow(),
-                status="running", details={}).returning(IngestRun.id)).scalar_one()
+            return runs.open_run(conn, target.id, str(source), "pull")
 
     def _fail_run(self, target: Target, run_id: int, res: PullResult) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-                    status="error", finished_at=utcnow(), seconds=res.seconds,
-                    error=res.error, details=self._details(res)))
+                runs.end_run(conn, run_id, "error", res.error, res.seconds, self._details(res))
                 health.failed(conn, target.id, res.error or "")
         except SQLAlchemyError:
             log.warning("could not record the failed pull of %s", target.serial)
@@ -256,10 +253,8 @@ class Puller:
                     values["capabilities"] = capabilities
                 health.succeeded(conn, target.id, **values)
                 res.seconds = time.monotonic() - started
-                conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-                    source=str(source), status="ok", finished_at=utcnow(),
-                    records_seen=res.seen, new=res.new, duplicate=res.duplicate,
-                    seconds=res.seconds, error=None, details=self._details(res)))
+                runs.finish_run(conn, run_id, result, seconds=res.seconds, details=self._details(res),
+                                source=str(source))
             notes_at_commit = len(res.notes)
             # What is stored stays stored: the bookkeeping now matches the terminal.
             target.last_record_count, target.last_newest_local = count, newest
@@ -274,8 +269,7 @@ class Puller:
                 res.notes.append(tr(f"setelah tarik: {exc}", f"after the pull: {exc}"))
             if res.clock_synced or res.cleared_terminal or len(res.notes) != notes_at_commit:
                 with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
-                    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-                        details=self._details(res)))
+                    runs.note(conn, run_id, self._details(res))
 
     def _read(self, client: Any, target: Target, count: int, full: bool,
               res: PullResult) -> tuple[ParsedLog, datetime | None]:

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine
 
 from hub.adapters.zk.coordinator import Puller, Target, default_client, load_targets
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
@@ -32,8 +32,8 @@ from hub.config import PullSettings
 from hub.fleet import health
 from hub.protocols import zk as codec
 from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
+from hub.store import runs
 from hub.store.ingest import ingest_punches
-from hub.store.models import IngestRun, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,7 @@ class LiveListener(threading.Thread):
             flags = int(PunchFlag.CLOCK_SUSPECT) if abs(offset) > \
                 self.settings.clock_tolerance_s else 0
             with self.engine.begin() as conn:
-                run_id = conn.execute(insert(IngestRun).values(
-                    device_id=t.id, source=str(source), kind="live", started_at=utcnow(),
-                    status="running", details={"clock_offset_s": offset})
-                    .returning(IngestRun.id)).scalar_one()
+                run_id = runs.open_run(conn, t.id, str(source), "live", {"clock_offset_s": offset})
                 health.succeeded(conn, t.id, last_clock_offset_s=offset)
             self.backoff_s = 0.0
             self.connected.set()
@@ -129,8 +126,7 @@ class LiveListener(threading.Thread):
                     result = ingest_punches(conn, [punch], run_id)
                     seen += result.seen
                     new += result.new
-                    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-                        records_seen=seen, new=new, duplicate=seen - new))
+                    runs.count_into(conn, run_id, seen, new)
                 self.stored += result.new
                 if self.on_punch:
                     self.on_punch(punch)
@@ -142,9 +138,8 @@ class LiveListener(threading.Thread):
                 line.drop_held(client)
             if run_id is not None:
                 with contextlib.suppress(Exception), self.engine.begin() as conn:
-                    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-                        status="ok" if self._halt.is_set() else "error", finished_at=utcnow(),
-                        error=None if self._halt.is_set() else (self.last_error or "session ended")))
+                    runs.end_run(conn, run_id, "ok" if self._halt.is_set() else "error",
+                                 None if self._halt.is_set() else (self.last_error or "session ended"))
 
     def _catch_up(self) -> None:
         """What the terminal logged while no session listened: the log's new tail, read
