@@ -6,12 +6,12 @@ and a different person's face held for a reviewer instead of counted. SQLite and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import cv2
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hub.face import mobile_auth
@@ -191,10 +191,15 @@ def test_another_persons_face_is_held_not_counted(server, office, engine) -> Non
                    files={"selfie": ("s.jpg", biden, "image/jpeg")})
     assert r.status_code == 201 and r.json()["face_match"] is False and r.json()["flags"] == ["photo_mismatch"]
     pid = r.json()["punch_id"]
+    # judged on a working morning whatever the clock says now (a punch taken at midnight
+    # falls outside every window): the punch is moved to Monday 07:25 WIB
+    day = date(2026, 11, 30)
     with Session(engine) as s:
-        row = s.get(RawPunch, pid)
-        day = row.local_time.date()
-        results, _ = compute_period(s, day, day, judge_until=day, employee_ids=[office["obama"]], today=day)
+        s.execute(update(RawPunch).where(RawPunch.id == pid).values(
+            local_time=datetime(2026, 11, 30, 7, 25), utc_time=datetime(2026, 11, 30, 0, 25)))
+        s.commit()
+        results, _ = compute_period(s, day, day, judge_until=day, employee_ids=[office["obama"]],
+                                    today=day + timedelta(days=1))
     (res,) = results
     # not counted as attendance: the day waits for a reviewer (TV) and costs nothing meanwhile
     assert res.status == "TV" and res.waiting == [pid] and res.deduction_pct == 0
