@@ -44,6 +44,8 @@ def test_site_and_device_lifecycle(settings, engine) -> None:
     # Validation with clear errors: bad host, port, zone, kind, unknown site.
     for args, needle in [
         (["--kind", "zk-tcp", "--host", "bad host!"], "bukan IP"),
+        (["--kind", "zk-tcp", "--host", "999.1.1.1"], "bukan IP"),  # an address that does not parse
+        (["--kind", "zk-tcp", "--host", "10.0.0.300"], "bukan IP"),
         (["--kind", "zk-tcp", "--host", "10.0.0.1", "--port", "70000"], "port 70000"),
         (["--kind", "zk-tcp", "--host", "10.0.0.1", "--tz", "Asia/Bandung"], "zona waktu"),
         (["--kind", "telnet", "--host", "10.0.0.1"], "jenis 'telnet'"),
@@ -221,3 +223,16 @@ def test_employee_import_finds_the_office_column_or_refuses(settings, engine, tm
                                                                             ["198001012005011003", "Fajar"]])),
                     "--no-site")
     assert code == 0, out
+
+
+@pytest.mark.parametrize(("host", "ok"), [("192.168.1.20", True), ("terminal-1.opd.local", True),
+                                          ("localhost", True), ("fe80::1", True), ("999.1.1.1", False),
+                                          ("1.2.3", False), ("10.0.0.300", False), ("opd..local", False)])
+def test_terminal_addresses(host: str, ok: bool) -> None:
+    from hub.fleet.registry import RegistryError, validate_host
+
+    if ok:
+        assert validate_host(host)
+    else:
+        with pytest.raises(RegistryError, match="bukan IP|not a valid"):
+            validate_host(host)

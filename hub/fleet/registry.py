@@ -46,7 +46,9 @@ def validate_host(host: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    if not _HOSTNAME.match(host):
+    # a name whose last label is all digits is an IP address that failed to parse (999.1.1.1,
+    # 10.0.0.300, 1.2.3): no top-level domain is numeric (RFC 1123 §2.1)
+    if not _HOSTNAME.match(host) or host.rstrip(".").rsplit(".", 1)[-1].isdigit():
         raise RegistryError(tr(f"alamat '{host}' bukan IP atau nama host yang sah",
                                f"'{host}' is not a valid IP address or host name"))
     return host

@@ -61,6 +61,8 @@ EN: dict[str, str] = {
     "Alamat baru ditolak": "New address refused",
     "percobaan; setujui bila terminal memang pindah:": "attempts; approve it if the terminal really moved:",
     "Kunci jalur": "Path key",
+    "ya": "yes",
+    "tidak": "no",
     "Terdaftar PUSH 3.x": "PUSH 3.x registered",
     "Permintaan ditolak": "Refused requests",
     "Jumlah": "Count",
