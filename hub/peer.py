@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -29,6 +30,13 @@ def parse_networks(text: str | Iterable[str]) -> list[Network]:
         except ValueError as exc:
             raise AddressError(f"alamat/CIDR tidak sah / not an address or CIDR: {item!r}") from exc
     return out
+
+
+@lru_cache(maxsize=256)
+def networks_of(text: str) -> tuple[Network, ...]:
+    """`parse_networks` of a setting or a stored list, parsed once per distinct text (it is
+    read on every terminal request)."""
+    return tuple(parse_networks(text))
 
 
 def within(addr: str | None, networks: Iterable[Network]) -> bool:

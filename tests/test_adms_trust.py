@@ -212,7 +212,7 @@ def test_push3_terminal_registers_once_and_works_in_its_session(
     for _ in range(3):
         sid = adms.parse_kv_reply(real.post("/iclock/push", params={"SN": "SF1"}).text)["SessionID"]
         assert post(real, "SF1", attlog("3999", "2026-11-20 09:00:00"),
-                    headers={"Cookie": "token=" + trust.session_token("guess", "SF1", sid)}).status_code == 401
+                    headers={"Cookie": "token=" + adms.session_token("guess", "SF1", sid)}).status_code == 401
     for m in range(10):
         term.punch((str(3100 + m), datetime(2026, 11, 20, 10, m), 0, 15))
     assert wait_for(lambda: (term.step(), term.outbox() == 0)[1], timeout=20)

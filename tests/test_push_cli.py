@@ -239,12 +239,14 @@ def test_generated_acl_and_tls_on_a_real_broker(settings: Settings, engine: Engi
         # plain TCP to the TLS listener gets nowhere
         plain = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="plain")
         plain.username_pw_set("hub", "hubpw")
-        with pytest.raises(Exception):  # noqa: B017 - the broker speaks only TLS here
+        try:  # the broker speaks only TLS here: the connect fails, or never completes
             plain.connect("127.0.0.1", port, keepalive=5)
+        except OSError:
+            pass
+        else:
             plain.loop_start()
-            assert not wait_for(lambda: plain.is_connected(), 2)
-            raise ConnectionError("not connected")
-        plain.loop_stop()
+            assert not wait_for(plain.is_connected, 2)
+            plain.loop_stop()
     finally:
         for t in (terms or {}).values():
             t.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,6 +156,11 @@ def parse_registry(text: str) -> dict[str, str]:
 def format_registry(options: Mapping[str, str]) -> str:
     """What a PUSH 3.x terminal posts (simulator, tests)."""
     return ",".join(f"{k}={v}" for k, v in options.items())
+
+
+def session_token(registry_code: str, serial: str, session_id: str) -> str:
+    """The `Cookie: token=` of a PUSH 3.x terminal in session (Security PUSH §7.2)."""
+    return hashlib.md5(f"{registry_code}{serial}{session_id}".encode()).hexdigest()  # noqa: S324 - firmware's
 
 
 def registry_reply(code: str) -> str:

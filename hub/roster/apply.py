@@ -396,8 +396,9 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
     confirm.absorb(session, [device.id])
     # templates go after their user: confirmed on the terminal, on its way, or queued now
     users_there = set(session.scalars(select(DeviceRosterUser.pin).where(DeviceRosterUser.device_id == device.id)))
-    users_there |= {k.removeprefix("user:") for k, w in confirm.waiting(session, [device.id])
-                    .get(device.id, {}).items() if k.startswith("user:") and not w.remove}
+    on_its_way = confirm.waiting(session, [device.id]).get(device.id, {})
+    users_there |= {k.removeprefix("user:") for k, w in on_its_way.items()
+                    if k.startswith("user:") and not w.remove}
 
     def queue(op: str, data: dict[str, Any], sync: dict[str, Any], issue: Issue) -> bool:
         try:
@@ -441,8 +442,7 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
         data = {"user_id": t.pin} if t.kind == "face" else {"user_id": t.pin, "no": t.finger_index}
         queue(op, data, confirm.template_sync(t.pin, t.kind, t.finger_index, "", True),
               Issue("template_remove", t.pin, tr("perintah ditolak", "command refused"), finger_index=t.finger_index))
-    if device.kind == "adms" and res.sent["commands"] and "readback" not in confirm.waiting(
-            session, [device.id]).get(device.id, {}):
+    if device.kind == "adms" and res.sent["commands"] and "readback" not in on_its_way:
         # then the terminal lists its users: what it holds, not what it said, is the state
         with session.begin_nested():
             enqueue(session, device, "users.list", {}, actor, sync=dict(confirm.READBACK))

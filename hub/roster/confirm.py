@@ -145,13 +145,13 @@ def _read_back(session: Session, device_id: int, since: datetime | None, until: 
         PushUserRecord.device_id == device_id, PushUserRecord.kind == "USER", PushUserRecord.received_at <= until)
     if since is not None:
         q = q.where(PushUserRecord.received_at >= since)
-    held = {pin: fields for pin, fields in session.execute(q) if pin}
-    if not held:
+    listed = {pin: fields for pin, fields in session.execute(q) if pin}
+    if not listed:
         # "done" and no list at all: firmware that does not answer the query this way;
         # nothing is learnt (a unit that really holds nobody still shows in its user count)
         return
     for row in session.scalars(select(DeviceRosterUser).where(DeviceRosterUser.device_id == device_id)):
-        fields = held.get(row.pin)
+        fields = listed.get(row.pin)
         if fields is None:
             session.execute(delete(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device_id,
                                                                DeviceRosterTemplate.pin == row.pin))

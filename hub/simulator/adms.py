@@ -8,7 +8,6 @@ It keeps every record it has not seen acknowledged with `OK` and sends it again 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 import time
 from collections import deque
@@ -117,8 +116,7 @@ class AdmsTerminal:
             return False
         self.options = adms.parse_kv_reply(r.text)
         self.session_id = self.options.get("SessionID", "")
-        token = hashlib.md5(f"{self.registry_code}{self.serial}{self.session_id}".encode()).hexdigest()  # noqa: S324
-        self._http.cookies.set("token", token)
+        self._http.cookies.set("token", adms.session_token(self.registry_code, self.serial, self.session_id))
         self.handshakes += 1
         self._handshaken = True
         return True

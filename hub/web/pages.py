@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
-from hub.peer import client_address, parse_networks
+from hub.peer import client_address, networks_of
 from hub.reconcile import store as rc
 from hub.reconcile.errors import ReconcileError, check_day, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
@@ -94,7 +94,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         return _go("/login?error=csrf")
     address = client_address(request.client.host if request.client else None, request.headers,
-                             parse_networks(settings_of(request).web.trusted_proxies)) or "?"
+                             networks_of(settings_of(request).web.trusted_proxies)) or "?"
     attempt = login_attempt(session, username, password, address, settings_of(request).web)
     user = attempt.user
     if user is None:

@@ -25,7 +25,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from hub.adapters.adms import quarantine, trust
-from hub.peer import client_address, parse_networks
+from hub.peer import client_address, networks_of
 from hub.protocols import adms
 from hub.punch import Source
 from hub.push import service
@@ -69,7 +69,7 @@ def _caller(request: Request, serial: str) -> trust.Caller:
         from hub.config import get_settings
 
         settings = get_settings()
-    proxies = parse_networks(settings.web.trusted_proxies)
+    proxies = networks_of(settings.web.trusted_proxies)
     addr = client_address(request.client.host if request.client else None, request.headers, proxies)
     return trust.Caller(serial=serial, addr=addr, path_key=request.path_params.get("key"),
                         token=request.cookies.get("token"))

@@ -33,7 +33,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.peer import AddressError, parse_networks, within
+from hub.peer import AddressError, networks_of, parse_networks, within
+from hub.protocols import adms
 from hub.push.models import EdgeRefusal, PushTrust
 from hub.secrets import decrypt, encrypt
 from hub.store.models import AuditLog, utcnow
@@ -67,10 +68,6 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def session_token(registry_code: str, serial: str, session_id: str) -> str:
-    return hashlib.md5(f"{registry_code}{serial}{session_id}".encode()).hexdigest()  # noqa: S324 - firmware's
-
-
 def _code() -> str:
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(16))
@@ -95,7 +92,7 @@ def _token_ok(trust: Any, caller: Caller) -> bool:
     if not caller.token or trust.registry_code_enc is None:
         return False
     code = decrypt(trust.registry_code_enc).decode()
-    return any(sid and hmac.compare_digest(session_token(code, caller.serial, sid), caller.token.lower())
+    return any(sid and hmac.compare_digest(adms.session_token(code, caller.serial, sid), caller.token.lower())
                for sid in (trust.session_id, trust.previous_session_id))
 
 
@@ -118,9 +115,9 @@ def admit(conn: Connection, device_id: int, caller: Caller, session: bool = True
         raise Refused("session", "sesi PUSH tidak sah / no valid PUSH session token")
 
 
-def _networks(sources: str) -> list:  # type: ignore[type-arg]
+def _networks(sources: str) -> tuple:  # type: ignore[type-arg]
     try:
-        return parse_networks(sources)
+        return networks_of(sources)
     except AddressError:
         log.error("push_trust.sources is not a list of addresses: %r", sources)
         return []
