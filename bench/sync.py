@@ -33,14 +33,14 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from hub.adapters.zk.client import ZkClient  # noqa: E402
 from hub.config import Settings, set_settings  # noqa: E402
-from hub.roster.apply import apply_plans  # noqa: E402
-from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser  # noqa: E402
 from hub.roster.pins import allocate  # noqa: E402
-from hub.roster.plan import compute_plans, select_devices  # noqa: E402
 from hub.secrets import encrypt  # noqa: E402
 from hub.simulator.zk import Terminal, start_in_thread  # noqa: E402
 from hub.store.db import make_engine, reset_engines, upgrade  # noqa: E402
 from hub.store.models import Device, Employee, Site, Template  # noqa: E402
+from hub.sync.apply import apply_plans  # noqa: E402
+from hub.sync.models import DeviceRosterTemplate, DeviceRosterUser  # noqa: E402
+from hub.sync.plan import compute_plans, select_devices  # noqa: E402
 
 DAY = date(2026, 3, 2)
 TEMPLATE_SIZE = 600

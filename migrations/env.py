@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
+from hub.schema import metadata
 from hub.store.db import include_object, make_engine, normalise_url
-from hub.store.schema import metadata
 
 config = context.config
 target_metadata = metadata

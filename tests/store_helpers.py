@@ -78,7 +78,7 @@ def table_snapshot(engine: Engine, skip: frozenset[str] | set[str] = frozenset()
     must change nothing."""
     from sqlalchemy import select
 
-    from hub.store.schema import metadata
+    from hub.schema import metadata
 
     out = {}
     with engine.connect() as conn:

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from hub.push import service
 from hub.push.models import DeviceCommand
-from hub.roster.apply import apply_plans
 from hub.roster.pins import allocate
-from hub.roster.plan import compute_plans, select_devices
+from hub.schema import metadata
 from hub.secrets import encrypt
 from hub.store.models import AuditLog, Device, Template
-from hub.store.schema import metadata
+from hub.sync.apply import apply_plans
+from hub.sync.plan import compute_plans, select_devices
 from tests.push_fixtures import AdmsServer, add_push_devices
 from tests.roster_fixtures import device, employee, fingerprint, site
 

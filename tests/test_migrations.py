@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from hub.schema import metadata
 from hub.store.db import downgrade, head_revision, include_object, make_engine, reset_engines, upgrade
-from hub.store.schema import metadata
 
 
 @pytest.fixture

@@ -119,3 +119,24 @@ def test_one_ingest_run_recorder() -> None:
                      if "insert(IngestRun)" in (text := p.read_text(encoding="utf-8"))
                      or "update(IngestRun)" in text or "IngestRun(" in text)
     assert writers == ["hub/store/models.py", "hub/store/runs.py"]  # (models: the class itself)
+
+
+def test_wire_formats_stay_in_protocols_adapters_and_simulators() -> None:
+    """Only hub/protocols, the device adapters and the simulators import a wire codec; the
+    core (sync, push, roster, cli, ...) speaks the command vocabulary of hub/commands.py."""
+    modules = _modules(HUB)
+    allowed = ("hub.protocols", "hub.adapters", "hub.simulator")
+    leaks = sorted(f"{name} -> {m}" for name, path in modules.items() if not name.startswith(allowed)
+                   for m in _imports(path, modules) if m.startswith("hub.protocols"))
+    assert leaks == []
+
+
+def test_the_wire_check_sees_a_function_level_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "hub"
+    (pkg / "protocols").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "protocols" / "__init__.py").write_text("")
+    (pkg / "protocols" / "zk.py").write_text("")
+    (pkg / "cli.py").write_text("def f():\n    from hub.protocols import zk\n")
+    modules = _modules(pkg)
+    assert _imports(pkg / "cli.py", modules) == {"hub.protocols", "hub.protocols.zk"}

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.client import ZkClient
-from hub.roster.apply import apply_plans
 from hub.roster.assignment import add_transfer
-from hub.roster.harvest import harvest_templates
-from hub.roster.models import SyncItem, SyncRun
 from hub.roster.pins import allocate
-from hub.roster.plan import compute_plans, select_devices
 from hub.simulator.zk import start_in_thread
 from hub.store.models import Device, Site, Template
+from hub.sync.apply import apply_plans
+from hub.sync.harvest import harvest_templates
+from hub.sync.models import SyncItem, SyncRun
+from hub.sync.plan import compute_plans, select_devices
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, sim_terminal, site
 
 D1, D2 = date(2026, 3, 13), date(2026, 3, 16)
@@ -261,7 +261,7 @@ def test_property_fast_checksum_is_pyzks(data):
 
 
 def test_scheduler_job_entry_point(engine, fleet):
-    from hub.roster.apply import apply_all
+    from hub.sync.apply import apply_all
 
     s, sims, st = fleet
     employee(s, st["edu"], name="Guru Honorer")

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from hub.push import service
 from hub.push.models import DeviceCommand
-from hub.roster.apply import apply_plans
-from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
-from hub.roster.plan import compute_plans, select_devices
 from hub.secrets import encrypt
 from hub.simulator.adms import AdmsTerminal
 from hub.store.models import Template
+from hub.sync.apply import apply_plans
+from hub.sync.models import DeviceRosterTemplate, DeviceRosterUser
+from hub.sync.plan import compute_plans, select_devices
 from tests.push_fixtures import AdmsServer
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, site
 
@@ -119,7 +119,7 @@ def test_a_refused_face_is_not_in_sync_and_is_retried_after_a_backoff(engine: En
 
 
 def test_a_second_failure_doubles_the_wait(engine: Engine) -> None:
-    from hub.roster import confirm
+    from hub.sync import confirm
 
     with Session(engine) as s:
         office = site(s, "DINKES")

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
-from hub.roster.plan import compute_plans, fields_hash, select_devices
 from hub.store.models import Template
+from hub.sync.confirm import fields_hash
+from hub.sync.models import DeviceRosterTemplate, DeviceRosterUser
+from hub.sync.plan import compute_plans, select_devices
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, site
 
 D = date(2026, 3, 2)

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.push.models import DeviceCommand
-from hub.roster.apply import apply_plans
-from hub.roster.plan import compute_plans, select_devices
 from hub.secrets import encrypt, unseal_tree
 from hub.store.models import Template
+from hub.sync.apply import apply_plans
+from hub.sync.plan import compute_plans, select_devices
 from tests.roster_fixtures import device, employee, fake_fp, fingerprint, site
 
 D = date(2026, 3, 2)

@@ -166,9 +166,9 @@ def test_live_events_store_punches_within_seconds_and_survive_a_restart(engine, 
 
 def test_template_backup_is_encrypted_and_resolves_pins(engine, make_terminal):
     from hub.protocols import zk
-    from hub.roster.harvest import harvest_templates
     from hub.secrets import decrypt
     from hub.store.models import Device, Employee, PinMapping, Template
+    from hub.sync.harvest import harvest_templates
 
     sim = make_terminal("tft", users=5, records=0)
     blobs = {uid: bytes([uid]) * (300 + uid) for uid in (1, 2, 3)}

@@ -99,9 +99,9 @@ def pull(ctx: typer.Context,
 
 
 def _backup(eng, targets, results, routed: bool = False) -> None:  # noqa: ANN001 - CLI helper
-    from hub.roster.harvest import HarvestResult, harvest_templates
     from hub.store.db import session_scope
     from hub.store.models import Device
+    from hub.sync.harvest import HarvestResult, harvest_templates
 
     ok = [t for t in targets if t.serial in {r.serial for r in results if r.ok}]
     done = via_hub(eng, ok, "harvest") if routed and ok else None

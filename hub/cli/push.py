@@ -272,9 +272,9 @@ def commands(serial: str | None = typer.Option(None, "--device"),
 def mqtt_passwd(serial: str = typer.Argument(..., help="nomor seri = username MQTT"),
                 file: Path = typer.Option(Path("config/mosquitto/passwd"), "--file")) -> None:
     """Buat kredensial MQTT untuk satu terminal (mosquitto_passwd) dan tampilkan sandinya sekali."""
-    from hub.protocols.mqtt import _SN
+    from hub.adapters.mqtt.acl import usable_serial
 
-    if not _SN.match(serial):
+    if not usable_serial(serial):
         fail(tr(f"nomor seri '{serial}' tidak sah", f"serial '{serial}' is not valid"))
     exe = shutil.which("mosquitto_passwd")
     if exe is None:
@@ -299,15 +299,14 @@ def mqtt_passwd(serial: str = typer.Argument(..., help="nomor seri = username MQ
 def mqtt_acl(file: Path | None = typer.Option(None, "--file", help="bawaan: mqtt.acl_file atau "
                                                "config/mosquitto/acl")) -> None:
     """Tulis ACL Mosquitto dari daftar terminal MQTT terdaftar (satu blok per terminal)."""
-    from hub.adapters.mqtt.acl import write_acl
-    from hub.protocols.mqtt import MqttPayloadError
+    from hub.adapters.mqtt.acl import AclError, write_acl
 
     m = get_settings().mqtt
     path = file or Path(m.acl_file or "config/mosquitto/acl")
     with store() as s:
         try:
             n = write_acl(s, path, m.topic_root, m.username or "hub")
-        except (MqttPayloadError, OSError) as exc:
+        except (AclError, OSError) as exc:
             fail(str(exc))
     console.print(tr(f"ACL untuk {n} terminal MQTT ditulis ke {path} (akar topik {m.topic_root}). "
                      "Muat ulang Mosquitto (SIGHUP) agar berlaku.",

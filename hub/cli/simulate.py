@@ -20,13 +20,7 @@ app = typer.Typer(help=tr("Simulator terminal absensi (ZK) di loopback.",
 
 def _seed(terminal, users: int, records: int) -> None:
     """Top a terminal up to `users` users and `records` log entries (4 punches a working day)."""
-    from hub.protocols import zk
-
-    have = {u.uid for u in terminal.users()}
-    missing = [uid for uid in range(1, users + 1) if uid not in have]
-    if missing:
-        terminal.set_users(zk.User(uid, str(uid), f"Pegawai {uid}"[:8 if terminal.profile.user_size == 28 else 24])
-                           for uid in missing)
+    terminal.fill_users(users)
     need = records - len(terminal.attendance())
     if need <= 0:
         return

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, engine, fail, store
 from hub.cli.via_hub import hub_running, rebuild, via_hub
+from hub.commands import DevicePlan
 from hub.i18n import tr
-from hub.roster.plan import DevicePlan
 
 app = typer.Typer(help=tr("Sinkronisasi pegawai, sidik jari dan wajah ke terminal.",
                           "Sync roster, fingerprints and faces to the terminals."), no_args_is_help=True)
@@ -35,7 +35,8 @@ def _day(value: str | None) -> date:
 
 
 def _device_result(d: dict):  # noqa: ANN202 - a DeviceResult from the running hub's answer
-    from hub.roster.apply import DeviceResult, Issue
+    from hub.commands import Issue
+    from hub.sync.apply import DeviceResult
 
     if "status" not in d:  # the hub could not even start (unknown terminal, ...)
         return DeviceResult(d.get("device_id", 0), d.get("serial", "?"), "failed", error=d.get("error"))
@@ -43,7 +44,7 @@ def _device_result(d: dict):  # noqa: ANN202 - a DeviceResult from the running h
 
 
 def _plans(site: str | None, device: str | None, day: date) -> list[DevicePlan]:
-    from hub.roster.plan import compute_plans, select_devices
+    from hub.sync.plan import compute_plans, select_devices
 
     with store() as s:
         try:
@@ -119,8 +120,8 @@ def sync_apply(site: str | None = typer.Option(None, "--site", help="kode kantor
                allow_removals: int | None = typer.Option(
                    None, "--allow-removals", help="izinkan sampai N penghapusan per terminal (bawaan 20)")) -> None:
     """Jalankan rencana: kirim perubahan, baca kembali isi terminal, laporkan selisih."""
-    from hub.roster.apply import apply_plans
-    from hub.roster.plan import ZK_KINDS
+    from hub.commands import ZK_KINDS
+    from hub.sync.apply import apply_plans
 
     day = _day(on)
     plans = _plans(site, device, day)
@@ -191,8 +192,8 @@ def sync_runs(device: str | None = typer.Option(None, "--device", help="nomor se
     """Riwayat sinkronisasi per terminal: status, yang terkirim, hasil baca ulang, jumlah masalah."""
     from sqlalchemy import func
 
-    from hub.roster.models import SyncItem, SyncRun
     from hub.store.models import Device
+    from hub.sync.models import SyncItem, SyncRun
 
     with store() as s:
         issues = (select(SyncItem.run_id, func.count().label("n")).group_by(SyncItem.run_id).subquery())
@@ -212,9 +213,9 @@ def sync_runs(device: str | None = typer.Option(None, "--device", help="nomor se
 def sync_harvest(device: str = typer.Option(..., "--device", help="terminal tempat pegawai mendaftar jari")) -> None:
     """Ambil template sidik jari dari terminal tempat pendaftaran (disimpan terenkripsi)."""
     from hub.adapters.zk.client import ZkClientError
+    from hub.commands import ZK_KINDS
     from hub.fleet.registry import RegistryError, find_device
-    from hub.roster.harvest import HarvestResult, harvest_templates
-    from hub.roster.plan import ZK_KINDS
+    from hub.sync.harvest import HarvestResult, harvest_templates
 
     with store() as s:
         try:

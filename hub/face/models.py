@@ -1,6 +1,6 @@
 """Face tables: the review queue of face findings and the hashes of mobile selfies.
 
-Gathered with every other table in hub/store/schema.py (Alembic's one metadata).
+Gathered with every other table in hub/schema.py (Alembic's one metadata).
 """
 
 from __future__ import annotations

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.commands import OPS
 from hub.punch import State, Verify
 
 ROOT = "hub/v1/devices"
 CHANNELS = ("status", "info", "events/punch", "events/access", "events/enroll",
             "events/alarm", "events/ack", "cmd", "cmd/result", "telemetry")
-OPS = ("user.upsert", "user.delete", "face.set", "face.delete", "template.set",
-       "template.delete", "card.set", "device.reboot", "device.time.set",
-       "device.config.set", "door.open", "events.resend", "users.list")
 RESULT_STATUSES = ("done", "accepted", "failed", "rejected")
 _SN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _PIN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")

@@ -1,6 +1,6 @@
 """Tables of the push channels (MQTT and ADMS): commands, pending terminals, stamps, photos.
 
-Gathered with every other table in hub/store/schema.py (Alembic's one metadata).
+Gathered with every other table in hub/schema.py (Alembic's one metadata).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class DeviceCommand(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(100), default="")
-    # What a roster sync expects this command to change on the terminal (hub.roster.confirm):
+    # What a roster sync expects this command to change on the terminal (hub.sync.confirm):
     # the terminal's confirmed roster changes only when the result says done; `absorbed_at`
     # marks the result as taken into that state (or, failed/expired, into the retry backoff).
     sync: Mapped[dict[str, Any] | None] = mapped_column(JSON)

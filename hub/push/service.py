@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from hub import commands
 from hub.fleet import health
 from hub.i18n import tr
 from hub.punch import Punch
@@ -143,18 +144,10 @@ def touch(engine: Engine, device_id: int) -> None:
 
 def enqueue(session: Session, device: Device, op: str, data: dict[str, Any], actor: str,
             ttl: timedelta = DEFAULT_TTL, sync: dict[str, Any] | None = None) -> DeviceCommand:
-    """Queue a canonical command; the channel follows the device's kind."""
-    from hub.protocols import adms, mqtt
-
-    channel = "adms" if device.kind == "adms" else "mqtt" if device.kind == "mqtt" else ""
-    if not channel:
-        raise ValueError(tr(f"terminal {device.serial} ({device.kind}) bukan terminal push",
-                            f"terminal {device.serial} ({device.kind}) is not a push terminal"))
-    if op not in mqtt.OPS:
-        raise ValueError(tr(f"operasi '{op}' tidak dikenal; pilih: {', '.join(mqtt.OPS)}",
-                            f"unknown op '{op}'; choose one of {', '.join(mqtt.OPS)}"))
-    if channel == "adms":
-        adms.command_for(op, data)  # refuses ops ADMS cannot carry, before queueing
+    """Queue a command of the hub's vocabulary (hub.commands); the channel follows the
+    device's kind, and an op the channel cannot carry is refused before it is queued."""
+    channel = commands.channel_of(device.kind, device.serial)
+    commands.check(channel, op)
     now = utcnow()
     # photos, templates, cards and passwords rest encrypted, and are blanked once confirmed
     cmd = DeviceCommand(device_id=device.id, channel=channel, op=op, payload=seal_tree(data, SEALED_KEYS),

@@ -1,6 +1,6 @@
 """Tables of reconciliation: rulesets, leave, rosters, daily statuses, period locks, recaps.
 
-Gathered with every other table in hub/store/schema.py (Alembic's one metadata).
+Gathered with every other table in hub/schema.py (Alembic's one metadata).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The roster: employees, offices, identity numbers and PIN mappings."""
+"""The roster: employees, offices, identity numbers, PINs and which terminals each one reaches."""

@@ -107,7 +107,7 @@ def clock_check() -> dict[str, Any]:
 
 def roster_sync() -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        from hub.roster.apply import apply_all
+        from hub.sync.apply import apply_all
 
         return _jsonable(apply_all(get_engine()))
 

@@ -194,9 +194,9 @@ class RequestWorker(threading.Thread):
         return _jsonable(dataclasses.asdict(res))
 
     def _harvest(self, device_id: int, serial: str) -> dict[str, Any]:
-        from hub.roster.harvest import harvest_templates  # noqa: PLC0415
         from hub.store.db import session_scope  # noqa: PLC0415
         from hub.store.models import Device  # noqa: PLC0415
+        from hub.sync.harvest import harvest_templates  # noqa: PLC0415
 
         try:
             with session_scope(self.engine) as s:
@@ -210,9 +210,9 @@ class RequestWorker(threading.Thread):
         """The roster push of one terminal, as `hub sync apply` plans it for that day."""
         from datetime import date  # noqa: PLC0415
 
-        from hub.roster.apply import apply_plans  # noqa: PLC0415
-        from hub.roster.plan import compute_plans, select_devices  # noqa: PLC0415
         from hub.store.db import session_scope  # noqa: PLC0415
+        from hub.sync.apply import apply_plans  # noqa: PLC0415
+        from hub.sync.plan import compute_plans, select_devices  # noqa: PLC0415
 
         params = dict(req.params or {})
         with session_scope(self.engine) as s:

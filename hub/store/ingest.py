@@ -149,6 +149,11 @@ class PinResolver:
     def __call__(self, device_id: int, pin: str) -> int | None:
         return self.by_device.get(device_id, {}).get(pin)
 
+    @classmethod
+    def of_device(cls, conn: Connection, device_id: int) -> dict[str, int]:
+        """PIN -> employee on one terminal (the roster sync's read-back uses the same rule)."""
+        return cls(conn, [device_id]).by_device.get(device_id, {})
+
 
 def _rows(punches: Sequence[Punch], resolver: PinResolver,
           result: IngestResult, now: datetime, utc_of: UtcOffsets,

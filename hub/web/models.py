@@ -1,6 +1,6 @@
 """Tables of the web console: users, their browser sessions and API tokens.
 
-Gathered with every other table in hub/store/schema.py (Alembic's one metadata).
+Gathered with every other table in hub/schema.py (Alembic's one metadata).
 Secrets are never stored in the clear: passwords as argon2 hashes, session and API tokens
 as SHA-256 digests (they are long random strings, so a fast hash is enough).
 """

@@ -25,6 +25,14 @@ WRITES = ("status", "info", "events/+", "cmd/result", "telemetry")
 READS = ("cmd", "events/ack")
 
 
+AclError = proto.MqttPayloadError  # a root or serial that could widen a topic
+
+
+def usable_serial(serial: str) -> bool:
+    """Whether a serial can be an MQTT username and a topic level of its own."""
+    return bool(proto._SN.match(serial))
+
+
 def render_acl(root: str, hub_user: str, serials: Iterable[str]) -> str:
     proto.check_root(root)
     serials = sorted(set(serials))

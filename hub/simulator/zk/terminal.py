@@ -295,6 +295,15 @@ class Terminal:
             for u in users:
                 self.set_user(u)
 
+    def fill_users(self, count: int) -> int:
+        """Top the terminal up to users 1..count ("Pegawai N", cut to the profile's name
+        field); returns how many were added."""
+        have = {u.uid for u in self.users()}
+        width = 8 if self.profile.user_size == 28 else 24
+        missing = [uid for uid in range(1, count + 1) if uid not in have]
+        self.set_users(zk.User(uid, str(uid), f"Pegawai {uid}"[:width]) for uid in missing)
+        return len(missing)
+
     def delete_user(self, uid: int) -> bool:
         with self._lock:
             if self._users.pop(uid, None) is None:

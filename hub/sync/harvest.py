@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from hub.adapters.zk.coordinator import Target, default_client
 from hub.adapters.zk.sessions import SESSIONS
 from hub.config import get_settings
-from hub.roster.apply import _group_pins
-from hub.roster.models import DeviceRosterTemplate
-from hub.roster.plan import fingerprint_format
 from hub.secrets import encrypt
+from hub.store.ingest import PinResolver
 from hub.store.models import Device, Template, utcnow
+from hub.sync.models import DeviceRosterTemplate
+from hub.sync.plan import fingerprint_format
 
 
 @dataclass
@@ -49,7 +49,7 @@ def harvest_templates(session: Session, device: Device, client_factory=default_c
         users, _size = client.read_users()
         fingers = client.read_templates() if users else []
     res.users = len(users)
-    known = _group_pins(session, device)
+    known = PinResolver.of_device(session.connection(), device.id)
     uid_pin = {u.uid: u.user_id for u in users}
     fmt = fingerprint_format(device)
     now = utcnow()

@@ -2,7 +2,8 @@
 
 Each part keeps its tables beside its code and imports only `hub.store.models` (Base); this
 module is the one place that gathers them, for Alembic (migrations/env.py) and for anything
-that must see every table (the schema tests, the bytes scan). Nothing imports back up.
+that must see every table (the schema tests, the bytes scan). It sits above every part, so
+no import runs back up from the store to the parts built on it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from hub.push import models as push_models
 from hub.reconcile import models as reconcile_models
 from hub.roster import models as roster_models
 from hub.store.models import Base
+from hub.sync import models as sync_models
 from hub.web import models as web_models
 
 # web console (users, sessions, API tokens), push channels (device commands, pending
 # terminals, ADMS stamps and trust, photos), face (review queue, selfie hashes, mobile
-# credentials), roster sync (office rules, transfers, terminal state, sync runs),
+# credentials), roster (office rules, transfers), device sync (terminal state, sync runs),
 # reconciliation (rulesets, leave, rosters, daily status, locks, recap)
-PART_MODELS = (web_models, push_models, face_models, roster_models, reconcile_models)
+PART_MODELS = (web_models, push_models, face_models, roster_models, sync_models, reconcile_models)
 metadata = Base.metadata
 
 __all__ = ["PART_MODELS", "metadata"]

@@ -9,73 +9,21 @@ the change again; a terminal that is already right gets an empty plan and is not
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.commands import PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem
 from hub.i18n import tr
-from hub.roster import confirm
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
-from hub.roster.confirm import fields_hash
-from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.roster.names import terminal_name
 from hub.roster.pins import allocate, current_pins, today
 from hub.store.models import Device, Employee, Site, Template
-
-ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
-PUSH_KINDS = ("adms", "mqtt")
-
-
-@dataclass(frozen=True)
-class UserItem:
-    pin: str
-    employee_id: int | None
-    name: str = ""
-    fields_hash: str = ""
-    uid: int | None = None  # known slot on the terminal (updates, removals)
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class TemplateItem:
-    pin: str
-    kind: str  # fingerprint | face
-    finger_index: int
-    sha256: str
-    template_id: int | None = None
-    employee_id: int | None = None
-
-
-@dataclass
-class DevicePlan:
-    device_id: int
-    serial: str
-    kind: str
-    name: str
-    site: str | None
-    user_size: int
-    users_add: list[UserItem] = field(default_factory=list)
-    users_update: list[UserItem] = field(default_factory=list)
-    users_remove: list[UserItem] = field(default_factory=list)
-    templates_add: list[TemplateItem] = field(default_factory=list)
-    templates_remove: list[TemplateItem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    unsupported: str | None = None
-    waiting: int = 0  # changes sent to a push terminal and not confirmed yet
-    held: int = 0  # changes the terminal refused, waiting for their retry time
-
-    @property
-    def empty(self) -> bool:
-        return not (self.users_add or self.users_update or self.users_remove
-                    or self.templates_add or self.templates_remove)
-
-    def counts(self) -> dict[str, int]:
-        return {"users_add": len(self.users_add), "users_update": len(self.users_update),
-                "users_remove": len(self.users_remove), "templates_add": len(self.templates_add),
-                "templates_remove": len(self.templates_remove)}
+from hub.sync import confirm
+from hub.sync.confirm import fields_hash
+from hub.sync.models import DeviceRosterTemplate, DeviceRosterUser
 
 
 class _InFlight:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from hub.i18n import tr
 from hub.push.models import DeviceCommand, PushUserRecord
-from hub.roster.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.store.models import utcnow
+from hub.sync.models import DeviceRosterTemplate, DeviceRosterUser
 
 BACKOFF_FIRST = timedelta(minutes=10)
 BACKOFF_MAX = timedelta(hours=24)

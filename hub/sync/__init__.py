@@ -1,0 +1,1 @@
+"""Device sync: the roster, fingerprints and faces carried to each terminal, and read back."""
