@@ -41,8 +41,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from hub.punch import Punch, Source, State, Verify  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
-from hub.store.ingest import COLUMNS, ingest_punches, sqlite_dt  # noqa: E402
+from hub.store.ingest import COLUMNS, ingest_punches  # noqa: E402
 from hub.store.models import Device, Employee, PinMapping  # noqa: E402
+from hub.times import sqlite_dt  # noqa: E402
 
 STATES = [State.CHECK_IN, State.BREAK_OUT, State.BREAK_IN, State.CHECK_OUT]
 

@@ -33,10 +33,11 @@ from sqlalchemy import create_engine, delete, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from hub.punch import Punch, Source, State, Verify  # noqa: E402
+from hub.reconcile.daily import reconcile_period  # noqa: E402
 from hub.reconcile.engine import EmployeeScope, group_punches, local_seconds, reconcile  # noqa: E402
 from hub.reconcile.models import DailyStatus  # noqa: E402
 from hub.reconcile.rules import builtin_text  # noqa: E402
-from hub.reconcile.store import RulesResolver, load_ruleset, reconcile_period  # noqa: E402
+from hub.reconcile.ruleset_store import RulesResolver, load_ruleset  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
 from hub.store.ingest import ingest_punches  # noqa: E402
 from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site  # noqa: E402

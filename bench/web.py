@@ -95,7 +95,7 @@ def naive_recap(url: str, site_code: str) -> int:
     """The baseline: one query per employee for punches and one for corrections, each
     employee's month judged by the same engine and rules."""
     from hub.reconcile.engine import CorrectionIn, EmployeeScope, group_punches, local_seconds, reconcile
-    from hub.reconcile.store import RulesResolver
+    from hub.reconcile.ruleset_store import RulesResolver
 
     engine = make_engine(url)
     first, end = month_bounds(MONTH)

@@ -11,7 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from hub.times import to_utc, utcnow
 
 
 class Source(enum.StrEnum):
@@ -104,15 +105,6 @@ def zk_verify(code: int) -> Verify:
 EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)
 
 
-def to_utc(local_time: datetime, tz: str) -> datetime:
-    """Naive device wall-clock time in zone `tz` -> naive UTC instant.
-
-    Indonesian zones have no DST, so the mapping is unambiguous; for other zones fold=0.
-    """
-    aware = local_time.replace(tzinfo=ZoneInfo(tz))
-    return aware.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
 @dataclass(slots=True)
 class Punch:
     """One punch as an adapter saw it, before it is stored."""
@@ -139,5 +131,5 @@ class Punch:
 
 def plausible(local_time: datetime, now: datetime | None = None,
               future: timedelta = timedelta(days=2)) -> bool:
-    now = now or datetime.now()
+    now = now or utcnow()  # a wall-clock time is never more than 14 h ahead of UTC
     return EARLIEST_PLAUSIBLE <= local_time <= now + future

@@ -333,8 +333,9 @@ def seed_store(engine, sc: Scenario) -> dict[str, int]:  # type: ignore[no-untyp
     from sqlalchemy.orm import Session
 
     from hub.punch import Punch, Source, State, Verify
+    from hub.reconcile.corrections import approve_correction, propose_correction
     from hub.reconcile.evidence import decide_punches
-    from hub.reconcile.store import add_leave, approve_correction, propose_correction
+    from hub.reconcile.leave import add_leave
     from hub.store.ingest import ingest_punches
     from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site
 

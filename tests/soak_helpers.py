@@ -16,9 +16,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hub.punch import Punch, Source, zk_state, zk_verify
+from hub.reconcile.daily import reconcile_period
 from hub.reconcile.evidence import QUARANTINABLE, decide_punches
 from hub.reconcile.period import month_figures
-from hub.reconcile.store import reconcile_period
 from hub.simulator.register import register
 from hub.store.db import make_engine, upgrade
 from hub.store.ingest import ingest_punches

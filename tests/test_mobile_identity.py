@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub.face import mobile_auth
 from hub.face.models import MobileChallenge, MobileCredential, MobileSelfie
 from hub.face.settings import FaceSettings, set_face_settings
-from hub.reconcile.store import compute_period
+from hub.reconcile.daily import compute_period
 from hub.store.models import AuditLog, RawPunch
 from tests.face_fixtures import NIP_BIDEN, NIP_OBAMA, bgr, closed_eyes, held_photo, jpeg
 from tests.test_mobile_punch import fields, office, server  # noqa: F401 - fixtures

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from hub.punch import Punch, PunchFlag, Source, State, Verify
+from hub.reconcile.corrections import approve_correction, propose_correction
 from hub.reconcile.errors import ReconcileError
 from hub.reconcile.evidence import decide_no_data, decide_punches, quarantined_punches
 from hub.reconcile.models import RecapRow
 from hub.reconcile.period import lock_month, month_figures, preview_lock
 from hub.reconcile.queue import no_data_groups, quarantine_groups
-from hub.reconcile.store import approve_correction, propose_correction
 from hub.store.ingest import ingest_punches
 from hub.store.models import Device, Employee, IngestRun, PinMapping, Site
 

@@ -340,7 +340,7 @@ def test_clock_parser(value: str) -> None:
 
 @given(st.text(max_size=10))
 def test_month_parser(value: str) -> None:
-    from hub.reconcile.store import ReconcileError, month_bounds
+    from hub.reconcile.errors import ReconcileError, month_bounds
 
     try:
         first, last = month_bounds(value)
@@ -352,7 +352,8 @@ def test_month_parser(value: str) -> None:
 
 @given(st.text(max_size=200))
 def test_roster_csv_parser_never_crashes(text: str) -> None:
-    from hub.reconcile.store import ReconcileError, parse_roster_csv
+    from hub.reconcile.errors import ReconcileError
+    from hub.reconcile.shifts import parse_roster_csv
 
     try:
         rows = parse_roster_csv(text)
@@ -363,7 +364,8 @@ def test_roster_csv_parser_never_crashes(text: str) -> None:
 
 
 def test_roster_csv_errors_name_the_line() -> None:
-    from hub.reconcile.store import ReconcileError, parse_roster_csv
+    from hub.reconcile.errors import ReconcileError
+    from hub.reconcile.shifts import parse_roster_csv
 
     assert parse_roster_csv("nip,tanggal,shift\n199001,2026-10-06,m\n") == [(2, "199001", TUE, "M")]
     with pytest.raises(ReconcileError, match="baris 3"):

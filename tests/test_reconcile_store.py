@@ -21,22 +21,17 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from hub.punch import Punch, Source, State, Verify
+from hub.reconcile.corrections import approve_correction, propose_correction, reject_correction
+from hub.reconcile.daily import daily_exceptions, reconcile_period
 from hub.reconcile.errors import ReconcileError
 from hub.reconcile.exports import csv_bytes, xlsx_bytes
+from hub.reconcile.leave import add_leave
 from hub.reconcile.models import DailyStatus, RecapRow
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
 from hub.reconcile.recap import summed
 from hub.reconcile.rules import builtin, builtin_text
-from hub.reconcile.store import (
-    add_leave,
-    approve_correction,
-    daily_exceptions,
-    load_ruleset,
-    propose_correction,
-    reconcile_period,
-    reject_correction,
-    set_roster,
-)
+from hub.reconcile.ruleset_store import load_ruleset
+from hub.reconcile.shifts import set_roster
 from hub.store.ingest import ingest_punches
 from hub.store.models import AuditLog, Device, Employee, PinMapping, RawPunch, Site
 
@@ -151,7 +146,7 @@ def test_site_ruleset_roster_and_single_day(store) -> None:
 
 def test_roster_import_checks_shift_codes(store) -> None:
     engine, ids = store
-    from hub.reconcile.store import import_roster
+    from hub.reconcile.shifts import import_roster
 
     with Session(engine) as s:
         load_ruleset(s, builtin_text("rsud-shift"), site_ids=[ids["rsud"]])

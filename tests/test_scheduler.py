@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from hub.scheduler import jobs
 from hub.scheduler.service import build_scheduler
-from hub.scheduler.windows import WindowError, in_windows, parse_windows
 from hub.store.models import JobRun
+from hub.times import WindowError, in_windows, parse_windows
 
 
 def test_windows_parse_and_match() -> None:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from hub.protocols import zk
-from hub.reconcile.store import reconcile_period
+from hub.reconcile.daily import reconcile_period
 from hub.scheduler import jobs
 from hub.simulator import groundtruth
 from hub.simulator.population import PopulationSpec, generate, user_name

@@ -86,7 +86,7 @@ def demo(
 ) -> None:
     """Demo lengkap: armada simulasi, tarik data, rekonsiliasi, konsol web."""
     from hub.adapters.zk.coordinator import pull_fleet
-    from hub.reconcile.store import reconcile_period
+    from hub.reconcile.daily import reconcile_period
     from hub.service.runner import Hub
     from hub.simulator import groundtruth
     from hub.simulator.fleet import Fleet, FleetConfig

@@ -75,7 +75,7 @@ def reconcile_cmd(
     site: str | None = typer.Option(None, "--site", help="kode kantor"),
 ) -> None:
     """Hitung status harian sebulan dari punch, koreksi, cuti dan aturan."""
-    from hub.reconcile.store import reconcile_period
+    from hub.reconcile.daily import reconcile_period
 
     first, last = _month(month)
     eng = engine()
@@ -198,7 +198,7 @@ def correction_add(
     void: int | None = typer.Option(None, "--void", help="batalkan punch (id)"),
 ) -> None:
     """Usulkan koreksi (menunggu persetujuan orang lain)."""
-    from hub.reconcile.store import propose_correction
+    from hub.reconcile.corrections import propose_correction
 
     d = _day(day, tr("tanggal", "date"))
     if sum(x is not None for x in (status, add, void)) != 1:
@@ -222,7 +222,7 @@ def correction_add(
 
 
 def _decide(correction_id: int, by: str | None, note: str, approve: bool) -> None:
-    from hub.reconcile.store import approve_correction, reject_correction
+    from hub.reconcile.corrections import approve_correction, reject_correction
 
     with store() as s:
         try:
@@ -252,7 +252,7 @@ def correction_reject(correction_id: int, by: str = typer.Option(None, "--by"),
 def correction_list(pending: bool = typer.Option(False, "--pending"), site: str | None = typer.Option(None, "--site"),
                     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
     """Daftar koreksi."""
-    from hub.reconcile.store import list_corrections
+    from hub.reconcile.corrections import list_corrections
 
     with store() as s:
         rows = [{"id": c.id, "employee_id": c.employee_id, "day": c.day, "kind": c.kind,
@@ -272,7 +272,7 @@ def leave_add(
     by: str = typer.Option(None, "--by"),
 ) -> None:
     """Catat cuti/dinas luar/izin/sakit (menggantikan punch yang tidak ada)."""
-    from hub.reconcile.store import add_leave
+    from hub.reconcile.leave import add_leave
 
     d1 = _day(start, "--from")
     d2 = _day(end, "--to") if end else d1
@@ -315,7 +315,7 @@ def leave_list(employee: str | None = typer.Option(None, "--employee"),
                month: str | None = typer.Option(None, "--month"),
                fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
     """Daftar cuti/izin."""
-    from hub.reconcile.store import list_leave
+    from hub.reconcile.leave import list_leave
 
     first, last = _month(month) if month else (None, None)
     with store() as s:
@@ -403,7 +403,7 @@ def ruleset_load(path: Path, site: list[str] = typer.Option([], "--site", help="
                  default: bool = typer.Option(False, "--default", help="jadikan aturan bawaan semua kantor"),
                  by: str = typer.Option(None, "--by")) -> None:
     """Muat berkas ruleset TOML ke basis data dan tetapkan ke kantor."""
-    from hub.reconcile.store import load_ruleset
+    from hub.reconcile.ruleset_store import load_ruleset
 
     try:
         text = path.read_text("utf-8")
@@ -439,7 +439,7 @@ def ruleset_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"
 @ruleset_app.command("roster")
 def ruleset_roster(path: Path, by: str = typer.Option(None, "--by")) -> None:
     """Impor roster shift dari CSV nip,tanggal,shift (RSUD, Damkar, Satpol PP)."""
-    from hub.reconcile.store import import_roster
+    from hub.reconcile.shifts import import_roster
 
     try:
         text = path.read_text("utf-8-sig")

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,7 @@ from hub.i18n import tr
 from hub.punch import Punch, PunchFlag, Source, State, Verify
 from hub.store import runs
 from hub.store.models import Device, Employee, EmployeeSite, PinMapping, RawPunch, Site, utcnow
+from hub.times import to_local
 
 EARTH_RADIUS_M = 6_371_008.8
 PIN_GROUP = "mobile"
@@ -240,7 +240,7 @@ def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, now: dat
                 f"{settings.capture_max_skew_s}); take a new selfie and set the phone clock "
                 "to automatic", "captured_at", skew_s=round(skew))
     if taken_at is not None:
-        local_now = now.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        local_now = to_local(now, tz)
         age = (local_now - taken_at).total_seconds()
         if age > settings.exif_max_age_s or age < -settings.capture_max_skew_s:
             _refuse("stale_exif", f"EXIF foto menyatakan diambil {taken_at:%Y-%m-%d %H:%M:%S}"
@@ -333,7 +333,7 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
     device = _mobile_device(session, s)
     _ensure_pin(session, emp)
     utc_time = now.replace(microsecond=0)
-    local = utc_time.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    local = to_local(utc_time, tz)
     raw = {"latitude": meta.latitude, "longitude": meta.longitude,
            "accuracy_m": meta.accuracy_m, "captured_at": meta.captured_at.isoformat(),
            "capture_source": meta.capture_source, "selfie_sha256": digest,

@@ -6,7 +6,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from hub.i18n import tr
 from hub.secrets import decrypt, encrypt
 from hub.store.models import Device, IngestRun, RawPunch, Site
+from hub.times import is_zone
 
 KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "mqtt", "adms", "file", "mobile")
 NETWORK_KINDS = ("zk-tcp", "zk-udp", "zk-auto")
@@ -29,14 +29,12 @@ class RegistryError(ValueError):
 
 
 def validate_zone(tz: str) -> str:
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    if not is_zone(tz):
         raise RegistryError(tr(
             f"zona waktu '{tz}' tidak dikenal; gunakan nama IANA, mis. "
             f"{', '.join(INDONESIAN_ZONES)}",
             f"unknown time zone '{tz}'; use an IANA name such as "
-            f"{', '.join(INDONESIAN_ZONES)}")) from exc
+            f"{', '.join(INDONESIAN_ZONES)}"))
     return tz
 
 

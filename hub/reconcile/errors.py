@@ -1,11 +1,12 @@
-"""The one error reconciliation raises, and the month arithmetic every part shares."""
+"""The one error reconciliation raises, and the days and months it accepts (the month
+arithmetic itself is hub.times)."""
 
 from __future__ import annotations
 
-import calendar
-from datetime import date, timedelta
+from datetime import date
 
 from hub.i18n import tr
+from hub.times import month_range
 
 
 class ReconcileError(ValueError):
@@ -37,13 +38,4 @@ def month_bounds(month: str | date) -> tuple[date, date]:
             raise ReconcileError(tr(f"bulan '{month}' tidak sah; gunakan YYYY-MM",
                                     f"month '{month}' is not valid; use YYYY-MM")) from None
     check_day(first)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def months_between(start: date, end: date) -> list[date]:
-    """First days of every month touching [start, end]."""
-    out, d = [], start.replace(day=1)
-    while d <= end:
-        out.append(d)
-        d = (d + timedelta(days=32)).replace(day=1)
-    return out
+    return month_range(first)

@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, String, cast, func, select
 from sqlalchemy.orm import Session
@@ -29,6 +28,7 @@ from hub.reconcile.models import NoDataDecision, PunchReview
 from hub.reconcile.rules import QUARANTINE_FLAGS
 from hub.store.models import AuditLog, Device, DeviceOutage, Employee, IngestRun, RawPunch, utcnow
 from hub.store.sites import SiteTree
+from hub.times import to_local
 
 # Every flag any ruleset may quarantine: the punches the engine must know the flags of.
 QUARANTINABLE = 0
@@ -51,7 +51,7 @@ def site_key(site_id: int | None) -> str:
 def _local(utc: datetime | None, tz: str) -> datetime | None:
     if utc is None:
         return None
-    return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return to_local(utc, tz)
 
 
 def terminals_of(session: Session, tree: SiteTree, employees: dict[int, int | None],

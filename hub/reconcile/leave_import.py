@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.reconcile.errors import ReconcileError
+from hub.reconcile.leave import add_leave
 from hub.reconcile.models import LeaveEntry
-from hub.reconcile.store import add_leave
 from hub.roster.identity import clean
 from hub.roster.importer import ImportFileError, RowError, _date, _norm, sheet_rows
 from hub.store.models import Employee

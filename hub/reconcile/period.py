@@ -16,12 +16,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from hub.i18n import tr
+from hub.reconcile.daily import compute_period, insert_days
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.locks import LockMap
 from hub.reconcile.models import DailyStatus, PeriodLock, RecapRow
@@ -34,9 +34,10 @@ from hub.reconcile.recap import (
     office_totals,
     totals,
 )
-from hub.reconcile.store import RulesResolver, compute_period, insert_days
+from hub.reconcile.ruleset_store import RulesResolver
 from hub.store.models import AuditLog, Correction, Employee, RawPunch, Site, utcnow
 from hub.store.sites import SiteTree
+from hub.times import local_today
 
 
 @dataclass
@@ -175,7 +176,7 @@ class LockPreview:
 
 def _today_at(tree: SiteTree, site_id: int | None) -> date:
     site = tree.by_id.get(site_id) if site_id else None
-    return datetime.now(ZoneInfo(site.tz if site else "Asia/Jakarta")).date()
+    return local_today(site.tz if site else "Asia/Jakarta")
 
 
 def preview_lock(session: Session, month: str | date, site_id: int | None = None, *,

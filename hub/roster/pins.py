@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub.i18n import tr
 from hub.store.models import Device, PinMapping
+from hub.times import local_today
 
 DEFAULT_PIN_WIDTH = 9  # ZK PIN2Width typical value and the asn-rules.md §4.3 limit
 
@@ -39,12 +40,7 @@ def group_pin_width(session: Session, group: str) -> int:
 
 def today() -> date:
     """The date in the hub's zone (settings.default_timezone): a leaver leaves on the local date."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from hub.config import get_settings
-
-    return datetime.now(ZoneInfo(get_settings().default_timezone)).date()
+    return local_today()
 
 
 def _open(m: Any, day: date) -> bool:

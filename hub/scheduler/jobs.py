@@ -13,14 +13,14 @@ import traceback
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
+from hub import times
 from hub.config import get_settings
-from hub.scheduler.windows import in_windows, parse_windows
 from hub.store.db import get_engine
 from hub.store.models import JobRun, utcnow
+from hub.times import in_windows, parse_windows
 
 log = logging.getLogger("hub.scheduler")
 
@@ -60,7 +60,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def local_now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().default_timezone)).replace(tzinfo=None)
+    return times.local_now()
 
 
 def _pull(full: bool) -> dict[str, Any]:
@@ -116,8 +116,7 @@ def roster_sync() -> dict[str, Any]:
 
 def reconcile_yesterday() -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        from hub.reconcile.store import reconcile_period
-
+        from hub.reconcile.daily import reconcile_period
         day = local_now().date() - timedelta(days=1)
         return _jsonable(reconcile_period(get_engine(), day, day))
 
@@ -129,8 +128,7 @@ def monthly_recap() -> dict[str, Any]:
     reviewers' queues show its final state. Freezing it is a person's decision: `hub period
     lock` or the console's lock, which recomputes again and asks for confirmation."""
     def work() -> dict[str, Any]:
-        from hub.reconcile.store import reconcile_period
-
+        from hub.reconcile.daily import reconcile_period
         first = local_now().date().replace(day=1)
         last_month_end = first - timedelta(days=1)
         return _jsonable(reconcile_period(get_engine(), last_month_end.replace(day=1), last_month_end))

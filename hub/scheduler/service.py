@@ -9,8 +9,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.config import Settings
 from hub.scheduler import jobs
-from hub.scheduler.windows import parse_hhmm
 from hub.store.db import get_engine
+from hub.times import parse_hhmm
 
 
 def _daily(at: str, tz: str, day: int | None = None) -> CronTrigger:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.gc_pause import gc_paused
 from hub.punch import EARLIEST_PLAUSIBLE, Punch, PunchFlag, to_utc
 from hub.store.models import Device, PinMapping, RawPunch, utcnow
+from hub.times import sqlite_dt
 
 PLAUSIBLE_FUTURE = timedelta(days=2)
 _N = "\\N"  # NULL in COPY's text format
@@ -64,11 +65,6 @@ class IngestResult:
         self.out_of_range += other.out_of_range
         self.unknown_pins.update(other.unknown_pins)
         return self
-
-
-def sqlite_dt(value: datetime) -> str:
-    """The exact text SQLAlchemy's SQLite DateTime stores, so identities compare equal."""
-    return value.isoformat(" ", "microseconds")
 
 
 class UtcOffsets:

@@ -6,7 +6,7 @@ and always travels with `tz` (an IANA zone) and `utc_time`.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from hub.times import utcnow  # the column default; parts import it from here too
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -36,11 +38,6 @@ NAMING = {
 
 # BIGINT ids on PostgreSQL, but INTEGER on SQLite so that it stays the rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    """Naive UTC, as every DateTime column of the store holds it."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.fleet.registry import DeviceSpec, RegistryError, add_device
-from hub.reconcile import store as rc
+from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
 from hub.peer import client_address, networks_of
-from hub.reconcile import store as rc
+from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, check_day, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.exports import csv_bytes, xlsx_bytes

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.i18n import tr
 from hub.punch import PunchFlag
-from hub.reconcile import store as rc
+from hub.reconcile import ruleset_store as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import QUARANTINABLE
 from hub.reconcile.models import PunchReview

@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
@@ -32,6 +31,7 @@ from hub.push import service
 from hub.push.models import PushPhoto, PushStamp, PushUserRecord
 from hub.secrets import encrypt
 from hub.store.models import utcnow
+from hub.times import offset_minutes
 
 log = logging.getLogger("hub.adms")
 MAX_BODY = 16 * 1024 * 1024
@@ -123,12 +123,6 @@ def _refuse(engine: Engine, caller: trust.Caller, exc: trust.Refused) -> PlainTe
     return _text(f"UNAUTHORIZED: {exc.message}", exc.status)
 
 
-def tz_offset_minutes(tz: str, when: datetime | None = None) -> int:
-    offset = (when or datetime.now(ZoneInfo(tz))).replace(tzinfo=None).replace(
-        tzinfo=ZoneInfo(tz)).utcoffset()
-    return int(offset.total_seconds() // 60) if offset else 0
-
-
 def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
@@ -188,7 +182,7 @@ def handshake(request: Request) -> PlainTextResponse:
     else:
         tz = device.tz
         service.touch(engine, device.id)
-    return _text(adms.handshake_reply(q.serial, stamps, tz_offset_minutes(tz),
+    return _text(adms.handshake_reply(q.serial, stamps, offset_minutes(tz),
                                       delay_s=_opt(request, "delay_s")))
 
 
@@ -466,7 +460,7 @@ def push_config(request: Request) -> PlainTextResponse:
     except trust.Refused as exc:
         return _refuse(engine, caller, exc)
     service.touch(engine, device.id)
-    return _text(adms.push_config_reply(sid, tz_offset_minutes(device.tz),
+    return _text(adms.push_config_reply(sid, offset_minutes(device.tz),
                                         delay_s=_opt(request, "delay_s")))
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
 from hub.fleet import health
 from hub.store.models import AuditLog
+from hub.times import local_now
 
 
 @dataclass
@@ -32,7 +31,7 @@ def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: st
     res = ClockResult(target.serial)
     try:
         with SESSIONS.session(target, settings, default_client) as client:
-            now = datetime.now(ZoneInfo(target.tz)).replace(tzinfo=None, microsecond=0)
+            now = local_now(target.tz).replace(microsecond=0)
             before = client.get_time()
             res.offset_before_s = (before - now).total_seconds()
             offset_after = res.offset_before_s

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,6 +39,7 @@ from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
 from hub.store import runs
 from hub.store.ingest import ingest_punches
 from hub.store.models import Device, DeviceOutage, RawPunch, Site, utcnow
+from hub.times import local_now
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def load_targets(engine: Engine, device: str | None = None, site: str | None = N
 
 
 def _local_now(tz: str) -> datetime:
-    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+    return local_now(tz).replace(microsecond=0)
 
 
 def in_working_hours(spec: str, local: datetime) -> bool:

@@ -20,9 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -34,6 +32,7 @@ from hub.protocols import zk as codec
 from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
 from hub.store import runs
 from hub.store.ingest import ingest_punches
+from hub.times import local_now
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +94,7 @@ class LiveListener(threading.Thread):
         run_id: int | None = None
         try:
             with line.listen_turn():
-                offset = (client.get_time() - datetime.now(ZoneInfo(t.tz)).replace(
-                    tzinfo=None)).total_seconds()
+                offset = (client.get_time() - local_now(t.tz)).total_seconds()
             flags = int(PunchFlag.CLOCK_SUSPECT) if abs(offset) > \
                 self.settings.clock_tolerance_s else 0
             with self.engine.begin() as conn:
