@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.client import ZkClient
+from hub.messages import render
 from hub.roster.assignment import add_transfer
 from hub.roster.pins import allocate
 from hub.simulator.zk import start_in_thread
@@ -169,6 +170,10 @@ def test_full_terminal_rejected_template_and_odd_name_reported_rest_goes_on(engi
         assert "tidak dapat ditampilkan" in msgs[(pins[odd.id], "warning")]
         stored = s.scalars(select(SyncItem.message).where(SyncItem.run_id == res.run_id)).all()
         assert len(stored) == len(res.issues)
+        # kept as codes: an English reader sees them in English (issue 18)
+        english = {render(m, "en") for m in stored}
+        assert "terminal full (3 users); user and templates not sent" in english
+        assert any(e.startswith("terminal rejected the finger 12 template") for e in english)
         # the state is what the terminal holds, so the next plan still carries what failed
         (p,) = compute_plans(s, select_devices(s), D1)
         assert [u.pin for u in p.users_add] == [pins[extra.id]]

@@ -19,6 +19,7 @@ from hub.fleet.registry import (
     remove_device,
 )
 from hub.i18n import tr
+from hub.messages import render
 from hub.store.models import Device, Site
 
 app = typer.Typer(help=tr("Terminal absensi: daftar, ubah, hapus.", "Terminals: register, edit, remove."),
@@ -103,7 +104,7 @@ def device_show(ref: str) -> None:
         row["comm_key"] = "********" if d.comm_key_enc else "-"
         row["pin_group"] = d.pin_group
         row["records"] = d.last_record_count
-        row["last_error"] = d.last_error
+        row["last_error"] = render(d.last_error)
         for k, v in row.items():
             console.print(f"[bold]{k}[/]: {'' if v is None else v}")
         console.print("[bold]capabilities[/]: " + json.dumps(d.capabilities or {}, default=str))

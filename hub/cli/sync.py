@@ -14,6 +14,7 @@ from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, engine
 from hub.cli.via_hub import hub_running, rebuild, via_hub
 from hub.commands import DevicePlan
 from hub.i18n import tr
+from hub.messages import render
 
 app = typer.Typer(help=tr("Sinkronisasi pegawai, sidik jari dan wajah ke terminal.",
                           "Sync roster, fingerprints and faces to the terminals."), no_args_is_help=True)
@@ -163,7 +164,8 @@ def sync_apply(site: str | None = typer.Option(None, "--site", help="kode kantor
         bad = bad or r.status in ("failed", "partial") or r.mismatch
         style = {"ok": "green", "unchanged": "dim", "partial": "yellow"}.get(r.status, "red")
         t.add_row(r.serial, f"[{style}]{r.status}[/]", ", ".join(f"{k}={v}" for k, v in r.sent.items() if v),
-                  ", ".join(f"{k}={v}" for k, v in r.readback.items()), str(issues))
+                  ", ".join(f"{k}={render(v) if isinstance(v, str) else v}" for k, v in r.readback.items()),
+                  str(issues))
     console.print(t)
     for r in results:
         if r.error:
@@ -188,6 +190,7 @@ def sync_apply(site: str | None = typer.Option(None, "--site", help="kode kantor
 @app.command("runs")
 def sync_runs(device: str | None = typer.Option(None, "--device", help="nomor seri terminal"),
               last: int = typer.Option(20, "--last", help="jumlah riwayat"),
+              run: int | None = typer.Option(None, "--run", help="tampilkan masalah satu riwayat"),
               fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
     """Riwayat sinkronisasi per terminal: status, yang terkirim, hasil baca ulang, jumlah masalah."""
     from sqlalchemy import func
@@ -203,8 +206,14 @@ def sync_runs(device: str | None = typer.Option(None, "--device", help="nomor se
             q = q.where(Device.serial == device)
         rows = [{"run": r.id, "terminal": serial, "started": r.started_at.replace(microsecond=0),
                  "status": r.status, "sent": ", ".join(f"{k}={v}" for k, v in (r.sent or {}).items() if v),
-                 "mismatch": r.mismatch, "issues": n or 0, "error": r.error}
+                 "mismatch": r.mismatch, "issues": n or 0, "error": render(r.error)}
                 for r, serial, n in s.execute(q)]
+        if run is not None:  # one run's items, in the reader's language
+            items = [{"pin": i.pin or "", "action": i.action, "status": i.status, "message": render(i.message)}
+                     for i in s.scalars(select(SyncItem).where(SyncItem.run_id == run).order_by(SyncItem.id))]
+            emit(items, ["pin", "action", "status", "message"], fmt,
+                 title=tr(f"Masalah sinkronisasi {run}", f"Sync run {run} issues"))
+            return
     emit(rows, ["run", "terminal", "started", "status", "sent", "mismatch", "issues", "error"], fmt,
          title=tr("Riwayat sinkronisasi", "Sync runs"))
 

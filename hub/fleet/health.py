@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from hub.messages import stored
 from hub.store.models import Device, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def succeeded(conn: Connection, device_id: int, **facts: Any) -> bool:
 def failed(conn: Connection, device_id: int, error: str, backoff_s: float | None = None) -> None:
     """The terminal could not be reached or broke off; the error says what and what to do."""
     conn.execute(update(Device).where(Device.id == device_id).values(
-        last_error=error[:2000], failures=Device.failures + 1,
+        last_error=(stored(error) or "")[:2000], failures=Device.failures + 1,
         failing_since=func.coalesce(Device.failing_since, utcnow()), backoff_s=backoff_s))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
+from hub.messages import stored
 from hub.punch import Punch
 from hub.store.ingest import IngestResult, ingest_punches
 from hub.store.models import IngestRun, utcnow
@@ -40,7 +41,7 @@ def finish_run(conn: Connection, run_id: int, result: IngestResult, started: dat
         seconds = (now - started).total_seconds()
     conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
         status=status, finished_at=now, records_seen=result.seen, new=result.new,
-        duplicate=result.duplicate, error=error, seconds=seconds, **values))
+        duplicate=result.duplicate, error=stored(error), seconds=seconds, **values))
 
 
 def count_into(conn: Connection, run_id: int, seen: int, new: int) -> None:
@@ -52,7 +53,7 @@ def count_into(conn: Connection, run_id: int, seen: int, new: int) -> None:
 def end_run(conn: Connection, run_id: int, status: str, error: str | None = None,
             seconds: float | None = None, details: dict[str, Any] | None = None) -> None:
     """Close a run without new counts: a failed pull, a live session that ended."""
-    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": stored(error)}
     if seconds is not None:
         values["seconds"] = seconds
     if details is not None:

@@ -26,7 +26,7 @@ from hub.adapters.zk.roster import BATCH_USERS, push_plan
 from hub.adapters.zk.targets import Target
 from hub.commands import PUSH_KINDS, ZK_KINDS, DevicePlan, Issue, TemplateItem
 from hub.fleet import health
-from hub.i18n import tr
+from hub.messages import msg, stored
 from hub.secrets import SecretError, decrypt
 from hub.store.db import session_scope
 from hub.store.ingest import PinResolver
@@ -62,12 +62,12 @@ class DeviceResult:
 def _record(session: Session, plan: DevicePlan, res: DeviceResult, started: datetime, actor: str) -> None:
     run = SyncRun(device_id=plan.device_id, started_at=started, finished_at=utcnow(), status=res.status,
                   planned=plan.counts(), sent=res.sent, readback=res.readback, mismatch=res.mismatch,
-                  error=res.error, actor=actor)
+                  error=stored(res.error), actor=actor)
     session.add(run)
     session.flush()
     res.run_id = run.id
     session.add_all([SyncItem(run_id=run.id, action=i.action, pin=i.pin, employee_id=i.employee_id,
-                              finger_index=i.finger_index, status=i.status, message=i.message[:2000])
+                              finger_index=i.finger_index, status=i.status, message=(stored(i.message) or "")[:4000])
                      for i in res.issues])
 
 
@@ -89,8 +89,7 @@ def apply_plans(engine: Engine, plans: list[DevicePlan], actor: str = "system",
                 res = _apply_zk(session, device, plan, allow_removals, progress, batch_users)
             else:
                 res = DeviceResult(plan.device_id, plan.serial, "skipped",
-                                   error=tr(f"belum didukung untuk jenis {plan.kind}",
-                                            f"not yet supported for kind {plan.kind}"))
+                                   error=msg("sync.unsupported_kind", kind=plan.kind))
             _record(session, plan, res, started, actor)
         out.append(res)
     return out
@@ -100,21 +99,15 @@ def _held_removals(plan: DevicePlan, allow_removals: int | None, res: DeviceResu
     limit = DEFAULT_REMOVAL_LIMIT if allow_removals is None else allow_removals
     if len(plan.users_remove) <= limit:
         return False
-    res.issues.append(Issue("user_remove", None, tr(
-        f"{len(plan.users_remove)} pengguna akan dihapus, di atas batas {limit}: penghapusan ditahan. "
-        f"Periksa `hub sync plan --device {plan.serial}`, lalu jalankan ulang dengan "
-        f"--allow-removals {len(plan.users_remove)}",
-        f"{len(plan.users_remove)} users would be removed, above the limit of {limit}: removals held. "
-        f"Check `hub sync plan --device {plan.serial}`, then rerun with --allow-removals {len(plan.users_remove)}"),
-        status="warning"))
+    res.issues.append(Issue("user_remove", None, msg("sync.removals_held", count=len(plan.users_remove),
+                                                     limit=limit, serial=plan.serial), status="warning"))
     return True
 
 
 def _name_warnings(plan: DevicePlan, res: DeviceResult) -> None:
     for u in plan.users_add + plan.users_update:
         if u.note:
-            res.issues.append(Issue("user_name", u.pin, tr(f"nama dikirim sebagai {u.name!r}: {u.note}",
-                                                            f"name sent as {u.name!r}: {u.note}"),
+            res.issues.append(Issue("user_name", u.pin, msg("sync.name_sent", name=u.name, note=u.note),
                                     "warning", u.employee_id))
 
 
@@ -164,9 +157,7 @@ def _zk_confirm(session: Session, device: Device, plan: DevicePlan, users: list[
     res.readback = {"users": len(users), "templates": len(tmpls), "managed_users": len(new_users),
                     "unknown_users": unknown}
     if unknown:
-        res.issues.append(Issue("readback", None, tr(
-            f"{unknown} pengguna di terminal tidak punya PIN di hub (dibiarkan)",
-            f"{unknown} users on the terminal have no PIN in the hub (left alone)"), status="warning"))
+        res.issues.append(Issue("readback", None, msg("sync.unknown_users", count=unknown), status="warning"))
     failed = {(i.pin, i.finger_index if i.action.startswith("template") else None)
               for i in res.issues if i.status == "error"}
     failed_pins = {p for p, _ in failed}
@@ -175,25 +166,20 @@ def _zk_confirm(session: Session, device: Device, plan: DevicePlan, users: list[
             continue
         got = new_users.get(item.pin)
         if got is None or got[1] != item.fields_hash:
-            res.issues.append(Issue("mismatch", item.pin, tr(
-                "pengguna tidak ada di terminal setelah dikirim" if got is None else
-                "data pengguna di terminal berbeda dengan yang dikirim",
-                "user missing on the terminal after sending" if got is None else
-                "user data on the terminal differs from what was sent"), "mismatch", item.employee_id))
+            res.issues.append(Issue("mismatch", item.pin,
+                                    msg("sync.user_missing" if got is None else "sync.user_differs"),
+                                    "mismatch", item.employee_id))
     for t in plan.templates_add:
         if t.kind != "fingerprint" or t.pin in failed_pins or (t.pin, t.finger_index) in failed:
             continue
         if new_tmpls.get((t.pin, t.kind, t.finger_index)) != t.sha256:
-            res.issues.append(Issue("mismatch", t.pin, tr(
-                f"template jari {t.finger_index} tidak ada/berbeda di terminal setelah dikirim",
-                f"finger {t.finger_index} template missing or different on the terminal after sending"),
-                "mismatch", t.employee_id, t.finger_index))
+            res.issues.append(Issue("mismatch", t.pin, msg("sync.template_missing", finger=t.finger_index),
+                                    "mismatch", t.employee_id, t.finger_index))
     if not held:
         for item in plan.users_remove:
             if item.pin in new_users:
-                res.issues.append(Issue("mismatch", item.pin, tr("pengguna masih ada di terminal setelah dihapus",
-                                                                 "user still on the terminal after removal"),
-                                        "mismatch", item.employee_id))
+                res.issues.append(Issue("mismatch", item.pin, msg("sync.user_still_there"), "mismatch",
+                                        item.employee_id))
     res.mismatch = any(i.status == "mismatch" for i in res.issues)
     if res.mismatch or any(i.status == "error" for i in res.issues):
         res.status = "partial"
@@ -236,13 +222,13 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
             with session.begin_nested():
                 enqueue(session, device, cmd.op, cmd.data, actor, sync=sync)
         except Exception as exc:  # noqa: BLE001 - one refused command must not stop the others
-            issue.message = f"{issue.message}: {exc}"
+            issue.message = msg("sync.command_refused", detail=exc)
             res.issues.append(issue)
             return False
         res.sent["commands"] += 1
         return True
 
-    refused = tr("perintah ditolak", "command refused")
+    refused = ""  # (the message is the refusal, set in queue())
     for item in plan.users_add + plan.users_update:
         if queue(commands.user_upsert(item.pin, item.name),
                  confirm.user_sync(item.pin, item.fields_hash, item.employee_id),
@@ -273,8 +259,7 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
             enqueue(session, device, readback.op, readback.data, actor, sync=dict(confirm.READBACK))
         res.sent["readback"] = 1
     res.readback = {"queued": res.sent["commands"],
-                    "note": tr("status berubah saat terminal mengonfirmasi tiap perintah",
-                               "the state changes as the terminal confirms each command")}
+                    "note": stored(msg("sync.queued_note"))}
     if any(i.status == "error" for i in res.issues):
         res.status = "partial"
     return res

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.fleet.registry import DeviceSpec, RegistryError, add_device
+from hub.messages import render
 from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
@@ -19,7 +20,7 @@ from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock
 from hub.store.models import AuditLog, Device
 from hub.web import queries, review
 from hub.web.auth import Principal
-from hub.web.deps import DB, SaneDate, SaneDateTime, api_principal
+from hub.web.deps import DB, SaneDate, SaneDateTime, api_principal, lang_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -243,7 +244,7 @@ def me(who: Principal = Depends(api_principal(""))) -> Me:
 def devices(request: Request, site: str | None = Query(None, max_length=64),
             who: Principal = Depends(api_principal("fleet.read")),
             session: Session = DB) -> list[dict]:
-    return queries.fleet(session, request.app.state.settings, site)
+    return queries.fleet(session, request.app.state.settings, site, lang_of(request))
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)
@@ -252,9 +253,10 @@ def device(request: Request, serial: str, who: Principal = Depends(api_principal
     dev = session.scalar(select(Device).where(Device.serial == serial))
     if dev is None:
         raise HTTPException(404, f"terminal '{serial}' tidak ditemukan / not found")
-    row = next(r for r in queries.fleet(session, request.app.state.settings) if r["id"] == dev.id)
-    row["pulls"] = [PullRun.model_validate(r, from_attributes=True)
-                    for r in queries.pull_history(session, dev.id)]
+    lang = lang_of(request)
+    row = next(r for r in queries.fleet(session, request.app.state.settings, lang=lang) if r["id"] == dev.id)
+    row["pulls"] = [PullRun.model_validate(r, from_attributes=True).model_copy(
+        update={"error": render(r.error, lang) or None}) for r in queries.pull_history(session, dev.id)]
     return row
 
 

@@ -34,6 +34,7 @@ from hub.web.deps import (
     SESSION_COOKIE,
     Forbidden,
     form_principal,
+    lang_of,
     page_principal,
     render,
     settings_of,
@@ -131,7 +132,7 @@ async def logout(request: Request, who: Principal = Depends(form_principal("")),
 def dashboard(request: Request, site: str | None = None,
               who: Principal = Depends(page_principal("fleet.read")),
               session: Session = DB) -> Response:
-    rows = queries.fleet(session, settings_of(request), site or None)
+    rows = queries.fleet(session, settings_of(request), site or None, lang_of(request))
     return render(request, "dashboard.html", rows=rows, sites=queries.sites(session), site=site or "",
                   online=sum(r["online"] for r in rows))
 
@@ -176,7 +177,7 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
     from hub.adapters.adms.quarantine import held  # noqa: PLC0415
 
-    row = next(r for r in queries.fleet(session, settings_of(request)) if r["id"] == device.id)
+    row = next(r for r in queries.fleet(session, settings_of(request), lang=lang_of(request)) if r["id"] == device.id)
     edge = None
     if device.kind == "adms":
         from hub.adapters.adms.trust import describe  # noqa: PLC0415

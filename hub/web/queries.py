@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.config import Settings
+from hub.messages import render
 from hub.punch import PunchFlag
 from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site, Template, utcnow
 
@@ -19,7 +20,8 @@ def online_window(settings: Settings) -> timedelta:
     return timedelta(minutes=max(15, 3 * settings.scheduler.pull_every_min))
 
 
-def fleet(session: Session, settings: Settings, site_code: str | None = None) -> list[dict[str, Any]]:
+def fleet(session: Session, settings: Settings, site_code: str | None = None,
+          lang: str | None = None) -> list[dict[str, Any]]:
     q = select(Device, Site.code).outerjoin(Site, Site.id == Device.site_id).order_by(Device.serial)
     if site_code:
         q = q.where(Site.code == site_code)
@@ -47,7 +49,7 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None) ->
             "backlog": backlog(d, run),
             "clock_offset_s": offset,
             "clock_suspect": offset is not None and abs(offset) > settings.pull.clock_tolerance_s,
-            "last_error": d.last_error or (run.error if run and run.status != "ok" else None),
+            "last_error": render(d.last_error or (run.error if run and run.status != "ok" else None), lang) or None,
             "failures": d.failures or 0, "failing_since": d.failing_since, "backoff_s": d.backoff_s,
             "recovered_at": d.recovered_at,
         })

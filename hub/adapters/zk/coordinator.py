@@ -33,6 +33,7 @@ from hub.config import PullSettings
 from hub.fleet import health
 from hub.gc_pause import gc_paused
 from hub.i18n import tr
+from hub.messages import msg
 from hub.protocols.zk import ZkProtocolError
 from hub.protocols.zk_records import ParsedLog, ZkLogRecord
 from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
@@ -155,10 +156,7 @@ class Puller:
         try:
             run_id = self._open_run(target)
         except SQLAlchemyError as exc:
-            res.error = tr(f"basis data tidak tersedia: {exc.__class__.__name__}; terminal tidak "
-                           "disentuh, ulangi setelah basis data pulih",
-                           f"database unavailable: {exc.__class__.__name__}; terminal left "
-                           "untouched, retry once the database is back")
+            res.error = msg("pull.db_unavailable", cls=exc.__class__.__name__)
             res.seconds = time.monotonic() - started
             return res
         attempts = 1 + max(0, self.settings.retries)
@@ -169,14 +167,12 @@ class Puller:
                 res.error = None
                 break
             except NETWORK_ERRORS as exc:
-                res.error = tr(f"gagal berkomunikasi: {exc}", f"communication failed: {exc}")
+                res.error = msg("pull.comm_failed", detail=exc)
             except ZkProtocolError as exc:
-                res.error = tr(f"data terminal tidak dapat dibaca: {exc}",
-                               f"terminal data cannot be read: {exc}")
+                res.error = msg("pull.unreadable", detail=exc)
                 break
             except SQLAlchemyError as exc:
-                res.error = tr(f"gagal menyimpan ke basis data: {exc.__class__.__name__}: {exc}",
-                               f"could not write to the database: {exc.__class__.__name__}: {exc}")
+                res.error = msg("pull.db_write", detail=f"{exc.__class__.__name__}: {exc}")
                 break
             if attempt + 1 < attempts and not self.stop.is_set():
                 self.sleep(min(8.0, 0.25 * 2 ** attempt))

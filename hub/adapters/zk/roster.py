@@ -24,7 +24,7 @@ from hub.adapters.zk.sessions import SESSIONS
 from hub.adapters.zk.targets import Target
 from hub.commands import DevicePlan, Issue, TemplateItem, UserItem
 from hub.config import get_settings
-from hub.i18n import tr
+from hub.messages import msg
 from hub.protocols import zk as codec
 
 BATCH_USERS = 250  # users (with their templates) per upload buffer
@@ -78,12 +78,10 @@ def push_plan(target: Target, plan: DevicePlan, blobs: dict[int, bytes], hold_re
             users_back = zs.read_users()[0]
             tmpls_back = zs.read_templates() if users_back else []
     except ZkClientError as exc:
-        out.error = tr(f"terminal tidak dapat dihubungi ({exc}); perubahan dikirim lagi saat terminal kembali",
-                       f"terminal unreachable ({exc}); the change is sent again when it is back")
+        out.error = msg("sync.unreachable", detail=exc)
         return out
     except (ZKError, OSError, codec.ZkProtocolError) as exc:
-        out.error = tr(f"sambungan terputus di tengah sinkronisasi: {exc}; jalankan `hub sync apply` lagi",
-                       f"connection lost during sync: {exc}; run `hub sync apply` again")
+        out.error = msg("sync.link_lost", detail=exc)
         return out
     out.users = [(u.uid, u.user_id, u.name) for u in users_back]
     uid_pin = {u.uid: u.user_id for u in users_back}
@@ -115,14 +113,11 @@ def _zk_batches(plan: DevicePlan, fps: list[TemplateItem], blobs: dict[int, byte
         item = wanted.get(pin)
         old = on_terminal.get(pin)
         if old is None and item is None:
-            res.issues.append(Issue("template_add", pin, tr("pengguna tidak ada di terminal; template ditunda",
-                                                            "user is not on the terminal; template held")))
+            res.issues.append(Issue("template_add", pin, msg("sync.user_absent_template_held")))
             continue
         if old is None:
             if users_free <= 0:
-                res.issues.append(Issue("user_add", pin, tr(
-                    f"terminal penuh (kapasitas {cap.users_cap} pengguna); pengguna dan templatnya tidak dikirim",
-                    f"terminal full ({cap.users_cap} users); user and templates not sent"),
+                res.issues.append(Issue("user_add", pin, msg("sync.terminal_full", cap=cap.users_cap),
                     employee_id=item.employee_id if item else None))
                 continue
             users_free -= 1
@@ -139,9 +134,8 @@ def _zk_batches(plan: DevicePlan, fps: list[TemplateItem], blobs: dict[int, byte
             if blob is None:
                 continue
             if fingers_free <= 0:
-                res.issues.append(Issue("template_add", pin, tr(
-                    f"memori sidik jari terminal penuh (kapasitas {cap.fingers_cap})",
-                    f"terminal fingerprint memory full ({cap.fingers_cap})"), finger_index=t.finger_index))
+                res.issues.append(Issue("template_add", pin, msg("sync.fingers_full", cap=cap.fingers_cap),
+                                        finger_index=t.finger_index))
                 continue
             fingers_free -= 1
             tmpls.append(codec.Template(user.uid, t.finger_index, 1, blob))
@@ -164,8 +158,7 @@ def _send_isolating(zs: Any, users: list[codec.User], tmpls: list[codec.Template
         return
     except codec.ZkRecordError as exc:  # cannot even be encoded: find the record
         if len(users) == 1 and not tmpls:
-            res.issues.append(Issue("user_add", meta.get(users[0].uid), tr(
-                f"data pengguna tidak dapat dikirim: {exc}", f"user record cannot be sent: {exc}")))
+            res.issues.append(Issue("user_add", meta.get(users[0].uid), msg("sync.user_unencodable", detail=exc)))
             return
         problem: Exception = exc
     except BatchRejected as exc:
@@ -177,21 +170,18 @@ def _send_isolating(zs: Any, users: list[codec.User], tmpls: list[codec.Template
     u = users[0]
     pin = meta.get(u.uid)
     if not tmpls:
-        res.issues.append(Issue("user_add", pin, tr(f"terminal menolak pengguna: {problem}",
-                                                    f"terminal rejected the user: {problem}")))
+        res.issues.append(Issue("user_add", pin, msg("sync.user_rejected", detail=problem)))
         return
     try:  # the user alone, then each template with it
         res.sent["bytes"] += zs.upload([u], [], user_size)
         res.sent["users_sent"] += 1
     except (BatchRejected, codec.ZkRecordError) as exc:
-        res.issues.append(Issue("user_add", pin, tr(f"terminal menolak pengguna: {exc}",
-                                                    f"terminal rejected the user: {exc}")))
+        res.issues.append(Issue("user_add", pin, msg("sync.user_rejected", detail=exc)))
         return
     for t in tmpls:
         try:
             res.sent["bytes"] += zs.upload([u], [t], user_size)
             res.sent["templates_sent"] += 1
         except (BatchRejected, codec.ZkRecordError) as exc:
-            res.issues.append(Issue("template_add", pin, tr(f"terminal menolak template jari {t.fid}: {exc}",
-                                                            f"terminal rejected the finger {t.fid} template: {exc}"),
+            res.issues.append(Issue("template_add", pin, msg("sync.template_rejected", finger=t.fid, detail=exc),
                                     finger_index=t.fid))
