@@ -40,12 +40,14 @@ from sqlalchemy.orm import Session  # noqa: E402
 from zk import ZK  # noqa: E402
 from zk.user import User as PyzkUser  # noqa: E402
 
-from hub.adapters.zk.coordinator import Puller, load_targets, to_punches  # noqa: E402
+from hub.adapters.zk.coordinator import Puller, load_targets  # noqa: E402
+from hub.adapters.zk.normalise import to_punches  # noqa: E402
 from hub.config import PullSettings, Settings, set_settings  # noqa: E402
 from hub.fleet.registry import DeviceSpec, add_device  # noqa: E402
 from hub.protocols import zk  # noqa: E402
+from hub.protocols.zk_codes import zk_state, zk_verify  # noqa: E402
 from hub.protocols.zk_records import parse_attendance  # noqa: E402
-from hub.punch import Punch, Source, zk_state, zk_verify  # noqa: E402
+from hub.punch import Punch, Source  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
 from hub.store.ingest import ingest_punches  # noqa: E402
 from hub.store.models import Device, Employee, PinMapping, RawPunch  # noqa: E402

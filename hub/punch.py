@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from hub.times import to_utc, utcnow
+from hub.times import to_utc
 
 
 class Source(enum.StrEnum):
@@ -71,35 +71,6 @@ class PunchFlag(enum.IntFlag):
         return out
 
 
-# ZK "state" byte (attendance state / punch) -> canonical state.
-ZK_STATE = {
-    0: State.CHECK_IN,
-    1: State.CHECK_OUT,
-    2: State.BREAK_OUT,
-    3: State.BREAK_IN,
-    4: State.OT_IN,
-    5: State.OT_OUT,
-}
-# ZK verify byte -> canonical verify (TFT/ADMS numbering; 0 is password on old units).
-ZK_VERIFY = {
-    0: Verify.PASSWORD,
-    1: Verify.FINGERPRINT,
-    2: Verify.CARD,
-    3: Verify.PASSWORD,
-    4: Verify.CARD,
-    15: Verify.FACE,
-    25: Verify.PALM,
-}
-
-
-def zk_state(code: int) -> State:
-    return ZK_STATE.get(code, State.UNDEFINED)
-
-
-def zk_verify(code: int) -> Verify:
-    return ZK_VERIFY.get(code, Verify.OTHER)
-
-
 # Years a terminal can represent (ZK time encoding is 2000-2099); a date outside what the
 # hub accepts as plausible is kept, flagged out_of_range.
 EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)
@@ -127,9 +98,3 @@ class Punch:
 
     def instant(self) -> datetime:
         return self.utc_time if self.utc_time is not None else to_utc(self.local_time, self.tz)
-
-
-def plausible(local_time: datetime, now: datetime | None = None,
-              future: timedelta = timedelta(days=2)) -> bool:
-    now = now or utcnow()  # a wall-clock time is never more than 14 h ahead of UTC
-    return EARLIEST_PLAUSIBLE <= local_time <= now + future

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from hub.punch import Punch, Source, zk_state, zk_verify
+from hub.protocols.zk_codes import zk_state, zk_verify
+from hub.punch import Punch, Source
 from hub.reconcile.daily import reconcile_period
 from hub.reconcile.evidence import QUARANTINABLE, decide_punches
 from hub.reconcile.period import month_figures

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import pull_fleet
 from hub.config import PullSettings
-from hub.punch import zk_state, zk_verify
+from hub.protocols.zk_codes import zk_state, zk_verify
 from hub.simulator import groundtruth
 from hub.store.models import Device, RawPunch
 from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http

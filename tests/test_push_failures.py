@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, text
 from hub.adapters.mqtt.listener import MqttListener
 from hub.protocols import adms
 from hub.protocols import mqtt as proto
-from hub.punch import zk_state, zk_verify
+from hub.protocols.zk_codes import zk_state, zk_verify
 from hub.push import service
 from hub.push.models import DeviceCommand
 from hub.secrets import unseal_tree

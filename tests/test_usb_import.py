@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hub.adapters.usb import parse_attlog, parse_csv
+from hub.adapters.usb.files import parse_attlog, parse_csv
 from hub.adapters.zk.coordinator import Puller, load_targets
 from hub.cli.main import app
 from hub.protocols import zk

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from hub.config import PullSettings
 from hub.fleet.registry import DeviceSpec, add_device
 from hub.protocols import zk
+from hub.protocols.zk_codes import zk_state, zk_verify
 from hub.protocols.zk_records import decode_time
-from hub.punch import zk_state, zk_verify
 from hub.simulator.zk.server import ThreadedTerminal, start_in_thread
 from hub.simulator.zk.terminal import Terminal
 from hub.store.models import RawPunch

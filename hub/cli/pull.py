@@ -159,7 +159,7 @@ def import_attlog(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
                                               help="attlog .dat dari USB atau CSV ekspor"),
                   device: str = typer.Option(..., "--device", help="nomor seri terminal")) -> None:
     """Impor log absensi dari USB (attlog .dat) atau CSV; baris rusak dilaporkan."""
-    from hub.adapters.usb import MAX_BAD_SHOWN, parse_file
+    from hub.adapters.usb.files import MAX_BAD_SHOWN, parse_file
     from hub.fleet.registry import RegistryError, find_device
     from hub.store import runs
 
@@ -203,7 +203,7 @@ def _nips_to_pins(s: Session, parsed, device_id: int) -> None:  # type: ignore[n
     whose NIP is unknown, or who have no PIN there, are reported and not imported."""
     from sqlalchemy import or_, select
 
-    from hub.adapters.usb import FileProblem
+    from hub.adapters.usb.files import FileProblem
     from hub.roster.identity import clean
     from hub.store.models import Device, Employee, PinMapping
 

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.punch import State, Verify, zk_state, zk_verify
+from hub.protocols.zk_codes import zk_state, zk_verify
+from hub.punch import State, Verify
 
 TABLES = ("ATTLOG", "OPERLOG", "ATTPHOTO", "BIODATA", "BIOPHOTO", "USERPIC", "ERRORLOG",
           "IDCARD", "OPTIONS")

@@ -18,7 +18,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from hub.protocols import mqtt as proto
-from hub.punch import ZK_STATE, zk_verify
+from hub.protocols.zk_codes import ZK_STATE, zk_verify
 from hub.simulator.terminal_state import Record, TerminalState
 
 

@@ -16,20 +16,15 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from hub.adapters.adms.normalise import attlog_punch
 from hub.protocols import adms
-from hub.punch import Punch, Source
+from hub.punch import Source
 from hub.push import service
 from hub.push.models import PushUserRecord, RejectedLine
 from hub.secrets import decrypt, encrypt, fingerprint, seal_tree
 from hub.store.models import Device, utcnow
 
 _BIOMETRIC = re.compile(r"((?:TMP|Tmp|Content)=)[^\t]*")
-
-
-def attlog_punch(device: service.KnownDevice, r: adms.AttRecord, stamp: str | None) -> Punch:
-    return Punch(device_id=device.id, source=Source.ADMS, pin=r.pin, local_time=r.local_time, tz=device.tz,
-                 state=r.state, verify=r.verify_label, work_code=r.work_code,
-                 raw={"line": "\t".join(r.raw), "status": r.status, "verify": r.verify, "stamp": stamp})
 
 
 # what an OPERLOG/BIODATA line carries that must not rest in clear

@@ -24,6 +24,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from hub.adapters.adms import quarantine, trust
+from hub.adapters.adms.normalise import attlog_punch
 from hub.peer import client_address, networks_of
 from hub.protocols import adms
 from hub.punch import Source
@@ -264,7 +265,7 @@ def _attlog(engine: Engine, device: service.KnownDevice, q: adms.CdataQuery, tex
     parsed = adms.parse_attlog(text)
     for err in parsed.errors:
         log.warning("ADMS %s: %s (kept in rejected_lines)", device.serial, err)
-    punches = [quarantine.attlog_punch(device, r, q.stamp) for r in parsed.records]
+    punches = [attlog_punch(device, r, q.stamp) for r in parsed.records]
 
     def also(conn: Connection) -> None:
         quarantine.keep(conn, device.id, "ATTLOG", parsed, q.stamp)

@@ -24,6 +24,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy import Engine, func, select, update
 
+from hub.adapters.mqtt.normalise import to_punches
 from hub.adapters.mqtt.tls import TlsOptions
 from hub.protocols import mqtt as proto
 from hub.punch import Punch, Source
@@ -222,10 +223,7 @@ class MqttListener:
         by_device: dict[int, tuple[service.KnownDevice, list[Punch]]] = {}
         for _msg, _sn, device, events in items:
             _, plist = by_device.setdefault(device.id, (device, []))
-            plist.extend(Punch(device_id=device.id, source=Source.MQTT, pin=e.pin,
-                               local_time=e.time_local, tz=device.tz, state=e.state,
-                               verify=e.verify, work_code=e.work_code, device_seq=e.seq,
-                               raw=e.raw, utc_time=e.utc_time) for e in events)
+            plist.extend(to_punches(device, events))
         delay = 0.2
         while True:
             try:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from zk.exception import ZKError
 
 from hub.adapters.zk.client import ZkClient, ZkClientError
+from hub.adapters.zk.normalise import to_punches
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
 from hub.adapters.zk.shards import process_count, pull_in_processes
 from hub.adapters.zk.targets import PullResult, Target
@@ -35,12 +36,13 @@ from hub.gc_pause import gc_paused
 from hub.i18n import tr
 from hub.messages import msg
 from hub.protocols.zk import ZkProtocolError
-from hub.protocols.zk_records import ParsedLog, ZkLogRecord
-from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
+from hub.protocols.zk_codes import zk_state, zk_verify
+from hub.protocols.zk_records import ParsedLog
+from hub.punch import PunchFlag, Source
 from hub.store import runs
 from hub.store.ingest import ingest_punches
 from hub.store.models import Device, DeviceOutage, RawPunch, Site, utcnow
-from hub.times import local_now
+from hub.times import in_windows, local_now, parse_windows
 
 log = logging.getLogger(__name__)
 
@@ -83,49 +85,8 @@ def _local_now(tz: str) -> datetime:
 
 
 def in_working_hours(spec: str, local: datetime) -> bool:
-    """`spec` like "06:00-18:00" (comma-separated windows allowed)."""
-    now = local.strftime("%H:%M")
-    for window in spec.split(","):
-        window = window.strip()
-        if not window:
-            continue
-        start, _, end = window.partition("-")
-        start, end = start.strip(), end.strip()
-        if (start <= now < end) if start <= end else (now >= start or now < end):
-            return True
-    return False
-
-
-def to_punches(records: Iterable[ZkLogRecord], target: Target, source: str,
-               flags: int = 0) -> list[Punch]:
-    """Canonical punches from log records (the hot loop of a full pull: kept lean)."""
-    out: list[Punch] = []
-    append = out.append
-    out_of_range = int(PunchFlag.OUT_OF_RANGE)
-    states: dict[int, str] = {}
-    verifies: dict[int, str] = {}
-    dev, tz = target.id, target.tz
-    for r in records:
-        st = states.get(r.state)
-        if st is None:
-            st = states[r.state] = zk_state(r.state)
-        vf = verifies.get(r.verify)
-        if vf is None:
-            vf = verifies[r.verify] = zk_verify(r.verify)
-        # raw: the device's own fields (time_raw only where the date itself is broken)
-        raw: dict[str, Any] = {"index": r.index, "state": r.state, "verify": r.verify}
-        f = flags
-        if r.uid is not None:
-            raw["uid"] = r.uid
-        if r.workcode:
-            raw["workcode"] = r.workcode
-        if r.time_error:
-            raw["time_raw"] = r.time_raw
-            raw["time_error"] = r.time_error
-            f |= out_of_range
-        append(Punch(dev, source, r.pin, r.local_time, tz, st, vf,
-                     str(r.workcode) if r.workcode else None, None, raw, f))
-    return out
+    """`spec` like "06:00-18:00" (comma-separated windows allowed; may cross midnight)."""
+    return in_windows(local.time(), parse_windows(spec))
 
 
 class Puller:

@@ -25,11 +25,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hub.adapters.zk.coordinator import Puller, Target, default_client, load_targets
+from hub.adapters.zk.normalise import live_punch
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
 from hub.config import PullSettings
 from hub.fleet import health
 from hub.protocols import zk as codec
-from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
+from hub.punch import Punch, PunchFlag, Source
 from hub.store import runs
 from hub.store.ingest import ingest_punches
 from hub.times import local_now
@@ -117,9 +118,7 @@ class LiveListener(threading.Thread):
                 except codec.ZkProtocolError as exc:
                     self.errors.append(f"event: {exc}")
                     continue
-                punch = Punch(t.id, str(source), ev.user_id, ev.when, t.tz, zk_state(ev.state),
-                              zk_verify(ev.verify), raw={"live": True, "state": ev.state,
-                                                         "verify": ev.verify}, flags=flags)
+                punch = live_punch(t, str(source), ev, flags)
                 with self.engine.begin() as conn:
                     result = ingest_punches(conn, [punch], run_id)
                     seen += result.seen

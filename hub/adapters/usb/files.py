@@ -5,7 +5,7 @@ attlog .dat (tab-separated, one punch per line, PIN right-aligned with spaces):
     PIN <TAB> YYYY-MM-DD HH:MM:SS <TAB> c3 <TAB> state <TAB> verify <TAB> workcode [...]
 
 `c3` is the machine number on the units we know (usually 1); state and verify use the same
-codes as the binary log, and go through the same mapping (hub.punch.zk_state/zk_verify) as
+codes as the binary log, and go through the same mapping (hub.protocols.zk_codes) as
 a network pull, so a punch imported from USB and pulled later is the same row. Files with
 only four columns carry (PIN, time, verify, state).
 A CSV export needs a header naming at least the PIN (or NIP) and time columns. A file keyed
@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from hub.adapters.usb.normalise import normalise
 from hub.i18n import tr
-from hub.punch import Punch, PunchFlag, Source, zk_state, zk_verify
+from hub.punch import Punch
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S",
                 "%d-%m-%Y %H:%M:%S", "%d/%m/%Y %H:%M")
@@ -88,13 +89,6 @@ def _pin(text: str) -> str:
     return pin
 
 
-def _punch(device_id: int, tz: str, pin: str, when: datetime, state: int, verify: int,
-           workcode: int, raw: dict) -> Punch:
-    return Punch(device_id, Source.FILE, pin, when, tz, zk_state(state), zk_verify(verify),
-                 work_code=str(workcode) if workcode else None, raw=raw,
-                 flags=int(PunchFlag.NONE))
-
-
 def parse_attlog(text: str, device_id: int, tz: str) -> ParsedFile:
     out = ParsedFile(format="attlog")
     for no, line in enumerate(text.splitlines(), start=1):
@@ -121,7 +115,7 @@ def parse_attlog(text: str, device_id: int, tz: str) -> ParsedFile:
         except ValueError as exc:
             out.problems.append(FileProblem(no, str(exc)))
             continue
-        out.punches.append(_punch(device_id, tz, pin, when, state, verify, workcode,
+        out.punches.append(normalise(device_id, tz, pin, when, state, verify, workcode,
                                   {"line": no, "fields": cols[2:]}))
     return out
 
@@ -191,7 +185,7 @@ def parse_csv(text: str, device_id: int, tz: str) -> ParsedFile:
         except ValueError as exc:
             out.problems.append(FileProblem(no, str(exc)))
             continue
-        out.punches.append(_punch(device_id, tz, pin, when, state, verify, workcode,
+        out.punches.append(normalise(device_id, tz, pin, when, state, verify, workcode,
                                   {"line": no, "nip": pin} if out.key == "nip" else {"line": no}))
     return out
 

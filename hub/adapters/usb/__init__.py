@@ -1,0 +1,1 @@
+"""USB fallback: attendance files from a terminal's stick, and CSV exports."""
