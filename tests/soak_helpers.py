@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from hub.fleet.seed import register
 from hub.protocols.zk_codes import zk_state, zk_verify
 from hub.punch import Punch, Source
 from hub.reconcile.daily import reconcile_period
 from hub.reconcile.evidence import QUARANTINABLE, decide_punches
 from hub.reconcile.period import month_figures
-from hub.simulator.register import register
 from hub.store.db import make_engine, upgrade
 from hub.store.ingest import ingest_punches
 from hub.store.models import Device, DeviceOutage, IngestRun, RawPunch

@@ -189,7 +189,7 @@ def test_mix_parser_messages() -> None:
 
 
 def test_register_roster_in_store(engine, tmp_path: Path) -> None:
-    from hub.simulator.register import register
+    from hub.fleet.seed import register
     from hub.store.models import Device, Employee, EmployeeSite, PinMapping, Site
 
     small = generate(PopulationSpec(devices=6, employees=150, days=3, start=date(2026, 10, 5), seed=3))

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import pull_fleet
 from hub.config import PullSettings
+from hub.fleet.seed import register
 from hub.simulator import groundtruth
 from hub.simulator.fleet import Fleet, FleetConfig
 from hub.simulator.population import PopulationSpec
 from hub.simulator.push_fleet import push_serials, run_push_fleet
-from hub.simulator.register import register
 from hub.store.models import Device, RawPunch
 from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
 from tests.push_fixtures import Broker

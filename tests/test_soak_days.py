@@ -14,12 +14,12 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
+from hub.fleet.seed import register
 from hub.protocols import zk
 from hub.reconcile.daily import reconcile_period
 from hub.scheduler import jobs
 from hub.simulator import groundtruth
 from hub.simulator.population import PopulationSpec, generate, user_name
-from hub.simulator.register import register
 from hub.simulator.zk.server import start_in_thread
 from hub.simulator.zk.terminal import Terminal
 from tests.proc_helpers import hub_env, start_hub

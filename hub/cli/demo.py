@@ -86,12 +86,12 @@ def demo(
 ) -> None:
     """Demo lengkap: armada simulasi, tarik data, rekonsiliasi, konsol web."""
     from hub.adapters.zk.coordinator import pull_fleet
+    from hub.fleet.seed import register
     from hub.reconcile.daily import reconcile_period
     from hub.service.runner import Hub
     from hub.simulator import groundtruth
     from hub.simulator.fleet import Fleet, FleetConfig
     from hub.simulator.population import PopulationSpec
-    from hub.simulator.register import register
 
     settings = get_settings()
     engine = ensure_store()

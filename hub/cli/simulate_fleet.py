@@ -160,8 +160,8 @@ def _summary(fl) -> None:
 
 
 def _register(fl, pin_group: str) -> None:
+    from hub.fleet.seed import register
     from hub.simulator import groundtruth
-    from hub.simulator.register import register
 
     roster = groundtruth.read_roster(fl.ground_truth_dir)
     with console.status(tr("Mendaftarkan ke hub", "Registering with the hub")), store() as session:
