@@ -28,16 +28,20 @@ from tests.web_fixtures import (  # noqa: F401  (fixtures)
     web_env,
 )
 
-ALL = {"it", "admin", "reviewer", "auditor"}
-# Who may do what, written out independently of hub.web.auth.PERMISSIONS.
+ALL = {"it", "admin", "operator", "verifier", "bpkad", "reviewer", "auditor"}
+# Who may do what, written out independently of hub.web.auth.PERMISSIONS. (The operator works
+# for OPD1, where every route below points: what lies outside is tests/test_web_scope.py.)
 ALLOWED = {
     "any": ALL,
     "fleet.read": {"it", "admin", "auditor"},
     "fleet.write": {"it"},
-    "roster.read": {"admin", "reviewer", "auditor"},
-    "punch.read": ALL,
-    "review.read": {"reviewer", "auditor"},
-    "review.write": {"reviewer"},
+    "roster.read": {"admin", "operator", "verifier", "reviewer", "auditor"},
+    "punch.read": ALL - {"bpkad"},
+    "review.read": {"operator", "verifier", "bpkad", "reviewer", "auditor"},
+    "review.write": {"operator", "reviewer"},
+    "review.approve": {"verifier", "reviewer"},
+    "recap.lock": {"bpkad", "reviewer"},
+    "audit.read": {"it", "reviewer", "auditor"},
     "face.enroll": {"admin"},
     "mobile.credentials": {"admin", "it"},
     "mobile.credentials+roster.read": {"admin"},  # the employee page's mobile section
@@ -54,15 +58,15 @@ PAGES = [
     ("GET", "/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/corrections", "review.write"),
     ("GET", "/approvals", "review.read"),
-    ("POST", "/approvals/999", "review.write"),
+    ("POST", "/approvals/999", "review.approve"),
     ("GET", "/recap?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/recap/day?employee_id=1&day=2026-10-05", "review.read"),
-    ("POST", "/recap/lock", "review.write"),
-    ("GET", "/recap/lock?site=OPD1&month=2026-10", "review.write"),
+    ("POST", "/recap/lock", "recap.lock"),
+    ("GET", "/recap/lock?site=OPD1&month=2026-10", "recap.lock"),
     ("POST", "/nodata/decide", "review.write"),
     ("POST", "/quarantine/decide", "review.write"),
     ("GET", "/recap/export.csv?site=OPD1&month=2026-10", "review.read"),
-    ("GET", "/audit", "review.read"),
+    ("GET", "/audit", "audit.read"),
     ("POST", "/logout", "any"),
 ]
 API = [
@@ -76,11 +80,11 @@ API = [
     ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/api/corrections", "review.write"),
     ("GET", "/api/corrections/pending", "review.read"),
-    ("POST", "/api/corrections/999/decision", "review.write"),
+    ("POST", "/api/corrections/999/decision", "review.approve"),
     ("GET", "/api/recap?site=OPD1&month=2026-10", "review.read"),
-    ("GET", "/api/recap/preview?site=OPD1&month=2026-10", "review.write"),
-    ("POST", "/api/recap/lock", "review.write"),
-    ("POST", "/api/recap/unlock", "review.write"),
+    ("GET", "/api/recap/preview?site=OPD1&month=2026-10", "recap.lock"),
+    ("POST", "/api/recap/lock", "recap.lock"),
+    ("POST", "/api/recap/unlock", "recap.lock"),
     ("POST", "/api/nodata/decisions", "review.write"),
     ("POST", "/api/quarantine/decisions", "review.write"),
 ]

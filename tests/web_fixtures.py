@@ -24,7 +24,7 @@ from hub.punch import PunchFlag
 from hub.store.db import make_engine, reset_engines, session_scope
 from hub.store.models import Device, Employee, IngestRun, PinMapping, RawPunch, Site, Template, utcnow
 from hub.web import auth as web_auth
-from hub.web.auth import add_user, new_api_token
+from hub.web.auth import add_user, bind_sites, find_user, new_api_token
 from hub.web.models import ROLES
 
 # Cheap argon2 parameters for the tests' many users and logins (the hub keeps the library's
@@ -34,7 +34,9 @@ web_auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "kata-sandi-uji"
 DAY = datetime(2026, 10, 5)  # a Monday, in the past
 MONTH = "2026-10"
-USERS = {"it": "it1", "admin": "admin1", "reviewer": "rev1", "auditor": "aud1"}
+USERS = {"it": "it1", "admin": "admin1", "operator": "op1", "verifier": "ver1", "bpkad": "bpk1",
+         "reviewer": "rev1", "auditor": "aud1"}
+OPERATOR_OFFICE = "OPD1"  # op1 works for OPD1 only
 APPROVER = "rev2"  # a second reviewer: nobody approves their own correction
 
 
@@ -124,6 +126,7 @@ def build_env(db_url: str, var_dir: Path) -> WebEnv:
         rev2 = add_user(s, APPROVER, PASSWORD, "reviewer")
         env.tokens[APPROVER] = new_api_token(s, rev2, "tests")
         seed(s, env)
+        bind_sites(s, find_user(s, USERS["operator"]), [OPERATOR_OFFICE])
     engine.dispose()
     return env
 

@@ -22,8 +22,8 @@ from hub.cli.common import console, ensure_store, fail, store
 from hub.config import get_settings
 from hub.i18n import tr
 
-DEMO_USERS = (("it", "it"), ("admin", "admin"), ("reviewer", "reviewer"),
-              ("approver", "reviewer"), ("auditor", "auditor"))
+DEMO_USERS = (("it", "it"), ("admin", "admin"), ("reviewer", "reviewer"), ("approver", "verifier"),
+              ("bpkad", "bpkad"), ("auditor", "auditor"))
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - a demo on loopback; printed on purpose
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from hub.cli.common import OutputFormat, audit, cli_actor, emit, err_console, fail, store
 from hub.config import get_settings
 from hub.i18n import tr
-from hub.web.auth import AuthError, add_user, find_user, new_api_token, unlock
+from hub.web.auth import SCOPED_ROLES, AuthError, add_user, bind_sites, bound_codes, find_user, new_api_token, unlock
 from hub.web.models import ROLES, ApiToken, User
 
 app = typer.Typer(help=tr("Pengguna konsol web dan token API.", "Web console users and API tokens."),
@@ -24,16 +24,21 @@ def user_add(
     full_name: str = typer.Option("", "--name", help="nama lengkap"),
     password_stdin: bool = typer.Option(False, "--password-stdin",
                                         help="baca kata sandi dari stdin (untuk skrip), bukan dari prompt"),
+    sites: list[str] = typer.Option([], "--site", help="kantor yang dilayani (boleh berulang; wajib untuk operator)"),
 ) -> None:
     """Tambah pengguna konsol web. Kata sandi ditanyakan (tidak tampil) atau dibaca dari stdin;
     tidak pernah dari argumen, agar tidak terlihat di daftar proses."""
     password = _read_password(password_stdin)
     with store() as s:
         try:
+            if role in SCOPED_ROLES and not sites:
+                raise AuthError(tr(f"peran {role} hanya melihat kantornya: sebutkan --site KODE",
+                                   f"role {role} sees only its offices: give --site CODE"))
             user = add_user(s, username, password, role, full_name)
+            codes = bind_sites(s, user, sites)
         except AuthError as exc:
             fail(str(exc))
-        audit(s, cli_actor(), "user.add", "user", user.id, username=user.username, role=role)
+        audit(s, cli_actor(), "user.add", "user", user.id, username=user.username, role=role, sites=codes)
     typer.echo(tr(f"Pengguna {user.username} ({role}) dibuat.", f"User {user.username} ({role}) created."))
 
 
@@ -69,9 +74,29 @@ def user_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) 
     """Daftar pengguna."""
     with store() as s:
         rows = [{"username": u.username, "name": u.full_name, "role": u.role,
+                 "offices": ", ".join(bound_codes(s, u.id)) or tr("(semua)", "(all)"),
                  "active": "ya" if u.active else "tidak", "last_login": u.last_login_at}
                 for u in s.scalars(select(User).order_by(User.username))]
-    emit(rows, ["username", "name", "role", "active", "last_login"], fmt, title=tr("Pengguna", "Users"))
+    emit(rows, ["username", "name", "role", "offices", "active", "last_login"], fmt, title=tr("Pengguna", "Users"))
+
+
+@app.command("bind")
+def user_bind(username: str = typer.Argument(...),
+              sites: list[str] = typer.Option([], "--site",
+                                              help="kantor (boleh berulang); tanpa --site: semua")) -> None:
+    """Tetapkan kantor yang dilayani pengguna: ia melihat kantor itu dan unit di bawahnya saja."""
+    with store() as s:
+        try:
+            user = find_user(s, username)
+            if user.role in SCOPED_ROLES and not sites:
+                raise AuthError(tr(f"peran {user.role} hanya melihat kantornya: sebutkan --site KODE",
+                                   f"role {user.role} sees only its offices: give --site CODE"))
+            codes = bind_sites(s, user, sites)
+        except AuthError as exc:
+            fail(str(exc))
+        audit(s, cli_actor(), "user.bind", "user", user.id, username=user.username, sites=codes)
+    shown = ", ".join(codes)
+    typer.echo(tr(f"{username}: {shown or 'semua kantor'}.", f"{username}: {shown or 'all offices'}."))
 
 
 @app.command("revoke")

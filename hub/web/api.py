@@ -17,8 +17,8 @@ from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
-from hub.store.models import AuditLog, Device
-from hub.web import queries, review
+from hub.store.models import AuditLog, Device, Employee
+from hub.web import queries, review, scope
 from hub.web.auth import Principal
 from hub.web.deps import DB, SaneDate, SaneDateTime, api_principal, lang_of
 
@@ -244,13 +244,14 @@ def me(who: Principal = Depends(api_principal(""))) -> Me:
 def devices(request: Request, site: str | None = Query(None, max_length=64),
             who: Principal = Depends(api_principal("fleet.read")),
             session: Session = DB) -> list[dict]:
-    return queries.fleet(session, request.app.state.settings, site, lang_of(request))
+    scope.site(session, who, site)
+    return scope.rows(who, queries.fleet(session, request.app.state.settings, site, lang_of(request)))
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)
 def device(request: Request, serial: str, who: Principal = Depends(api_principal("fleet.read")),
            session: Session = DB) -> dict:
-    dev = session.scalar(select(Device).where(Device.serial == serial))
+    dev = scope.device(who, session.scalar(select(Device).where(Device.serial == serial)))
     if dev is None:
         raise HTTPException(404, f"terminal '{serial}' tidak ditemukan / not found")
     lang = lang_of(request)
@@ -264,6 +265,8 @@ def device(request: Request, serial: str, who: Principal = Depends(api_principal
 def register_device(request: Request, body: DeviceIn, who: Principal = Depends(api_principal("fleet.write")),
                     session: Session = DB) -> dict:
     spec = DeviceSpec(**body.model_dump())
+    if scope.site(session, who, spec.site) is None and who.scope is not None:
+        raise scope.OutOfScope()
     try:
         with session.begin_nested():
             dev = add_device(session, spec)
@@ -295,6 +298,7 @@ def pull_now(request: Request, serial: str, full: bool = Query(False),
 
     settings = request.app.state.settings
     engine = request.app.state.engine
+    scope.device(who, session.scalar(select(Device).where(Device.serial == serial)))
     targets = load_targets(engine, device=serial, include_disabled=True)
     if not targets:
         raise HTTPException(404, f"terminal ZK '{serial}' tidak ditemukan / ZK terminal not found")
@@ -311,7 +315,8 @@ def pull_now(request: Request, serial: str, full: bool = Query(False),
 def employees(site: str | None = Query(None, max_length=64), page: int = Query(1, ge=1, le=100000),
               per_page: int = Query(50, ge=1, le=500), who: Principal = Depends(api_principal("roster.read")),
               session: Session = DB) -> dict:
-    items, total = queries.employees(session, site, page, per_page)
+    scope.site(session, who, site)
+    items, total = queries.employees(session, site, page, per_page, scope.ids(who))
     return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
@@ -321,7 +326,8 @@ def punches(device: str | None = Query(None, max_length=64), site: str | None = 
             date_to: SaneDate | None = None, flag: Literal[queries.FLAG_NAMES] | None = None,  # type: ignore[valid-type]
             page: int = Query(1, ge=1, le=100000), per_page: int = Query(50, ge=1, le=500),
             who: Principal = Depends(api_principal("punch.read")), session: Session = DB) -> dict:
-    f = queries.PunchFilter(device, site, employee, date_from, date_to, flag)
+    scope.site(session, who, site)
+    f = queries.PunchFilter(device, site, employee, date_from, date_to, flag, scope.ids(who))
     items, total = queries.punches(session, f, page, per_page)
     return {"total": total, "page": page, "per_page": per_page, "items": items}
 
@@ -330,6 +336,7 @@ def punches(device: str | None = Query(None, max_length=64), site: str | None = 
 def exceptions(day: SaneDate, site: str = Query(max_length=64),
                who: Principal = Depends(api_principal("review.read")),
                session: Session = DB) -> list[dict]:
+    scope.site(session, who, site)
     try:
         s = review.find_site(session, site)
     except ReconcileError as exc:
@@ -344,6 +351,7 @@ def exceptions(day: SaneDate, site: str = Query(max_length=64),
 def propose(body: CorrectionIn, who: Principal = Depends(api_principal("review.write")),
             session: Session = DB):  # type: ignore[no-untyped-def]
     local = body.local_time.replace(tzinfo=None) if body.local_time else None
+    scope.employee(who, session.get(Employee, body.employee_id) if 0 < body.employee_id <= MAX_ID else None)
     try:
         with session.begin_nested():
             return rc.propose_correction(session, employee_id=body.employee_id, day=body.day, kind=body.kind,
@@ -356,16 +364,18 @@ def propose(body: CorrectionIn, who: Principal = Depends(api_principal("review.w
 @router.get("/corrections/pending", response_model=list[CorrectionOut])
 def pending(site: str | None = Query(None, max_length=64), who: Principal = Depends(api_principal("review.read")),
             session: Session = DB):  # type: ignore[no-untyped-def]
+    scope.site(session, who, site)
     try:
         s = review.find_site(session, site) if site else None
     except ReconcileError as exc:
         raise _problem(exc, 404) from exc
-    return [c for c, _ in review.pending_corrections(session, s)]
+    return [c for c, e in review.pending_corrections(session, s) if who.sees(e.site_id)]
 
 
 @router.post("/corrections/{correction_id}/decision", response_model=CorrectionOut)
 def decide(body: Decision, correction_id: int = FPath(ge=1, le=MAX_ID),
-           who: Principal = Depends(api_principal("review.write")), session: Session = DB):  # type: ignore[no-untyped-def]
+           who: Principal = Depends(api_principal("review.approve")), session: Session = DB):  # type: ignore[no-untyped-def]
+    scope.correction(session, who, correction_id)
     try:
         with session.begin_nested():
             fn = rc.approve_correction if body.decision == "approve" else rc.reject_correction
@@ -377,6 +387,7 @@ def decide(body: Decision, correction_id: int = FPath(ge=1, le=MAX_ID),
 @router.post("/nodata/decisions", status_code=201)
 def nodata_decision(body: NoDataDecisionIn, who: Principal = Depends(api_principal("review.write")),
                     session: Session = DB) -> dict:
+    scope.terminal_key(session, who, body.terminal)
     try:
         with session.begin_nested():
             row = decide_no_data(session, body.terminal, body.day, body.decision, body.reason, who.username)
@@ -390,6 +401,7 @@ def quarantine_decision(body: PunchDecisionIn, who: Principal = Depends(api_prin
                         session: Session = DB) -> dict:
     if not all(0 < i < 2**63 for i in body.punch_ids):
         raise HTTPException(422, "punch id di luar rentang / punch id out of range")
+    scope.punches(session, who, body.punch_ids)
     try:
         with session.begin_nested():
             n = decide_punches(session, body.punch_ids, body.decision, body.reason, who.username)
@@ -403,6 +415,7 @@ def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
           who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> dict:
     """The month's recap: the same figures as the page and the exports (frozen when locked)."""
     _month(month)
+    scope.site(session, who, site)
     try:
         s = review.find_site(session, site)
         fig = month_figures(session, month, s.id)
@@ -418,9 +431,10 @@ def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
 
 @router.get("/recap/preview", response_model=LockPreviewOut)
 def recap_preview(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
-                  who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
+                  who: Principal = Depends(api_principal("recap.lock")), session: Session = DB) -> dict:
     """What locking would freeze, and the code to confirm it with."""
     _month(month)
+    scope.site(session, who, site)
     try:
         s = review.find_site(session, site)
         p = preview_lock(session, month, s.id)
@@ -432,8 +446,9 @@ def recap_preview(site: str = Query(max_length=64), month: str = Query(pattern=M
 
 
 @router.post("/recap/lock", status_code=201)
-def recap_lock(body: LockIn, who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
+def recap_lock(body: LockIn, who: Principal = Depends(api_principal("recap.lock")), session: Session = DB) -> dict:
     """Freeze the figures whose code (from /recap/preview) the caller confirms."""
+    scope.site(session, who, body.site)
     try:
         s = review.find_site(session, body.site)
         with session.begin_nested():
@@ -444,8 +459,9 @@ def recap_lock(body: LockIn, who: Principal = Depends(api_principal("review.writ
 
 
 @router.post("/recap/unlock")
-def recap_unlock(body: LockIn, who: Principal = Depends(api_principal("review.write")),
+def recap_unlock(body: LockIn, who: Principal = Depends(api_principal("recap.lock")),
                  session: Session = DB) -> dict:
+    scope.site(session, who, body.site)
     try:
         s = review.find_site(session, body.site)
         with session.begin_nested():

@@ -25,6 +25,7 @@ from hub.store.db import make_engine
 from hub.web import api, pages
 from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, render
 from hub.web.limits import BodyLimit
+from hub.web.scope import OutOfScope
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -36,7 +37,10 @@ FACE_INSTALL = "./run hub --help (sets up the face extra: dlib-bin, face_recogni
 def _face_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(BEARER),
                 session: Session = DB) -> str:
     perm = next((p for prefix, p in FACE_PERMISSIONS if request.url.path.startswith(prefix)), "face.enroll")
-    return api_principal(perm)(creds, session).username
+    who = api_principal(perm)(creds, session)
+    if who.scope is not None:  # these name an employee by NIP only: whole-hub callers (BKPSDM)
+        raise OutOfScope()
+    return who.username
 
 
 def _mount_parts(app: FastAPI) -> list[str]:
@@ -86,9 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/login?next=" + quote(target), status_code=303)
 
     @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, _exc: Forbidden) -> Response:
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        out = isinstance(exc, OutOfScope)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "di luar kantor Anda / outside your offices" if out else
+                                 "peran Anda tidak diizinkan / your role is not allowed"}, status_code=403)
         return render(request, "error.html", status_code=403, title="Akses ditolak",
-                      message="Peran Anda tidak diizinkan membuka halaman ini.")
+                      message="Kantor ini di luar cakupan Anda." if out else
+                      "Peran Anda tidak diizinkan membuka halaman ini.")
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> Response:

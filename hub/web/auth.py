@@ -18,19 +18,27 @@ from sqlalchemy.orm import Session
 
 from hub.i18n import tr
 from hub.store.models import utcnow
-from hub.web.models import ROLES, ApiToken, LoginThrottle, User, WebSession
+from hub.store.sites import SiteTree
+from hub.web.models import ROLES, ApiToken, LoginThrottle, User, UserSite, WebSession
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
 
-# What each role may do. Pages and API routes name one permission each.
+# What each role may do. Pages and API routes name one permission each; what a permission
+# reaches is further limited to the user's offices (Principal.scope).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.credentials"}),
+    "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.credentials", "audit.read"}),
     "admin": frozenset({"roster.read", "punch.read", "fleet.read", "face.enroll", "mobile.credentials"}),
-    "reviewer": frozenset({"review.read", "review.write", "punch.read", "roster.read"}),
-    "auditor": frozenset({"fleet.read", "roster.read", "punch.read", "review.read"}),
+    "operator": frozenset({"review.read", "review.write", "punch.read", "roster.read"}),
+    "verifier": frozenset({"review.read", "review.approve", "punch.read", "roster.read"}),
+    "bpkad": frozenset({"review.read", "recap.lock"}),
+    "reviewer": frozenset({"review.read", "review.write", "review.approve", "recap.lock", "punch.read",
+                           "roster.read", "audit.read"}),
+    "auditor": frozenset({"fleet.read", "roster.read", "punch.read", "review.read", "audit.read"}),
 }
+# Roles that only ever see the offices they are bound to (none bound: nothing).
+SCOPED_ROLES = frozenset({"operator"})
 
 
 class AuthError(ValueError):
@@ -45,9 +53,15 @@ class Principal:
     username: str
     role: str
     csrf_token: str = ""
+    scope: frozenset[int] | None = None  # site ids this user may see; None: every office
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
+
+    def sees(self, site_id: int | None) -> bool:
+        """Whether an office (and what belongs to it) is within this user's offices. Things
+        with no office (an unassigned terminal or employee) are for unscoped users only."""
+        return self.scope is None or (site_id is not None and site_id in self.scope)
 
 
 def digest(token: str) -> str:
@@ -204,7 +218,8 @@ def session_principal(session: Session, token: str | None,
     row = session.scalar(select(WebSession).where(WebSession.token_sha256 == digest(token)))
     if row is None or row.expires_at <= (now or utcnow()) or not row.user.active:
         return None
-    return Principal(row.user.id, row.user.username, row.user.role, row.csrf_token)
+    return Principal(row.user.id, row.user.username, row.user.role, row.csrf_token,
+                     user_scope(session, row.user))
 
 
 def end_session(session: Session, token: str | None) -> None:
@@ -232,4 +247,35 @@ def token_principal(session: Session, token: str | None) -> Principal | None:
     if row is None or row.revoked or not row.user.active or (row.expires_at and row.expires_at <= utcnow()):
         return None
     row.last_used_at = utcnow()
-    return Principal(row.user.id, row.user.username, row.user.role)
+    return Principal(row.user.id, row.user.username, row.user.role, scope=user_scope(session, row.user))
+
+
+def user_scope(session: Session, user: User) -> frozenset[int] | None:
+    """The site ids a user sees: the subtrees of the offices bound to them (None: all)."""
+    bound = list(session.scalars(select(UserSite.site_id).where(UserSite.user_id == user.id)))
+    if not bound:
+        return frozenset() if user.role in SCOPED_ROLES else None
+    tree = SiteTree.load(session)
+    return frozenset(sid for b in bound for sid in tree.subtree(b))
+
+
+def bind_sites(session: Session, user: User, site_codes: list[str]) -> list[str]:
+    """Bind a user to exactly these offices (an empty list: unbound). Returns the codes."""
+    from hub.store.models import Site
+
+    codes = sorted({c.strip() for c in site_codes if c.strip()})
+    found = dict(session.execute(select(Site.code, Site.id).where(Site.code.in_(codes))).all()) if codes else {}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise AuthError(tr(f"kantor tidak ditemukan: {', '.join(missing)}", f"office not found: {', '.join(missing)}"))
+    session.execute(delete(UserSite).where(UserSite.user_id == user.id))
+    session.add_all([UserSite(user_id=user.id, site_id=found[c]) for c in codes])
+    session.flush()
+    return codes
+
+
+def bound_codes(session: Session, user_id: int) -> list[str]:
+    from hub.store.models import Site
+
+    return list(session.scalars(select(Site.code).join(UserSite, UserSite.site_id == Site.id)
+                                .where(UserSite.user_id == user_id).order_by(Site.code)))

@@ -22,6 +22,7 @@ from hub.reconcile.errors import check_day
 from hub.store.db import session_factory
 from hub.web.auth import Principal, session_principal, token_principal
 from hub.web.catalogue import number_formatter, translator
+from hub.web.models import ROLE_NAMES
 
 SESSION_COOKIE = "hub_session"
 LANG_COOKIE = "hub_lang"
@@ -116,6 +117,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # 
     who: Principal | None = getattr(request.state, "principal", None)
     base = {"request": request, "t": translator(lang), "num": number_formatter(lang), "lang": lang, "who": who,
             "flag_names": PunchFlag.names_of, "m": lambda text: messages.render(text, lang),
+            "ROLE_NAMES": ROLE_NAMES,
             "csrf": who.csrf_token if who else "",
             "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
     base.update(ctx)

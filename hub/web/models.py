@@ -14,7 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.store.models import Base, utcnow
 
-ROLES = ("it", "admin", "reviewer", "auditor")
+# As a Pemda staffs the hub: IT (Diskominfo), admin BKPSDM, operator OPD (their offices only),
+# verifier BKPSDM (approves), BPKAD (recap and lock), auditor (reads everything); "reviewer"
+# holds operator, verifier and BPKAD work at once, for a small Pemda with one review team.
+ROLES = ("it", "admin", "operator", "verifier", "bpkad", "reviewer", "auditor")
+ROLE_NAMES = {"it": "TI (Diskominfo)", "admin": "Admin BKPSDM", "operator": "Operator OPD",
+              "verifier": "Verifikator BKPSDM", "bpkad": "BPKAD", "reviewer": "Peninjau", "auditor": "Auditor"}
 
 
 class User(Base):
@@ -30,6 +35,15 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_failed_at: Mapped[datetime | None] = mapped_column(DateTime)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class UserSite(Base):
+    """An office a user works for; the user sees it and every unit below it. A user bound to
+    no office sees all of them, except an operator, who then sees none."""
+
+    __tablename__ = "user_sites"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
 
 
 class LoginThrottle(Base):

@@ -24,7 +24,7 @@ from hub.reconcile.pdf import Signing
 from hub.reconcile.pdf import render as render_pdf
 from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device, Employee, Site, utcnow
-from hub.web import queries, review
+from hub.web import queries, review, scope
 from hub.web.auth import Principal, end_session, start_session
 from hub.web.auth import login as login_attempt
 from hub.web.deps import (
@@ -44,7 +44,8 @@ log = logging.getLogger("hub.web")
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
-HOME = {"reviewer": "/exceptions", "admin": "/employees"}
+HOME = {"reviewer": "/exceptions", "operator": "/exceptions", "verifier": "/approvals", "bpkad": "/recap",
+        "admin": "/employees"}
 
 
 def _go(url: str, msg: str | None = None) -> RedirectResponse:
@@ -132,8 +133,9 @@ async def logout(request: Request, who: Principal = Depends(form_principal("")),
 def dashboard(request: Request, site: str | None = None,
               who: Principal = Depends(page_principal("fleet.read")),
               session: Session = DB) -> Response:
-    rows = queries.fleet(session, settings_of(request), site or None, lang_of(request))
-    return render(request, "dashboard.html", rows=rows, sites=queries.sites(session), site=site or "",
+    scope.site(session, who, site)
+    rows = scope.rows(who, queries.fleet(session, settings_of(request), site or None, lang_of(request)))
+    return render(request, "dashboard.html", rows=rows, sites=scope.sites(session, who), site=site or "",
                   online=sum(r["online"] for r in rows))
 
 
@@ -142,7 +144,7 @@ def device_new(request: Request, who: Principal = Depends(page_principal("fleet.
                session: Session = DB) -> Response:
     return render(request, "device_new.html", form={"kind": "zk-tcp", "tz": "Asia/Jakarta",
                                                     "pin_group": "default"},
-                  sites=queries.sites(session), kinds=KINDS, error=None)
+                  sites=scope.sites(session, who), kinds=KINDS, error=None)
 
 
 @router.post("/devices/new")
@@ -157,12 +159,14 @@ async def device_create(request: Request, who: Principal = Depends(form_principa
                       site=form.get("site") or None, host=form.get("host") or None, port=port,
                       serial_line=form.get("serial_line") or None, comm_key=form.get("comm_key") or None,
                       tz=form.get("tz") or "Asia/Jakarta", pin_group=form.get("pin_group") or "default")
+    if scope.site(session, who, spec.site) is None and who.scope is not None:
+        raise scope.OutOfScope()  # a user bound to offices places a terminal in one of them
     try:
         with session.begin_nested():
             device = add_device(session, spec)
     except RegistryError as exc:
         form.pop("comm_key", None)  # a secret is never echoed back into the page
-        return render(request, "device_new.html", status_code=422, form=form, sites=queries.sites(session),
+        return render(request, "device_new.html", status_code=422, form=form, sites=scope.sites(session, who),
                       kinds=KINDS, error=str(exc))
     session.add(AuditLog(actor=who.username, action="device.add", entity="device",
                          entity_id=str(device.id), details={"serial": device.serial, "kind": device.kind}))
@@ -172,7 +176,7 @@ async def device_create(request: Request, who: Principal = Depends(form_principa
 @router.get("/devices/{serial}")
 def device_detail(request: Request, serial: str, who: Principal = Depends(page_principal("fleet.read")),
                   session: Session = DB) -> Response:
-    device = session.scalar(select(Device).where(Device.serial == serial))
+    device = scope.device(who, session.scalar(select(Device).where(Device.serial == serial)))
     if device is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
     from hub.adapters.adms.quarantine import held  # noqa: PLC0415
@@ -199,9 +203,10 @@ def employee_list(request: Request, site: str | None = None, page: str | None = 
                   who: Principal = Depends(page_principal("roster.read")),
                   session: Session = DB) -> Response:
     p = _page(page)
-    rows, total = queries.employees(session, site or None, p, PER_PAGE)
+    scope.site(session, who, site)
+    rows, total = queries.employees(session, site or None, p, PER_PAGE, scope.ids(who))
     return render(request, "employees.html", rows=rows, total=total, page=p, per_page=PER_PAGE,
-                  sites=queries.sites(session), site=site or "",
+                  sites=scope.sites(session, who), site=site or "",
                   qs=urlencode({"site": site or ""}))
 
 
@@ -209,7 +214,7 @@ def employee_list(request: Request, site: str | None = None, page: str | None = 
 def employee_detail(request: Request, employee_id: int,
                     who: Principal = Depends(page_principal("roster.read")),
                     session: Session = DB) -> Response:
-    emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
+    emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
     if emp is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
                       message=str(employee_id))
@@ -236,7 +241,7 @@ async def employee_mobile(request: Request, employee_id: int,
 
     if not who.can("roster.read"):  # the page it answers with shows the employee
         raise Forbidden()
-    emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
+    emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
     if emp is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=str(employee_id))
     action = str((await request.form()).get("action", ""))
@@ -259,22 +264,24 @@ def punch_browser(request: Request, device: str | None = None, site: str | None 
                   flag: str | None = None, page: str | None = None,
                   who: Principal = Depends(page_principal("punch.read")),
                   session: Session = DB) -> Response:
+    scope.site(session, who, site)
     f = queries.PunchFilter(device or None, site or None, employee or None, _date(date_from),
-                            _date(date_to), flag or None)
+                            _date(date_to), flag or None, scope.ids(who))
     p = _page(page)
     rows, total = queries.punches(session, f, p, PER_PAGE)
     params = {"device": device or "", "site": site or "", "employee": employee or "",
               "date_from": date_from or "", "date_to": date_to or "", "flag": flag or ""}
     return render(request, "punches.html", rows=rows, total=total, page=p, per_page=PER_PAGE, f=params,
-                  qs=urlencode(params), sites=queries.sites(session), flags=queries.FLAG_NAMES,
-                  devices=list(session.scalars(select(Device.serial).order_by(Device.serial))))
+                  qs=urlencode(params), sites=scope.sites(session, who), flags=queries.FLAG_NAMES,
+                  devices=list(session.scalars(_scoped_devices(who))))
 
 
 # --- review ------------------------------------------------------------------------------
 
 
-def _site_or_none(session: Session, code: str | None) -> Site | None:
-    return session.scalar(select(Site).where(Site.code == code)) if code else None
+def _scoped_devices(who: Principal) -> Any:
+    q = select(Device.serial).order_by(Device.serial)
+    return q if who.scope is None else q.where(Device.site_id.in_(sorted(who.scope) or [-1]))
 
 
 def _frozen(session: Session, site: Site, day: date) -> bool:
@@ -285,12 +292,12 @@ def _frozen(session: Session, site: Site, day: date) -> bool:
 def exception_queue(request: Request, site: str | None = None, day: str | None = None,
                     who: Principal = Depends(page_principal("review.read")),
                     session: Session = DB) -> Response:
-    s = _site_or_none(session, site)
+    s = scope.site(session, who, site)
     # Default: yesterday (WIB), the latest day that has finished and been judged.
     d = _date(day) or (utcnow() + timedelta(hours=7)).date() - timedelta(days=1)
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(),
-                  status_codes=review.status_codes(session), sites=queries.sites(session), chosen=s,
+                  status_codes=review.status_codes(session), sites=scope.sites(session, who), chosen=s,
                   locked=bool(s and _frozen(session, s, d)))
 
 
@@ -313,6 +320,7 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
             raise ValueError(emp_id)
     except ValueError:
         return _go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
+    scope.employee(who, session.get(Employee, emp_id))
     try:
         with session.begin_nested():
             rc.propose_correction(session, employee_id=emp_id, day=day, kind=str(form.get("kind", "")),
@@ -332,6 +340,7 @@ async def nodata_decide(request: Request, who: Principal = Depends(form_principa
     day = _date(str(form.get("day", "")))
     if day is None:
         return _go(back, "tanggal tidak sah / invalid date")
+    scope.terminal_key(session, who, str(form.get("terminal", "")))
     return _decided(session, back, lambda: decide_no_data(
         session, str(form.get("terminal", "")), day, str(form.get("decision", "")), str(form.get("reason", "")),
         who.username))
@@ -348,6 +357,7 @@ async def quarantine_decide(request: Request, who: Principal = Depends(form_prin
             raise ValueError(ids)
     except ValueError:
         return _go(back, "punch tidak sah / invalid punch")
+    scope.punches(session, who, ids)
     return _decided(session, back, lambda: decide_punches(
         session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username))
 
@@ -366,17 +376,19 @@ def _decided(session: Session, back: str, decide: Any) -> Response:
 def approval_queue(request: Request, site: str | None = None,
                    who: Principal = Depends(page_principal("review.read")),
                    session: Session = DB) -> Response:
-    rows = review.pending_corrections(session, _site_or_none(session, site))
-    return render(request, "approvals.html", rows=rows, sites=queries.sites(session), site=site or "")
+    rows = [(c, e) for c, e in review.pending_corrections(session, scope.site(session, who, site))
+            if who.sees(e.site_id)]
+    return render(request, "approvals.html", rows=rows, sites=scope.sites(session, who), site=site or "")
 
 
 @router.post("/approvals/{correction_id}")
 async def approval_decide(request: Request, correction_id: int,
-                          who: Principal = Depends(form_principal("review.write")),
+                          who: Principal = Depends(form_principal("review.approve")),
                           session: Session = DB) -> Response:
     form = await request.form()
     if not 0 < correction_id <= MAX_ID:
         return _go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
+    scope.correction(session, who, correction_id)
     try:
         with session.begin_nested():
             fn = rc.approve_correction if form.get("decision") == "approve" else rc.reject_correction
@@ -394,7 +406,7 @@ def _default_month() -> str:
 def recap_page(request: Request, site: str | None = None, month: str | None = None,
                who: Principal = Depends(page_principal("review.read")),
                session: Session = DB) -> Response:
-    s = _site_or_none(session, site)
+    s = scope.site(session, who, site)
     month = month or _default_month()
     error, fig, late = None, None, []
     if s:
@@ -409,15 +421,16 @@ def recap_page(request: Request, site: str | None = None, month: str | None = No
         first, last = month_bounds(fig.month)
         grid = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return render(request, "recap.html", fig=fig, site=site or "", month=month, chosen=s, grid=grid,
-                  sites=queries.sites(session), error=error, late=late,
+                  sites=scope.sites(session, who), error=error, late=late,
                   qs=urlencode({"site": site or "", "month": month}))
 
 
 @router.get("/recap/lock")
 def recap_lock_preview(request: Request, site: str = "", month: str = "", seen: str = "",
-                       who: Principal = Depends(page_principal("review.write")),
+                       who: Principal = Depends(page_principal("recap.lock")),
                        session: Session = DB) -> Response:
     """What locking would freeze (computed now, nothing written), with the confirm form."""
+    scope.site(session, who, site)
     try:
         s = review.find_site(session, site)
         preview = preview_lock(session, month, s.id)
@@ -428,10 +441,11 @@ def recap_lock_preview(request: Request, site: str = "", month: str = "", seen: 
 
 
 @router.post("/recap/lock")
-async def recap_lock(request: Request, who: Principal = Depends(form_principal("review.write")),
+async def recap_lock(request: Request, who: Principal = Depends(form_principal("recap.lock")),
                      session: Session = DB) -> Response:
     form = await request.form()
     code, month = str(form.get("site", "")), str(form.get("month", ""))
+    scope.site(session, who, code)
     back = "/recap?" + urlencode({"site": code, "month": month})
     unlock = form.get("action") == "unlock"
     try:
@@ -453,7 +467,7 @@ async def recap_lock(request: Request, who: Principal = Depends(form_principal("
 def recap_day(request: Request, employee_id: int, day: str,
               who: Principal = Depends(page_principal("review.read")),
               session: Session = DB) -> Response:
-    emp = session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None
+    emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
     d = _date(day)
     if emp is None or d is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
@@ -474,6 +488,7 @@ def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
     """The figures the page shows, as a file; reading writes nothing."""
     if fmt not in EXPORT_MEDIA:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=fmt)
+    scope.site(session, who, site)
     try:
         s = review.find_site(session, site)
         fig = month_figures(session, month, s.id)
@@ -494,8 +509,10 @@ def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
 
 @router.get("/audit")
 def audit_page(request: Request, entity: str | None = None,
-               who: Principal = Depends(page_principal("review.read")),
+               who: Principal = Depends(page_principal("audit.read")),
                session: Session = DB) -> Response:
+    if who.scope is not None:  # the log is not kept by office: whole-hub readers only
+        raise scope.OutOfScope()
     q = select(AuditLog).order_by(AuditLog.id.desc()).limit(200)
     if entity:
         q = q.where(AuditLog.entity == entity)

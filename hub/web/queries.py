@@ -39,7 +39,7 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None,
         run = last_runs.get(d.id)
         offset = d.last_clock_offset_s
         rows.append({
-            "id": d.id, "serial": d.serial, "name": d.name, "kind": d.kind, "site": code,
+            "id": d.id, "serial": d.serial, "name": d.name, "kind": d.kind, "site": code, "site_id": d.site_id,
             "tz": d.tz, "enabled": d.enabled, "status": d.status,
             "online": bool(d.last_seen_at and now - d.last_seen_at <= window),
             "last_seen_at": d.last_seen_at,
@@ -85,10 +85,12 @@ def sites(session: Session) -> list[Site]:
 
 
 def employees(session: Session, site_code: str | None = None, page: int = 1,
-              per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+              per_page: int = 50, sites: list[int] | None = None) -> tuple[list[dict[str, Any]], int]:
     q = select(Employee, Site.code).outerjoin(Site, Site.id == Employee.site_id)
     if site_code:
         q = q.where(Site.code == site_code)
+    if sites is not None:  # the reader's offices
+        q = q.where(Employee.site_id.in_(sites or [-1]))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.execute(q.order_by(Employee.name, Employee.id)
                            .offset((page - 1) * per_page).limit(per_page)).all()
@@ -124,6 +126,7 @@ class PunchFilter:
     date_from: date | None = None
     date_to: date | None = None
     flag: str | None = None
+    sites: list[int] | None = None  # the reader's offices (None: all)
 
 
 FLAG_NAMES = tuple(f.name.lower() for f in PunchFlag if f.value)  # type: ignore[union-attr]
@@ -147,6 +150,10 @@ def punches(session: Session, f: PunchFilter, page: int = 1,
         conds.append(RawPunch.local_time < datetime.combine(f.date_to + timedelta(days=1), time()))
     if f.flag and f.flag in FLAG_NAMES:
         conds.append(RawPunch.flags.op("&")(int(PunchFlag[f.flag.upper()])) != 0)
+    if f.sites is not None:  # the reader's offices: their employees' punches, and their terminals'
+        ids = f.sites or [-1]
+        conds.append(RawPunch.employee_id.in_(select(Employee.id).where(Employee.site_id.in_(ids)))
+                     | RawPunch.device_id.in_(select(Device.id).where(Device.site_id.in_(ids))))
     total = session.scalar(select(func.count()).select_from(RawPunch).where(*conds)) or 0
     q = (select(RawPunch, Device.serial, Employee.name, Employee.id_number)
          .join(Device, Device.id == RawPunch.device_id)
