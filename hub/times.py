@@ -62,6 +62,19 @@ def to_local(utc_time: datetime, tz: str) -> datetime:
     return utc_time.replace(tzinfo=UTC).astimezone(zone(tz)).replace(tzinfo=None)
 
 
+# What people in Indonesia call their zones.
+ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def shown(utc_time: datetime | None, tz: str | None = None) -> str:
+    """A stored UTC instant as people read it: wall-clock time in `tz` (the hub's zone when
+    None) with the zone's name, e.g. "2026-10-05 07:41 WIB"; "" for none."""
+    if utc_time is None:
+        return ""
+    tz = tz or hub_zone()
+    return f"{to_local(utc_time, tz):%Y-%m-%d %H:%M} {ZONE_NAMES.get(tz, tz)}"
+
+
 @lru_cache(maxsize=64)
 def fixed_offset_s(tz: str) -> int:
     """The zone's UTC offset in seconds (constant for Indonesian zones: no DST)."""

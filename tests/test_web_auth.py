@@ -42,6 +42,7 @@ ALLOWED = {
     "review.approve": {"verifier", "reviewer"},
     "recap.lock": {"bpkad", "reviewer"},
     "audit.read": {"it", "reviewer", "auditor"},
+    "users.manage": {"it"},
     "face.enroll": {"admin"},
     "mobile.credentials": {"admin", "it"},
     "mobile.credentials+roster.read": {"admin"},  # the employee page's mobile section
@@ -67,6 +68,9 @@ PAGES = [
     ("POST", "/quarantine/decide", "review.write"),
     ("GET", "/recap/export.csv?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/audit", "audit.read"),
+    ("GET", "/users", "users.manage"),
+    ("POST", "/users", "users.manage"),
+    ("POST", "/users/999", "users.manage"),
     ("POST", "/logout", "any"),
 ]
 API = [
@@ -87,6 +91,11 @@ API = [
     ("POST", "/api/recap/unlock", "recap.lock"),
     ("POST", "/api/nodata/decisions", "review.write"),
     ("POST", "/api/quarantine/decisions", "review.write"),
+    ("GET", "/api/users", "users.manage"),
+    ("POST", "/api/users", "users.manage"),
+    ("PATCH", "/api/users/999", "users.manage"),
+    ("POST", "/api/users/999/tokens", "users.manage"),
+    ("POST", "/api/users/999/tokens/revoke", "users.manage"),
 ]
 try:  # the face endpoints (hub/face) are mounted when that part is installed
     import hub.face.api  # noqa: F401
@@ -151,7 +160,8 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
             continue
         for m in r.methods - {"HEAD"}:
             path = r.path.replace("{serial}", "SN-ON").replace("{employee_id}", "1") \
-                .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv")
+                .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv") \
+                .replace("{user_id}", "999")
             routes.add((m, path))
     assert routes - listed == set(), "routes missing from the role matrix"
     assert listed - routes == set(), "matrix entries that are not routes"

@@ -28,7 +28,8 @@ MIN_PASSWORD = 8
 # What each role may do. Pages and API routes name one permission each; what a permission
 # reaches is further limited to the user's offices (Principal.scope).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.credentials", "audit.read"}),
+    "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.credentials", "audit.read",
+                     "users.manage"}),
     "admin": frozenset({"roster.read", "punch.read", "fleet.read", "face.enroll", "mobile.credentials"}),
     "operator": frozenset({"review.read", "review.write", "punch.read", "roster.read"}),
     "verifier": frozenset({"review.read", "review.approve", "punch.read", "roster.read"}),
@@ -172,6 +173,19 @@ def login(session: Session, username: str, password: str, address: str, web: Any
         throttle.locked_until = locked_until = lock
     session.flush()
     return LoginResult(None, locked_until)
+
+
+def reset_password(session: Session, user: User, password: str) -> None:
+    """IT sets a new password; the user's browser sessions end (tokens stay: integrations)."""
+    user.password_hash = _hasher.hash(validate_password(password, user.username))
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Disable (sessions end, tokens stop answering) or enable a user."""
+    user.active = active
+    if not active:
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
 def unlock(session: Session, username: str) -> User:

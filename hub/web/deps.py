@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
-from hub import messages
+from hub import messages, times
 from hub.config import Settings
 from hub.punch import PunchFlag
 from hub.reconcile.errors import check_day
@@ -117,7 +117,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # 
     who: Principal | None = getattr(request.state, "principal", None)
     base = {"request": request, "t": translator(lang), "num": number_formatter(lang), "lang": lang, "who": who,
             "flag_names": PunchFlag.names_of, "m": lambda text: messages.render(text, lang),
-            "ROLE_NAMES": ROLE_NAMES,
+            "ROLE_NAMES": ROLE_NAMES, "local": times.shown,
             "csrf": who.csrf_token if who else "",
             "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
     base.update(ctx)
