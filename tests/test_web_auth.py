@@ -68,6 +68,8 @@ PAGES = [
     ("POST", "/quarantine/decide", "review.write"),
     ("GET", "/recap/export.csv?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/audit", "audit.read"),
+    ("GET", "/terminals/pending", "fleet.write"),
+    ("POST", "/terminals/pending/SN-NONE", "fleet.write"),
     ("GET", "/users", "users.manage"),
     ("POST", "/users", "users.manage"),
     ("POST", "/users/999", "users.manage"),
@@ -91,6 +93,9 @@ API = [
     ("POST", "/api/recap/unlock", "recap.lock"),
     ("POST", "/api/nodata/decisions", "review.write"),
     ("POST", "/api/quarantine/decisions", "review.write"),
+    ("GET", "/api/terminals/pending", "fleet.write"),
+    ("POST", "/api/terminals/pending/SN-NONE/approve", "fleet.write"),
+    ("POST", "/api/terminals/pending/SN-NONE/reject", "fleet.write"),
     ("GET", "/api/users", "users.manage"),
     ("POST", "/api/users", "users.manage"),
     ("PATCH", "/api/users/999", "users.manage"),
@@ -159,7 +164,8 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
         if path in skip or path in phone or path.startswith(("/iclock", "/d/")) or not getattr(r, "methods", None):
             continue
         for m in r.methods - {"HEAD"}:
-            path = r.path.replace("{serial}", "SN-ON").replace("{employee_id}", "1") \
+            path = r.path.replace("/pending/{serial}", "/pending/SN-NONE").replace("{serial}", "SN-ON") \
+                .replace("{employee_id}", "1") \
                 .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv") \
                 .replace("{user_id}", "999")
             routes.add((m, path))

@@ -109,20 +109,13 @@ def approve(serial: str = typer.Argument(..., help="nomor seri terminal"),
                 None, "--source", help="alamat/CIDR asal terminal ADMS (bawaan: alamat yang terlihat); "
                                        "'*' = dari mana saja")) -> None:
     """Setujui terminal tertunda: data yang ditahannya akan diterima pada kiriman berikutnya."""
-    from hub.adapters.adms import trust
-    from hub.adapters.mqtt.acl import refresh_if_configured
     from hub.fleet.registry import RegistryError
     from hub.peer import AddressError
-    from hub.push.service import approve as do_approve
+    from hub.web.terminals import approve_pending
 
     with store() as s:
         try:
-            device = do_approve(s, serial, cli_actor(), site=site, tz=tz, name=name)
-            pinned = trust.pin_at_approval(s, device.id, serial, cli_actor(), source) \
-                if device.kind == "adms" else None
-            if device.kind == "mqtt":
-                s.flush()
-                refresh_if_configured(s)
+            device, pinned = approve_pending(s, serial, cli_actor(), site=site, tz=tz, name=name, source=source)
         except (RegistryError, AddressError) as exc:
             fail(str(exc))
         tz_used = device.tz
@@ -199,16 +192,14 @@ def refusals(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -
 @app.command("reject")
 def reject(serial: str = typer.Argument(...)) -> None:
     """Tolak terminal tertunda (datanya tetap tidak diterima)."""
-    from hub.push.models import PushRegistration
-    from hub.store.models import utcnow
+    from hub.fleet.registry import RegistryError
+    from hub.web.terminals import reject_pending
 
     with store() as s:
-        reg = s.scalar(select(PushRegistration).where(PushRegistration.serial == serial))
-        if reg is None:
-            fail(tr(f"tidak ada pendaftaran untuk {serial}", f"no registration for {serial}"),
-                 tr("lihat `hub push pending`", "see `hub push pending`"))
-        reg.status, reg.decided_by, reg.decided_at = "rejected", cli_actor(), utcnow()
-        audit(s, cli_actor(), "push.reject", "push_registration", reg.id, serial=serial)
+        try:
+            reject_pending(s, serial, cli_actor())
+        except RegistryError as exc:
+            fail(str(exc), tr("lihat `hub push pending`", "see `hub push pending`"))
     console.print(tr(f"{serial} ditolak.", f"{serial} rejected."))
 
 
