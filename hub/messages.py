@@ -25,6 +25,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pull.comm_failed": ("gagal berkomunikasi: {detail}", "communication failed: {detail}"),
     "pull.unreadable": ("data terminal tidak dapat dibaca: {detail}", "terminal data cannot be read: {detail}"),
     "pull.db_write": ("gagal menyimpan ke basis data: {detail}", "could not write to the database: {detail}"),
+    # clock and live sessions (hub.adapters.zk.clock, hub.adapters.zk.live)
+    "clock.failed": ("penyetelan jam terminal gagal: {detail}; dicoba lagi pada jadwal berikutnya",
+                     "setting the terminal clock failed: {detail}; retried at the next run"),
+    "live.lost": ("sesi langsung terputus: {detail}; menyambung lagi dalam {delay} s",
+                  "live session lost: {detail}; reconnecting in {delay} s"),
+    "live.ended": ("sesi langsung berakhir; menyambung lagi", "live session ended; reconnecting"),
     # device sync (hub.sync.apply, hub.adapters.zk.roster)
     "sync.unreachable": (
         "terminal tidak dapat dihubungi ({detail}); perubahan dikirim lagi saat terminal kembali",

@@ -298,7 +298,13 @@ def pull_now(request: Request, serial: str, full: bool = Query(False),
 
     settings = request.app.state.settings
     engine = request.app.state.engine
-    scope.device(who, session.scalar(select(Device).where(Device.serial == serial)))
+    if who.scope is not None:
+        # read apart from the request's session: that one holds the token's last-use write,
+        # and the pull below writes through the engine (on SQLite it would wait for it)
+        with engine.connect() as conn:
+            found = conn.execute(select(Device.site_id).where(Device.serial == serial)).first()
+        if found is not None:
+            scope.check(who, found.site_id)
     targets = load_targets(engine, device=serial, include_disabled=True)
     if not targets:
         raise HTTPException(404, f"terminal ZK '{serial}' tidak ditemukan / ZK terminal not found")

@@ -260,8 +260,11 @@ def token_principal(session: Session, token: str | None) -> Principal | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest(token)))
     if row is None or row.revoked or not row.user.active or (row.expires_at and row.expires_at <= utcnow()):
         return None
+    who = Principal(row.user.id, row.user.username, row.user.role, scope=user_scope(session, row.user))
+    # set last: a query after it would flush the write, and a route that then writes through
+    # the engine (a pull now) would wait for this session on SQLite
     row.last_used_at = utcnow()
-    return Principal(row.user.id, row.user.username, row.user.role, scope=user_scope(session, row.user))
+    return who
 
 
 def user_scope(session: Session, user: User) -> frozenset[int] | None:

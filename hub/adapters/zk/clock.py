@@ -12,6 +12,7 @@ from hub.adapters.zk.coordinator import Target, default_client, load_targets
 from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
 from hub.fleet import health
+from hub.messages import msg
 from hub.store.models import AuditLog
 from hub.times import local_now
 
@@ -47,7 +48,7 @@ def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: st
                                details={"serial": target.serial,
                                         "offset_before_s": res.offset_before_s}))
     except Exception as exc:  # noqa: BLE001 - one terminal's failure is reported, others go on
-        res.error = f"{exc.__class__.__name__}: {exc}"
+        res.error = msg("clock.failed", detail=f"{exc.__class__.__name__}: {exc}")
         with contextlib.suppress(Exception), engine.begin() as conn:  # (the store may be what failed)
             health.failed(conn, target.id, res.error)
     return res

@@ -29,6 +29,7 @@ from hub.adapters.zk.normalise import live_punch
 from hub.adapters.zk.sessions import SESSIONS, SessionManager
 from hub.config import PullSettings
 from hub.fleet import health
+from hub.messages import msg
 from hub.protocols import zk as codec
 from hub.punch import Punch, PunchFlag, Source
 from hub.store import runs
@@ -80,7 +81,8 @@ class LiveListener(threading.Thread):
             self.backoff_s = delay
             if not self._halt.is_set():
                 with contextlib.suppress(Exception), self.engine.begin() as conn:  # the store may be down
-                    health.failed(conn, self.target.id, self.last_error or "session ended", backoff_s=delay)
+                    health.failed(conn, self.target.id, msg("live.lost", detail=self.last_error, delay=round(delay, 1))
+                                  if self.last_error else msg("live.ended"), backoff_s=delay)
             self._halt.wait(delay)
             delay = min(self.backoff_max_s, delay * 2)
 
@@ -136,7 +138,9 @@ class LiveListener(threading.Thread):
             if run_id is not None:
                 with contextlib.suppress(Exception), self.engine.begin() as conn:
                     runs.end_run(conn, run_id, "ok" if self._halt.is_set() else "error",
-                                 None if self._halt.is_set() else (self.last_error or "session ended"))
+                                 None if self._halt.is_set() else msg("live.lost", detail=self.last_error,
+                                                                      delay=round(self.backoff_s or 0, 1))
+                                 if self.last_error else msg("live.ended"))
 
     def _catch_up(self) -> None:
         """What the terminal logged while no session listened: the log's new tail, read
