@@ -75,6 +75,13 @@ def shown(utc_time: datetime | None, tz: str | None = None) -> str:
     return f"{to_local(utc_time, tz):%Y-%m-%d %H:%M} {ZONE_NAMES.get(tz, tz)}"
 
 
+def wall(local_time: datetime | None, tz: str, seconds: bool = True) -> str:
+    """A terminal's wall-clock time with its zone's name, e.g. "2026-10-05 07:41:09 WITA"."""
+    if local_time is None:
+        return ""
+    return f"{local_time:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {ZONE_NAMES.get(tz, tz)}"
+
+
 @lru_cache(maxsize=64)
 def fixed_offset_s(tz: str) -> int:
     """The zone's UTC offset in seconds (constant for Indonesian zones: no DST)."""

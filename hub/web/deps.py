@@ -22,6 +22,7 @@ from hub.reconcile.errors import check_day
 from hub.store.db import session_factory
 from hub.web.auth import Principal, session_principal, token_principal
 from hub.web.catalogue import number_formatter, translator
+from hub.web.labels import label
 from hub.web.models import ROLE_NAMES
 
 SESSION_COOKIE = "hub_session"
@@ -114,10 +115,13 @@ def api_principal(permission: str) -> Callable[..., Principal]:
 
 def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # type: ignore[no-untyped-def]
     lang = lang_of(request)
+    tr_page = translator(lang)
     who: Principal | None = getattr(request.state, "principal", None)
-    base = {"request": request, "t": translator(lang), "num": number_formatter(lang), "lang": lang, "who": who,
+    base = {"request": request, "t": tr_page, "num": number_formatter(lang), "lang": lang, "who": who,
             "flag_names": PunchFlag.names_of, "m": lambda text: messages.render(text, lang),
-            "ROLE_NAMES": ROLE_NAMES, "local": times.shown,
+            "ROLE_NAMES": ROLE_NAMES, "local": times.shown, "wall": times.wall,
+            "zone_name": times.ZONE_NAMES.get(times.hub_zone(), times.hub_zone()),
+            "name": lambda kind, code: tr_page(label(kind, code)),
             "csrf": who.csrf_token if who else "",
             "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
     base.update(ctx)

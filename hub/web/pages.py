@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub import times
 from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
 from hub.peer import client_address, networks_of
 from hub.reconcile import corrections as rc
@@ -104,7 +105,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
         session.add(AuditLog(actor=username[:100] or "?", action="login.locked" if locked else "login.failed",
                              entity="user", entity_id=None,
                              details={"address": address, **({"until": locked.isoformat()} if locked else {})}))
-        error = f"locked&until={locked.strftime('%H:%M')}" if locked else "bad"
+        error = f"locked&until={times.shown(locked)[11:16]}" if locked else "bad"  # HH:MM in the hub's zone
         return _go(f"/login?error={error}" + (f"&next={quote(next)}" if _safe_next(next) else ""))
     token = start_session(session, user, settings_of(request).web.session_minutes)
     session.add(AuditLog(actor=user.username, action="login", entity="user", entity_id=str(user.id),

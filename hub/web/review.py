@@ -24,6 +24,8 @@ from hub.reconcile.recap import Day
 from hub.reconcile.rules import DAY_CODES, builtin
 from hub.store.models import Correction, Device, Employee, RawPunch, Site
 from hub.store.sites import SiteTree
+from hub.web.catalogue import EN
+from hub.web.labels import label
 
 ReviewError = ReconcileError
 __all__ = ["ReviewError", "month_bounds"]
@@ -106,10 +108,11 @@ def exceptions(session: Session, site: Site, day: date) -> list[ExceptionView]:
                 rows.append(ExceptionView(flag, day, p.employee_id, name,
                                           f"{g.label}: PIN {p.pin} {p.local_time:%H:%M:%S}", punch_id=p.id,
                                           decision=decision))
+        flags_id = ", ".join(label("flag", f) for f in g.flags)
+        flags_en = ", ".join(EN.get(label("flag", f), f) for f in g.flags)
         rows.append(ExceptionView("quarantine", day, None, g.label,
-                                  tr(f"{len(g.punches)} punch ditahan ({', '.join(g.flags)}), {g.pending} menunggu",
-                                     f"{len(g.punches)} quarantined punches ({', '.join(g.flags)}), "
-                                     f"{g.pending} pending"),
+                                  tr(f"{len(g.punches)} punch ditahan ({flags_id}), {g.pending} menunggu",
+                                     f"{len(g.punches)} quarantined punches ({flags_en}), {g.pending} pending"),
                                   punch_ids=[p.id for p, _, _ in g.punches]))
     lo = datetime.combine(day, time())
     devices = select(Device.id).where(Device.site_id.in_(SiteTree.load(session).subtree(site.id)))
