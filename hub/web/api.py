@@ -319,10 +319,11 @@ def pull_now(request: Request, serial: str, full: bool = Query(False),
 
 @router.get("/employees", response_model=EmployeePage)
 def employees(site: str | None = Query(None, max_length=64), page: int = Query(1, ge=1, le=100000),
-              per_page: int = Query(50, ge=1, le=500), who: Principal = Depends(api_principal("roster.read")),
-              session: Session = DB) -> dict:
+              per_page: int = Query(50, ge=1, le=500), q: str | None = Query(None, max_length=100),
+              who: Principal = Depends(api_principal("roster.read")), session: Session = DB) -> dict:
+    """Employees, searched by name words or the start of a NIP (`q`), by office, paged."""
     scope.site(session, who, site)
-    items, total = queries.employees(session, site, page, per_page, scope.ids(who))
+    items, total = queries.employees(session, site, page, per_page, scope.ids(who), q)
     return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 

@@ -239,6 +239,8 @@ EN: dict[str, str] = {
     "wajah tidak cocok": "face mismatch",
     "Datang": "Check-in",
     "Cara lain": "Other",
+    "Cari nama atau NIP": "Search by name or NIP",
+    "Per halaman": "Per page",
     "Kantor ini di luar cakupan Anda.": "This office is outside the offices you work for.",
     "Tidak ditemukan": "Not found",
     "Kembali": "Back",

@@ -44,6 +44,7 @@ from hub.web.deps import (
 log = logging.getLogger("hub.web")
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
+PAGE_SIZES = ("25", "50", "100", "200")
 MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
 HOME = {"reviewer": "/exceptions", "operator": "/exceptions", "verifier": "/approvals", "bpkad": "/recap",
         "admin": "/employees"}
@@ -200,15 +201,19 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
 
 
 @router.get("/employees")
-def employee_list(request: Request, site: str | None = None, page: str | None = None,
-                  who: Principal = Depends(page_principal("roster.read")),
+def employee_list(request: Request, site: str | None = None, page: str | None = None, q: str = "",
+                  size: str | None = None, who: Principal = Depends(page_principal("roster.read")),
                   session: Session = DB) -> Response:
+    """Employees by name or NIP (every word of the search in the name, or the NIP's start),
+    office, page number and page size."""
     p = _page(page)
+    per_page = int(size) if size in PAGE_SIZES else PER_PAGE
+    q = q.strip()[:100]
     scope.site(session, who, site)
-    rows, total = queries.employees(session, site or None, p, PER_PAGE, scope.ids(who))
-    return render(request, "employees.html", rows=rows, total=total, page=p, per_page=PER_PAGE,
-                  sites=scope.sites(session, who), site=site or "",
-                  qs=urlencode({"site": site or ""}))
+    rows, total = queries.employees(session, site or None, p, per_page, scope.ids(who), q or None)
+    return render(request, "employees.html", rows=rows, total=total, page=p, per_page=per_page,
+                  sites=scope.sites(session, who), site=site or "", q=q, sizes=PAGE_SIZES, size=str(per_page),
+                  qs=urlencode({"site": site or "", "q": q, "size": per_page}))
 
 
 @router.get("/employees/{employee_id}")

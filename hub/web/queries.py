@@ -85,10 +85,15 @@ def sites(session: Session) -> list[Site]:
 
 
 def employees(session: Session, site_code: str | None = None, page: int = 1,
-              per_page: int = 50, sites: list[int] | None = None) -> tuple[list[dict[str, Any]], int]:
+              per_page: int = 50, sites: list[int] | None = None,
+              search: str | None = None) -> tuple[list[dict[str, Any]], int]:
     q = select(Employee, Site.code).outerjoin(Site, Site.id == Employee.site_id)
     if site_code:
         q = q.where(Site.code == site_code)
+    words = (search or "").split()[:5]
+    for word in words:  # every word somewhere in the name, or the NIP / number it starts
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = q.where(Employee.name.ilike(like, escape="\\") | Employee.id_number.like(like[1:], escape="\\"))
     if sites is not None:  # the reader's offices
         q = q.where(Employee.site_id.in_(sites or [-1]))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
