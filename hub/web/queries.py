@@ -20,6 +20,29 @@ def online_window(settings: Settings) -> timedelta:
     return timedelta(minutes=max(15, 3 * settings.scheduler.pull_every_min))
 
 
+STALE_PULL = timedelta(hours=26)  # the nightly pull, missed once
+
+
+def problems(row: dict[str, Any], now: datetime, enabled: bool = True) -> list[tuple[int, str]]:
+    """What is wrong with a terminal, worst first: (weight, Indonesian words; the catalogue
+    has the English). The fleet page sorts by the sum, so the terminals to look at come first."""
+    if not enabled:
+        return []
+    out: list[tuple[int, str]] = []
+    if row["failures"]:
+        out.append((4, "gagal berulang"))
+    if not row["online"]:
+        out.append((3, "luring"))
+    pulled = row["last_pull_at"]
+    if row["kind"].startswith("zk") and (pulled is None or now - pulled > STALE_PULL):
+        out.append((2, "tarikan basi"))
+    if row["clock_suspect"]:
+        out.append((2, "jam melenceng"))
+    if row["backlog"]:
+        out.append((1, "data belum tertarik"))
+    return sorted(out, reverse=True)
+
+
 def fleet(session: Session, settings: Settings, site_code: str | None = None,
           lang: str | None = None) -> list[dict[str, Any]]:
     q = select(Device, Site.code).outerjoin(Site, Site.id == Device.site_id).order_by(Device.serial)
@@ -53,6 +76,9 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None,
             "failures": d.failures or 0, "failing_since": d.failing_since, "backoff_s": d.backoff_s,
             "recovered_at": d.recovered_at,
         })
+        rows[-1]["problems"] = [words for _, words in problems(rows[-1], now, d.enabled)]
+        rows[-1]["severity"] = sum(w for w, _ in problems(rows[-1], now, d.enabled))
+    rows.sort(key=lambda r: (-r["severity"], r["serial"]))  # the terminals to look at first
     return rows
 
 
