@@ -171,6 +171,28 @@ def day_exceptions(session: Session, site_id: int, day: date, *, today: date | N
     return rows
 
 
+def range_exceptions(session: Session, first: date, last: date, site_id: int | None = None,
+                     employee_ids: set[int] | None = None, *, today: date | None = None) -> list[ExceptionRow]:
+    """Every employee-day of [first, last] that needs a reviewer, month by month through the one
+    reconciler, ordered by day then name (terminal-days without data are no_data_groups)."""
+    rows: list[ExceptionRow] = []
+    names: dict[int, tuple[str, str]] = {}
+    month = first.replace(day=1)
+    while month <= last:
+        lo, hi = max(first, month), min(last, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        days, _ = month_days(session, lo, hi, site_id, employee_ids=employee_ids, today=today)
+        names.update(_names(session, set(days) - set(names)))
+        for emp, ds in days.items():
+            for d in ds:
+                for kind in _kinds(d):
+                    if kind != "no_data":
+                        rows.append(ExceptionRow(kind, d.day, emp, names.get(emp, ("", ""))[1], _detail(kind, d),
+                                                 d.status, [p for p in d.punch_ids if p > 0], d.terminals))
+        month = (month + timedelta(days=32)).replace(day=1)
+    rows.sort(key=lambda r: (r.day, r.employee_name, r.employee_id or 0, r.kind))
+    return rows
+
+
 def _detail(kind: str, d: Day) -> str:
     if kind == "late":
         return tr(f"{d.status}: terlambat {d.late_min} menit", f"{d.status}: {d.late_min} min late")

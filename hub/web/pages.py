@@ -294,17 +294,40 @@ def _frozen(session: Session, site: Site, day: date) -> bool:
     return LockMap(session, day, day).lock_of(site.id, day) is not None
 
 
+EXCEPTION_KINDS = ("missing_in", "missing_out", "missing_slot", "absent", "late", "early", "waiting")
+
+
 @router.get("/exceptions")
 def exception_queue(request: Request, site: str | None = None, day: str | None = None,
+                    day_to: str | None = None, kind: str | None = None, page: str | None = None,
                     who: Principal = Depends(page_principal("review.read")),
                     session: Session = DB) -> Response:
     s = scope.site(session, who, site)
     # Default: yesterday (WIB), the latest day that has finished and been judged.
     d = _date(day) or (utcnow() + timedelta(hours=7)).date() - timedelta(days=1)
+    if day_to or not s:  # days and offices at once: the employees' exceptions, paged
+        return _exception_range(request, session, who, s, d, _date(day_to) or d,
+                                kind if kind in EXCEPTION_KINDS else None, _page(page))
     rows = review.exceptions(session, s, d) if s else []
-    return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(),
+    return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(), kinds=EXCEPTION_KINDS,
                   status_codes=review.status_codes(session), sites=scope.sites(session, who), chosen=s,
                   locked=bool(s and _frozen(session, s, d)))
+
+
+def _exception_range(request: Request, session: Session, who: Principal, s: Site | None, first: date,
+                     last: date, kind: str | None, page: int) -> Response:
+    error, rows = None, []
+    try:
+        rows = review.exceptions_between(session, first, last, s, scope.ids(who), kind)
+    except ReconcileError as exc:
+        error = str(exc)
+    params = {"site": s.code if s else "", "day": first.isoformat(), "day_to": last.isoformat(),
+              "kind": kind or ""}
+    return render(request, "exceptions.html", rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], total=len(rows),
+                  page=page, per_page=PER_PAGE, qs=urlencode(params), ranged=True, error=error,
+                  site=params["site"], day=params["day"], day_to=params["day_to"], kind=kind or "",
+                  kinds=EXCEPTION_KINDS, status_codes=review.status_codes(session),
+                  sites=scope.sites(session, who), chosen=s, locked=False)
 
 
 def _back(form: Any, default: str) -> str:

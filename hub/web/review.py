@@ -19,7 +19,7 @@ from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import QUARANTINABLE
 from hub.reconcile.models import PunchReview
 from hub.reconcile.period import month_days
-from hub.reconcile.queue import day_exceptions, no_data_groups, quarantine_groups
+from hub.reconcile.queue import day_exceptions, no_data_groups, quarantine_groups, range_exceptions
 from hub.reconcile.recap import Day
 from hub.reconcile.rules import DAY_CODES, builtin
 from hub.store.models import Correction, Device, Employee, RawPunch, Site
@@ -77,6 +77,34 @@ def _proposal(session: Session, emp: Employee | None, day: date, kind: str) -> d
     if kind == "absent":
         return {"kind": "set_status"}
     return None
+
+
+MAX_RANGE_DAYS = 31
+
+
+def exceptions_between(session: Session, first: date, last: date, site: Site | None,
+                       scope_ids: list[int] | None, kind: str | None = None) -> list[ExceptionView]:
+    """Employees' exceptions over days and offices (the reviewer's offices when no office is
+    chosen), by day then name, each with the correction it would take and what is pending.
+    Terminal-days without data and flagged punches stay on the office-day page."""
+    if (last - first).days + 1 > MAX_RANGE_DAYS or last < first:
+        raise ReviewError(tr(f"rentang tanggal 1 sampai {MAX_RANGE_DAYS} hari",
+                             f"a date range of 1 to {MAX_RANGE_DAYS} days"))
+    employee_ids = None
+    if scope_ids is not None:
+        employee_ids = set(session.scalars(select(Employee.id).where(Employee.site_id.in_(scope_ids or [-1]))))
+    found = [r for r in range_exceptions(session, first, last, site.id if site else None, employee_ids)
+             if kind is None or r.kind == kind]
+    ids = {r.employee_id for r in found if r.employee_id}
+    emps = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(ids or {-1})))}
+    pending: dict[tuple[int, date], list[Correction]] = defaultdict(list)
+    for c in session.scalars(select(Correction).where(
+            Correction.day >= first, Correction.day <= last, Correction.approval == "pending",
+            Correction.employee_id.in_(ids or {-1})).order_by(Correction.id)):
+        pending[(c.employee_id, c.day)].append(c)
+    return [ExceptionView(r.kind, r.day, r.employee_id, r.employee_name, r.detail,
+                          proposal=_proposal(session, emps.get(r.employee_id or 0), r.day, r.kind),
+                          pending=pending.get((r.employee_id or 0, r.day), [])) for r in found]
 
 
 def exceptions(session: Session, site: Site, day: date) -> list[ExceptionView]:

@@ -1,0 +1,93 @@
+"""Exceptions across offices and days, paged (issue 20, item 4): a reviewer opens a week for
+all their offices and gets the employees' exceptions by day and name, 50 a page, filtered by
+kind; a range longer than a month is refused with the reason; the correction form of a row
+on a later page files for that row's day and comes back to that page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+
+from hub.store.db import make_engine, session_scope
+from hub.store.models import Correction, Device, Employee, PinMapping, RawPunch, Site
+from hub.web.app import create_app
+from tests.web_fixtures import USERS, WebEnv, csrf_of, login, web_env  # noqa: F401
+
+
+def _absentees(env: WebEnv, n: int = 60) -> None:
+    engine = make_engine(env.settings.database_url)
+    with session_scope(engine) as s:
+        opd1 = s.scalar(select(Site.id).where(Site.code == "OPD1"))
+        s.execute(insert(Employee), [{"id_number": f"1985{i:014d}", "employment_type": "pns", "site_id": opd1,
+                                      "monthly_tpp": 0, "name": f"Absen {i:03d}", "active": True}
+                                     for i in range(n)])
+    engine.dispose()
+
+
+def test_a_week_for_every_office_is_paged_and_filtered(web_env: WebEnv) -> None:  # noqa: F811
+    _absentees(web_env)
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["reviewer"])
+        week = {"day": "2026-10-05", "day_to": "2026-10-11"}
+        first = c.get("/exceptions", params=week)
+        assert first.status_code == 200
+        total = int(re.search(r"/ (\d+) \((\d+)\)", first.text).group(2))  # type: ignore[union-attr]
+        # 60 absent on each of the two days the terminal holds data, plus the fixture's own
+        assert total >= 120 and first.text.count('<tr class="exc-') == 50
+        assert re.search(r'href="\?[^"]*day_to=2026-10-11[^"]*&page=3"', first.text)
+        last_page = (total - 1) // 50 + 1
+        tail = c.get("/exceptions", params={**week, "page": str(last_page)}).text
+        assert tail.count('<tr class="exc-') == total - 50 * (last_page - 1)
+        days = re.findall(r"<td>(2026-10-\d\d) · ", first.text)
+        assert days == sorted(days) and set(days) <= {"2026-10-05", "2026-10-06"}
+        only_late = c.get("/exceptions", params={**week, "kind": "late"}).text
+        kinds = set(re.findall(r'<tr class="exc-(\w+)"', only_late))
+        assert kinds == {"late"}  # Budi, 07:45
+        too_long = c.get("/exceptions", params={"day": "2026-10-01", "day_to": "2026-11-15"})
+        assert too_long.status_code == 200 and "1 sampai 31 hari" in too_long.text
+
+        page2 = c.get("/exceptions", params={**week, "page": "2"}).text
+        row = re.search(r'<tr class="exc-absent" data-employee="(\d+)">.*?</tr>', page2, re.S)
+        assert row is not None
+        day = re.search(r'name="day" value="(2026-10-\d\d)"', row.group(0)).group(1)  # type: ignore[union-attr]
+        back = re.search(r'name="back" value="([^"]+)"', row.group(0)).group(1)  # type: ignore[union-attr]
+        assert "page=2" in back
+        r = c.post("/corrections", data={"csrf_token": csrf_of(page2), "employee_id": row.group(1), "day": day,
+                                         "kind": "set_status", "status": "DL", "reason": "surat tugas 12/X",
+                                         "back": back.replace("&amp;", "&")}, follow_redirects=False)
+        assert r.status_code == 303 and "page=2" in r.headers["location"]
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        c_ = s.scalar(select(Correction).where(Correction.reason == "surat tugas 12/X"))
+        assert c_ is not None and c_.employee_id == int(row.group(1)) and c_.day.isoformat() == day
+    engine.dispose()
+
+
+def test_an_operator_gets_their_offices_only(web_env: WebEnv) -> None:  # noqa: F811
+    _absentees(web_env, 3)
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        opd2 = s.scalar(select(Site.id).where(Site.code == "OPD2"))
+        other = Employee(id_number="198601012010011001", employment_type="pns", site_id=opd2, monthly_tpp=0,
+                         name="Orang Lain")
+        s.add(other)
+        s.flush()
+        off = s.scalar(select(Device).where(Device.serial == "SN-OFF"))
+        s.add(PinMapping(employee_id=other.id, pin="77", pin_group="default"))
+        s.add(RawPunch(device_id=off.id, source="zk_udp", pin="77", employee_id=other.id,
+                       local_time=datetime(2026, 10, 5, 8, 30), tz="Asia/Jakarta",
+                       utc_time=datetime(2026, 10, 5, 1, 30), state="check_in", verify="fingerprint",
+                       raw={}, flags=0))
+    engine.dispose()
+    with TestClient(create_app(web_env.settings)) as c:  # someone who sees every office sees them
+        login(c, USERS["reviewer"])
+        assert "Orang Lain" in c.get("/exceptions", params={"day": "2026-10-05", "day_to": "2026-10-06"}).text
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["operator"])
+        page = c.get("/exceptions", params={"day": "2026-10-05", "day_to": "2026-10-06"}).text
+        assert "Absen 000" in page and "Orang Lain" not in page
+        assert c.get("/exceptions", params={"site": "OPD2", "day": "2026-10-05",
+                                            "day_to": "2026-10-06"}).status_code == 403
