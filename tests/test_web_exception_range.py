@@ -91,3 +91,27 @@ def test_an_operator_gets_their_offices_only(web_env: WebEnv) -> None:  # noqa: 
         assert "Absen 000" in page and "Orang Lain" not in page
         assert c.get("/exceptions", params={"site": "OPD2", "day": "2026-10-05",
                                             "day_to": "2026-10-06"}).status_code == 403
+
+
+def test_the_status_choice_names_each_code_defaults_to_nothing_and_keeps_the_letter(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["reviewer"])
+        page = c.get("/exceptions", params={"site": "OPD1", "day": "2026-10-05", "lang": "en"}).text
+        select_ = re.search(r'<select name="status" required>(.*?)</select>', page, re.S)
+        assert select_ is not None
+        options = re.findall(r'<option value="([^"]*)">([^<]*)</option>', select_.group(1))
+        assert options[0] == ("", "— choose a status —")  # nothing chosen until the reviewer chooses
+        named = dict(options)
+        assert named["TK"].startswith("TK · Absent without valid reason") and "DL" in named
+        row = re.search(r'<tr class="exc-absent" data-employee="(\d+)">', page)
+        assert row is not None
+        r = c.post("/corrections", data={"csrf_token": csrf_of(page), "employee_id": row.group(1),
+                                         "day": "2026-10-05", "kind": "set_status", "status": "DL",
+                                         "reason": "tugas luar", "letter": "800/123/BKPSDM"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        assert s.scalar(select(Correction.reason).where(Correction.status == "DL")) == \
+            "tugas luar (surat: 800/123/BKPSDM)"
+    engine.dispose()

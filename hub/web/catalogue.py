@@ -247,6 +247,8 @@ EN: dict[str, str] = {
     "tarikan basi": "pull overdue",
     "jam melenceng": "clock drifted",
     "data belum tertarik": "records not pulled yet",
+    "— pilih status —": "— choose a status —",
+    "Nomor surat": "Letter number",
     "Kantor ini di luar cakupan Anda.": "This office is outside the offices you work for.",
     "Tidak ditemukan": "Not found",
     "Kembali": "Back",

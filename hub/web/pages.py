@@ -311,7 +311,15 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(), kinds=EXCEPTION_KINDS,
                   status_codes=review.status_codes(session), sites=scope.sites(session, who), chosen=s,
+                  status_names=review.status_names(session, lang_of(request)),
                   locked=bool(s and _frozen(session, s, d)))
+
+
+def _with_letter(form: Any) -> str:
+    """The reason, with the letter number that backs it (surat tugas, surat dokter) when given."""
+    reason = str(form.get("reason", "")).strip()
+    letter = str(form.get("letter") or "").strip()[:100]
+    return f"{reason} (surat: {letter})" if reason and letter else reason
 
 
 def _exception_range(request: Request, session: Session, who: Principal, s: Site | None, first: date,
@@ -327,6 +335,7 @@ def _exception_range(request: Request, session: Session, who: Principal, s: Site
                   page=page, per_page=PER_PAGE, qs=urlencode(params), ranged=True, error=error,
                   site=params["site"], day=params["day"], day_to=params["day_to"], kind=kind or "",
                   kinds=EXCEPTION_KINDS, status_codes=review.status_codes(session),
+                  status_names=review.status_names(session, lang_of(request)),
                   sites=scope.sites(session, who), chosen=s, locked=False)
 
 
@@ -353,7 +362,7 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
     try:
         with session.begin_nested():
             rc.propose_correction(session, employee_id=emp_id, day=day, kind=str(form.get("kind", "")),
-                                  reason=str(form.get("reason", "")), author=who.username, local_time=local,
+                                  reason=_with_letter(form), author=who.username, local_time=local,
                                   state=str(form.get("state") or "") or None, status=str(form.get("status") or ""),
                                   punch_id=punch_id)
     except ReconcileError as exc:

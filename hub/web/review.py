@@ -48,6 +48,15 @@ def status_codes(session: Session | None = None) -> tuple[str, ...]:
     return (*leave, "H", "TK", *DAY_CODES)
 
 
+def status_names(session: Session, lang: str) -> dict[str, str]:
+    """What each status code means, from the rulesets' own legends (the reviewer picks words)."""
+    out: dict[str, str] = {}
+    for rs in [builtin(), *rc.RulesResolver(session).all()]:
+        for code, words_id, words_en, _ in rs.legend():
+            out.setdefault(code, words_en if lang == "en" else words_id)
+    return out
+
+
 @dataclass
 class ExceptionView:
     kind: str  # missing_in, missing_out, missing_slot, absent, late, early, no_data, waiting,
