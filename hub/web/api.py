@@ -20,11 +20,10 @@ from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock
 from hub.store.models import AuditLog, Device, Employee
 from hub.web import queries, review, scope
 from hub.web.auth import Principal
-from hub.web.deps import DB, SaneDate, SaneDateTime, api_principal, lang_of
+from hub.web.deps import DB, MAX_ID, SaneDate, SaneDateTime, api_principal, lang_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
 
 
 class Me(BaseModel):

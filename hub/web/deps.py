@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from pydantic import AfterValidator
@@ -145,3 +146,15 @@ def _sane_time(t: datetime) -> datetime:
 
 SaneDate = Annotated[date, AfterValidator(_sane)]  # a date parameter in 2000..2099
 SaneDateTime = Annotated[datetime, AfterValidator(_sane_time)]
+
+
+MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
+
+
+def go(url: str, msg: str | None = None) -> RedirectResponse:
+    """Redirect after a form. The message rides in a short-lived cookie, not the URL: a link
+    from elsewhere cannot make the hub display text of its choosing."""
+    response = RedirectResponse(url, status_code=303)
+    if msg:
+        response.set_cookie(FLASH_COOKIE, quote(msg), max_age=60, httponly=True, samesite="strict")
+    return response

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,11 +30,12 @@ from hub.web.auth import Principal, end_session, start_session
 from hub.web.auth import login as login_attempt
 from hub.web.deps import (
     DB,
-    FLASH_COOKIE,
     LOGIN_CSRF_COOKIE,
+    MAX_ID,
     SESSION_COOKIE,
     Forbidden,
     form_principal,
+    go,
     lang_of,
     page_principal,
     render,
@@ -45,18 +46,10 @@ log = logging.getLogger("hub.web")
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 PAGE_SIZES = ("25", "50", "100", "200")
-MAX_ID = 2**31 - 1  # INTEGER keys: larger ids cannot exist (and PostgreSQL would refuse them)
 HOME = {"reviewer": "/exceptions", "operator": "/exceptions", "verifier": "/approvals", "bpkad": "/recap",
         "admin": "/employees"}
 
 
-def _go(url: str, msg: str | None = None) -> RedirectResponse:
-    # The message rides in a short-lived cookie, not the URL: a link from elsewhere
-    # cannot make the hub display text of its choosing.
-    response = RedirectResponse(url, status_code=303)
-    if msg:
-        response.set_cookie(FLASH_COOKIE, quote(msg), max_age=60, httponly=True, samesite="strict")
-    return response
 
 
 def _safe_next(nxt: str | None) -> str | None:
@@ -96,7 +89,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
           session: Session = DB) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
-        return _go("/login?error=csrf")
+        return go("/login?error=csrf")
     address = client_address(request.client.host if request.client else None, request.headers,
                              networks_of(settings_of(request).web.trusted_proxies)) or "?"
     attempt = login_attempt(session, username, password, address, settings_of(request).web)
@@ -107,11 +100,11 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
                              entity="user", entity_id=None,
                              details={"address": address, **({"until": locked.isoformat()} if locked else {})}))
         error = f"locked&until={times.shown(locked)[11:16]}" if locked else "bad"  # HH:MM in the hub's zone
-        return _go(f"/login?error={error}" + (f"&next={quote(next)}" if _safe_next(next) else ""))
+        return go(f"/login?error={error}" + (f"&next={quote(next)}" if _safe_next(next) else ""))
     token = start_session(session, user, settings_of(request).web.session_minutes)
     session.add(AuditLog(actor=user.username, action="login", entity="user", entity_id=str(user.id),
                          details={}))
-    response = _go(_safe_next(next) or HOME.get(user.role, "/"))
+    response = go(_safe_next(next) or HOME.get(user.role, "/"))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
                         max_age=settings_of(request).web.session_minutes * 60,
                         secure=request.url.scheme == "https")
@@ -123,7 +116,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
 async def logout(request: Request, who: Principal = Depends(form_principal("")),
                  session: Session = DB) -> Response:
     end_session(session, request.cookies.get(SESSION_COOKIE))
-    response = _go("/login")
+    response = go("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -172,7 +165,7 @@ async def device_create(request: Request, who: Principal = Depends(form_principa
                       kinds=KINDS, error=str(exc))
     session.add(AuditLog(actor=who.username, action="device.add", entity="device",
                          entity_id=str(device.id), details={"serial": device.serial, "kind": device.kind}))
-    return _go(f"/devices/{quote(device.serial)}", "Terminal terdaftar.")
+    return go(f"/devices/{quote(device.serial)}", "Terminal terdaftar.")
 
 
 @router.get("/devices/{serial}")
@@ -258,7 +251,7 @@ async def employee_mobile(request: Request, employee_id: int,
                 return _employee_page(request, session, emp, code=code)
             if action == "revoke":
                 mobile_auth.revoke(session, emp.id_number, who.username)
-                return _go(f"/employees/{emp.id}", "Kredensial mobile dicabut.")
+                return go(f"/employees/{emp.id}", "Kredensial mobile dicabut.")
     except FaceError as exc:
         return _employee_page(request, session, emp, error=exc.message, status_code=exc.status)
     return _employee_page(request, session, emp, error="aksi tidak dikenal / unknown action", status_code=422)
@@ -357,7 +350,7 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
         if not 0 < emp_id <= MAX_ID or (punch_id is not None and not 0 < punch_id < 2**63):
             raise ValueError(emp_id)
     except ValueError:
-        return _go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
+        return go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
     scope.employee(who, session.get(Employee, emp_id))
     try:
         with session.begin_nested():
@@ -366,8 +359,8 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
                                   state=str(form.get("state") or "") or None, status=str(form.get("status") or ""),
                                   punch_id=punch_id)
     except ReconcileError as exc:
-        return _go(back, str(exc))
-    return _go(back, "Koreksi diusulkan.")
+        return go(back, str(exc))
+    return go(back, "Koreksi diusulkan.")
 
 
 @router.post("/nodata/decide")
@@ -377,7 +370,7 @@ async def nodata_decide(request: Request, who: Principal = Depends(form_principa
     back = _back(form, "/exceptions")
     day = _date(str(form.get("day", "")))
     if day is None:
-        return _go(back, "tanggal tidak sah / invalid date")
+        return go(back, "tanggal tidak sah / invalid date")
     scope.terminal_key(session, who, str(form.get("terminal", "")))
     return _decided(session, back, lambda: decide_no_data(
         session, str(form.get("terminal", "")), day, str(form.get("decision", "")), str(form.get("reason", "")),
@@ -394,7 +387,7 @@ async def quarantine_decide(request: Request, who: Principal = Depends(form_prin
         if not ids or not all(0 < i < 2**63 for i in ids):
             raise ValueError(ids)
     except ValueError:
-        return _go(back, "punch tidak sah / invalid punch")
+        return go(back, "punch tidak sah / invalid punch")
     scope.punches(session, who, ids)
     return _decided(session, back, lambda: decide_punches(
         session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username))
@@ -406,8 +399,8 @@ def _decided(session: Session, back: str, decide: Any) -> Response:
         with session.begin_nested():
             decide()
     except ReconcileError as exc:
-        return _go(back, str(exc))
-    return _go(back, "Keputusan dicatat.")
+        return go(back, str(exc))
+    return go(back, "Keputusan dicatat.")
 
 
 @router.get("/approvals")
@@ -425,15 +418,15 @@ async def approval_decide(request: Request, correction_id: int,
                           session: Session = DB) -> Response:
     form = await request.form()
     if not 0 < correction_id <= MAX_ID:
-        return _go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
+        return go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
     scope.correction(session, who, correction_id)
     try:
         with session.begin_nested():
             fn = rc.approve_correction if form.get("decision") == "approve" else rc.reject_correction
             fn(session, correction_id, who.username, str(form.get("note") or ""))
     except ReconcileError as exc:
-        return _go("/approvals", str(exc))
-    return _go("/approvals", "Koreksi diputuskan.")
+        return go("/approvals", str(exc))
+    return go("/approvals", "Koreksi diputuskan.")
 
 
 def _default_month() -> str:
@@ -496,9 +489,9 @@ async def recap_lock(request: Request, who: Principal = Depends(form_principal("
                            reason=str(form.get("reason") or ""))
     except ReconcileError as exc:
         if not unlock and "pratinjau" in str(exc):
-            return _go("/recap/lock?" + urlencode({"site": code, "month": month}), str(exc))
-        return _go(back, str(exc))
-    return _go(back, "Periode terbuka." if unlock else "Periode terkunci.")
+            return go("/recap/lock?" + urlencode({"site": code, "month": month}), str(exc))
+        return go(back, str(exc))
+    return go(back, "Periode terbuka." if unlock else "Periode terkunci.")
 
 
 @router.get("/recap/day")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as FPath
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from hub.push.models import PushRegistration
 from hub.store.models import AuditLog, Device, utcnow
 from hub.web import scope
 from hub.web.auth import Principal
-from hub.web.deps import DB, FLASH_COOKIE, api_principal, form_principal, page_principal, render
+from hub.web.deps import DB, api_principal, form_principal, go, page_principal, render
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
@@ -79,12 +78,6 @@ def _page(request: Request, session: Session, who: Principal, status_code: int =
                   sites=scope.sites(session, who), **ctx)
 
 
-def _flash(msg: str) -> RedirectResponse:
-    response = RedirectResponse("/terminals/pending", status_code=303)
-    response.set_cookie(FLASH_COOKIE, quote(msg), max_age=60, httponly=True, samesite="strict")
-    return response
-
-
 @pages.get("/terminals/pending")
 def pending_page(request: Request, who: Principal = Depends(page_principal("fleet.write")),
                  session: Session = DB) -> Response:
@@ -101,7 +94,7 @@ async def pending_decide(request: Request, serial: str = FPath(pattern=SERIAL),
         if form.get("decision") == "reject":
             with session.begin_nested():
                 reject_pending(session, serial, who.username)
-            return _flash(f"{serial} ditolak.")
+            return go("/terminals/pending", f"{serial} ditolak.")
         scope.site(session, who, site)
         with session.begin_nested():
             device, pinned = approve_pending(session, serial, who.username, site=site,
@@ -111,7 +104,7 @@ async def pending_decide(request: Request, serial: str = FPath(pattern=SERIAL),
     except (RegistryError, AddressError) as exc:
         return _page(request, session, who, status_code=422, error=str(exc))
     where = f"; hanya diterima dari {pinned}" if pinned else ""
-    return _flash(f"Terminal {device.serial} disetujui ({device.tz}){where}.")
+    return go("/terminals/pending", f"Terminal {device.serial} disetujui ({device.tz}){where}.")
 
 
 # --- API --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FPath
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,12 +27,11 @@ from hub.web.auth import (
     reset_password,
     set_active,
 )
-from hub.web.deps import DB, FLASH_COOKIE, api_principal, form_principal, page_principal, render, settings_of
+from hub.web.deps import DB, MAX_ID, api_principal, form_principal, go, page_principal, render, settings_of
 from hub.web.models import ROLE_NAMES, ROLES, ApiToken, User
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
-MAX_ID = 2**31 - 1
 
 
 def manager(dep: Any) -> Any:
@@ -112,14 +111,6 @@ def _page(request: Request, session: Session, who: Principal, status_code: int =
                   token_days=settings_of(request).web.api_token_days, **ctx)
 
 
-def _flash(url: str, msg: str) -> RedirectResponse:
-    from urllib.parse import quote  # noqa: PLC0415
-
-    response = RedirectResponse(url, status_code=303)
-    response.set_cookie(FLASH_COOKIE, quote(msg), max_age=60, httponly=True, samesite="strict")
-    return response
-
-
 @pages.get("/users")
 def users_page(request: Request, who: Principal = Depends(manager(page_principal("users.manage"))),
                session: Session = DB) -> Response:
@@ -138,7 +129,7 @@ async def users_create(request: Request, who: Principal = Depends(manager(form_p
     except AuthError as exc:
         return _page(request, session, who, status_code=422, error=str(exc),
                      form={k: str(v) for k, v in form.items() if k not in ("password", "csrf_token")})
-    return _flash("/users", f"Pengguna {user.username} dibuat.")
+    return go("/users", f"Pengguna {user.username} dibuat.")
 
 
 @pages.post("/users/{user_id}")
@@ -179,7 +170,7 @@ async def users_change(request: Request, user_id: int,
         return _page(request, session, who, status_code=422, error=str(exc))
     if shown is not None:  # a new token is shown on the answer page once, never in a URL
         return _page(request, session, who, new_token=shown, token_user=user.username)
-    return _flash("/users", msg)
+    return go("/users", msg)
 
 
 def _days(value: Any, default: int) -> int:
