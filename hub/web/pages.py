@@ -50,8 +50,6 @@ HOME = {"reviewer": "/exceptions", "operator": "/exceptions", "verifier": "/appr
         "admin": "/employees"}
 
 
-
-
 def _safe_next(nxt: str | None) -> str | None:
     # Only same-site paths: never redirect a user off the hub after login.
     if nxt and nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
