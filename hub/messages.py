@@ -25,6 +25,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pull.comm_failed": ("gagal berkomunikasi: {detail}", "communication failed: {detail}"),
     "pull.unreadable": ("data terminal tidak dapat dibaca: {detail}", "terminal data cannot be read: {detail}"),
     "pull.db_write": ("gagal menyimpan ke basis data: {detail}", "could not write to the database: {detail}"),
+    "pull.log_cleared": ("log terminal dikosongkan ({before} -> 0 catatan)",
+                         "terminal log was cleared ({before} -> 0 records)"),
+    "pull.log_shrank": ("log terminal dikosongkan/berkurang ({before} -> {after}); seluruh log dibaca",
+                        "terminal log was cleared or shrank ({before} -> {after}); reading it all"),
     # clock and live sessions (hub.adapters.zk.clock, hub.adapters.zk.live)
     "clock.failed": ("penyetelan jam terminal gagal: {detail}; dicoba lagi pada jadwal berikutnya",
                      "setting the terminal clock failed: {detail}; retried at the next run"),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.coordinator import Puller, load_targets
+from hub.messages import render
 from hub.punch import PunchFlag
 from hub.store.models import Device, DeviceOutage, IngestRun, RawPunch
 from tests.zk_fixtures import assert_store_matches, fast_settings, fill, make_terminal, stored
@@ -76,6 +77,9 @@ def test_log_cleared_between_pulls_is_reported_and_nothing_lost(engine, make_ter
         newest_old = max(t for _pin, t, *_ in old)
         first_new = min(r.local_time for r in s.scalars(select(RawPunch).where(RawPunch.ingest_run_id == run.id)))
         assert (outage.kind, outage.start_local, outage.end_local) == ("cleared", newest_old, first_new)
+        # its note is kept as a code: each reader sees it in their language (issue 18)
+        assert render(outage.note, "en") == "terminal log was cleared or shrank (80 -> 20); reading it all"
+        assert render(outage.note, "id") == "log terminal dikosongkan/berkurang (80 -> 20); seluruh log dibaca"
 
 
 def test_clock_drift_flags_punches_and_sync_fixes_the_clock(engine, make_terminal):

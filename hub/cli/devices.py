@@ -210,5 +210,6 @@ def outage_list(serial: str | None = typer.Argument(None),
         if serial:
             q = q.where(Device.serial == serial)
         rows = [{"id": o.id, "serial": sn, "from": o.start_local, "to": o.end_local, "kind": o.kind,
-                 "note": o.note, "by": o.created_by} for o, sn in s.execute(q.order_by(DeviceOutage.start_local))]
+                 "note": render(o.note), "by": o.created_by}
+                for o, sn in s.execute(q.order_by(DeviceOutage.start_local))]
     emit(rows, ["id", "serial", "from", "to", "kind", "note", "by"], fmt)

@@ -34,7 +34,7 @@ from hub.config import PullSettings
 from hub.fleet import health
 from hub.gc_pause import gc_paused
 from hub.i18n import tr
-from hub.messages import msg
+from hub.messages import msg, stored
 from hub.protocols.zk import ZkProtocolError
 from hub.protocols.zk_codes import zk_state, zk_verify
 from hub.protocols.zk_records import ParsedLog
@@ -202,7 +202,8 @@ class Puller:
                     # days hold no trustworthy data from this terminal (no absence from it).
                     conn.execute(insert(DeviceOutage).values(
                         device_id=target.id, start_local=lost[0], end_local=lost[1], kind="cleared",
-                        note=res.notes[-1] if res.notes else "", created_by="pull", created_at=utcnow()))
+                        note=stored(res.notes[-1]) if res.notes else "", created_by="pull",
+                        created_at=utcnow()))
                 res.new, res.duplicate = result.new, result.duplicate
                 values: dict[str, Any] = {"last_clock_offset_s": offset, "last_record_count": count,
                                           "last_newest_local": newest}
@@ -235,8 +236,7 @@ class Puller:
             res.mode = "empty"
             if prev:
                 res.log_cleared = True
-                res.notes.append(tr(f"log terminal dikosongkan ({prev} -> 0 catatan)",
-                                    f"terminal log was cleared ({prev} -> 0 records)"))
+                res.notes.append(msg("pull.log_cleared", before=prev))
             return ParsedLog(0), None
         if not full and prev and prev_newest is not None and count >= prev:
             tail = client.read_attendance_from(count, prev - 1)
@@ -251,9 +251,7 @@ class Puller:
                                 "re-reading the whole log"))
         elif prev and count < prev:
             res.log_cleared = True
-            res.notes.append(tr(f"log terminal dikosongkan/berkurang ({prev} -> {count}); "
-                                "seluruh log dibaca", f"terminal log was cleared or shrank "
-                                f"({prev} -> {count}); reading it all"))
+            res.notes.append(msg("pull.log_shrank", before=prev, after=count))
         res.mode = "full"
         parsed = client.read_attendance(count)
         newest = parsed.records[-1].local_time if parsed.records else None
