@@ -184,7 +184,9 @@ def test_reviewer_corrects_approver_approves_recap_changes_audit_shows_who(web_e
         assert re.search(r'id="day-status">TL\d?<', day) and "16:02:00" in day and APPROVER in day
 
         audit = approver.get("/audit").text
-        rows = re.findall(r'class="actor">([^<]+)</td><td class="action">([^<]+)<', audit)
+        rows = re.findall(r'data-action="([^"]+)"><td>[^<]*</td><td class="actor">([^<]+)<', audit)
+        rows = [(actor, action) for action, actor in rows]
+        assert "mengusulkan koreksi" in audit  # the action in words
         assert (USERS["reviewer"], "correction.propose") in rows
         assert any(actor == APPROVER and action.startswith("correction.approve") for actor, action in rows)
         exc = c.get("/api/exceptions", params={"site": "OPD1", "day": "2026-10-05"}).json()

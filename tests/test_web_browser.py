@@ -171,9 +171,9 @@ def test_console_workflows_in_chromium(browser, web_env: WebEnv) -> None:  # noq
         assert APPROVER in d.find_element(By.ID, "corrections").text
         d.get(base + "/audit")
         audit = d.find_element(By.ID, "audit").text
-        assert f"{USERS['reviewer']} correction.propose" in audit
-        assert f"{APPROVER} correction.approve" in audit
-        assert f"{USERS['it']} device.add" in audit
+        assert f"{USERS['reviewer']} mengusulkan koreksi" in audit
+        assert f"{APPROVER} menyetujui koreksi" in audit
+        assert f"{USERS['it']} mendaftarkan terminal" in audit
 
         # English on request, kept in a cookie.
         d.get(base + "/recap?site=OPD1&month=2026-10&lang=en")

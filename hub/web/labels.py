@@ -4,6 +4,8 @@ here; English through the console's catalogue (hub/web/catalogue.py)."""
 
 from __future__ import annotations
 
+from hub.web.models import ROLE_NAMES
+
 LABELS: dict[str, dict[str, str]] = {
     "state": {"check_in": "Datang", "check_out": "Pulang", "break_out": "Istirahat keluar",
               "break_in": "Istirahat kembali", "ot_in": "Lembur masuk", "ot_out": "Lembur pulang",
@@ -23,7 +25,44 @@ LABELS: dict[str, dict[str, str]] = {
     "flag": {"clock_suspect": "jam diragukan", "unknown_pin": "PIN tak dikenal", "out_of_range": "tanggal mustahil",
              "photo_mismatch": "wajah tidak cocok", "unknown_device": "terminal tak dikenal",
              "outside_geofence": "di luar area"},
+    "action": {"login": "masuk", "login.failed": "gagal masuk", "login.locked": "masuk dikunci",
+               "correction.propose": "mengusulkan koreksi", "correction.approve": "menyetujui koreksi",
+               "correction.reject": "menolak koreksi", "leave.add": "mencatat cuti/izin",
+               "nodata.decide": "memutuskan hari tanpa data", "punch.review": "memutuskan punch ditahan",
+               "period.lock": "mengunci periode", "period.unlock": "membuka periode",
+               "device.add": "mendaftarkan terminal", "device.pull": "menarik log terminal",
+               "device.sync_time": "menyetel jam terminal", "push.approve": "menyetujui terminal",
+               "push.reject": "menolak terminal", "command.queue": "mengantrekan perintah",
+               "user.add": "membuat pengguna", "user.disable": "menonaktifkan pengguna",
+               "user.enable": "mengaktifkan pengguna", "user.password": "mengganti kata sandi",
+               "user.bind": "menetapkan kantor pengguna", "token.add": "membuat token API",
+               "token.revoke": "mencabut token API", "face.enroll": "mendaftarkan wajah",
+               "ruleset.load": "memuat aturan", "ruleset.assign": "menetapkan aturan",
+               "reconcile.run": "menghitung rekap harian", "roster.set": "mengisi jadwal shift",
+               "mobile.credential.issue": "menerbitkan kode mobile",
+               "mobile.credential.revoke": "mencabut kode mobile"},
 }
+# Detail keys of the audit log, in words.
+DETAIL_WORDS = {"employee_id": "pegawai #", "day": "tanggal", "kind": "jenis", "reason": "alasan", "note": "catatan",
+                "serial": "terminal", "username": "pengguna", "role": "peran", "sites": "kantor", "month": "bulan",
+                "site": "kantor", "decision": "keputusan", "status": "status", "name": "nama", "days": "hari",
+                "address": "alamat", "start": "mulai", "end": "sampai", "type": "jenis", "reference": "nomor surat"}
+
+
+def describe(details: dict | None) -> str:
+    """An audit record's details as a person reads them (codes turned into words)."""
+    parts = []
+    for key, value in (details or {}).items():
+        if value in (None, "", [], {}):
+            continue
+        if key == "kind":
+            value = label("correction", value) if value in LABELS["correction"] else label("kind", value)
+        elif key == "role":
+            value = ROLE_NAMES.get(str(value), str(value))
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        parts.append(f"{DETAIL_WORDS.get(key, key)}: {value}")
+    return "; ".join(parts)
 
 
 def label(kind: str, code: str | None) -> str:
