@@ -27,7 +27,10 @@ def test_problems_first_with_reasons(web_env: WebEnv) -> None:  # noqa: F811
         s.add_all([IngestRun(device_id=healthy.id, source="zk_tcp", kind="pull", status="ok", started_at=now,
                              finished_at=now, details={"record_count": 0}),
                    IngestRun(device_id=stale.id, source="zk_tcp", kind="pull", status="ok",
-                             started_at=now - timedelta(days=3), finished_at=now - timedelta(days=3), details={})])
+                             started_at=now - timedelta(days=3), finished_at=now - timedelta(days=3), details={}),
+                   # a pull that failed a minute ago does not make the terminal's data fresh
+                   IngestRun(device_id=stale.id, source="zk_tcp", kind="pull", status="error",
+                             started_at=now, finished_at=now, error="timeout", details={})])
         s.execute(Device.__table__.update().where(Device.serial == "SN-OFF").values(failures=2))
     engine.dispose()
     with TestClient(create_app(web_env.settings)) as c:
@@ -38,7 +41,7 @@ def test_problems_first_with_reasons(web_env: WebEnv) -> None:  # noqa: F811
         assert order.index("AB-STALE") < order.index("AA-OK")
         rows = dict(re.findall(r'data-serial="([^"]+)".*?<td class="bad problems">([^<]*)</td>', page, re.S))
         assert rows["SN-OFF"].startswith("failing repeatedly, offline") and "clock drifted" in rows["SN-OFF"]
-        assert rows["AB-STALE"] == "pull overdue" and rows["AA-OK"] == ""
+        assert rows["AB-STALE"] == "pull overdue" and rows["AA-OK"] == ""  # (its last good pull: 3 days ago)
         assert "records not pulled yet" in rows["SN-ON"]
         page_id = c.get("/", params={"lang": "id"}).text
         assert "jam melenceng" in page_id and "tarikan basi" in page_id

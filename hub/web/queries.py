@@ -33,7 +33,7 @@ def problems(row: dict[str, Any], now: datetime, enabled: bool = True) -> list[t
         out.append((4, "gagal berulang"))
     if not row["online"]:
         out.append((3, "luring"))
-    pulled = row["last_pull_at"]
+    pulled = row.get("last_good_pull_at")  # the last pull that worked, not the last attempt
     if row["kind"].startswith("zk") and (pulled is None or now - pulled > STALE_PULL):
         out.append((2, "tarikan basi"))
     if row["clock_suspect"]:
@@ -56,6 +56,12 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None,
                   .group_by(IngestRun.device_id))
         for run in session.scalars(select(IngestRun).where(IngestRun.id.in_(latest))):
             last_runs[run.device_id] = run  # type: ignore[index]
+        good = dict(session.execute(select(IngestRun.device_id, func.max(IngestRun.finished_at))
+                                    .where(IngestRun.device_id.in_(ids), IngestRun.kind == "pull",
+                                           IngestRun.status == "ok")
+                                    .group_by(IngestRun.device_id)).all())
+    else:
+        good = {}
     now, window = utcnow(), online_window(settings)
     rows = []
     for d, code in devices:
@@ -74,7 +80,7 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None,
             "clock_suspect": offset is not None and abs(offset) > settings.pull.clock_tolerance_s,
             "last_error": render(d.last_error or (run.error if run and run.status != "ok" else None), lang) or None,
             "failures": d.failures or 0, "failing_since": d.failing_since, "backoff_s": d.backoff_s,
-            "recovered_at": d.recovered_at,
+            "recovered_at": d.recovered_at, "last_good_pull_at": good.get(d.id),
         })
         rows[-1]["problems"] = [words for _, words in problems(rows[-1], now, d.enabled)]
         rows[-1]["severity"] = sum(w for w, _ in problems(rows[-1], now, d.enabled))
