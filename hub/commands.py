@@ -27,9 +27,8 @@ CARRIED: dict[str, frozenset[str]] = {
     "adms": frozenset({"user.upsert", "user.delete", "template.set", "face.set", "users.list",
                        "device.time.set", "events.resend", "device.reboot"}),
 }
-PUSH_CHANNELS = {"adms": "adms", "mqtt": "mqtt"}  # device kind -> channel
 ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
-PUSH_KINDS = tuple(PUSH_CHANNELS)
+PUSH_KINDS = tuple(CARRIED)  # a push terminal's kind names its channel
 
 
 class CommandError(ValueError):
@@ -43,11 +42,10 @@ class Command:
 
 
 def channel_of(kind: str, serial: str = "") -> str:
-    channel = PUSH_CHANNELS.get(kind)
-    if channel is None:
+    if kind not in CARRIED:
         raise CommandError(tr(f"terminal {serial} ({kind}) bukan terminal push",
                               f"terminal {serial} ({kind}) is not a push terminal"))
-    return channel
+    return kind
 
 
 def check(channel: str, op: str) -> None:

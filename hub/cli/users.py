@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from hub.cli.common import OutputFormat, audit, cli_actor, emit, err_console, fail, store
 from hub.config import get_settings
 from hub.i18n import tr
-from hub.web.auth import SCOPED_ROLES, AuthError, add_user, bind_sites, bound_codes, find_user, new_api_token, unlock
+from hub.web.auth import AuthError, add_user, bind_sites, bound_codes, find_user, new_api_token, unlock
 from hub.web.models import ROLES, ApiToken, User
 
 app = typer.Typer(help=tr("Pengguna konsol web dan token API.", "Web console users and API tokens."),
@@ -31,9 +31,6 @@ def user_add(
     password = _read_password(password_stdin)
     with store() as s:
         try:
-            if role in SCOPED_ROLES and not sites:
-                raise AuthError(tr(f"peran {role} hanya melihat kantornya: sebutkan --site KODE",
-                                   f"role {role} sees only its offices: give --site CODE"))
             user = add_user(s, username, password, role, full_name)
             codes = bind_sites(s, user, sites)
         except AuthError as exc:
@@ -88,9 +85,6 @@ def user_bind(username: str = typer.Argument(...),
     with store() as s:
         try:
             user = find_user(s, username)
-            if user.role in SCOPED_ROLES and not sites:
-                raise AuthError(tr(f"peran {user.role} hanya melihat kantornya: sebutkan --site KODE",
-                                   f"role {user.role} sees only its offices: give --site CODE"))
             codes = bind_sites(s, user, sites)
         except AuthError as exc:
             fail(str(exc))

@@ -20,6 +20,7 @@ from hub.reconcile.recap import Day
 from hub.reconcile.rules import NO_DATA, WAITING
 from hub.store.models import Device, Employee, RawPunch, Site
 from hub.store.sites import SiteTree
+from hub.times import month_range, months_between
 
 
 @dataclass
@@ -177,9 +178,8 @@ def range_exceptions(session: Session, first: date, last: date, site_id: int | N
     reconciler, ordered by day then name (terminal-days without data are no_data_groups)."""
     rows: list[ExceptionRow] = []
     names: dict[int, tuple[str, str]] = {}
-    month = first.replace(day=1)
-    while month <= last:
-        lo, hi = max(first, month), min(last, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+    for month in months_between(first, last):
+        lo, hi = max(first, month), min(last, month_range(month)[1])
         days, _ = month_days(session, lo, hi, site_id, employee_ids=employee_ids, today=today)
         names.update(_names(session, set(days) - set(names)))
         for emp, ds in days.items():
@@ -188,7 +188,6 @@ def range_exceptions(session: Session, first: date, last: date, site_id: int | N
                     if kind != "no_data":
                         rows.append(ExceptionRow(kind, d.day, emp, names.get(emp, ("", ""))[1], _detail(kind, d),
                                                  d.status, [p for p in d.punch_ids if p > 0], d.terminals))
-        month = (month + timedelta(days=32)).replace(day=1)
     rows.sort(key=lambda r: (r.day, r.employee_name, r.employee_id or 0, r.kind))
     return rows
 

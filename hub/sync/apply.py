@@ -217,27 +217,27 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
     users_there |= {k.removeprefix("user:") for k, w in on_its_way.items()
                     if k.startswith("user:") and not w.remove}
 
-    def queue(cmd: commands.Command, sync: dict[str, Any], issue: Issue) -> bool:
+    def queue(cmd: commands.Command, sync: dict[str, Any], action: str, pin: str,
+              employee_id: int | None = None, finger_index: int | None = None) -> bool:
         try:
             with session.begin_nested():
                 enqueue(session, device, cmd.op, cmd.data, actor, sync=sync)
         except Exception as exc:  # noqa: BLE001 - one refused command must not stop the others
-            issue.message = msg("sync.command_refused", detail=exc)
-            res.issues.append(issue)
+            res.issues.append(Issue(action, pin, msg("sync.command_refused", detail=exc),
+                                    employee_id=employee_id, finger_index=finger_index))
             return False
         res.sent["commands"] += 1
         return True
 
-    refused = ""  # (the message is the refusal, set in queue())
     for item in plan.users_add + plan.users_update:
         if queue(commands.user_upsert(item.pin, item.name),
                  confirm.user_sync(item.pin, item.fields_hash, item.employee_id),
-                 Issue("user_add", item.pin, refused, employee_id=item.employee_id)):
+                 "user_add", item.pin, item.employee_id):
             users_there.add(item.pin)
     if not held:
         for item in plan.users_remove:
             if queue(commands.user_delete(item.pin), confirm.user_sync(item.pin, "", item.employee_id, True),
-                     Issue("user_remove", item.pin, refused)):
+                     "user_remove", item.pin):
                 users_there.discard(item.pin)
     blobs = _blobs(session, plan.templates_add, res)
     for t in plan.templates_add:
@@ -247,11 +247,11 @@ def _apply_push(session: Session, device: Device, plan: DevicePlan, actor: str,
         cmd = (commands.face_set(t.pin, blob, t.sha256) if t.kind == "face"
                else commands.template_set(t.pin, t.finger_index, blob))
         queue(cmd, confirm.template_sync(t.pin, t.kind, t.finger_index, t.sha256),
-              Issue("template_add", t.pin, refused, employee_id=t.employee_id, finger_index=t.finger_index))
+              "template_add", t.pin, t.employee_id, t.finger_index)
     for t in plan.templates_remove:
         cmd = commands.face_delete(t.pin) if t.kind == "face" else commands.template_delete(t.pin, t.finger_index)
         queue(cmd, confirm.template_sync(t.pin, t.kind, t.finger_index, "", True),
-              Issue("template_remove", t.pin, refused, finger_index=t.finger_index))
+              "template_remove", t.pin, finger_index=t.finger_index)
     if device.kind == "adms" and res.sent["commands"] and "readback" not in on_its_way:
         # then the terminal lists its users: what it holds, not what it said, is the state
         readback = commands.users_list()

@@ -277,10 +277,14 @@ def user_scope(session: Session, user: User) -> frozenset[int] | None:
 
 
 def bind_sites(session: Session, user: User, site_codes: list[str]) -> list[str]:
-    """Bind a user to exactly these offices (an empty list: unbound). Returns the codes."""
+    """Bind a user to exactly these offices (an empty list: unbound, refused for a role that
+    sees only its offices). Returns the codes."""
     from hub.store.models import Site
 
     codes = sorted({c.strip() for c in site_codes if c.strip()})
+    if user.role in SCOPED_ROLES and not codes:
+        raise AuthError(tr(f"peran {user.role} hanya melihat kantornya: pilih kantornya (CLI: --site KODE)",
+                           f"role {user.role} sees only its offices: choose them (CLI: --site CODE)"))
     found = dict(session.execute(select(Site.code, Site.id).where(Site.code.in_(codes))).all()) if codes else {}
     missing = [c for c in codes if c not in found]
     if missing:

@@ -82,8 +82,9 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None,
             "failures": d.failures or 0, "failing_since": d.failing_since, "backoff_s": d.backoff_s,
             "recovered_at": d.recovered_at, "last_good_pull_at": good.get(d.id),
         })
-        rows[-1]["problems"] = [words for _, words in problems(rows[-1], now, d.enabled)]
-        rows[-1]["severity"] = sum(w for w, _ in problems(rows[-1], now, d.enabled))
+        found = problems(rows[-1], now, d.enabled)
+        rows[-1]["problems"] = [words for _, words in found]
+        rows[-1]["severity"] = sum(w for w, _ in found)
     rows.sort(key=lambda r: (-r["severity"], r["serial"]))  # the terminals to look at first
     return rows
 

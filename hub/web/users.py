@@ -14,10 +14,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.store.models import AuditLog
+from hub.store.models import AuditLog, Site
 from hub.web import scope
 from hub.web.auth import (
-    SCOPED_ROLES,
     AuthError,
     Principal,
     add_user,
@@ -28,7 +27,7 @@ from hub.web.auth import (
     set_active,
 )
 from hub.web.deps import DB, MAX_ID, api_principal, form_principal, go, page_principal, render, settings_of
-from hub.web.models import ROLE_NAMES, ROLES, ApiToken, User
+from hub.web.models import ROLE_NAMES, ROLES, ApiToken, User, UserSite
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
@@ -50,10 +49,14 @@ def _audit(session: Session, who: Principal, action: str, user: User, **details:
                          details={"username": user.username, **details}))
 
 
+class UnknownUser(AuthError):
+    """No such user (404 through the API)."""
+
+
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
-        raise AuthError(f"pengguna #{user_id} tidak ditemukan / user #{user_id} not found")
+        raise UnknownUser(f"pengguna #{user_id} tidak ditemukan / user #{user_id} not found")
     return user
 
 
@@ -61,17 +64,18 @@ def _rows(session: Session) -> list[dict[str, Any]]:
     tokens: dict[int, list[ApiToken]] = {}
     for t in session.scalars(select(ApiToken).where(ApiToken.revoked.is_(False)).order_by(ApiToken.id)):
         tokens.setdefault(t.user_id, []).append(t)
+    offices: dict[int, list[str]] = {}
+    for uid, code in session.execute(select(UserSite.user_id, Site.code).join(Site, Site.id == UserSite.site_id)
+                                     .order_by(Site.code)):
+        offices.setdefault(uid, []).append(code)
     return [{"id": u.id, "username": u.username, "full_name": u.full_name, "role": u.role, "active": u.active,
-             "offices": bound_codes(session, u.id), "last_login_at": u.last_login_at,
+             "offices": offices.get(u.id, []), "last_login_at": u.last_login_at,
              "locked_until": u.locked_until, "tokens": tokens.get(u.id, [])}
             for u in session.scalars(select(User).order_by(User.username))]
 
 
 def _create(session: Session, who: Principal, username: str, password: str, role: str, full_name: str,
             offices: list[str]) -> User:
-    if role in SCOPED_ROLES and not offices:
-        raise AuthError(f"peran {role} hanya melihat kantornya: pilih kantornya / "
-                        f"role {role} sees only its offices: choose them")
     user = add_user(session, username, password, role, full_name)
     codes = bind_sites(session, user, offices)
     _audit(session, who, "user.add", user, role=role, sites=codes)
@@ -79,9 +83,6 @@ def _create(session: Session, who: Principal, username: str, password: str, role
 
 
 def _bind(session: Session, who: Principal, user: User, offices: list[str]) -> list[str]:
-    if user.role in SCOPED_ROLES and not offices:
-        raise AuthError(f"peran {user.role} hanya melihat kantornya: pilih kantornya / "
-                        f"role {user.role} sees only its offices: choose them")
     codes = bind_sites(session, user, offices)
     _audit(session, who, "user.bind", user, sites=codes)
     return codes
@@ -256,7 +257,7 @@ def api_user_change(body: UserChange, user_id: int = FPath(ge=1, le=MAX_ID),
             if body.offices is not None:
                 _bind(session, who, user, body.offices)
     except AuthError as exc:
-        raise _problem(exc, 404 if "not found" in str(exc) else 422) from exc
+        raise _problem(exc, 404 if isinstance(exc, UnknownUser) else 422) from exc
     return _out(session, user)
 
 
@@ -269,7 +270,7 @@ def api_token_create(body: TokenIn, user_id: int = FPath(ge=1, le=MAX_ID),
             user = _user(session, user_id)
             token = _token(session, who, user, body.name, body.days)
     except AuthError as exc:
-        raise _problem(exc, 404 if "not found" in str(exc) else 422) from exc
+        raise _problem(exc, 404 if isinstance(exc, UnknownUser) else 422) from exc
     return {"username": user.username, "name": body.name, "days": body.days, "token": token}
 
 
