@@ -32,6 +32,37 @@ CATALOG: dict[str, tuple[str, str]] = {
     # clock and live sessions (hub.adapters.zk.clock, hub.adapters.zk.live)
     "clock.failed": ("penyetelan jam terminal gagal: {detail}; dicoba lagi pada jadwal berikutnya",
                      "setting the terminal clock failed: {detail}; retried at the next run"),
+    "probe.failed": ("terminal tidak menjawab: {detail}; periksa daya, kabel jaringan, alamat IP/port dan comm key",
+                     "the terminal did not answer: {detail}; check power, network cable, IP address/port and comm key"),
+    "restart.failed": ("perintah mulai ulang tidak terkirim: {detail}", "the restart command was not sent: {detail}"),
+    # what a terminal task or a scheduled job did (the console's tasks and job history)
+    "task.pulled": ("{seen} catatan dibaca, {new} baru, {duplicate} sudah tersimpan",
+                    "{seen} records read, {new} new, {duplicate} already stored"),
+    "task.clock_set": ("jam disetel (sebelumnya selisih {offset} detik)", "clock set (it was {offset} s off)"),
+    "task.probed": ("nomor seri {serial}; firmware {firmware}; {users}/{users_cap} pengguna; {records}/{rec_cap} "
+                    "catatan; {fingers}/{fingers_cap} sidik jari; {faces}/{faces_cap} wajah; selisih jam {offset} "
+                    "detik; dijawab dalam {seconds} detik",
+                    "serial {serial}; firmware {firmware}; {users}/{users_cap} users; {records}/{rec_cap} records; "
+                    "{fingers}/{fingers_cap} fingerprints; {faces}/{faces_cap} faces; clock offset {offset} s; "
+                    "answered in {seconds} s"),
+    "task.serial_differs": ("NOMOR SERI BERBEDA dari yang terdaftar ({registered}): periksa apakah alamat ini "
+                            "terminal yang dimaksud",
+                            "SERIAL DIFFERS from the registered one ({registered}): check that this address is "
+                            "the intended terminal"),
+    "task.restart_sent": ("perintah mulai ulang terkirim; terminal kembali dalam sekitar satu menit",
+                          "restart sent; the terminal is back in about a minute"),
+    "job.pulled": ("{terminals} terminal: {new} punch baru, {duplicate} duplikat, {unchanged} tidak berubah, "
+                   "{failed} gagal", "{terminals} terminals: {new} new punches, {duplicate} duplicates, "
+                   "{unchanged} unchanged, {failed} failed"),
+    "job.clocks": ("{checked} terminal diperiksa, {synced} disetel, {failed} gagal",
+                   "{checked} terminals checked, {synced} set, {failed} failed"),
+    "job.synced": ("{terminals} terminal, {sent} perintah terkirim, {mismatch} belum cocok, {failed} gagal",
+                   "{terminals} terminals, {sent} commands sent, {mismatch} not yet matching, {failed} failed"),
+    "job.reconciled": ("{start} s.d. {end}: {employees} pegawai, {days} hari dihitung, {locked} hari terkunci "
+                       "dilewati", "{start} to {end}: {employees} employees, {days} days computed, {locked} locked "
+                       "days left alone"),
+    "job.skipped_quiet": ("dilewati: jam tenang", "skipped: quiet hours"),
+    "job.failed": ("gagal: {detail}", "failed: {detail}"),
     "live.lost": ("sesi langsung terputus: {detail}; menyambung lagi dalam {delay} s",
                   "live session lost: {detail}; reconnecting in {delay} s"),
     "live.ended": ("sesi langsung berakhir; menyambung lagi", "live session ended; reconnecting"),
@@ -117,6 +148,11 @@ def render(text: str | None, lang: str | None = None) -> str:
         return _words(doc["c"], doc["p"], lang or language())
     except (ValueError, KeyError, TypeError, IndexError):
         return text  # never hide what was kept, even when it cannot be read
+
+
+def say(code: str, lang: str, **params: Any) -> str:
+    """A catalogue message in `lang` now (for what is shown, not kept)."""
+    return _words(code, params, lang)
 
 
 def _words(code: str, params: dict[str, Any], lang: str) -> str:

@@ -52,6 +52,12 @@ PAGES = [
     ("GET", "/devices/new", "fleet.write"),
     ("POST", "/devices/new", "fleet.write"),
     ("GET", "/devices/SN-ON", "fleet.read"),
+    ("GET", "/devices/SN-ON/edit", "fleet.write"),
+    ("POST", "/devices/SN-ON/edit", "fleet.write"),
+    ("POST", "/devices/SN-ON/enabled", "fleet.write"),  # (no choice sent: 422, nothing changes)
+    ("POST", "/devices/SN-ON/remove", "fleet.write"),  # (it has punches: 422, nothing removed)
+    ("POST", "/devices/SN-ON/task", "fleet.write"),  # (no task named: 422)
+    ("GET", "/jobs", "fleet.read"),
     ("GET", "/employees", "roster.read"),
     ("GET", "/employees/1", "roster.read"),
     ("POST", "/employees/1/mobile", "mobile.credentials+roster.read"),
@@ -81,6 +87,13 @@ API = [
     ("GET", "/api/devices/SN-ON", "fleet.read"),
     ("POST", "/api/devices", "fleet.write"),
     ("POST", "/api/devices/SN-ON/pull", "fleet.write"),  # SN-ON is 127.0.0.1:4370: refused, reported
+    ("POST", "/api/devices/test", "fleet.write"),
+    ("PATCH", "/api/devices/SN-ON", "fleet.write"),
+    ("DELETE", "/api/devices/SN-ON", "fleet.write"),  # (it has punches: 409, nothing removed)
+    ("POST", "/api/devices/SN-ON/tasks", "fleet.write"),
+    ("GET", "/api/devices/SN-ON/tasks", "fleet.read"),
+    ("GET", "/api/tasks/999", "fleet.read"),
+    ("GET", "/api/jobs", "fleet.read"),
     ("GET", "/api/employees", "roster.read"),
     ("GET", "/api/punches", "punch.read"),
     ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),
@@ -167,7 +180,7 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
             path = r.path.replace("/pending/{serial}", "/pending/SN-NONE").replace("{serial}", "SN-ON") \
                 .replace("{employee_id}", "1") \
                 .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv") \
-                .replace("{user_id}", "999")
+                .replace("{user_id}", "999").replace("{task_id}", "999")
             routes.add((m, path))
     assert routes - listed == set(), "routes missing from the role matrix"
     assert listed - routes == set(), "matrix entries that are not routes"
@@ -217,7 +230,7 @@ def test_api_roles(clients, shared_web_env: WebEnv, role: str, method: str, path
         assert r.status_code == 401
         assert r.headers.get("www-authenticate") == "Bearer"
     elif role in ALLOWED[perm]:
-        assert r.status_code in (200, 201, 400, 404, 422), (r.status_code, r.text[:300])
+        assert r.status_code in (200, 201, 400, 404, 409, 422), (r.status_code, r.text[:300])
     else:
         assert r.status_code == 403, (r.status_code, r.text[:300])
 

@@ -58,8 +58,8 @@ def _pages(env: WebEnv) -> dict[str, list[str]]:
         ani = conn.scalar(select(Employee.id).where(Employee.name == "Ani"))
     engine.dispose()
     return {
-        "it": ["/", "/devices/SN-ON", "/devices/SN-OFF", "/devices/new", "/punches", "/terminals/pending",
-               "/users", "/audit"],
+        "it": ["/", "/devices/SN-ON", "/devices/SN-OFF", "/devices/new", "/devices/SN-ON/edit", "/punches",
+               "/terminals/pending", "/users", "/audit", "/jobs"],
         "admin": ["/employees", f"/employees/{ani}", "/punches?flag=clock_suspect"],
         "reviewer": ["/exceptions?site=OPD1&day=2026-10-05", "/approvals", "/recap?site=OPD1&month=2026-10",
                      f"/recap/day?employee_id={ani}&day=2026-10-05", "/punches"],

@@ -42,5 +42,11 @@ T = TypeVar("T")
 
 def rebuild(cls: type[T], answer: dict[str, Any], **override: Any) -> T:
     """The result dataclass the work would have returned here, from the hub's JSON answer."""
+    from hub.messages import render  # noqa: PLC0415
+
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in answer.items() if k in known and k not in override}, **override)
+    # a message the hub kept by its code is shown in this shell's language
+    def shown(v: Any) -> Any:
+        return render(v) if isinstance(v, str) else [shown(x) for x in v] if isinstance(v, list) else v
+
+    return cls(**{k: shown(v) for k, v in answer.items() if k in known and k not in override}, **override)

@@ -96,7 +96,8 @@ def _site_id(session: Session, code: str | None) -> int | None:
     return site.id
 
 
-def _check(spec: DeviceSpec) -> None:
+def check_spec(spec: DeviceSpec) -> None:
+    """Validate a definition in place (host and port normalised); RegistryError says what to fix."""
     if not _SERIAL.match(spec.serial or ""):
         raise RegistryError(tr(f"nomor seri '{spec.serial}' tidak sah (huruf/angka, maks 64)",
                                f"serial number '{spec.serial}' is not valid"))
@@ -123,7 +124,7 @@ def _check(spec: DeviceSpec) -> None:
 
 
 def add_device(session: Session, spec: DeviceSpec) -> Device:
-    _check(spec)
+    check_spec(spec)
     if session.scalar(select(Device.id).where(Device.serial == spec.serial)) is not None:
         raise RegistryError(tr(f"terminal {spec.serial} sudah terdaftar (ubah dengan `hub device edit`)",
                                f"terminal {spec.serial} is already registered (use `hub device edit`)"))
@@ -176,7 +177,7 @@ def edit_device(session: Session, device: Device, changes: dict[str, Any]) -> di
         if key not in EDITABLE:
             raise RegistryError(tr(f"kolom '{key}' tidak dapat diubah", f"'{key}' cannot be edited"))
         setattr(spec, key, value)
-    _check(spec)
+    check_spec(spec)
     changed: dict[str, Any] = {}
     for key in changes:
         if key == "comm_key":

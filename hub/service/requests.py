@@ -25,7 +25,7 @@ from hub.store.models import DeviceRequest, utcnow
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("pull", "sync_time", "harvest", "sync")
+ACTIONS = ("pull", "sync_time", "harvest", "sync", "probe", "restart")
 
 
 def leader_running(settings: Settings) -> bool:
@@ -50,6 +50,18 @@ def submit(engine: Engine, device_ids: list[int], action: str, actor: str, full:
         return [conn.execute(insert(DeviceRequest).values(
             device_id=d, action=action, full=full, params=params or {}, requested_by=actor, requested_at=utcnow(),
             status="queued", result={}).returning(DeviceRequest.id)).scalar_one() for d in device_ids]
+
+
+def ask(engine: Engine, settings: Settings, device_ids: list[int], action: str, actor: str, full: bool = False,
+        params: dict[str, Any] | None = None) -> list[int]:
+    """Queue work for the console or the API and see that someone does it: the leader's
+    worker when a `hub run` leads, else a worker thread of this process. Returns the request
+    ids; the asker reads their progress from `device_requests`."""
+    ids = submit(engine, device_ids, action, actor, full, params)
+    if not leader_running(settings):
+        threading.Thread(target=RequestWorker(engine, settings).drain, name="device-requests-here",
+                         daemon=True).start()
+    return ids
 
 
 def wait(engine: Engine, ids: list[int], pickup_s: float = 20.0, timeout_s: float = 1800.0,
@@ -135,6 +147,12 @@ class RequestWorker(threading.Thread):
                                           "error": f"{exc.__class__.__name__}: {exc}"})
         return True
 
+    def drain(self) -> None:
+        """Do whatever is queued, then stop: the console's worker when no `hub run` leads
+        (a console served on its own still does what its users ask)."""
+        while not self._halt.is_set() and self._one():
+            pass
+
     def _finish(self, request_id: int, result: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(DeviceRequest).where(DeviceRequest.id == request_id).values(
@@ -190,6 +208,12 @@ class RequestWorker(threading.Thread):
             return self._harvest(req.device_id, serial)
         if req.action == "sync":
             return self._sync(req, serial)
+        if req.action in ("probe", "restart"):
+            from hub.adapters.zk.probe import probe_device, restart_device  # noqa: PLC0415
+
+            work = probe_device if req.action == "probe" else restart_device
+            out = dataclasses.asdict(work(self.engine, target, self.settings.pull, req.requested_by))
+            return _jsonable(out)
         res = sync_clock(self.engine, target, self.settings.pull, req.requested_by, only_if_off=False)
         return _jsonable(dataclasses.asdict(res))
 
@@ -222,6 +246,10 @@ class RequestWorker(threading.Thread):
 
 
 def _jsonable(value: Any) -> Any:
+    from hub.messages import Msg, stored  # noqa: PLC0415
+
+    if isinstance(value, Msg):
+        return stored(value)  # its code: shown later in the reader's language
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

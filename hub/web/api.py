@@ -5,22 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as FPath
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.fleet.registry import DeviceSpec, RegistryError, add_device
-from hub.messages import render
 from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
-from hub.store.models import AuditLog, Device, Employee
+from hub.store.models import Employee
 from hub.web import queries, review, scope
 from hub.web.auth import Principal
-from hub.web.deps import DB, MAX_ID, SaneDate, SaneDateTime, api_principal, lang_of
+from hub.web.deps import DB, MAX_ID, SaneDate, SaneDateTime, api_principal
 
 router = APIRouter(prefix="/api", tags=["api"])
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -29,57 +26,6 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 class Me(BaseModel):
     username: str
     role: str
-
-
-class DeviceOut(BaseModel):
-    serial: str
-    name: str
-    kind: str
-    site: str | None
-    tz: str
-    enabled: bool
-    online: bool
-    last_seen_at: datetime | None
-    last_pull_at: datetime | None
-    last_pull_status: str | None
-    backlog: int | None
-    clock_offset_s: float | None
-    clock_suspect: bool
-    last_error: str | None
-    failures: int = 0  # consecutive failed conversations (hub.fleet.health)
-    failing_since: datetime | None = None
-    backoff_s: float | None = None  # the live listener's wait before it reconnects
-    recovered_at: datetime | None = None
-
-
-class PullRun(BaseModel):
-    id: int
-    source: str
-    kind: str
-    started_at: datetime
-    finished_at: datetime | None
-    status: str
-    records_seen: int
-    new: int
-    duplicate: int
-    error: str | None
-
-
-class DeviceDetail(DeviceOut):
-    pulls: list[PullRun]
-
-
-class DeviceIn(BaseModel):
-    serial: str = Field(max_length=64)
-    kind: str = Field(max_length=32)
-    name: str = Field("", max_length=200)
-    site: str | None = Field(None, max_length=64)
-    host: str | None = Field(None, max_length=255)
-    port: int | None = Field(None, ge=1, le=65535)
-    serial_line: str | None = Field(None, max_length=255)
-    comm_key: int | None = Field(None, ge=0, le=999999)
-    tz: str = Field("Asia/Jakarta", max_length=64)
-    pin_group: str = Field("default", max_length=64)
 
 
 class EmployeeOut(BaseModel):
@@ -237,83 +183,6 @@ def _month(month: str) -> None:
 @router.get("/me", response_model=Me)
 def me(who: Principal = Depends(api_principal(""))) -> Me:
     return Me(username=who.username, role=who.role)
-
-
-@router.get("/devices", response_model=list[DeviceOut])
-def devices(request: Request, site: str | None = Query(None, max_length=64),
-            who: Principal = Depends(api_principal("fleet.read")),
-            session: Session = DB) -> list[dict]:
-    scope.site(session, who, site)
-    return scope.rows(who, queries.fleet(session, request.app.state.settings, site, lang_of(request)))
-
-
-@router.get("/devices/{serial}", response_model=DeviceDetail)
-def device(request: Request, serial: str, who: Principal = Depends(api_principal("fleet.read")),
-           session: Session = DB) -> dict:
-    dev = scope.device(who, session.scalar(select(Device).where(Device.serial == serial)))
-    if dev is None:
-        raise HTTPException(404, f"terminal '{serial}' tidak ditemukan / not found")
-    lang = lang_of(request)
-    row = next(r for r in queries.fleet(session, request.app.state.settings, lang=lang) if r["id"] == dev.id)
-    row["pulls"] = [PullRun.model_validate(r, from_attributes=True).model_copy(
-        update={"error": render(r.error, lang) or None}) for r in queries.pull_history(session, dev.id)]
-    return row
-
-
-@router.post("/devices", response_model=DeviceOut, status_code=201)
-def register_device(request: Request, body: DeviceIn, who: Principal = Depends(api_principal("fleet.write")),
-                    session: Session = DB) -> dict:
-    spec = DeviceSpec(**body.model_dump())
-    if scope.site(session, who, spec.site) is None and who.scope is not None:
-        raise scope.OutOfScope()
-    try:
-        with session.begin_nested():
-            dev = add_device(session, spec)
-    except RegistryError as exc:
-        raise _problem(exc) from exc
-    session.add(AuditLog(actor=who.username, action="device.add", entity="device", entity_id=str(dev.id),
-                         details={"serial": dev.serial, "kind": dev.kind, "via": "api"}))
-    session.flush()
-    return next(r for r in queries.fleet(session, request.app.state.settings) if r["id"] == dev.id)
-
-
-class PullNowOut(BaseModel):
-    serial: str
-    ok: bool
-    mode: str
-    new: int
-    duplicate: int
-    seconds: float
-    error: str | None
-    notes: list[str]
-
-
-@router.post("/devices/{serial}/pull", response_model=PullNowOut)
-def pull_now(request: Request, serial: str, full: bool = Query(False),
-             who: Principal = Depends(api_principal("fleet.write")), session: Session = DB) -> dict:
-    """Pull one ZK terminal now, in this process: through its live session when the hub
-    holds one (no second session), else a session opened for the pull."""
-    from hub.adapters.zk.coordinator import Puller, load_targets  # noqa: PLC0415
-
-    settings = request.app.state.settings
-    engine = request.app.state.engine
-    if who.scope is not None:
-        # read apart from the request's session: that one holds the token's last-use write,
-        # and the pull below writes through the engine (on SQLite it would wait for it)
-        with engine.connect() as conn:
-            found = conn.execute(select(Device.site_id).where(Device.serial == serial)).first()
-        if found is not None:
-            scope.check(who, found.site_id)
-    targets = load_targets(engine, device=serial, include_disabled=True)
-    if not targets:
-        raise HTTPException(404, f"terminal ZK '{serial}' tidak ditemukan / ZK terminal not found")
-    res = Puller(engine, settings.pull).pull(targets[0], full=full)
-    session.add(AuditLog(actor=who.username, action="device.pull", entity="device",
-                         entity_id=str(targets[0].id),
-                         details={"serial": serial, "full": full, "new": res.new, "error": res.error}))
-    return {"serial": res.serial, "ok": res.ok, "mode": res.mode, "new": res.new,
-            "duplicate": res.duplicate, "seconds": round(res.seconds, 3), "error": res.error,
-            "notes": res.notes}
 
 
 @router.get("/employees", response_model=EmployeePage)

@@ -354,6 +354,79 @@ ID_LABELS = {"missing_in": "tanpa absen masuk", "missing_out": "tanpa absen pula
              "quarantine": "punch ditahan", "present": "hadir", "accepted": "diterima", "rejected": "ditolak"}
 
 
+# Terminal pages: tasks, edit, remove, job history.
+EN.update({
+    'Batal': 'Cancel',
+    'Diminta': 'Asked',
+    'Firmware': 'Firmware',
+    'Hanya yang gagal': 'Failures only',
+    'Hapus': 'Remove',
+    'Hasil': 'Outcome',
+    'Jalur serial (mis. /dev/ttyUSB0)': 'Serial line (e.g. /dev/ttyUSB0)',
+    'Kapasitas': 'Capacity',
+    'Oleh': 'By',
+    'Pensiunkan (punch tetap tersimpan)': 'Retire (its punches stay stored)',
+    'Riwayat tugas': 'Job history',
+    'Terminal kiriman mengirim sendiri; tarik dan perintah langsung hanya untuk terminal ZK.':
+        'Push terminals send on their own; pulls and direct commands are for ZK terminals only.',
+    'Tugas': 'Task',
+    'Tugas sedang berjalan; halaman ini memperbarui diri tiap 2 detik.':
+        'A task is running; this page refreshes itself every 2 seconds.',
+    'Tugas terjadwal': 'Scheduled jobs',
+    'Tugas terminal': 'Terminal tasks',
+    'Ubah terminal': 'Edit terminal',
+    'Uji koneksi': 'Test connection',
+    'Uji koneksi menghubungi terminal tanpa menyimpan: nomor seri, firmware, jumlah pengguna/catatan dan selisih jam.':
+        'Test connection contacts the terminal without saving: serial number, firmware, user/record counts '
+        'and clock offset.',
+    'Yang diminta orang dari satu terminal (konsol, API, CLI), terbaru dulu.':
+        'What people asked of one terminal (console, API, CLI), newest first.',
+    'catatan': 'records',
+    'kosongkan bila tidak diubah': 'leave empty to keep it',
+    'pengguna': 'users',
+    'sidik jari': 'fingerprints',
+    'terhubung': 'connected',
+    'wajah': 'faces',
+    'yakin': 'sure',
+    'Cadangkan template': 'Back up templates',
+    'Cek jam terminal': 'Terminal clock check',
+    'Mulai ulang': 'Restart',
+    'Periksa foto punch': 'Check punch photos',
+    'Rekap bulan lalu': "Last month's recap",
+    'Rekonsiliasi harian': 'Daily reconciliation',
+    'Setel jam': 'Set clock',
+    'Sinkron roster': 'Roster sync',
+    'Tarik bertahap': 'Incremental pull',
+    'Tarik penuh': 'Full pull',
+    'Tarik sekarang': 'Pull now',
+    'Uji koneksi & baca kapasitas': 'Test connection & read capacity',
+    'antre': 'queued',
+    'dibatalkan': 'cancelled',
+    'dilewati': 'skipped',
+    'memensiunkan terminal': 'retired a terminal',
+    'meminta tugas terminal': 'asked a terminal task',
+    'memulai ulang terminal': 'restarted a terminal',
+    'menghapus terminal': 'removed a terminal',
+    'mengubah terminal': 'edited a terminal',
+    'menguji koneksi terminal': 'tested a terminal connection',
+    'selesai': 'done',
+    'Perubahan disimpan.': 'Changes saved.',
+    'Tidak ada yang berubah.': 'Nothing changed.',
+    'Terminal diaktifkan.': 'Terminal switched on.',
+    'Terminal dinonaktifkan: tidak ditarik dan tidak disinkronkan sampai diaktifkan lagi.':
+        'Terminal switched off: not pulled or synced until it is switched on again.',
+    'Terminal dipensiunkan: nonaktif, punch-nya tetap tersimpan.': 'Terminal retired: switched off, its punches kept.',
+    'Mulai ulang belum dikirim: centang konfirmasinya dulu.': 'Restart not sent: tick the confirmation first.',
+    'Tugas diantrekan; halaman ini memperbarui diri sampai selesai.':
+        'Task queued; this page refreshes itself until it is done.',
+    'Terminal tidak dihapus': 'Terminal not removed',
+    'Terminal dihapus.': 'Terminal removed.',
+    'Pilih aktifkan atau nonaktifkan.': 'Choose switch on or switch off.',
+    'Tugas tidak dijalankan': 'Task not run',
+    'log hampir penuh': 'log nearly full',
+    'memori pengguna hampir penuh': 'user memory nearly full',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

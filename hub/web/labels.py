@@ -18,7 +18,14 @@ LABELS: dict[str, dict[str, str]] = {
                "adms": "Kiriman ADMS", "mqtt": "Kiriman MQTT", "file": "Berkas USB", "mobile": "Aplikasi mobile",
                "manual": "Manual"},
     "run": {"pull": "tarik", "live": "langsung", "push": "kiriman", "import": "impor", "mobile": "mobile",
-            "ok": "berhasil", "error": "gagal", "running": "berjalan", "partial": "sebagian"},
+            "ok": "berhasil", "error": "gagal", "running": "berjalan", "partial": "sebagian", "skipped": "dilewati"},
+    "task": {"pull": "Tarik sekarang", "pull_full": "Tarik penuh", "sync_time": "Setel jam",
+             "probe": "Uji koneksi & baca kapasitas", "restart": "Mulai ulang", "harvest": "Cadangkan template",
+             "sync": "Sinkron roster"},
+    "request": {"queued": "antre", "running": "berjalan", "done": "selesai", "cancelled": "dibatalkan"},
+    "job": {"pull_incremental": "Tarik bertahap", "pull_full": "Tarik penuh", "clock_check": "Cek jam terminal",
+            "roster_sync": "Sinkron roster", "reconcile": "Rekonsiliasi harian", "monthly_recap": "Rekap bulan lalu",
+            "punch_photos": "Periksa foto punch"},
     "correction": {"add_punch": "Tambah punch", "void_punch": "Batalkan punch", "set_status": "Tetapkan status"},
     "employment": {"pns": "PNS", "cpns": "CPNS", "pppk": "PPPK", "pppk_pw": "PPPK paruh waktu", "tks": "TKS",
                    "honorer": "Honorer", "non_asn": "Non-ASN"},
@@ -31,7 +38,10 @@ LABELS: dict[str, dict[str, str]] = {
                "nodata.decide": "memutuskan hari tanpa data", "punch.review": "memutuskan punch ditahan",
                "period.lock": "mengunci periode", "period.unlock": "membuka periode",
                "device.add": "mendaftarkan terminal", "device.pull": "menarik log terminal",
-               "device.sync_time": "menyetel jam terminal", "push.approve": "menyetujui terminal",
+               "device.sync_time": "menyetel jam terminal", "device.edit": "mengubah terminal",
+               "device.remove": "menghapus terminal", "device.retire": "memensiunkan terminal",
+               "device.task": "meminta tugas terminal", "device.probe": "menguji koneksi terminal",
+               "device.restart": "memulai ulang terminal", "push.approve": "menyetujui terminal",
                "push.reject": "menolak terminal", "command.queue": "mengantrekan perintah",
                "user.add": "membuat pengguna", "user.disable": "menonaktifkan pengguna",
                "user.enable": "mengaktifkan pengguna", "user.password": "mengganti kata sandi",
@@ -46,7 +56,10 @@ LABELS: dict[str, dict[str, str]] = {
 DETAIL_WORDS = {"employee_id": "pegawai #", "day": "tanggal", "kind": "jenis", "reason": "alasan", "note": "catatan",
                 "serial": "terminal", "username": "pengguna", "role": "peran", "sites": "kantor", "month": "bulan",
                 "site": "kantor", "decision": "keputusan", "status": "status", "name": "nama", "days": "hari",
-                "address": "alamat", "start": "mulai", "end": "sampai", "type": "jenis", "reference": "nomor surat"}
+                "address": "alamat", "start": "mulai", "end": "sampai", "type": "jenis", "reference": "nomor surat",
+                "task": "tugas", "reported_serial": "nomor seri terbaca", "offset_s": "selisih jam (detik)",
+                "enabled": "aktif", "host": "host", "port": "port", "tz": "zona waktu", "pin_group": "grup PIN",
+                "comm_key": "comm key", "full": "penuh", "new": "baru", "error": "galat"}
 
 
 def describe(details: dict | None) -> str:
@@ -57,6 +70,8 @@ def describe(details: dict | None) -> str:
             continue
         if key == "kind":
             value = label("correction", value) if value in LABELS["correction"] else label("kind", value)
+        elif key == "task":
+            value = label("task", value)
         elif key == "role":
             value = ROLE_NAMES.get(str(value), str(value))
         elif isinstance(value, list):

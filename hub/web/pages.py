@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub import times
-from hub.fleet.registry import KINDS, DeviceSpec, RegistryError, add_device
 from hub.peer import client_address, networks_of
 from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, check_day, month_bounds
@@ -131,62 +130,6 @@ def dashboard(request: Request, site: str | None = None,
     rows = scope.rows(who, queries.fleet(session, settings_of(request), site or None, lang_of(request)))
     return render(request, "dashboard.html", rows=rows, sites=scope.sites(session, who), site=site or "",
                   online=sum(r["online"] for r in rows))
-
-
-@router.get("/devices/new")
-def device_new(request: Request, who: Principal = Depends(page_principal("fleet.write")),
-               session: Session = DB) -> Response:
-    return render(request, "device_new.html", form={"kind": "zk-tcp", "tz": "Asia/Jakarta",
-                                                    "pin_group": "default"},
-                  sites=scope.sites(session, who), kinds=KINDS, error=None)
-
-
-@router.post("/devices/new")
-async def device_create(request: Request, who: Principal = Depends(form_principal("fleet.write")),
-                        session: Session = DB) -> Response:
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf_token"}
-    try:
-        port = int(form["port"]) if form.get("port") else None
-    except ValueError:
-        port = -1  # the registry reports it as out of range, in the form
-    spec = DeviceSpec(serial=form.get("serial", ""), kind=form.get("kind", ""), name=form.get("name", ""),
-                      site=form.get("site") or None, host=form.get("host") or None, port=port,
-                      serial_line=form.get("serial_line") or None, comm_key=form.get("comm_key") or None,
-                      tz=form.get("tz") or "Asia/Jakarta", pin_group=form.get("pin_group") or "default")
-    if scope.site(session, who, spec.site) is None and who.scope is not None:
-        raise scope.OutOfScope()  # a user bound to offices places a terminal in one of them
-    try:
-        with session.begin_nested():
-            device = add_device(session, spec)
-    except RegistryError as exc:
-        form.pop("comm_key", None)  # a secret is never echoed back into the page
-        return render(request, "device_new.html", status_code=422, form=form, sites=scope.sites(session, who),
-                      kinds=KINDS, error=str(exc))
-    session.add(AuditLog(actor=who.username, action="device.add", entity="device",
-                         entity_id=str(device.id), details={"serial": device.serial, "kind": device.kind}))
-    return go(f"/devices/{quote(device.serial)}", "Terminal terdaftar.")
-
-
-@router.get("/devices/{serial}")
-def device_detail(request: Request, serial: str, who: Principal = Depends(page_principal("fleet.read")),
-                  session: Session = DB) -> Response:
-    device = scope.device(who, session.scalar(select(Device).where(Device.serial == serial)))
-    if device is None:
-        return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
-    from hub.adapters.adms.quarantine import held  # noqa: PLC0415
-
-    row = next(r for r in queries.fleet(session, settings_of(request), lang=lang_of(request)) if r["id"] == device.id)
-    edge = None
-    if device.kind == "adms":
-        from hub.adapters.adms.trust import describe  # noqa: PLC0415
-        from hub.push.models import EdgeRefusal, PushTrust  # noqa: PLC0415
-
-        edge = {"trust": describe(session.get(PushTrust, device.id)),
-                "refusals": list(session.scalars(select(EdgeRefusal).where(EdgeRefusal.serial == device.serial)
-                                                 .order_by(EdgeRefusal.last_at.desc())))}
-    return render(request, "device.html", d=device, row=row, stored=queries.stored_punches(session, device.id),
-                  runs=queries.pull_history(session, device.id), rejected=held(request.app.state.engine, device.serial),
-                  edge=edge)
 
 
 # --- roster and punches ------------------------------------------------------------------

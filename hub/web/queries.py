@@ -20,6 +20,7 @@ def online_window(settings: Settings) -> timedelta:
     return timedelta(minutes=max(15, 3 * settings.scheduler.pull_every_min))
 
 
+FULL = 0.9  # a log or user memory this full is a problem on the fleet page
 STALE_PULL = timedelta(hours=26)  # the nightly pull, missed once
 
 
@@ -38,6 +39,10 @@ def problems(row: dict[str, Any], now: datetime, enabled: bool = True) -> list[t
         out.append((2, "tarikan basi"))
     if row["clock_suspect"]:
         out.append((2, "jam melenceng"))
+    if row.get("log_use") is not None and row["log_use"] >= FULL:
+        out.append((2, "log hampir penuh"))  # a full log stops taking punches (or overwrites the oldest)
+    if row.get("user_use") is not None and row["user_use"] >= FULL:
+        out.append((1, "memori pengguna hampir penuh"))
     if row["backlog"]:
         out.append((1, "data belum tertarik"))
     return sorted(out, reverse=True)
@@ -81,12 +86,25 @@ def fleet(session: Session, settings: Settings, site_code: str | None = None,
             "last_error": render(d.last_error or (run.error if run and run.status != "ok" else None), lang) or None,
             "failures": d.failures or 0, "failing_since": d.failing_since, "backoff_s": d.backoff_s,
             "recovered_at": d.recovered_at, "last_good_pull_at": good.get(d.id),
+            **use_of(d),
         })
         found = problems(rows[-1], now, d.enabled)
         rows[-1]["problems"] = [words for _, words in found]
         rows[-1]["severity"] = sum(w for w, _ in found)
     rows.sort(key=lambda r: (-r["severity"], r["serial"]))  # the terminals to look at first
     return rows
+
+
+def use_of(device: Device) -> dict[str, float | None]:
+    """How full the terminal's log and user memory are (0..1), from what it last reported."""
+    caps = device.capabilities or {}
+    cap, counts = caps.get("capacity") or {}, caps.get("counts") or {}
+    records = device.last_record_count if device.last_record_count is not None else counts.get("records")
+
+    def share(n: Any, total: Any) -> float | None:
+        return n / total if isinstance(n, int) and isinstance(total, int) and total > 0 else None
+
+    return {"log_use": share(records, cap.get("rec_cap")), "user_use": share(counts.get("users"), cap.get("users_cap"))}
 
 
 def backlog(device: Device, run: IngestRun | None) -> int | None:

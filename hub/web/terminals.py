@@ -24,10 +24,10 @@ from hub.store.models import AuditLog, Device, utcnow
 from hub.web import scope
 from hub.web.auth import Principal
 from hub.web.deps import DB, api_principal, form_principal, go, page_principal, render
+from hub.web.devices import ZONES
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
-ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 

@@ -7,6 +7,7 @@ read_with_buffer and parse them with hub.protocols.zk_records.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import struct
@@ -91,6 +92,8 @@ class DeviceInfo:
             "fingerprint": bool(self.fp_version) or self.sizes.get("fingers_cap", 0) > 0,
             "face": bool(self.face_version) or self.sizes.get("faces_cap", 0) > 0,
             "capacity": {k: v for k, v in self.sizes.items() if k.endswith("_cap")},
+            # what it held when asked: with the capacity, how full it is (the fleet page)
+            "counts": {k: v for k, v in self.sizes.items() if not k.endswith("_cap")},
         }
         return {k: v for k, v in caps.items() if v is not None}
 
@@ -472,6 +475,24 @@ class ZkClient:
 
     def enable(self) -> None:
         self.z.enable_device()
+
+    def restart(self) -> None:
+        """Send RESTART and forget the session. Units do not answer it (they drop every
+        session and reboot: zkproto other.md), so pyzk's restart(), which waits for an
+        answer, would only time out."""
+        z = self.z
+        buf = z._ZK__create_header(codec.CMD_RESTART, b"", z._ZK__session_id,  # type: ignore[attr-defined]
+                                   z._ZK__reply_id)  # type: ignore[attr-defined]
+        try:
+            z._wire().send(buf)
+        except OSError as exc:
+            raise ZKNetworkError(str(exc) or exc.__class__.__name__) from exc
+        z.is_connect = False
+        sock = getattr(z, "_ZK__sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self.zk = None
 
 
 __all__ = ["BatchRejected", "Capacity", "DeviceInfo", "LogSizes", "ZkClient", "ZkClientError", "ZkLogRecord"]
