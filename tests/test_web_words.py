@@ -64,6 +64,7 @@ def _pages(env: WebEnv) -> dict[str, list[str]]:
         "reviewer": ["/exceptions?site=OPD1&day=2026-10-05", "/approvals", "/recap?site=OPD1&month=2026-10",
                      f"/recap/day?employee_id={ani}&day=2026-10-05", "/punches"],
         "operator": ["/exceptions?site=OPD1&day=2026-10-05", "/employees"],
+        "bpkad": ["/recap/overview?month=2026-10"],
     }
 
 

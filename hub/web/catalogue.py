@@ -427,6 +427,44 @@ EN.update({
     'memori pengguna hampir penuh': 'user memory nearly full',
 })
 
+# The all-OPD month overview and its charts; the recap's day names.
+EN.update({
+    '% kehadiran': '% attendance',
+    'Belum diputuskan (hari)': 'Undecided (days)',
+    'Datang terlambat menurut jam': 'Late arrivals by time of day',
+    'Hari terlambat': 'Days late',
+    'Hijau: terminal yang menjawab hari itu; merah: yang hanya gagal; abu-abu: tidak dihubungi. Dari':
+        'Green: terminals that answered that day; red: those that only failed; grey: not contacted. Of',
+    'Jumlah hari terlambat menurut jam datang (per 15 menit).': 'Days late by check-in time (per 15 minutes).',
+    'Kesehatan terminal per hari': 'Terminal health per day',
+    'Koreksi menunggu': 'Corrections waiting',
+    'Kunci': 'Lock',
+    'OPD': 'OPD',
+    'Persentase hadir per OPD per hari': 'Share present per OPD per day',
+    'Potongan (Rp)': 'Deductions (Rp)',
+    'Ringkasan semua OPD': 'All-OPD overview',
+    'TK (hari)': 'TK (days)',
+    'Warna': 'Colours',
+    'bukan hari kerja': 'not a working day',
+    'hari belum diputuskan': 'days undecided',
+    'koreksi menunggu': 'corrections waiting',
+    'pegawai': 'employees',
+    'potongan': 'deductions',
+    'terbuka': 'open',
+    'terkunci': 'locked',
+    'terminal aktif.': 'terminals switched on.',
+    'hari': 'days',
+    'terminal menjawab': 'terminals answered',
+    'terminal hanya gagal': 'terminals only failed',
+    'Sen': 'Mon',
+    'Sel': 'Tue',
+    'Rab': 'Wed',
+    'Kam': 'Thu',
+    'Jum': 'Fri',
+    'Sab': 'Sat',
+    'Min': 'Sun',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

@@ -23,7 +23,7 @@ from hub.reconcile.errors import check_day
 from hub.store.db import session_factory
 from hub.web.auth import Principal, session_principal, token_principal
 from hub.web.catalogue import number_formatter, translator
-from hub.web.labels import label
+from hub.web.labels import DAY_SHORT, label
 from hub.web.models import ROLE_NAMES
 
 SESSION_COOKIE = "hub_session"
@@ -123,6 +123,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # 
             "ROLE_NAMES": ROLE_NAMES, "local": times.shown, "wall": times.wall,
             "zone_name": times.ZONE_NAMES.get(times.hub_zone(), times.hub_zone()),
             "name": lambda kind, code: tr_page(label(kind, code)),
+            "DAY_SHORT": DAY_SHORT,
             "csrf": who.csrf_token if who else "",
             "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
     base.update(ctx)

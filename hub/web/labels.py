@@ -52,6 +52,7 @@ LABELS: dict[str, dict[str, str]] = {
                "mobile.credential.issue": "menerbitkan kode mobile",
                "mobile.credential.revoke": "mencabut kode mobile"},
 }
+DAY_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # Monday first, as date.weekday()
 # Detail keys of the audit log, in words.
 DETAIL_WORDS = {"employee_id": "pegawai #", "day": "tanggal", "kind": "jenis", "reason": "alasan", "note": "catatan",
                 "serial": "terminal", "username": "pengguna", "role": "peran", "sites": "kantor", "month": "bulan",

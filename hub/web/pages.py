@@ -23,7 +23,7 @@ from hub.reconcile.locks import LockMap
 from hub.reconcile.pdf import Signing
 from hub.reconcile.pdf import render as render_pdf
 from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
-from hub.store.models import AuditLog, Device, Employee, Site, utcnow
+from hub.store.models import AuditLog, Device, Employee, Site
 from hub.web import queries, review, scope
 from hub.web.auth import Principal, end_session, start_session
 from hub.web.auth import login as login_attempt
@@ -238,8 +238,8 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
                     who: Principal = Depends(page_principal("review.read")),
                     session: Session = DB) -> Response:
     s = scope.site(session, who, site)
-    # Default: yesterday (WIB), the latest day that has finished and been judged.
-    d = _date(day) or (utcnow() + timedelta(hours=7)).date() - timedelta(days=1)
+    # Default: yesterday in the hub's zone, the latest day that has finished and been judged.
+    d = _date(day) or times.local_today() - timedelta(days=1)
     if day_to or not s:  # days and offices at once: the employees' exceptions, paged
         return _exception_range(request, session, who, s, d, _date(day_to) or d,
                                 kind if kind in EXCEPTION_KINDS else None, _page(page))
@@ -373,16 +373,12 @@ async def approval_decide(request: Request, correction_id: int,
     return go("/approvals", "Koreksi diputuskan.")
 
 
-def _default_month() -> str:
-    return f"{(utcnow() + timedelta(hours=7)):%Y-%m}"
-
-
 @router.get("/recap")
 def recap_page(request: Request, site: str | None = None, month: str | None = None,
                who: Principal = Depends(page_principal("review.read")),
                session: Session = DB) -> Response:
     s = scope.site(session, who, site)
-    month = month or _default_month()
+    month = month or f"{times.local_today():%Y-%m}"  # this month, in the hub's zone
     error, fig, late = None, None, []
     if s:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub import times
 from hub.config import Settings
 from hub.messages import render
 from hub.punch import PunchFlag
@@ -220,3 +221,21 @@ def punches(session: Session, f: PunchFilter, page: int = 1,
              "employee": name, "id_number": idn, "local_time": p.local_time, "tz": p.tz,
              "utc_time": p.utc_time, "state": p.state, "verify": p.verify, "source": p.source,
              "flags": PunchFlag.names_of(p.flags)} for p, serial, name, idn in rows], total
+
+
+def terminal_days(session: Session, days: list[date]) -> tuple[list[int], list[int], int]:
+    """Terminal health over a run of days (the hub's zone): per day, how many terminals
+    answered at least once, how many only failed, and how many are switched on."""
+    zone = times.hub_zone()
+    start = times.to_utc(datetime.combine(days[0], time.min), zone)
+    end = times.to_utc(datetime.combine(days[-1] + timedelta(days=1), time.min), zone)
+    answered: dict[date, set[int]] = {d: set() for d in days}
+    failed: dict[date, set[int]] = {d: set() for d in days}
+    for device_id, started, status in session.execute(
+            select(IngestRun.device_id, IngestRun.started_at, IngestRun.status)
+            .where(IngestRun.started_at >= start, IngestRun.started_at < end, IngestRun.device_id.is_not(None))):
+        day = times.to_local(started, zone).date()
+        if day in answered:
+            (answered if status in ("ok", "partial") else failed)[day].add(device_id)
+    total = session.scalar(select(func.count()).select_from(Device).where(Device.enabled.is_(True))) or 0
+    return ([len(answered[d]) for d in days], [len(failed[d] - answered[d]) for d in days], total)
