@@ -67,3 +67,47 @@ def test_a_rejection_needs_its_reason_and_the_log_keeps_it(web_env: WebEnv) -> N
     with session_scope(engine) as s:
         assert s.get(Correction, cid).approval == "rejected"
     engine.dispose()
+
+
+def test_the_auditor_reads_one_office(web_env: WebEnv) -> None:  # noqa: F811
+    """Each record knows the office it concerns, worked out when written (from the terminal,
+    employee, office or period it names); the filter takes an office with its units."""
+    from sqlalchemy import select
+
+    from hub.store.models import Device, Employee
+
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        on, off = (s.scalar(select(Device.id).where(Device.serial == n)) for n in ("SN-ON", "SN-OFF"))
+        ani = s.scalar(select(Employee.id).where(Employee.name == "Ani"))
+        s.add_all([AuditLog(actor="it9", action="device.edit", entity="device", entity_id=str(on), details={}),
+                   AuditLog(actor="it9", action="device.edit", entity="device", entity_id=str(off), details={}),
+                   AuditLog(actor="rev9", action="correction.propose", entity="correction", entity_id="77",
+                            details={"employee_id": ani, "kind": "set_status"}),
+                   AuditLog(actor="it9", action="user.add", entity="user", entity_id="5", details={})])
+    engine.dispose()
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["auditor"])
+        page = c.get("/audit", params={"site": "OPD1", "actor": ""}).text
+        rows = re.findall(r'<td class="actor">(\w+)</td><td class="action">([^<]+)</td><td>([^<]*)</td>', page)
+        assert ("it9", "mengubah terminal", "terminal") in rows and ("rev9", "mengusulkan koreksi", "koreksi") in rows
+        assert not any(r[1] == "membuat pengguna" for r in rows)
+        assert page.count("Dinas Kominfo") >= 2 and '<td class="office">BPKAD</td>' not in page
+        other = c.get("/audit", params={"site": "OPD2", "actor": "it9"}).text
+        assert "/ 1 (1)" in other and '<td class="office">BPKAD</td>' in other
+
+
+def test_the_log_through_the_api(web_env: WebEnv) -> None:  # noqa: F811
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        s.add(AuditLog(actor="it9", action="device.edit", entity="site", entity_id=str(web_env.ids["site:OPD1"]),
+                       details={"name": "Lobi"}))
+    engine.dispose()
+    headers = {"Authorization": f"Bearer {web_env.token('auditor')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        body = c.get("/api/audit", params={"site": "OPD1", "actor": "it9", "lang": "en"}, headers=headers).json()
+        assert body["total"] == 1 and body["entries"][0]["office"] == "OPD1"
+        assert body["entries"][0]["action_words"] == "edited a terminal" and body["entries"][0]["description"]
+        assert c.get("/api/audit", params={"date_from": "1800-01-01"}, headers=headers).status_code == 422
+        op = {"Authorization": f"Bearer {web_env.token('operator')}"}
+        assert c.get("/api/audit", headers=op).status_code == 403

@@ -95,6 +95,7 @@ API = [
     ("GET", "/api/devices/SN-ON/tasks", "fleet.read"),
     ("GET", "/api/tasks/999", "fleet.read"),
     ("GET", "/api/jobs", "fleet.read"),
+    ("GET", "/api/audit", "audit.read"),
     ("GET", "/api/employees", "roster.read"),
     ("GET", "/api/punches", "punch.read"),
     ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),

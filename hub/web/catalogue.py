@@ -465,6 +465,28 @@ EN.update({
     'Min': 'Sun',
 })
 
+# What an audit record concerns, in words.
+EN.update({
+    'aturan': 'ruleset',
+    'baris ditolak': 'rejected lines',
+    'berkas': 'file',
+    'cuti/izin': 'leave',
+    'grup PIN': 'PIN group',
+    'hari terminal': 'terminal day',
+    'hub': 'hub',
+    'kantor': 'office',
+    'kode mobile': 'mobile code',
+    'koreksi': 'correction',
+    'pendaftaran terminal': 'terminal registration',
+    'perintah terminal': 'terminal command',
+    'periode': 'period',
+    'punch': 'punch',
+    'status harian': 'daily status',
+    'terminal': 'terminal',
+    'tinjauan wajah': 'face review',
+    'Semua tindakan': 'All actions',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

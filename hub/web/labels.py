@@ -26,6 +26,12 @@ LABELS: dict[str, dict[str, str]] = {
     "job": {"pull_incremental": "Tarik bertahap", "pull_full": "Tarik penuh", "clock_check": "Cek jam terminal",
             "roster_sync": "Sinkron roster", "reconcile": "Rekonsiliasi harian", "monthly_recap": "Rekap bulan lalu",
             "punch_photos": "Periksa foto punch"},
+    "entity": {"device": "terminal", "device_command": "perintah terminal", "employee": "pegawai",
+               "face_review": "tinjauan wajah", "hub": "hub", "period": "periode", "push_registration":
+               "pendaftaran terminal", "raw_punch": "punch", "terminal_day": "hari terminal", "user": "pengguna",
+               "correction": "koreksi", "file": "berkas", "leave": "cuti/izin", "pin_group": "grup PIN",
+               "ruleset": "aturan", "site": "kantor", "daily_status": "status harian",
+               "rejected_lines": "baris ditolak", "mobile_credential": "kode mobile"},
     "correction": {"add_punch": "Tambah punch", "void_punch": "Batalkan punch", "set_status": "Tetapkan status"},
     "employment": {"pns": "PNS", "cpns": "CPNS", "pppk": "PPPK", "pppk_pw": "PPPK paruh waktu", "tks": "TKS",
                    "honorer": "Honorer", "non_asn": "Non-ASN"},

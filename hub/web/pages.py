@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import times
@@ -40,7 +40,6 @@ from hub.web.deps import (
     render,
     settings_of,
 )
-from hub.web.labels import describe
 
 log = logging.getLogger("hub.web")
 router = APIRouter(include_in_schema=False)
@@ -476,36 +475,3 @@ def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
     name = f"rekap-{s.code}-{month}.{fmt}"
     return Response(content, media_type=EXPORT_MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-@router.get("/audit")
-def audit_page(request: Request, entity: str | None = None, actor: str = "", action: str = "",
-               date_from: str | None = None, date_to: str | None = None, page: str | None = None,
-               who: Principal = Depends(page_principal("audit.read")),
-               session: Session = DB) -> Response:
-    """The audit log, newest first, by date range (the hub's zone), actor, action and entity,
-    50 a page, each change described in words."""
-    if who.scope is not None:  # the log is not kept by office: whole-hub readers only
-        raise scope.OutOfScope()
-    conds = []
-    if entity:
-        conds.append(AuditLog.entity == entity[:40])
-    if actor.strip():
-        conds.append(AuditLog.actor == actor.strip()[:100])
-    if action.strip():
-        conds.append(AuditLog.action.startswith(action.strip()[:60], autoescape=True))
-    lo, hi = _date(date_from), _date(date_to)
-    zone = times.hub_zone()
-    if lo:
-        conds.append(AuditLog.at >= times.to_utc(datetime.combine(lo, datetime.min.time()), zone))
-    if hi:
-        conds.append(AuditLog.at < times.to_utc(datetime.combine(hi + timedelta(days=1), datetime.min.time()), zone))
-    p = _page(page)
-    total = session.scalar(select(func.count()).select_from(AuditLog).where(*conds)) or 0
-    rows = list(session.scalars(select(AuditLog).where(*conds).order_by(AuditLog.id.desc())
-                                .offset((p - 1) * PER_PAGE).limit(PER_PAGE)))
-    params = {"entity": entity or "", "actor": actor.strip(), "action": action.strip(),
-              "date_from": lo.isoformat() if lo else "", "date_to": hi.isoformat() if hi else ""}
-    return render(request, "audit.html", rows=rows, total=total, page=p, per_page=PER_PAGE, qs=urlencode(params),
-                  f=params, describe=describe,
-                  actors=list(session.scalars(select(AuditLog.actor).distinct().order_by(AuditLog.actor).limit(500))))

@@ -37,6 +37,7 @@ from hub.peer import AddressError, networks_of, parse_networks, within
 from hub.protocols import adms
 from hub.push.models import EdgeRefusal, PushTrust
 from hub.secrets import decrypt, encrypt
+from hub.store.audit_office import office_of
 from hub.store.models import AuditLog, utcnow
 
 log = logging.getLogger("hub.adms.trust")
@@ -135,7 +136,7 @@ def _learn(conn: Connection, device_id: int, caller: Caller) -> str | None:
     if not won:
         return conn.scalar(select(PushTrust.sources).where(PushTrust.device_id == device_id))
     conn.execute(insert(AuditLog).values(at=now, actor="hub", action="adms.source.learned", entity="device",
-                                         entity_id=str(device_id),
+                                         entity_id=str(device_id), site_id=office_of(conn, "device", device_id, {}),
                                          details={"serial": caller.serial, "source": caller.addr}))
     log.warning("ADMS %s: source address %s learned at first contact", caller.serial, caller.addr)
     return caller.addr
@@ -182,7 +183,7 @@ def register(conn: Connection, device_id: int, caller: Caller) -> str:
         registry_code_enc=encrypt(code.encode()), registered_at=now, session_id=None,
         previous_session_id=None, updated_at=now))
     conn.execute(insert(AuditLog).values(at=now, actor="hub", action="adms.registry", entity="device",
-                                         entity_id=str(device_id),
+                                         entity_id=str(device_id), site_id=office_of(conn, "device", device_id, {}),
                                          details={"serial": caller.serial, "source": caller.addr}))
     return code
 

@@ -18,6 +18,7 @@ from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
 from hub.fleet import health
 from hub.messages import msg
+from hub.store.audit_office import office_of
 from hub.store.models import AuditLog, Device
 from hub.times import local_now
 
@@ -90,6 +91,7 @@ def probe_device(engine: Engine, target: Target, settings: PullSettings, actor: 
         conn.execute(update(Device).where(Device.id == target.id).values(capabilities=caps))
         conn.execute(AuditLog.__table__.insert().values(
             actor=actor, action="device.probe", entity="device", entity_id=str(target.id),
+            site_id=office_of(conn, "device", target.id, {}),
             details={"serial": target.serial, "reported_serial": res.reported_serial,
                      "firmware": res.firmware, "offset_s": res.clock_offset_s}))
     return res
@@ -109,5 +111,6 @@ def restart_device(engine: Engine, target: Target, settings: PullSettings, actor
     with contextlib.suppress(Exception), engine.begin() as conn:
         conn.execute(AuditLog.__table__.insert().values(
             actor=actor, action="device.restart", entity="device", entity_id=str(target.id),
+            site_id=office_of(conn, "device", target.id, {}),
             details={"serial": target.serial, "error": res.error}))
     return res
