@@ -63,6 +63,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "days left alone"),
     "job.skipped_quiet": ("dilewati: jam tenang", "skipped: quiet hours"),
     "job.failed": ("gagal: {detail}", "failed: {detail}"),
+    # the reviewer's bulk decisions (the exceptions page)
+    "review.bulk_done": ("{done} keputusan dicatat; {skipped} baris tidak cocok dengan keputusan itu; {refused} "
+                         "ditolak{first}", "{done} decisions recorded; {skipped} rows did not fit that decision; "
+                         "{refused} refused{first}"),
+    "review.bulk_empty": ("Centang baris dan pilih keputusan.", "Tick rows and choose a decision."),
     "live.lost": ("sesi langsung terputus: {detail}; menyambung lagi dalam {delay} s",
                   "live session lost: {detail}; reconnecting in {delay} s"),
     "live.ended": ("sesi langsung berakhir; menyambung lagi", "live session ended; reconnecting"),

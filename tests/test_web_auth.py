@@ -64,6 +64,7 @@ PAGES = [
     ("GET", "/punches", "punch.read"),
     ("GET", "/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/corrections", "review.write"),
+    ("POST", "/exceptions/bulk", "review.write"),
     ("GET", "/approvals", "review.read"),
     ("POST", "/approvals/999", "review.approve"),
     ("GET", "/recap?site=OPD1&month=2026-10", "review.read"),

@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from hub.store.db import make_engine, session_scope
 from hub.store.models import Correction, Device, Employee, PinMapping, RawPunch, Site
@@ -115,3 +115,81 @@ def test_the_status_choice_names_each_code_defaults_to_nothing_and_keeps_the_let
         assert s.scalar(select(Correction.reason).where(Correction.status == "DL")) == \
             "tugas luar (surat: 800/123/BKPSDM)"
     engine.dispose()
+
+
+def _drifted_terminal(env: WebEnv) -> int:
+    """SN-DRIFT in OPD1, its clock off: Citra's check-ins of 7-9 October held (clock suspect)."""
+    from hub.punch import PunchFlag
+    from hub.store.models import utcnow
+
+    engine = make_engine(env.settings.database_url)
+    with session_scope(engine) as s:
+        opd1 = s.scalar(select(Site.id).where(Site.code == "OPD1"))
+        dev = Device(serial="SN-DRIFT", name="Gerbang", kind="zk-tcp", host="127.0.0.6", port=4370, site_id=opd1,
+                     tz="Asia/Jakarta", capabilities={}, last_seen_at=utcnow(), last_clock_offset_s=900.0)
+        s.add(dev)
+        s.flush()
+        citra = s.scalar(select(Employee).where(Employee.name == "Citra"))
+        for day in (7, 8, 9):
+            t = datetime(2026, 10, day, 7, 10)
+            s.add(RawPunch(device_id=dev.id, source="zk_tcp", pin="3", employee_id=citra.id, local_time=t,
+                           tz="Asia/Jakarta", utc_time=t.replace(hour=0), state="check_in", verify="fingerprint",
+                           raw={}, flags=int(PunchFlag.CLOCK_SUSPECT)))
+        dev_id = dev.id
+    engine.dispose()
+    return dev_id
+
+
+def test_a_drifted_and_a_dead_terminal_are_decided_in_bulk(web_env: WebEnv) -> None:  # noqa: F811
+    from hub.reconcile.models import NoDataDecision, PunchReview
+
+    drift = _drifted_terminal(web_env)
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["reviewer"])
+        week = {"day": "2026-10-05", "day_to": "2026-10-11", "site": "OPD1"}
+        # one terminal: its held punches, day by day, and the days its data touches
+        page = c.get("/exceptions", params={**week, "terminal": "SN-DRIFT"}).text
+        held = re.findall(r'value="q\|([\d,]+)" class="pick"', page)
+        assert len(held) == 3
+        assert set(re.findall(r'data-terminal="([^"]+)"', page)) <= {f"dev:{drift}"}  # no other terminal's rows
+        back = re.search(r'name="back" value="([^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore
+        r = c.post("/exceptions/bulk", data={"csrf_token": csrf_of(page), "action": "accepted",
+                                             "reason": "jam terminal disetel ulang", "letter": "BA 7/X",
+                                             "item": [f"q|{h}" for h in held], "back": back},
+                   follow_redirects=False)
+        assert r.status_code == 303 and "terminal=SN-DRIFT" in r.headers["location"]
+        assert "3 keputusan dicatat" in c.get(r.headers["location"]).text
+        # the dead terminal's days of the week (no data), all judged at once
+        week2 = {"day": "2026-10-12", "day_to": "2026-10-18", "site": "OPD1"}
+        page = c.get("/exceptions", params={**week2, "kind": "no_data"}).text
+        dead = re.findall(r'value="(n\|dev:\d+\|2026-10-\d\d)" class="pick"', page)
+        assert len(dead) >= 5  # a working week of a dead terminal
+        r = c.post("/exceptions/bulk", data={"csrf_token": csrf_of(page), "action": "present",
+                                             "reason": "terminal mati, daftar hadir manual",
+                                             "item": [*dead, f"q|{held[0]}"]}, follow_redirects=False)
+        done = c.get(r.headers["location"], params={"lang": "en"}).text
+        assert f"{len(dead)} decisions recorded; 1 rows did not fit that decision; 0 refused" in done
+        assert c.post("/exceptions/bulk", data={"csrf_token": csrf_of(page), "action": "present",
+                                                "reason": "x"}, follow_redirects=True).status_code == 200
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        reviews = list(s.scalars(select(PunchReview)))
+        assert len(reviews) == 3 and {r.decision for r in reviews} == {"accepted"}
+        assert all("BA 7/X" in r.reason for r in reviews)
+        assert s.scalar(select(func.count()).select_from(NoDataDecision)) == len(dead)
+    engine.dispose()
+    # an operator of OPD1 cannot decide OPD2's terminal-day, even by hand-made form
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["operator"])
+        off = _device_id(web_env, "SN-OFF")
+        r = c.post("/exceptions/bulk", data={"csrf_token": csrf, "action": "present", "reason": "x",
+                                             "item": [f"n|dev:{off}|2026-10-07"]}, follow_redirects=False)
+        assert r.status_code == 403
+
+
+def _device_id(env: WebEnv, serial: str) -> int:
+    engine = make_engine(env.settings.database_url)
+    with engine.connect() as conn:
+        found = conn.scalar(select(Device.id).where(Device.serial == serial))
+    engine.dispose()
+    return int(found)

@@ -173,14 +173,18 @@ def day_exceptions(session: Session, site_id: int, day: date, *, today: date | N
 
 
 def range_exceptions(session: Session, first: date, last: date, site_id: int | None = None,
-                     employee_ids: set[int] | None = None, *, today: date | None = None) -> list[ExceptionRow]:
+                     employee_ids: set[int] | None = None, *, today: date | None = None,
+                     no_data: list[TerminalDay] | None = None) -> list[ExceptionRow]:
     """Every employee-day of [first, last] that needs a reviewer, month by month through the one
-    reconciler, ordered by day then name (terminal-days without data are no_data_groups)."""
+    reconciler, ordered by day then name. Terminal-days without data are no_data_groups; given
+    a list, `no_data` receives them from the same judged days (no second pass)."""
     rows: list[ExceptionRow] = []
     names: dict[int, tuple[str, str]] = {}
     for month in months_between(first, last):
         lo, hi = max(first, month), min(last, month_range(month)[1])
         days, _ = month_days(session, lo, hi, site_id, employee_ids=employee_ids, today=today)
+        if no_data is not None:
+            no_data.extend(no_data_groups(session, lo, hi, site_id, days=days))
         names.update(_names(session, set(days) - set(names)))
         for emp, ds in days.items():
             for d in ds:

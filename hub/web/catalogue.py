@@ -487,6 +487,15 @@ EN.update({
     'Semua tindakan': 'All actions',
 })
 
+# Bulk decisions on the exceptions page.
+EN.update({
+    'Terapkan': 'Apply',
+    'Untuk baris yang dicentang': 'For the ticked rows',
+    'punch ditahan: terima semua': 'held punches: accept all',
+    'punch ditahan: tolak semua': 'held punches: reject all',
+    '— pilih keputusan —': '— choose a decision —',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

@@ -125,7 +125,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any):  # 
             "name": lambda kind, code: tr_page(label(kind, code)),
             "DAY_SHORT": DAY_SHORT,
             "csrf": who.csrf_token if who else "",
-            "flash": unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None}
+            "flash": messages.render(unquote(request.cookies.get(FLASH_COOKIE, ""))[:1000], lang) or None}
     base.update(ctx)
     response = TEMPLATES.TemplateResponse(request, name, base, status_code=status_code)
     if request.cookies.get(FLASH_COOKIE):
@@ -157,5 +157,7 @@ def go(url: str, msg: str | None = None) -> RedirectResponse:
     from elsewhere cannot make the hub display text of its choosing."""
     response = RedirectResponse(url, status_code=303)
     if msg:
-        response.set_cookie(FLASH_COOKIE, quote(msg), max_age=60, httponly=True, samesite="strict")
+        # a catalogue message goes by its code, shown in the reader's language
+        response.set_cookie(FLASH_COOKIE, quote(messages.stored(msg) or ""), max_age=60, httponly=True,
+                            samesite="strict")
     return response

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import times
+from hub.messages import msg
 from hub.peer import client_address, networks_of
 from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, check_day, month_bounds
@@ -228,20 +229,23 @@ def _frozen(session: Session, site: Site, day: date) -> bool:
     return LockMap(session, day, day).lock_of(site.id, day) is not None
 
 
-EXCEPTION_KINDS = ("missing_in", "missing_out", "missing_slot", "absent", "late", "early", "waiting")
+EXCEPTION_KINDS = ("missing_in", "missing_out", "missing_slot", "absent", "late", "early", "waiting", "no_data",
+                   "quarantine")
 
 
 @router.get("/exceptions")
 def exception_queue(request: Request, site: str | None = None, day: str | None = None,
                     day_to: str | None = None, kind: str | None = None, page: str | None = None,
-                    who: Principal = Depends(page_principal("review.read")),
+                    terminal: str | None = None, who: Principal = Depends(page_principal("review.read")),
                     session: Session = DB) -> Response:
     s = scope.site(session, who, site)
     # Default: yesterday in the hub's zone, the latest day that has finished and been judged.
     d = _date(day) or times.local_today() - timedelta(days=1)
-    if day_to or not s:  # days and offices at once: the employees' exceptions, paged
+    dev = scope.device(who, session.scalar(select(Device).where(Device.serial == terminal[:64]))) \
+        if terminal else None
+    if day_to or not s or dev is not None:  # days, offices or a terminal at once: paged, decided in bulk
         return _exception_range(request, session, who, s, d, _date(day_to) or d,
-                                kind if kind in EXCEPTION_KINDS else None, _page(page))
+                                kind if kind in EXCEPTION_KINDS else None, _page(page), dev)
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(), kinds=EXCEPTION_KINDS,
                   status_codes=review.status_codes(session), sites=scope.sites(session, who), chosen=s,
@@ -257,20 +261,28 @@ def _with_letter(form: Any) -> str:
 
 
 def _exception_range(request: Request, session: Session, who: Principal, s: Site | None, first: date,
-                     last: date, kind: str | None, page: int) -> Response:
+                     last: date, kind: str | None, page: int, terminal: Device | None = None) -> Response:
     error, rows = None, []
     try:
-        rows = review.exceptions_between(session, first, last, s, scope.ids(who), kind)
+        rows = review.exceptions_between(session, first, last, s, scope.ids(who), kind, terminal)
     except ReconcileError as exc:
         error = str(exc)
     params = {"site": s.code if s else "", "day": first.isoformat(), "day_to": last.isoformat(),
-              "kind": kind or ""}
+              "kind": kind or "", "terminal": terminal.serial if terminal else ""}
     return render(request, "exceptions.html", rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], total=len(rows),
                   page=page, per_page=PER_PAGE, qs=urlencode(params), ranged=True, error=error,
                   site=params["site"], day=params["day"], day_to=params["day_to"], kind=kind or "",
                   kinds=EXCEPTION_KINDS, status_codes=review.status_codes(session),
                   status_names=review.status_names(session, lang_of(request)),
-                  sites=scope.sites(session, who), chosen=s, locked=False)
+                  sites=scope.sites(session, who), chosen=s, locked=False, terminal=params["terminal"],
+                  terminals=_terminals(session, who))
+
+
+def _terminals(session: Session, who: Principal) -> list[Device]:
+    q = select(Device).order_by(Device.serial)
+    if who.scope is not None:
+        q = q.where(Device.site_id.in_(sorted(who.scope) or [-1]))
+    return list(session.scalars(q))
 
 
 def _back(form: Any, default: str) -> str:
@@ -332,6 +344,50 @@ async def quarantine_decide(request: Request, who: Principal = Depends(form_prin
     scope.punches(session, who, ids)
     return _decided(session, back, lambda: decide_punches(
         session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username))
+
+
+@router.post("/exceptions/bulk")
+async def exceptions_bulk(request: Request, who: Principal = Depends(form_principal("review.write")),
+                          session: Session = DB) -> Response:
+    """One decision for every ticked terminal-day: held punches accepted or rejected, or a
+    terminal-day without data judged (terminal dead: present; terminal working: TK). Each is
+    its own decision, audited as one; one that cannot be taken (a locked period) is named."""
+    form = await request.form()
+    back = _back(form, "/exceptions")
+    action = str(form.get("action", ""))
+    reason = _with_letter(form)
+    picked = [str(v) for v in form.getlist("item")][:500]
+    if action not in ("accepted", "rejected", "present", "absent") or not picked:
+        return go(back, msg("review.bulk_empty"))
+    done, skipped, refused = 0, 0, []
+    for item in picked:
+        kind, _, rest = item.partition("|")
+        try:
+            if kind == "q" and action in ("accepted", "rejected"):
+                ids = [int(x) for x in rest.split(",") if x.strip()]
+                if not ids or not all(0 < i < 2**63 for i in ids):
+                    raise ValueError(item)
+                scope.punches(session, who, ids)
+                with session.begin_nested():
+                    decide_punches(session, ids, action, reason, who.username)
+            elif kind == "n" and action in ("present", "absent"):
+                terminal, _, day_text = rest.rpartition("|")
+                day = _date(day_text)
+                if day is None:
+                    raise ValueError(item)
+                scope.terminal_key(session, who, terminal)
+                with session.begin_nested():
+                    decide_no_data(session, terminal, day, action, reason, who.username)
+            else:
+                skipped += 1
+                continue
+            done += 1
+        except ReconcileError as exc:
+            refused.append(str(exc))
+        except ValueError:
+            refused.append("baris tidak sah / invalid row")
+    return go(back, msg("review.bulk_done", done=done, skipped=skipped, refused=len(refused),
+                        first=f": {refused[0]}" if refused else ""))
 
 
 def _decided(session: Session, back: str, decide: Any) -> Response:

@@ -19,7 +19,14 @@ from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import QUARANTINABLE
 from hub.reconcile.models import PunchReview
 from hub.reconcile.period import month_days
-from hub.reconcile.queue import day_exceptions, no_data_groups, quarantine_groups, range_exceptions
+from hub.reconcile.queue import (
+    QuarantineGroup,
+    TerminalDay,
+    day_exceptions,
+    no_data_groups,
+    quarantine_groups,
+    range_exceptions,
+)
 from hub.reconcile.recap import Day
 from hub.reconcile.rules import DAY_CODES, builtin
 from hub.store.models import Correction, Device, Employee, RawPunch, Site
@@ -92,18 +99,33 @@ MAX_RANGE_DAYS = 31
 
 
 def exceptions_between(session: Session, first: date, last: date, site: Site | None,
-                       scope_ids: list[int] | None, kind: str | None = None) -> list[ExceptionView]:
-    """Employees' exceptions over days and offices (the reviewer's offices when no office is
-    chosen), by day then name, each with the correction it would take and what is pending.
-    Terminal-days without data and flagged punches stay on the office-day page."""
+                       scope_ids: list[int] | None, kind: str | None = None,
+                       terminal: Device | None = None) -> list[ExceptionView]:
+    """Exceptions over days and offices (the reviewer's offices when no office is chosen):
+    per day, the terminal-days without data and the terminal-days of held punches (decided
+    in bulk), then the employees by name, each with the correction it would take and what
+    is pending. `terminal` keeps what that terminal's data (or its lack) caused."""
     if (last - first).days + 1 > MAX_RANGE_DAYS or last < first:
         raise ReviewError(tr(f"rentang tanggal 1 sampai {MAX_RANGE_DAYS} hari",
                              f"a date range of 1 to {MAX_RANGE_DAYS} days"))
     employee_ids = None
     if scope_ids is not None:
         employee_ids = set(session.scalars(select(Employee.id).where(Employee.site_id.in_(scope_ids or [-1]))))
-    found = [r for r in range_exceptions(session, first, last, site.id if site else None, employee_ids)
-             if kind is None or r.kind == kind]
+    site_id = site.id if site else None
+    key = f"dev:{terminal.id}" if terminal is not None else None
+    groups: list[TerminalDay] = []
+    found = [r for r in range_exceptions(session, first, last, site_id, employee_ids, no_data=groups)
+             if (kind is None or r.kind == kind) and (key is None or key in r.terminals)]
+    terminal_rows: list[ExceptionView] = []
+    if kind in (None, "no_data"):
+        for g in groups:
+            if key is None or g.terminal == key:
+                terminal_rows.append(_no_data_view(g))
+    if kind in (None, "quarantine"):
+        for q in quarantine_groups(session, first, last, site_id):
+            punches = [p for p in q.punches if employee_ids is None or p[0].employee_id in employee_ids]
+            if punches and (terminal is None or q.device_id == terminal.id):
+                terminal_rows.append(_quarantine_view(QuarantineGroup(q.device_id, q.label, q.day, punches)))
     ids = {r.employee_id for r in found if r.employee_id}
     emps = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(ids or {-1})))}
     pending: dict[tuple[int, date], list[Correction]] = defaultdict(list)
@@ -111,9 +133,28 @@ def exceptions_between(session: Session, first: date, last: date, site: Site | N
             Correction.day >= first, Correction.day <= last, Correction.approval == "pending",
             Correction.employee_id.in_(ids or {-1})).order_by(Correction.id)):
         pending[(c.employee_id, c.day)].append(c)
-    return [ExceptionView(r.kind, r.day, r.employee_id, r.employee_name, r.detail,
-                          proposal=_proposal(session, emps.get(r.employee_id or 0), r.day, r.kind),
-                          pending=pending.get((r.employee_id or 0, r.day), [])) for r in found]
+    people = [ExceptionView(r.kind, r.day, r.employee_id, r.employee_name, r.detail,
+                            proposal=_proposal(session, emps.get(r.employee_id or 0), r.day, r.kind),
+                            pending=pending.get((r.employee_id or 0, r.day), [])) for r in found]
+    order = {"no_data": 0, "quarantine": 1}
+    return sorted(terminal_rows + people, key=lambda v: (v.day, order.get(v.kind, 2)))  # (stable: names kept)
+
+
+def _no_data_view(g: TerminalDay) -> ExceptionView:
+    names = ", ".join(n for _, _, n in g.employees[:8]) + (" ..." if len(g.employees) > 8 else "")
+    return ExceptionView("no_data", g.day, None, g.label,
+                         tr(f"{len(g.employees)} pegawai tanpa data: {names}",
+                            f"{len(g.employees)} employees without data: {names}"),
+                         terminal=g.terminal, decision=g.decision)
+
+
+def _quarantine_view(g: QuarantineGroup) -> ExceptionView:
+    flags_id = ", ".join(label("flag", f) for f in g.flags)
+    flags_en = ", ".join(EN.get(label("flag", f), f) for f in g.flags)
+    return ExceptionView("quarantine", g.day, None, g.label,
+                         tr(f"{len(g.punches)} punch ditahan ({flags_id}), {g.pending} menunggu",
+                            f"{len(g.punches)} quarantined punches ({flags_en}), {g.pending} pending"),
+                         punch_ids=[p.id for p, _, _ in g.punches])
 
 
 def exceptions(session: Session, site: Site, day: date) -> list[ExceptionView]:
@@ -134,23 +175,14 @@ def exceptions(session: Session, site: Site, day: date) -> list[ExceptionView]:
                                   proposal=_proposal(session, emps.get(r.employee_id or 0), day, r.kind),
                                   pending=pending.get(r.employee_id or 0, [])))
     for g in no_data_groups(session, day, day, site.id):
-        names = ", ".join(n for _, _, n in g.employees[:8]) + (" ..." if len(g.employees) > 8 else "")
-        rows.append(ExceptionView("no_data", g.day, None, g.label,
-                                  tr(f"{len(g.employees)} pegawai tanpa data: {names}",
-                                     f"{len(g.employees)} employees without data: {names}"),
-                                  terminal=g.terminal, decision=g.decision))
+        rows.append(_no_data_view(g))
     for g in quarantine_groups(session, day, day, site.id):
         for p, name, decision in g.punches:
             for flag in PunchFlag.names_of(int(p.flags) & QUARANTINABLE):
                 rows.append(ExceptionView(flag, day, p.employee_id, name,
                                           f"{g.label}: PIN {p.pin} {p.local_time:%H:%M:%S}", punch_id=p.id,
                                           decision=decision))
-        flags_id = ", ".join(label("flag", f) for f in g.flags)
-        flags_en = ", ".join(EN.get(label("flag", f), f) for f in g.flags)
-        rows.append(ExceptionView("quarantine", day, None, g.label,
-                                  tr(f"{len(g.punches)} punch ditahan ({flags_id}), {g.pending} menunggu",
-                                     f"{len(g.punches)} quarantined punches ({flags_en}), {g.pending} pending"),
-                                  punch_ids=[p.id for p, _, _ in g.punches]))
+        rows.append(_quarantine_view(g))
     lo = datetime.combine(day, time())
     devices = select(Device.id).where(Device.site_id.in_(SiteTree.load(session).subtree(site.id)))
     for p in session.scalars(select(RawPunch).where(
