@@ -68,6 +68,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                          "ditolak{first}", "{done} decisions recorded; {skipped} rows did not fit that decision; "
                          "{refused} refused{first}"),
     "review.bulk_empty": ("Centang baris dan pilih keputusan.", "Tick rows and choose a decision."),
+    "leave.recorded": ("{type} {days} hari dicatat untuk {name}.", "{type}, {days} days, recorded for {name}."),
+    "leave.recorded_scan": ("{type} {days} hari dicatat untuk {name}, dengan pindaian surat.",
+                            "{type}, {days} days, recorded for {name}, with the scanned letter."),
     "live.lost": ("sesi langsung terputus: {detail}; menyambung lagi dalam {delay} s",
                   "live session lost: {detail}; reconnecting in {delay} s"),
     "live.ended": ("sesi langsung berakhir; menyambung lagi", "live session ended; reconnecting"),

@@ -65,6 +65,9 @@ PAGES = [
     ("GET", "/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/corrections", "review.write"),
     ("POST", "/exceptions/bulk", "review.write"),
+    ("GET", "/leave", "review.read"),
+    ("POST", "/leave", "review.write"),
+    ("GET", "/leave/999/scan", "review.read"),
     ("GET", "/approvals", "review.read"),
     ("POST", "/approvals/999", "review.approve"),
     ("GET", "/recap?site=OPD1&month=2026-10", "review.read"),
@@ -97,6 +100,9 @@ API = [
     ("GET", "/api/tasks/999", "fleet.read"),
     ("GET", "/api/jobs", "fleet.read"),
     ("GET", "/api/audit", "audit.read"),
+    ("GET", "/api/leave", "review.read"),
+    ("POST", "/api/leave", "review.write"),
+    ("GET", "/api/leave/999/scan", "review.read"),
     ("GET", "/api/employees", "roster.read"),
     ("GET", "/api/punches", "punch.read"),
     ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),
@@ -184,7 +190,7 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
             path = r.path.replace("/pending/{serial}", "/pending/SN-NONE").replace("{serial}", "SN-ON") \
                 .replace("{employee_id}", "1") \
                 .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv") \
-                .replace("{user_id}", "999").replace("{task_id}", "999")
+                .replace("{user_id}", "999").replace("{task_id}", "999").replace("{leave_id}", "999")
             routes.add((m, path))
     assert routes - listed == set(), "routes missing from the role matrix"
     assert listed - routes == set(), "matrix entries that are not routes"

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -66,6 +67,22 @@ class LeaveEntry(Base):
     approval: Mapped[str] = mapped_column(String(16), default="approved")
     approved_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LeaveScan(Base):
+    """The scanned letter behind a leave entry (surat cuti, surat tugas DL, surat dokter): a
+    PDF or JPEG, checked by its bytes, kept encrypted with the hub's key (hub.secrets)."""
+
+    __tablename__ = "leave_scans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    leave_id: Mapped[int] = mapped_column(ForeignKey("leave_entries.id", ondelete="CASCADE"), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ShiftRoster(Base):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, event, select
 
-from hub.store.models import Device, Employee, Site
+from hub.store.models import AuditLog, Device, Employee, Site
 
 
 def _int(value: Any) -> int | None:
@@ -39,3 +39,11 @@ def office_of(conn: Connection, entity: str | None, entity_id: Any, details: dic
     if isinstance(code, str) and code:
         return conn.scalar(select(Site.id).where(Site.code == code[:64]))
     return None
+
+
+@event.listens_for(AuditLog, "before_insert")
+def _fill_office(_mapper: Any, conn: Connection, target: AuditLog) -> None:
+    """Every record added through a session gets its office (hub.store.db imports this
+    module, so the listener is in place before anything is written)."""
+    if target.site_id is None:
+        target.site_id = office_of(conn, target.entity, target.entity_id, target.details)

@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -337,11 +336,3 @@ class JobRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     host: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-@event.listens_for(AuditLog, "before_insert")
-def _audit_office(_mapper: Any, conn: Any, target: AuditLog) -> None:
-    if target.site_id is None:
-        from hub.store.audit_office import office_of  # noqa: PLC0415
-
-        target.site_id = office_of(conn, target.entity, target.entity_id, target.details)

@@ -496,6 +496,24 @@ EN.update({
     '— pilih keputusan —': '— choose a decision —',
 })
 
+# Leave and duty letters.
+EN.update({
+    'Catat surat': 'Record a letter',
+    'Catatan': 'Note',
+    'Cuti, izin dan dinas luar': 'Leave, permits and duty travel',
+    'Dicatat oleh': 'Recorded by',
+    'NIP pegawai': "Employee's NIP",
+    'Pindaian': 'Scan',
+    'Pindaian disimpan terenkripsi dan hanya dapat dibuka oleh yang berwenang atas kantor pegawai.':
+        "The scan is stored encrypted and can be opened only by those responsible for the employee's office.",
+    'Pindaian surat (PDF atau JPEG, paling besar': 'Scanned letter (PDF or JPEG, at most',
+    'Sampai': 'Until',
+    'Tercatat': 'Recorded',
+    '— pilih jenis —': '— choose a kind —',
+    'Cuti/izin': 'Leave',
+    'Catat cuti/DL': 'Record leave/duty',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""
