@@ -71,6 +71,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "leave.recorded": ("{type} {days} hari dicatat untuk {name}.", "{type}, {days} days, recorded for {name}."),
     "leave.recorded_scan": ("{type} {days} hari dicatat untuk {name}, dengan pindaian surat.",
                             "{type}, {days} days, recorded for {name}, with the scanned letter."),
+    "roster.imported": ("Roster diimpor: {created} baru, {updated} diperbarui, {unchanged} tidak berubah, {errors} "
+                        "baris ditolak.", "Roster imported: {created} new, {updated} updated, {unchanged} unchanged, "
+                        "{errors} rows refused."),
     "live.lost": ("sesi langsung terputus: {detail}; menyambung lagi dalam {delay} s",
                   "live session lost: {detail}; reconnecting in {delay} s"),
     "live.ended": ("sesi langsung berakhir; menyambung lagi", "live session ended; reconnecting"),

@@ -8,7 +8,9 @@ importing the same file again changes nothing.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -284,16 +286,20 @@ def parse_row(values: dict[str, Any], sites: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def import_employees(session: Session, path: Path, *, site_column: str | None = None,
-                     require_site: bool = True) -> ImportResult:
-    """Import the rows of a SIMPEG/SIASN export. Refuses a file whose office column cannot
-    be found (everyone would land under no office) unless `site_column` names it or
-    `require_site` is False; reports headers it did not read and offices it does not know."""
-    result = ImportResult()
+def _site_keys(session: Session) -> dict[str, int]:
     sites: dict[str, int] = {}
     for site in session.scalars(select(Site)):
         sites[site.code.upper()] = site.id
         sites.setdefault(site.name.upper(), site.id)
+    return sites
+
+
+def _parsed(session: Session, path: Path, site_column: str | None, require_site: bool, result: ImportResult
+            ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's rows parsed (number, employee fields); rows that cannot be taken go to
+    `result.errors` with their reason. Refuses a file whose office column cannot be found
+    (everyone would land under no office) unless `site_column` names it or `require_site` is False."""
+    sites = _site_keys(session)
     seen: dict[str, int] = {}
     header = Header()
     rows = read_rows(path, header, site_column)
@@ -312,16 +318,95 @@ def import_employees(session: Session, path: Path, *, site_column: str | None = 
             data = parse_row(values, sites)
             if data["id_number"] in seen:
                 raise ValueError(f"NIP {data['id_number']} sudah ada di baris {seen[data['id_number']]}")
-            seen[data["id_number"]] = number
-            with session.begin_nested():
-                outcome = _upsert(session, data)
         except ValueError as exc:
             result.errors.append(RowError(number, str(exc)))
             if "belum terdaftar" in str(exc):
                 result.unknown_sites[str(values.get("site") or "").strip()] += 1
             continue
+        seen[data["id_number"]] = number
+        yield number, data
+
+
+def import_employees(session: Session, path: Path, *, site_column: str | None = None,
+                     require_site: bool = True) -> ImportResult:
+    """Import the rows of a SIMPEG/SIASN export; reports headers it did not read and offices
+    it does not know (see _parsed for the file's rules)."""
+    result = ImportResult()
+    for number, data in _parsed(session, path, site_column, require_site, result):
+        try:
+            with session.begin_nested():
+                outcome = _upsert(session, data)
+        except ValueError as exc:
+            result.errors.append(RowError(number, str(exc)))
+            continue
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result
+
+
+@dataclass
+class Change:
+    """What one row of the file would do to the roster."""
+
+    row: int
+    id_number: str
+    name: str
+    kind: str  # joiner | leaver | transfer | update | unchanged
+    site_before: int | None = None
+    site_after: int | None = None
+    fields: list[str] = field(default_factory=list)  # the fields that would change
+
+
+@dataclass
+class Preview:
+    result: ImportResult
+    changes: list[Change]
+    not_in_file: int  # active employees the file does not name (left alone)
+    digest: str  # of the changes: what a confirmation applies is what was seen
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: self.count(k) for k in ("joiner", "leaver", "transfer", "update", "unchanged")}
+
+
+def preview_import(session: Session, path: Path, *, site_column: str | None = None,
+                   require_site: bool = True) -> Preview:
+    """What importing the file would change, row by row, without writing anything: joiners,
+    leavers (a leaving date reached), transfers (another office), other updates, unchanged
+    rows and the rows refused with their reasons."""
+    result = ImportResult()
+    parsed = list(_parsed(session, path, site_column, require_site, result))
+    known = {e.id_number: e for e in session.scalars(select(Employee))}  # (no IN list of thousands)
+    changes = []
+    for number, data in parsed:
+        emp = known.get(data["id_number"])
+        if emp is None:
+            kind = "leaver" if not data["active"] else "joiner"
+            changes.append(Change(number, data["id_number"], data["name"], kind, None, data["site_id"],
+                                  sorted(k for k, v in data.items() if v not in (None, ""))))
+            result.created += 1
+            continue
+        diff = sorted(k for k, v in data.items() if getattr(emp, k) != v)
+        if not diff:
+            kind = "unchanged"
+        elif "active" in diff and not data["active"]:
+            kind = "leaver"
+        elif "site_id" in diff:
+            kind = "transfer"
+        else:
+            kind = "update"
+        changes.append(Change(number, data["id_number"], data["name"], kind, emp.site_id, data["site_id"], diff))
+        if kind == "unchanged":
+            result.unchanged += 1
+        else:
+            result.updated += 1
+    named = {d["id_number"] for _, d in parsed}
+    active = {n for n, e in known.items() if e.active}
+    doc = json.dumps([[c.row, c.id_number, c.kind, c.site_before, c.site_after, c.fields] for c in changes]
+                     + [[e.row, e.reason] for e in result.errors], sort_keys=True, default=str)
+    return Preview(result, changes, len(active - named), hashlib.sha256(doc.encode()).hexdigest())
 
 
 def _upsert(session: Session, data: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.adms.router import router as adms_router
 from hub.config import Settings, get_settings
 from hub.store.db import make_engine
-from hub.web import api, audit, devices, jobs, leave, overview, pages, terminals, users
+from hub.web import api, audit, devices, jobs, leave, overview, pages, roster, terminals, users
 from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, render
 from hub.web.limits import BodyLimit
 from hub.web.scope import OutOfScope
@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(api.router)
+    app.include_router(roster.api)
+    app.include_router(roster.pages)  # (before /employees/{employee_id})
     app.include_router(pages.router)
     app.include_router(users.api)
     app.include_router(users.pages)
@@ -149,5 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, default=settings.web.max_body_bytes,
                        by_prefix=(("/api/face/", uploads), ("/api/mobile/", uploads), ("/iclock/", 2**62),
                                   ("/d/", 2**62),  # ADMS with a path key
-                                  ("/leave", leave.BODY_LIMIT), ("/api/leave", leave.BODY_LIMIT)))  # letter scans
+                                  ("/leave", leave.BODY_LIMIT), ("/api/leave", leave.BODY_LIMIT),  # letter scans
+                                  ("/employees/import", roster.BODY_LIMIT),  # roster files
+                                  ("/api/employees/import", roster.BODY_LIMIT)))
     return app

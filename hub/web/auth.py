@@ -30,7 +30,8 @@ MIN_PASSWORD = 8
 PERMISSIONS: dict[str, frozenset[str]] = {
     "it": frozenset({"fleet.read", "fleet.write", "punch.read", "mobile.credentials", "audit.read",
                      "users.manage"}),
-    "admin": frozenset({"roster.read", "punch.read", "fleet.read", "face.enroll", "mobile.credentials"}),
+    "admin": frozenset({"roster.read", "roster.write", "punch.read", "fleet.read", "face.enroll",
+                        "mobile.credentials"}),
     "operator": frozenset({"review.read", "review.write", "punch.read", "roster.read"}),
     "verifier": frozenset({"review.read", "review.approve", "punch.read", "roster.read"}),
     "bpkad": frozenset({"review.read", "recap.lock"}),

@@ -514,6 +514,48 @@ EN.update({
     'Catat cuti/DL': 'Record leave/duty',
 })
 
+# Roster import.
+EN.update({
+    'Baris ditolak': 'Refused rows',
+    'Baris yang ditolak tidak diimpor; perbaiki di berkas lalu impor ulang (baris yang sudah masuk tidak berubah).':
+        'Refused rows are not imported; fix them in the file and import it again (rows already in stay as they are).',
+    'Belum ada yang diubah sampai Anda menekan Terapkan pada pratinjau.':
+        'Nothing changes until you press Apply on the preview.',
+    'Berkas ekspor SIMPEG/SIASN (CSV atau XLSX, paling besar': 'SIMPEG/SIASN export (CSV or XLSX, at most',
+    'Impor roster pegawai': 'Import the employee roster',
+    'Judul kolom kantor (bila tidak dikenali)': "Office column's header (when not recognised)",
+    'Kantor belum terdaftar': 'Offices not registered',
+    'Kolom yang tidak dibaca': 'Columns not read',
+    'Pratinjau': 'Preview',
+    'Roster berubah sejak pratinjau. Periksa pratinjau baru di bawah, lalu terapkan lagi.':
+        'The roster changed since the preview. Check the new preview below, then apply again.',
+    'Yang berubah': 'What changes',
+    'baris': 'rows',
+    'berkas memang tanpa kolom kantor': 'the file has no office column',
+    'data berubah': 'details changed',
+    'keluar': 'leaving',
+    'lagi': 'more',
+    'pegawai aktif tidak ada di berkas; mereka tidak diubah.':
+        'active employees are not in the file; they are left as they are.',
+    'pegawai baru': 'joining',
+    'pindah kantor': 'moving office',
+    'tidak berubah': 'unchanged',
+    'Pegawai baru': 'Joining', 'Pegawai keluar': 'Leaving',
+
+    'Pindah kantor': 'Moving office',
+    'Data berubah': 'Details changed',
+    'NIP': 'NIP',
+    'TMT': 'start date (TMT)',
+    'TPP': 'TPP',
+    'aktif': 'active',
+    'golongan': 'grade',
+    'jabatan': 'position',
+    'nama': 'name',
+    'status pegawai': 'employment type',
+    'tanggal keluar': 'leaving date',
+    'Impor roster': 'Import roster',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""
