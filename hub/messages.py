@@ -74,6 +74,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "roster.imported": ("Roster diimpor: {created} baru, {updated} diperbarui, {unchanged} tidak berubah, {errors} "
                         "baris ditolak.", "Roster imported: {created} new, {updated} updated, {unchanged} unchanged, "
                         "{errors} rows refused."),
+    "sync.none_chosen": ("Centang terminal yang akan disinkronkan.", "Tick the terminals to sync."),
+    "sync.started": ("Sinkronisasi dimulai: {zk} terminal ZK diantrekan, {push} terminal kiriman menerima perintahnya.",
+                     "Sync started: {zk} ZK terminals queued, {push} push terminals got their commands."),
     "live.lost": ("sesi langsung terputus: {detail}; menyambung lagi dalam {delay} s",
                   "live session lost: {detail}; reconnecting in {delay} s"),
     "live.ended": ("sesi langsung berakhir; menyambung lagi", "live session ended; reconnecting"),

@@ -64,6 +64,8 @@ PAGES = [
     ("GET", "/employees/import", "roster.write"),
     ("POST", "/employees/import", "roster.write"),
     ("POST", "/employees/import/confirm", "roster.write"),
+    ("GET", "/sync?site=OPD1", "roster.write"),
+    ("POST", "/sync/apply", "roster.write"),  # (no terminal ticked: nothing sent)
     ("POST", "/employees/1/mobile", "mobile.credentials+roster.read"),
     ("GET", "/punches", "punch.read"),
     ("GET", "/exceptions?site=OPD1&day=2026-10-05", "review.read"),
@@ -107,6 +109,9 @@ API = [
     ("GET", "/api/leave", "review.read"),
     ("POST", "/api/employees/import/preview", "roster.write"),
     ("POST", "/api/employees/import/confirm", "roster.write"),
+    ("GET", "/api/sync/plan?site=OPD1", "roster.write"),
+    ("POST", "/api/sync/apply", "roster.write"),
+    ("GET", "/api/sync/progress?devices=SN-ON", "roster.write"),
     ("POST", "/api/leave", "review.write"),
     ("GET", "/api/leave/999/scan", "review.read"),
     ("GET", "/api/employees", "roster.read"),

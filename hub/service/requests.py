@@ -241,7 +241,19 @@ class RequestWorker(threading.Thread):
         params = dict(req.params or {})
         with session_scope(self.engine) as s:
             plans = compute_plans(s, select_devices(s, device=serial), date.fromisoformat(params["day"]))
-        [res] = apply_plans(self.engine, plans, req.requested_by, params.get("allow_removals"))
+        shown = [0.0]
+
+        def progress(label: str, done: int, total: int) -> None:
+            # the asker watches the request: how far this terminal is, at most twice a second
+            now = time.monotonic()
+            if now - shown[0] < 0.5 and done < total:
+                return
+            shown[0] = now
+            with self.engine.begin() as conn:
+                conn.execute(update(DeviceRequest).where(DeviceRequest.id == req.id).values(
+                    result={"progress": {"label": label, "done": done, "total": total}}))
+
+        [res] = apply_plans(self.engine, plans, req.requested_by, params.get("allow_removals"), progress)
         return _jsonable(dataclasses.asdict(res))
 
 

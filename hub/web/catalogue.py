@@ -556,6 +556,35 @@ EN.update({
     'Impor roster': 'Import roster',
 })
 
+# Roster sync.
+EN.update({
+    'Menunggu konfirmasi': 'Awaiting confirmation',
+    'Penghapusan dikirim sebanyak yang tampil di sini, tidak lebih.':
+        'Removals are sent as many as shown here, no more.',
+    'Pengguna +': 'Users +',
+    'Pengguna −': 'Users −',
+    'Pengguna ~': 'Users ~',
+    'Pilih kantor atau terminal untuk melihat apa yang akan dikirim.':
+        'Choose an office or a terminal to see what would be sent.',
+    'Sinkron roster ke terminal': 'Roster sync to terminals',
+    'Sinkron terakhir': 'Last sync',
+    'Sinkronisasi berjalan; halaman ini memperbarui diri tiap 2 detik.':
+        'Sync running; this page refreshes itself every 2 seconds.',
+    'Tampilkan rencana': 'Show the plan',
+    'Template +': 'Templates +',
+    'Template −': 'Templates −',
+    'Terapkan ke terminal yang dicentang': 'Apply to the ticked terminals',
+    'Tidak ada terminal.': 'No terminals.',
+    'belum pernah': 'never',
+    'ditahan': 'held',
+    'isi terminal belum cocok': "terminal's contents do not match yet",
+    'sebagian': 'partly',
+    'Ditambah': 'Added',
+    'Diubah': 'Changed',
+    'Dihapus': 'Removed',
+    'Sinkron terminal': 'Terminal sync',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

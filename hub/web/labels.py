@@ -35,6 +35,8 @@ LABELS: dict[str, dict[str, str]] = {
     "field": {"id_number": "NIP", "employment_type": "status pegawai", "name": "nama", "site_id": "kantor",
               "position": "jabatan", "grade": "golongan", "monthly_tpp": "TPP", "joined_on": "TMT",
               "left_on": "tanggal keluar", "active": "aktif"},
+    "sync": {"ok": "berhasil", "partial": "sebagian", "failed": "gagal", "unchanged": "tidak berubah",
+             "skipped": "dilewati", "running": "berjalan"},
     "correction": {"add_punch": "Tambah punch", "void_punch": "Batalkan punch", "set_status": "Tetapkan status"},
     "employment": {"pns": "PNS", "cpns": "CPNS", "pppk": "PPPK", "pppk_pw": "PPPK paruh waktu", "tks": "TKS",
                    "honorer": "Honorer", "non_asn": "Non-ASN"},
