@@ -65,6 +65,7 @@ PAGES = [
     ("POST", "/employees/import", "roster.write"),
     ("POST", "/employees/import/confirm", "roster.write"),
     ("GET", "/sync?site=OPD1", "roster.write"),
+    ("GET", "/rollout", "roster.read"),
     ("POST", "/sync/apply", "roster.write"),  # (no terminal ticked: nothing sent)
     ("POST", "/employees/1/mobile", "mobile.credentials+roster.read"),
     ("GET", "/punches", "punch.read"),
@@ -110,6 +111,7 @@ API = [
     ("POST", "/api/employees/import/preview", "roster.write"),
     ("POST", "/api/employees/import/confirm", "roster.write"),
     ("GET", "/api/sync/plan?site=OPD1", "roster.write"),
+    ("GET", "/api/rollout", "roster.read"),
     ("POST", "/api/sync/apply", "roster.write"),
     ("GET", "/api/sync/progress?devices=SN-ON", "roster.write"),
     ("POST", "/api/leave", "review.write"),

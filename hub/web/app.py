@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hub.adapters.adms.router import router as adms_router
 from hub.config import Settings, get_settings
 from hub.store.db import make_engine
-from hub.web import api, audit, devices, jobs, leave, overview, pages, roster, sync, terminals, users
+from hub.web import api, audit, devices, jobs, leave, overview, pages, rollout, roster, sync, terminals, users
 from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, render
 from hub.web.limits import BodyLimit
 from hub.web.scope import OutOfScope
@@ -146,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leave.pages)
     app.include_router(sync.api)
     app.include_router(sync.pages)
+    app.include_router(rollout.api)
+    app.include_router(rollout.pages)
     app.state.mounted = _mount_parts(app)
     # outermost: bodies are bounded before any middleware or route reads them
     uploads = settings.web.upload_max_body_bytes + 64 * 1024  # (multipart framing around a photo)

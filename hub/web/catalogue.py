@@ -585,6 +585,24 @@ EN.update({
     'Sinkron terminal': 'Terminal sync',
 })
 
+# Rollout per office.
+EN.update({
+    'Kesiapan per kantor': 'Readiness per office',
+    'Kesiapan': 'Readiness',
+    'Pegawai aktif': 'Active employees',
+    'Dengan sidik jari': 'With fingerprint',
+    'Dengan wajah': 'With face',
+    'Belum terdaftar sama sekali': 'Not enrolled at all',
+    'Belum sinkron': 'Not in sync',
+    'Pegawai yang belum lengkap': 'Employees not fully enrolled',
+    'Unit': 'Unit',
+    'Sidik jari': 'Fingerprint',
+    'Wajah': 'Face',
+    'ada': 'yes',
+    'belum': 'not yet',
+    'Semua pegawai sudah terdaftar.': 'Every employee is enrolled.',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""
