@@ -143,7 +143,11 @@ try:  # the face endpoints (hub/face) are mounted when that part is installed
 
     # (/api/mobile/punch is not staff work: only a signed-in phone punches, see test_mobile_identity)
     API += [("POST", "/api/face/enroll", "face.enroll"), ("POST", "/api/mobile/credentials", "mobile.credentials"),
-            ("POST", "/api/mobile/credentials/revoke", "mobile.credentials")]
+            ("POST", "/api/mobile/credentials/revoke", "mobile.credentials"),
+            ("GET", "/api/face/reviews", "face.enroll"), ("POST", "/api/face/reviews/999", "face.enroll")]
+    PAGES += [("POST", "/faces/enroll/1", "face.enroll"), ("GET", "/faces/photo/1", "face.enroll"),
+              ("GET", "/faces/punch-photo/1", "face.enroll"), ("GET", "/faces/reviews", "face.enroll"),
+              ("POST", "/faces/reviews/999", "face.enroll")]
 except ImportError:
     pass
 ROLES_AND_ANON = ["anonymous", *sorted(ALL)]
@@ -203,7 +207,8 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
             path = r.path.replace("/pending/{serial}", "/pending/SN-NONE").replace("{serial}", "SN-ON") \
                 .replace("{employee_id}", "1") \
                 .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv") \
-                .replace("{user_id}", "999").replace("{task_id}", "999").replace("{leave_id}", "999")
+                .replace("{user_id}", "999").replace("{task_id}", "999").replace("{leave_id}", "999") \
+                .replace("{punch_id}", "1").replace("{review_id}", "999")
             routes.add((m, path))
     assert routes - listed == set(), "routes missing from the role matrix"
     assert listed - routes == set(), "matrix entries that are not routes"

@@ -61,7 +61,7 @@ def _pages(env: WebEnv) -> dict[str, list[str]]:
         "it": ["/", "/devices/SN-ON", "/devices/SN-OFF", "/devices/new", "/devices/SN-ON/edit", "/punches",
                "/terminals/pending", "/users", "/audit", "/jobs"],
         "admin": ["/employees", f"/employees/{ani}", "/punches?flag=clock_suspect", "/employees/import",
-                  "/rollout?site=OPD1", "/sync?site=OPD1"],
+                  "/rollout?site=OPD1", "/sync?site=OPD1", "/faces/reviews"],
         "reviewer": ["/exceptions?site=OPD1&day=2026-10-05", "/leave", "/exceptions?day=2026-10-05&day_to=2026-10-09",
                      "/approvals", "/recap?site=OPD1&month=2026-10",
                      f"/recap/day?employee_id={ani}&day=2026-10-05", "/punches"],

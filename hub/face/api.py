@@ -91,6 +91,31 @@ async def enroll_upload(nip: str = Form(..., max_length=32),
     }
 
 
+@router.get("/api/face/reviews", summary="Tinjauan wajah yang terbuka / open face reviews")
+def face_reviews(closed: bool = False, session: Session = Depends(face_session),
+                 actor: str = Depends(current_actor)) -> Any:
+    from hub.face.verify import open_reviews  # noqa: PLC0415
+
+    return [{"id": r.id, "kind": r.kind, "status": r.status, "employee_id": r.employee_id,
+             "other_employee_id": r.other_employee_id, "punch_id": r.punch_id, "distance": r.distance,
+             "threshold": r.threshold, "created_at": r.created_at.isoformat() if r.created_at else None}
+            for r in open_reviews(session, include_closed=closed)]
+
+
+@router.post("/api/face/reviews/{review_id}", summary="Putuskan tinjauan wajah / decide a face review")
+def face_review_decide(review_id: int, decision: str = Form(..., max_length=16),
+                       note: str = Form(..., min_length=1, max_length=500),
+                       session: Session = Depends(face_session), actor: str = Depends(current_actor)) -> Any:
+    """decision: confirmed (the finding is real) or dismissed (a false alarm), with its reason."""
+    from hub.face.verify import resolve_review  # noqa: PLC0415
+
+    try:
+        review = _run(session, lambda: resolve_review(session, review_id, decision, actor, note))
+    except FaceError as exc:
+        return _error(exc)
+    return {"id": review.id, "status": review.status}
+
+
 def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     return auth[7:].strip() if auth[:7].lower() == "bearer " else None

@@ -54,7 +54,10 @@ def _mount_parts(app: FastAPI) -> list[str]:
     except ImportError as exc:
         log.error("face endpoints not mounted: %s. Install the face extra: %s", exc, FACE_INSTALL)
         return mounted
+    from hub.face import pages as face_pages  # noqa: PLC0415 - the console's face pages, same extra
+
     app.include_router(face_api.router, include_in_schema=True)
+    app.include_router(face_pages.pages)
     app.dependency_overrides[face_api.current_actor] = _face_actor
     return [*mounted, "hub.face.api"]
 
@@ -122,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+                                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                    "form-action 'self'")  # (data: images: a photo with its answer)
         return response
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -153,7 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     uploads = settings.web.upload_max_body_bytes + 64 * 1024  # (multipart framing around a photo)
     # (/iclock bounds its own bodies while reading: an unknown terminal is held first)
     app.add_middleware(BodyLimit, default=settings.web.max_body_bytes,
-                       by_prefix=(("/api/face/", uploads), ("/api/mobile/", uploads), ("/iclock/", 2**62),
+                       by_prefix=(("/api/face/", uploads), ("/api/mobile/", uploads), ("/faces/", uploads),
+                                  ("/iclock/", 2**62),
                                   ("/d/", 2**62),  # ADMS with a path key
                                   ("/leave", leave.BODY_LIMIT), ("/api/leave", leave.BODY_LIMIT),  # letter scans
                                   ("/employees/import", roster.BODY_LIMIT),  # roster files

@@ -603,6 +603,45 @@ EN.update({
     'Semua pegawai sudah terdaftar.': 'Every employee is enrolled.',
 })
 
+# Faces in the console.
+EN.update({
+    'Benar: temuan nyata': 'Right: a real finding',
+    'Ditutup': 'Closed',
+    'Foto dan wajah yang ditemukan': 'The photo and the faces found',
+    'Foto ditolak': 'Photo refused',
+    'Foto lain': 'Another photo',
+    'Foto punch bukan wajah terdaftar': 'Punch photo is not the enrolled face',
+    'Foto saat punch': 'Photo at the punch',
+    'Foto wajah (tampak depan, satu wajah, terang)': 'Face photo (frontal, one face, well lit)',
+    'Foto wajah terdaftar': 'Enrolled face photo',
+    'Hanya yang terbuka': 'Open ones only',
+    'Kembali ke halaman pegawai': "Back to the employee's page",
+    'Kotak: wajah yang ditemukan (hijau: diterima, merah: ditolak). Tanpa kotak: tidak ada wajah yang terlihat.':
+        'Box: the face found (green: accepted, red: refused). No box: no face could be seen.',
+    'Pendaftaran wajah': 'Face enrolment',
+    'Periksa dan daftarkan': 'Check and enrol',
+    'Salah: alarm palsu': 'Wrong: a false alarm',
+    'Satu wajah, dua NIP': 'One face, two NIPs',
+    'Termasuk yang sudah ditutup': 'Including closed ones',
+    'Tidak ada tinjauan wajah yang terbuka.': 'No open face reviews.',
+    'Tinjau': 'Review',
+    'Tinjauan wajah': 'Face reviews',
+    'Ukuran wajah': 'Face size',
+    'Wajah diterima dan didaftarkan.': 'Face accepted and enrolled.',
+    'Wajah ini mirip wajah pegawai lain; sudah masuk antrean tinjauan:':
+        "This face resembles another employee's; it is in the review queue:",
+    'ambang': 'threshold',
+    'belum ada foto': 'no photo yet',
+    'jarak': 'distance',
+    'kecerahan': 'brightness',
+    'ketajaman': 'sharpness',
+    'temuan nyata': 'a real finding',
+    'alarm palsu': 'a false alarm',
+    'Pilih foto wajah dulu.': 'Choose a face photo first.',
+    'Foto terlalu besar; kecilkan atau ambil ulang.': 'The photo is too large; shrink it or take it again.',
+    'Tulis alasannya dulu.': 'Write the reason first.',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

@@ -37,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
               "left_on": "tanggal keluar", "active": "aktif"},
     "sync": {"ok": "berhasil", "partial": "sebagian", "failed": "gagal", "unchanged": "tidak berubah",
              "skipped": "dilewati", "running": "berjalan"},
+    "review": {"open": "terbuka", "confirmed": "temuan nyata", "dismissed": "alarm palsu"},
     "correction": {"add_punch": "Tambah punch", "void_punch": "Batalkan punch", "set_status": "Tetapkan status"},
     "employment": {"pns": "PNS", "cpns": "CPNS", "pppk": "PPPK", "pppk_pw": "PPPK paruh waktu", "tks": "TKS",
                    "honorer": "Honorer", "non_asn": "Non-ASN"},

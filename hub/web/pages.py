@@ -167,8 +167,10 @@ def _employee_page(request: Request, session: Session, emp: Employee, code: str 
     from hub.face.models import MobileCredential  # noqa: PLC0415
 
     cred = session.scalar(select(MobileCredential).where(MobileCredential.employee_id == emp.id))
-    return render(request, "employee.html", status_code=status_code, e=emp,
-                  templates=queries.templates_of(session, emp.id), mobile=cred, code=code, error=error)
+    templates = queries.templates_of(session, emp.id)
+    return render(request, "employee.html", status_code=status_code, e=emp, templates=templates, mobile=cred,
+                  code=code, error=error, face_on="hub.face.api" in request.app.state.mounted,
+                  has_face=any(t.kind == "face" for t in templates))
 
 
 @router.post("/employees/{employee_id}/mobile")
