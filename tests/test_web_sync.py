@@ -70,6 +70,10 @@ def test_the_admin_plans_and_applies_a_sync(web_env: WebEnv, tmp_path: Path) -> 
             assert re.findall(r'<td class="n[^"]*">(\d*)</td>', rows["ADMS-S1"])[5] == "3"  # 3 await the terminal
             en = c.get("/sync", params={"site": "OPD1", "lang": "en"}).text
             assert re.search(r'<td class="sync-state">\s*<span class="">ok</span>', _rows(en)["SIM-S1"])
+            ani = c.get(f"/employees/{web_env.ids['emp:Ani']}").text  # the employee page: PIN and terminals
+            on = ani.split('id="on-terminals"', 1)[1].split("</table>", 1)[0]
+            assert "SIM-S1" in on and "ADMS-S1" not in on  # (the push terminal has not confirmed yet)
+            assert re.search(r'<table id="pins">.*?<td>1</td><td>default</td>', ani, re.S)
         assert sorted(u.name for u in term.users()) == ["Ani", "Budi", "Citra"]
     finally:
         srv.stop()

@@ -642,6 +642,16 @@ EN.update({
     'Tulis alasannya dulu.': 'Write the reason first.',
 })
 
+# The employee page.
+EN.update({
+    'PIN di terminal': 'PINs on terminals',
+    'Berlaku dari': 'Valid from',
+    'Belum ada PIN (diberikan saat sinkron pertama).': 'No PIN yet (given at the first sync).',
+    'Terdaftar di terminal': 'On terminals',
+    'Dikonfirmasi': 'Confirmed',
+    'Belum ada di terminal mana pun.': 'Not on any terminal yet.',
+})
+
 def number_formatter(lang: str) -> Callable[[object, str], str]:
     """Figures as the reader writes them: 1.234.567 and 1,25 in Indonesian, 1,234,567 and
     1.25 in English. Percentages keep at most four decimals, as the reconciler computes."""

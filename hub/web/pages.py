@@ -24,7 +24,7 @@ from hub.reconcile.locks import LockMap
 from hub.reconcile.pdf import Signing
 from hub.reconcile.pdf import render as render_pdf
 from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
-from hub.store.models import AuditLog, Device, Employee, Site
+from hub.store.models import AuditLog, Device, Employee, PinMapping, Site
 from hub.web import queries, review, scope
 from hub.web.auth import Principal, end_session, start_session
 from hub.web.auth import login as login_attempt
@@ -167,8 +167,17 @@ def _employee_page(request: Request, session: Session, emp: Employee, code: str 
     from hub.face.models import MobileCredential  # noqa: PLC0415
 
     cred = session.scalar(select(MobileCredential).where(MobileCredential.employee_id == emp.id))
+    from hub.sync.models import DeviceRosterUser  # noqa: PLC0415
+
     templates = queries.templates_of(session, emp.id)
+    pins = list(session.scalars(select(PinMapping).where(PinMapping.employee_id == emp.id)
+                                .order_by(PinMapping.valid_from)))
+    terminals = session.execute(select(Device.serial, Device.name, DeviceRosterUser.pin, DeviceRosterUser.confirmed_at)
+                                .join(Device, Device.id == DeviceRosterUser.device_id)
+                                .where(DeviceRosterUser.employee_id == emp.id).order_by(Device.serial)).all()
+    site = session.get(Site, emp.site_id) if emp.site_id else None
     return render(request, "employee.html", status_code=status_code, e=emp, templates=templates, mobile=cred,
+                  pins=pins, terminals=terminals, site=site,
                   code=code, error=error, face_on="hub.face.api" in request.app.state.mounted,
                   has_face=any(t.kind == "face" for t in templates))
 
