@@ -230,3 +230,20 @@ def test_a_nearly_full_log_is_a_problem_on_the_fleet_page(web_env: WebEnv) -> No
         page = c.get("/", params={"lang": "en"}).text
         rows = dict(re.findall(r'data-serial="([^"]+)".*?<td class="bad problems">([^<]*)</td>', page, re.S))
         assert "log nearly full" in rows["AC-FULL"] and "user memory nearly full" in rows["AC-FULL"]
+
+
+def test_errors_speak_the_readers_language(web_env: WebEnv) -> None:  # noqa: F811
+    """A refusal raised while serving a request is worded in the reader's language, whatever
+    the hub's own setting."""
+    headers = {"Authorization": f"Bearer {web_env.token('it')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        bad = {"serial": "SN-X", "kind": "zk-tcp", "host": "999.1.1.1"}
+        en = c.post("/api/devices", params={"lang": "en"}, json=bad, headers=headers).json()["detail"]
+        ind = c.post("/api/devices", json=bad, headers=headers).json()["detail"]
+        assert en == "'999.1.1.1' is not a valid IP address or host name"
+        assert ind == "alamat '999.1.1.1' bukan IP atau nama host yang sah"
+        login(c, USERS["it"])
+        page = c.post("/devices/new", params={"lang": "en"}, data={
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', c.get("/devices/new").text).group(1),
+            **bad, "do": "save"}).text
+        assert "is not a valid IP address or host name" in page

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.adms.router import router as adms_router
 from hub.config import Settings, get_settings
+from hub.i18n import reading
 from hub.store.db import make_engine
 from hub.web import api, audit, devices, jobs, leave, overview, pages, rollout, roster, sync, terminals, users
-from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, render
+from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, lang_of, render
 from hub.web.limits import BodyLimit
 from hub.web.scope import OutOfScope
 
@@ -119,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if "%00" in target or "\x00" in target or _has_nul(body, ctype):
             return JSONResponse({"detail": "karakter NUL tidak diizinkan / NUL characters are not allowed"},
                                 status_code=400)
-        response = await call_next(request)
+        with reading(lang_of(request)):  # errors raised while serving speak the reader's language
+            response = await call_next(request)
         # No frames, no third-party content, no sniffing: the console needs none of them.
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
