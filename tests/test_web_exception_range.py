@@ -193,3 +193,21 @@ def _device_id(env: WebEnv, serial: str) -> int:
         found = conn.scalar(select(Device.id).where(Device.serial == serial))
     engine.dispose()
     return int(found)
+
+
+def test_the_range_through_the_api(web_env: WebEnv) -> None:  # noqa: F811
+    _drifted_terminal(web_env)
+    headers = {"Authorization": f"Bearer {web_env.token('reviewer')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        week = {"day": "2026-10-05", "day_to": "2026-10-11", "site": "OPD1"}
+        rows = c.get("/api/exceptions", params=week, headers=headers).json()
+        assert {"no_data", "quarantine", "absent"} <= {r["kind"] for r in rows}
+        held = c.get("/api/exceptions", params={**week, "terminal": "SN-DRIFT", "kind": "quarantine"},
+                     headers=headers).json()
+        assert len(held) == 3 and all(len(r["punch_ids"]) == 1 for r in held)
+        assert c.get("/api/exceptions", params={**week, "terminal": "NOPE"}, headers=headers).status_code == 404
+        too_long = c.get("/api/exceptions", params={"day": "2026-10-01", "day_to": "2026-12-01"}, headers=headers)
+        assert too_long.status_code == 422
+    op = {"Authorization": f"Bearer {web_env.token('operator')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        assert c.get("/api/exceptions", params={"day": "2026-10-05", "site": "OPD2"}, headers=op).status_code == 403

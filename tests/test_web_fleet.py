@@ -45,3 +45,19 @@ def test_problems_first_with_reasons(web_env: WebEnv) -> None:  # noqa: F811
         assert "records not pulled yet" in rows["SN-ON"]
         page_id = c.get("/", params={"lang": "id"}).text
         assert "jam melenceng" in page_id and "tarikan basi" in page_id
+
+
+def test_a_terminal_in_another_zone_shows_its_own_time_beside_the_hubs(web_env: WebEnv) -> None:  # noqa: F811
+    from datetime import datetime
+
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:  # 02:00 UTC: 09:00 WIB, 10:00 WITA
+        s.add(Device(serial="AD-WITA", name="Kantor cabang Makassar", kind="zk-tcp", host="127.0.0.7", port=4370,
+                     tz="Asia/Makassar", capabilities={}, last_seen_at=datetime(2026, 10, 5, 2, 0)))
+    engine.dispose()
+    with TestClient(create_app(web_env.settings)) as c:
+        login(c, USERS["it"])
+        row = re.search(r'data-serial="AD-WITA".*?</tr>', c.get("/").text, re.S).group(0)  # type: ignore[union-attr]
+        assert "2026-10-05 09:00 WIB" in row and "2026-10-05 10:00 WITA" in row
+        page = c.get("/devices/AD-WITA").text
+        assert "WITA (Asia/Makassar)" in page and "jam terminal 2026-10-05 10:00 WITA" in page

@@ -8,13 +8,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as FPath
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
-from hub.store.models import Employee
+from hub.store.models import Device, Employee
 from hub.web import queries, review, scope
 from hub.web.auth import Principal
 from hub.web.deps import DB, MAX_ID, SaneDate, SaneDateTime, api_principal
@@ -208,18 +209,30 @@ def punches(device: str | None = Query(None, max_length=64), site: str | None = 
 
 
 @router.get("/exceptions", response_model=list[ExceptionOut])
-def exceptions(day: SaneDate, site: str = Query(max_length=64),
+def exceptions(day: SaneDate, site: str | None = Query(None, max_length=64), day_to: SaneDate | None = None,
+               kind: str | None = Query(None, max_length=32), terminal: str | None = Query(None, max_length=64),
                who: Principal = Depends(api_principal("review.read")),
                session: Session = DB) -> list[dict]:
-    scope.site(session, who, site)
+    """One office-day (site and day), or a range of days for the caller's offices (day_to),
+    filtered by kind and terminal as the console's range view."""
+    s = scope.site(session, who, site)
+    if site and s is None:
+        raise HTTPException(404, f"kantor '{site}' tidak ditemukan / office not found")
+    dev = None
+    if terminal:
+        dev = scope.device(who, session.scalar(select(Device).where(Device.serial == terminal)))
+        if dev is None:
+            raise HTTPException(404, f"terminal '{terminal}' tidak ditemukan / terminal not found")
     try:
-        s = review.find_site(session, site)
+        if s is not None and day_to is None and dev is None and kind is None:
+            rows = review.exceptions(session, s, day)
+        else:
+            rows = review.exceptions_between(session, day, day_to or day, s, scope.ids(who), kind, dev)
     except ReconcileError as exc:
-        raise _problem(exc, 404) from exc
+        raise _problem(exc) from exc
     return [{"kind": r.kind, "day": r.day, "employee_id": r.employee_id, "employee_name": r.employee_name,
              "detail": r.detail, "punch_id": r.punch_id, "pending_corrections": [c.id for c in r.pending],
-             "terminal": r.terminal, "decision": r.decision, "punch_ids": r.punch_ids}
-            for r in review.exceptions(session, s, day)]
+             "terminal": r.terminal, "decision": r.decision, "punch_ids": r.punch_ids} for r in rows]
 
 
 @router.post("/corrections", response_model=CorrectionOut, status_code=201)
