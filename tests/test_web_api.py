@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from hub.web.app import create_app
@@ -340,3 +341,32 @@ def test_every_word_for_a_code_has_an_english_entry() -> None:
     words = {w for kind in LABELS.values() for w in kind.values()} | set(DAY_SHORT)
     assert sorted(words - set(EN)) == []
     assert len(DETAIL_WORDS) > 10
+
+
+def test_an_employee_and_a_day_through_the_api(web_env: WebEnv) -> None:  # noqa: F811
+    budi = web_env.ids["emp:Budi"]
+    headers = {"Authorization": f"Bearer {web_env.token('reviewer')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        emp = c.get(f"/api/employees/{budi}", headers=headers).json()
+        assert emp["name"] == "Budi" and emp["site"] == "OPD1" and emp["pins"][0]["pin"] == "2"
+        day = c.get("/api/recap/day", params={"employee_id": budi, "day": "2026-10-05"}, headers=headers).json()
+        assert day["status"].startswith("TL") and day["late_min"] == 15 and len(day["punches"]) == 2
+        assert c.get("/api/employees/999999", headers=headers).status_code == 404
+    op = {"Authorization": f"Bearer {web_env.token('operator')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        assert c.get(f"/api/employees/{budi}", headers=op).status_code == 200  # OPD1: theirs
+
+
+def test_a_late_arrival_can_be_excused_with_its_letter(web_env: WebEnv) -> None:  # noqa: F811
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["reviewer"])
+        page = c.get("/exceptions", params={"site": "OPD1", "day": "2026-10-05"}).text
+        row = re.search(r'<tr class="exc-late".*?</tr>', page, re.S).group(0)  # type: ignore[union-attr]
+        assert 'name="status"' in row and 'name="letter"' in row and '<option value="">' in row  # no default
+        r = c.post("/corrections", data={"csrf_token": csrf, "employee_id": str(web_env.ids["emp:Budi"]),
+                                         "day": "2026-10-05", "kind": "set_status", "status": "H",
+                                         "reason": "dipanggil rapat di Setda", "letter": "ND 005/Setda"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        pending = c.get("/api/corrections/pending", headers={"Authorization": f"Bearer {web_env.token('reviewer')}"})
+        assert any(p["status"] == "H" and "ND 005/Setda" in p["reason"] for p in pending.json())

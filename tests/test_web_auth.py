@@ -117,6 +117,8 @@ API = [
     ("POST", "/api/leave", "review.write"),
     ("GET", "/api/leave/999/scan", "review.read"),
     ("GET", "/api/employees", "roster.read"),
+    ("GET", "/api/employees/1", "roster.read"),
+    ("GET", "/api/recap/day?employee_id=1&day=2026-10-05", "review.read"),
     ("GET", "/api/punches", "punch.read"),
     ("GET", "/api/exceptions?site=OPD1&day=2026-10-05", "review.read"),
     ("POST", "/api/corrections", "review.write"),

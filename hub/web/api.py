@@ -101,6 +101,10 @@ class CorrectionOut(BaseModel):
     employee_id: int
     day: date
     kind: str
+    state: str | None = None  # add_punch: the punch's state and time
+    local_time: datetime | None = None
+    status: str | None = None  # set_status: the day's new status
+    reason: str = ""
     approval: str
     author: str
     approved_by: str | None
@@ -194,6 +198,48 @@ def employees(site: str | None = Query(None, max_length=64), page: int = Query(1
     scope.site(session, who, site)
     items, total = queries.employees(session, site, page, per_page, scope.ids(who), q)
     return {"total": total, "page": page, "per_page": per_page, "items": items}
+
+
+@router.get("/employees/{employee_id}")
+def employee(employee_id: int, who: Principal = Depends(api_principal("roster.read")), session: Session = DB) -> dict:
+    """One employee as the console's employee page shows them: office, PINs, the terminals
+    they are confirmed on, and what is enrolled (kinds and fingers, never the templates)."""
+    from hub.store.models import PinMapping, Site  # noqa: PLC0415
+    from hub.sync.models import DeviceRosterUser  # noqa: PLC0415
+
+    emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
+    if emp is None:
+        raise HTTPException(404, "pegawai tidak ditemukan / employee not found")
+    site = session.get(Site, emp.site_id) if emp.site_id else None
+    return {"id": emp.id, "id_number": emp.id_number, "name": emp.name, "site": site.code if site else None,
+            "employment_type": emp.employment_type, "position": emp.position, "grade": emp.grade,
+            "active": emp.active,
+            "pins": [{"pin": p.pin, "group": p.pin_group, "valid_from": p.valid_from, "valid_to": p.valid_to}
+                     for p in session.scalars(select(PinMapping).where(PinMapping.employee_id == emp.id))],
+            "terminals": [{"serial": serial, "pin": pin, "confirmed_at": at} for serial, pin, at in session.execute(
+                select(Device.serial, DeviceRosterUser.pin, DeviceRosterUser.confirmed_at)
+                .join(Device, Device.id == DeviceRosterUser.device_id).where(DeviceRosterUser.employee_id == emp.id))],
+            "enrolled": [{"kind": t.kind, "finger": t.finger_index if t.kind == "fingerprint" else None,
+                          "format": t.format} for t in queries.templates_of(session, emp.id)]}
+
+
+@router.get("/recap/day")
+def recap_day(employee_id: int = Query(ge=1, le=MAX_ID), day: SaneDate = Query(...),
+              who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> dict:
+    """One employee-day as the reconciler judged it, its punches (with any review decision)
+    and the corrections filed for it."""
+    emp = scope.employee(who, session.get(Employee, employee_id))
+    if emp is None:
+        raise HTTPException(404, "pegawai tidak ditemukan / employee not found")
+    ds, punches, corrections = review.employee_day(session, emp, day)
+    return {"employee_id": emp.id, "day": day, "status": ds.status, "late_min": ds.late_min,
+            "early_min": ds.early_min, "deduction_pct": ds.pct, "check_in": ds.check_in, "check_out": ds.check_out,
+            "source": ds.source,
+            "punches": [{"id": p.id, "local_time": p.local_time, "state": p.state, "verify": p.verify,
+                         "terminal_id": p.device_id, "flags": p.flags, "decision": decision}
+                        for p, decision in punches],
+            "corrections": [{"id": c.id, "kind": c.kind, "status": c.status, "approval": c.approval,
+                             "reason": c.reason, "author": c.author} for c in corrections]}
 
 
 @router.get("/punches", response_model=PunchPage)

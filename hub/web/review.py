@@ -92,6 +92,8 @@ def _proposal(session: Session, emp: Employee | None, day: date, kind: str) -> d
         return {"kind": "add_punch", "state": "check_in" if wanted == "in" else "check_out", "local_time": at}
     if kind == "absent":
         return {"kind": "set_status"}
+    if kind in ("late", "early"):  # excusing a TL/PSW (a letter, a duty call): the day set to a status
+        return {"kind": "set_status", "excuse": True}
     return None
 
 
