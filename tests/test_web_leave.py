@@ -148,3 +148,12 @@ def test_the_scan_check_never_crashes_and_takes_only_whole_pdfs_and_jpegs() -> N
         assert leave_scans.clean_name("../../etc/x y", kind).endswith((".pdf", ".jpg"))
 
     check()
+
+
+def test_a_date_outside_the_hubs_years_is_refused(web_env: WebEnv) -> None:  # noqa: F811
+    headers = {"Authorization": f"Bearer {web_env.token('reviewer')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        r = c.post("/api/leave", headers=headers, data={"employee": CITRA, "start": "0001-01-01", "type": "CT",
+                                                        "reference": "x"})
+        assert r.status_code == 422
+    assert _count(web_env, LeaveEntry) == 0

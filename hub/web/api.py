@@ -224,7 +224,7 @@ def employee(employee_id: int, who: Principal = Depends(api_principal("roster.re
 
 
 @router.get("/recap/day")
-def recap_day(employee_id: int = Query(ge=1, le=MAX_ID), day: SaneDate = Query(...),
+def recap_day(day: SaneDate, employee_id: int = Query(ge=1, le=MAX_ID),
               who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> dict:
     """One employee-day as the reconciler judged it, its punches (with any review decision)
     and the corrections filed for it."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hub.i18n import tr
 from hub.messages import msg
 from hub.reconcile import leave_scans
-from hub.reconcile.errors import ReconcileError
+from hub.reconcile.errors import ReconcileError, check_day
 from hub.reconcile.leave import add_leave
 from hub.reconcile.models import LeaveEntry, LeaveScan
 from hub.store.models import Employee
@@ -60,6 +60,8 @@ def leave_types(session: Session, lang: str) -> list[tuple[str, str]]:
 def record(session: Session, who: Principal, emp: Employee, start: date, end: date, type_: str, reference: str,
            note: str, scan: bytes | None, filename: str | None) -> LeaveEntry:
     """Add the entry and its scan together (one fails: neither is kept). ReconcileError says why."""
+    check_day(start)  # within the hub's years (a form field's type alone does not check it)
+    check_day(end)
     with session.begin_nested():
         entry = add_leave(session, employee_id=emp.id, start=start, end=end, type=type_, author=who.username,
                           reference=reference.strip()[:200], note=note.strip()[:2000])
@@ -197,7 +199,7 @@ def api_leave(employee: str | None = Query(None, max_length=40, description="NIP
 
 @api.post("/leave", response_model=LeaveOut, status_code=201)
 async def api_leave_add(employee: str = Form(..., max_length=40, description="NIP atau id"),
-                        start: SaneDate = Form(...), end: SaneDate | None = Form(None),
+                        start: date = Form(...), end: date | None = Form(None),
                         type: str = Form(..., max_length=16), reference: str = Form(..., min_length=1, max_length=200),
                         note: str = Form("", max_length=2000), scan: UploadFile | None = File(None),
                         who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
