@@ -23,12 +23,35 @@ from tests.test_web_browser import ARTIFACTS, _click, _login, browser  # noqa: F
 from tests.web_fixtures import APPROVER, USERS, LiveServer, WebEnv, web_env  # noqa: F401
 from tests.zk_fixtures import fill
 
+try:  # the face extra (CI has it; without it the face steps are left out)
+    import hub.face.api  # noqa: F401
+    from tests.face_fixtures import FACES
+
+    FACES_ON = True
+except ImportError:
+    FACES_ON = False
+
 pytestmark = pytest.mark.timeout(600)
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 ROSTER = ("NIP,NAMA,STATUS,OPD,TPP\n199001012015011001,Dedi Kurniawan,PNS,OPD1,2500000\n"
           "198001012005011001,Ani,PNS,OPD1,3000000\n198001012005011002,Budi,PNS,OPD1,3000000\n"
           "198001012005011003,Citra,PNS,OPD1,3000000\n")
+
+
+PAGES = {  # what each role opens in a day (the phone check walks them all)
+    "it": ["/", "/devices/SIM-B1", "/devices/SIM-B1/edit", "/devices/new", "/terminals/pending", "/jobs", "/users",
+           "/audit", "/punches"],
+    "admin": ["/employees", "/employees/{Ani}", "/employees/import", "/sync?site=OPD1", "/rollout",
+              "/rollout?site=OPD1", "/faces/reviews", "/punches"],
+    "operator": ["/exceptions?site=OPD1&day=2026-10-05", "/exceptions?day=2026-10-05&day_to=2026-10-11",
+                 "/leave", "/recap?site=OPD1&month=2026-10", "/recap/day?employee_id={Budi}&day=2026-10-05",
+                 "/approvals", "/employees"],
+    "verifier": ["/approvals", "/recap/overview?month=2026-10"],
+    "bpkad": ["/recap/overview?month=2026-10", "/recap?site=OPD1&month=2026-10",
+              "/recap/lock?site=OPD1&month=2026-10"],
+    "auditor": ["/audit", "/audit?site=OPD1", "/jobs", "/"],
+}
 
 
 class Roles:
@@ -91,6 +114,11 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
         s.execute(Device.__table__.update().where(Device.serial == "SN-ON").values(enabled=False))
         s.execute(delete(Template))  # the fixture's templates are placeholders, not terminal data
     engine.dispose()
+    from hub.push import service
+
+    engine = make_engine(web_env.settings.database_url)
+    service.hold_unknown(engine, "ADMS-B9", "adms", {"last_addr": "10.1.2.3"})
+    engine.dispose()
     roster = tmp_path / "simpeg.csv"
     roster.write_text(ROSTER)
     letter = tmp_path / "surat-tugas.pdf"
@@ -121,6 +149,26 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             r.both("it", "fleet")
             r.go("/jobs")
             r.both("it", "jobs")
+            r.go("/terminals/pending")  # an ADMS terminal that called before it was registered
+            r.both("it", "pending", visible="#pending-ADMS-B9 button[value=approve]")
+            Select(r.el("#pending-ADMS-B9 select[name=site]")).select_by_value("OPD1")
+            r.click("#pending-ADMS-B9 button[value=approve]")
+            assert "ADMS-B9" in r.el("#flash").text
+            r.go("/devices/SIM-B1/edit")
+            name = r.el("#name")
+            name.clear()
+            name.send_keys("Lobi Dinas Kominfo")
+            r.both("it", "edit-terminal", visible="#save")
+            r.click("#save")
+            assert r.el("#flash").text == "Perubahan disimpan."
+            r.go("/users")
+            r.el("#new-username").send_keys("opd1b")
+            Select(r.el("#new-role")).select_by_value("operator")
+            r.el("#new-password").send_keys("Sandi-Kuat-2026!")
+            Select(r.el("#new-offices")).select_by_value("OPD1")
+            r.both("it", "users", visible="#create-user")
+            r.click("#create-user")
+            assert r.el("#user-opd1b")
 
             # admin: import the roster (preview, then apply), push it to the terminal, readiness
             _login(r.d, r.base, USERS["admin"])
@@ -141,6 +189,21 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             assert "berhasil" in r.el('tr[data-serial="SIM-B1"] td.sync-state').text
             r.go("/rollout?site=OPD1")
             r.both("admin", "rollout")
+            if FACES_ON:  # a face from a photo, the gate's answer on it; the same face twice is reviewed
+                r.go(f"/employees/{web_env.ids['emp:Budi']}")
+                r.el("#photo").send_keys(str(FACES / "obama.jpg"))
+                r.click("#face-upload")
+                assert r.el("#face-answer").get_attribute("data-ok") == "1" and r.els("svg.face-shown rect")
+                r.both("admin", "face-enrolled")
+                r.go(f"/employees/{web_env.ids['emp:Citra']}")
+                r.el("#photo").send_keys(str(FACES / "obama2.jpg"))
+                r.click("#face-upload")
+                assert "Budi" in r.el("#duplicates").text
+                r.go("/faces/reviews")
+                r.both("admin", "face-review", visible="button.confirm")
+                r.el("section.review input[name=note]").send_keys("foto yang sama")
+                r.click("button.confirm")
+                assert r.el("#flash").text == "Keputusan dicatat."
             assert sorted(u.name for u in term.users()) == ["Ani", "Budi", "Citra", "Dedi Kurniawan"]
 
             # OPD operator: a correction for Budi's missing check-out; another office is refused
@@ -179,6 +242,16 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             assert "dengan pindaian surat" in r.el("#flash").text
             assert "surat-tugas.pdf" in r.el("#leave").text
 
+            # ... and a dead terminal's week judged at once
+            r.go("/exceptions?site=OPD1&day=2026-10-12&day_to=2026-10-18&kind=no_data")
+            for box in r.els("input.pick"):
+                box.click()
+            Select(r.el("#bulk-action")).select_by_value("present")
+            r.el("#bulk-reason").send_keys("terminal mati seminggu, daftar hadir manual")
+            r.both("reviewer", "bulk", visible="#bulk-apply")
+            r.click("#bulk-apply")
+            assert "keputusan dicatat" in r.el("#flash").text
+
             # BPKAD: every OPD's month, with its charts
             _login(r.d, r.base, USERS["bpkad"])
             r.go("/recap/overview?month=2026-10")
@@ -193,5 +266,16 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             text = r.el("#audit").text
             assert "menyetujui koreksi" in text and "membuat pengguna" not in text
             r.both("auditor", "audit")
+
+            # every page each role opens, on the phone: nothing scrolls sideways
+            r.d.set_window_size(*SIZES["phone"])
+            for role, paths in PAGES.items():
+                _login(r.d, r.base, USERS.get(role, role))
+                for path in paths:
+                    r.go(path.format(**{k[4:]: v for k, v in web_env.ids.items() if k.startswith("emp:")}))
+                    inner = r.d.execute_script("return window.innerWidth")
+                    wide = r.d.execute_script("return document.documentElement.scrollWidth")
+                    assert wide <= inner + 1, f"{role} {path}: {wide}px on a {inner}px phone"
+            r.d.set_window_size(*SIZES["desktop"])
     finally:
         srv.stop()
