@@ -21,19 +21,12 @@ from hub.store.sites import SiteTree
 from hub.web import scope
 from hub.web.auth import Principal
 from hub.web.catalogue import translator
-from hub.web.deps import DB, SaneDate, api_principal, lang_of, page_principal, render
+from hub.web.deps import DB, SaneDate, api_principal, day_of, lang_of, page_of, page_principal, render
 from hub.web.labels import LABELS, describe, label
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
 PER_PAGE = 50
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def entries(session: Session, who: Principal, *, office: Site | None, entity: str | None, actor: str, action: str,
@@ -67,8 +60,8 @@ def audit_page(request: Request, entity: str | None = None, actor: str = "", act
                site: str | None = None, who: Principal = Depends(page_principal("audit.read")),
                session: Session = DB) -> Response:
     office = scope.site(session, who, site)
-    page_no = int(page) if page and page.isdigit() and 0 < int(page) <= 10**6 else 1
-    lo, hi = _day(date_from), _day(date_to)
+    page_no = page_of(page)
+    lo, hi = day_of(date_from), day_of(date_to)
     rows, total, tree = entries(session, who, office=office, entity=entity, actor=actor.strip(),
                                 action=action.strip(), lo=lo, hi=hi, page=page_no)
     params = {"entity": entity or "", "actor": actor.strip(), "action": action.strip(),

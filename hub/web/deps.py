@@ -147,6 +147,19 @@ def _sane_time(t: datetime) -> datetime:
 
 
 SaneDate = Annotated[date, AfterValidator(_sane)]  # a date parameter in 2000..2099
+
+
+def day_of(value: str | None) -> date | None:
+    """A page's date parameter: an ISO date in the hub's years, else None (the page's default)."""
+    try:
+        return check_day(date.fromisoformat(value)) if value else None
+    except ValueError:  # (a ReconcileError too: out of range)
+        return None
+
+
+def page_of(value: str | None) -> int:
+    """A page number from a query string: 1 for anything that is not one."""
+    return int(value) if value and value.isdigit() and 0 < int(value) < 100000 else 1
 SaneDateTime = Annotated[datetime, AfterValidator(_sane_time)]
 
 

@@ -24,19 +24,24 @@ from hub.reconcile.models import LeaveEntry, LeaveScan
 from hub.store.models import Employee
 from hub.web import review, scope
 from hub.web.auth import Principal
-from hub.web.deps import DB, MAX_ID, SaneDate, api_principal, form_principal, go, lang_of, page_principal, render
+from hub.web.deps import (
+    DB,
+    MAX_ID,
+    SaneDate,
+    api_principal,
+    day_of,
+    form_principal,
+    go,
+    lang_of,
+    page_of,
+    page_principal,
+    render,
+)
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
 PER_PAGE = 50
 BODY_LIMIT = leave_scans.MAX_SCAN_BYTES + 256 * 1024  # the scan and the form around it
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _employee(session: Session, who: Principal, ref: str | int | None) -> Employee | None:
@@ -109,8 +114,8 @@ def _page(request: Request, session: Session, who: Principal, status_code: int =
           form: dict[str, Any] | None = None) -> Response:
     q = request.query_params
     emp = _employee(session, who, q.get("employee_id") or q.get("nip"))
-    lo, hi = _day(q.get("day")), _day(q.get("day_to"))
-    page = int(q["page"]) if q.get("page", "").isdigit() and 0 < int(q["page"]) < 10**6 else 1
+    lo, hi = day_of(q.get("day")), day_of(q.get("day_to"))
+    page = page_of(q.get("page"))
     rows, total = entries(session, who, emp, lo, hi, page)
     params = {"employee_id": emp.id if emp else "", "day": lo.isoformat() if lo else "",
               "day_to": hi.isoformat() if hi else ""}
@@ -135,7 +140,7 @@ async def leave_add(request: Request, who: Principal = Depends(form_principal("r
     upload = form.get("scan")
     data = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     emp = _employee(session, who, fields["nip"])
-    start, end = _day(fields["start"]), _day(fields["end"] or fields["start"])
+    start, end = day_of(fields["start"]), day_of(fields["end"] or fields["start"])
     try:
         if emp is None:
             raise ReconcileError(tr(f"pegawai dengan NIP '{fields['nip']}' tidak ditemukan di kantor Anda",

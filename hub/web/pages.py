@@ -34,9 +34,11 @@ from hub.web.deps import (
     MAX_ID,
     SESSION_COOKIE,
     Forbidden,
+    day_of,
     form_principal,
     go,
     lang_of,
+    page_of,
     page_principal,
     render,
     settings_of,
@@ -55,17 +57,6 @@ def _safe_next(nxt: str | None) -> str | None:
     if nxt and nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
         return nxt
     return None
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return check_day(date.fromisoformat(value)) if value else None
-    except ValueError:  # (a ReconcileError too: out of range)
-        return None
-
-
-def _page(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 100000 else 1
 
 
 # --- login -------------------------------------------------------------------------------
@@ -141,7 +132,7 @@ def employee_list(request: Request, site: str | None = None, page: str | None = 
                   session: Session = DB) -> Response:
     """Employees by name or NIP (every word of the search in the name, or the NIP's start),
     office, page number and page size."""
-    p = _page(page)
+    p = page_of(page)
     per_page = int(size) if size in PAGE_SIZES else PER_PAGE
     q = q.strip()[:100]
     scope.site(session, who, site)
@@ -217,9 +208,9 @@ def punch_browser(request: Request, device: str | None = None, site: str | None 
                   who: Principal = Depends(page_principal("punch.read")),
                   session: Session = DB) -> Response:
     scope.site(session, who, site)
-    f = queries.PunchFilter(device or None, site or None, employee or None, _date(date_from),
-                            _date(date_to), flag or None, scope.ids(who))
-    p = _page(page)
+    f = queries.PunchFilter(device or None, site or None, employee or None, day_of(date_from),
+                            day_of(date_to), flag or None, scope.ids(who))
+    p = page_of(page)
     rows, total = queries.punches(session, f, p, PER_PAGE)
     params = {"device": device or "", "site": site or "", "employee": employee or "",
               "date_from": date_from or "", "date_to": date_to or "", "flag": flag or ""}
@@ -251,12 +242,12 @@ def exception_queue(request: Request, site: str | None = None, day: str | None =
                     session: Session = DB) -> Response:
     s = scope.site(session, who, site)
     # Default: yesterday in the hub's zone, the latest day that has finished and been judged.
-    d = _date(day) or times.local_today() - timedelta(days=1)
+    d = day_of(day) or times.local_today() - timedelta(days=1)
     dev = scope.device(who, session.scalar(select(Device).where(Device.serial == terminal[:64]))) \
         if terminal else None
     if day_to or not s or dev is not None:  # days, offices or a terminal at once: paged, decided in bulk
-        return _exception_range(request, session, who, s, d, _date(day_to) or d,
-                                kind if kind in EXCEPTION_KINDS else None, _page(page), dev)
+        return _exception_range(request, session, who, s, d, day_of(day_to) or d,
+                                kind if kind in EXCEPTION_KINDS else None, page_of(page), dev)
     rows = review.exceptions(session, s, d) if s else []
     return render(request, "exceptions.html", rows=rows, site=site or "", day=d.isoformat(), kinds=EXCEPTION_KINDS,
                   status_codes=review.status_codes(session), sites=scope.sites(session, who), chosen=s,
@@ -332,7 +323,7 @@ async def nodata_decide(request: Request, who: Principal = Depends(form_principa
                         session: Session = DB) -> Response:
     form = await request.form()
     back = _back(form, "/exceptions")
-    day = _date(str(form.get("day", "")))
+    day = day_of(str(form.get("day", "")))
     if day is None:
         return go(back, "tanggal tidak sah / invalid date")
     scope.terminal_key(session, who, str(form.get("terminal", "")))
@@ -383,7 +374,7 @@ async def exceptions_bulk(request: Request, who: Principal = Depends(form_princi
                     decide_punches(session, ids, action, reason, who.username)
             elif kind == "n" and action in ("present", "absent"):
                 terminal, _, day_text = rest.rpartition("|")
-                day = _date(day_text)
+                day = day_of(day_text)
                 if day is None:
                     raise ValueError(item)
                 scope.terminal_key(session, who, terminal)
@@ -505,7 +496,7 @@ def recap_day(request: Request, employee_id: int, day: str,
               who: Principal = Depends(page_principal("review.read")),
               session: Session = DB) -> Response:
     emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
-    d = _date(day)
+    d = day_of(day)
     if emp is None or d is None:
         return render(request, "error.html", status_code=404, title="Tidak ditemukan",
                       message=f"{employee_id} {day}")

@@ -21,7 +21,7 @@ from hub.store.sites import SiteTree
 from hub.sync.models import SyncRun
 from hub.web import scope
 from hub.web.auth import Principal
-from hub.web.deps import DB, api_principal, page_principal, render
+from hub.web.deps import DB, api_principal, page_of, page_principal, render
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
@@ -102,7 +102,7 @@ def rollout_page(request: Request, site: str | None = None, page: str | None = N
                  who: Principal = Depends(page_principal("roster.read")), session: Session = DB) -> Response:
     chosen = scope.site(session, who, site)
     offices = rollout(session, who, chosen)
-    p = int(page) if page and page.isdigit() and 0 < int(page) < 10**5 else 1
+    p = page_of(page)
     lacking = offices[0].lacking if chosen and offices else []
     return render(request, "rollout.html", offices=offices, chosen=chosen, site=site or "",
                   sites=scope.sites(session, who), lacking=lacking[(p - 1) * PER_PAGE:p * PER_PAGE],
