@@ -1,4 +1,4 @@
-"""Work asked of the running hub by another process (hub.service.requests): the leader's
+"""Work asked of the running hub by another process (hub.tasks.requests): the leader's
 worker does it over the sessions it holds; a request nobody takes is cancelled so the
 asker can do the work itself."""
 
@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.adapters.zk.sessions import SESSIONS
-from hub.service.requests import RequestWorker, leader_running, submit, wait
 from hub.store.models import DeviceRequest
+from hub.tasks.requests import RequestWorker, leader_running, submit, wait
 from tests.zk_fixtures import make_terminal
 
 __all__ = ["make_terminal"]

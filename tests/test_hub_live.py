@@ -76,7 +76,7 @@ def test_hub_run_live_punches_within_5_s_and_a_pull_shares_the_session(settings,
             _until(lambda sim=sim: len(stored(engine, sim.device_id)) == 32, 5, "the second punch stored")
         assert api.post("/api/devices/NOPE/pull").status_code == 404
         # `hub pull` and `hub device sync-time` typed in another shell meanwhile: the running hub
-        # does them over its sessions (hub.service.requests), the shell shows the results
+        # does them over its sessions (hub.tasks.requests), the shell shows the results
         for sim in sims[3:5]:
             sim.terminal.punch("1003", state=0, verify=1)
         cli = subprocess.run([sys.executable, "-m", "hub.cli.main", "pull", "--full"], env=env, cwd=ROOT,

@@ -1,4 +1,4 @@
-"""Work a CLI command hands to the running hub, when there is one (hub.service.requests):
+"""Work a CLI command hands to the running hub, when there is one (hub.tasks.requests):
 `hub run` holds the terminals' sessions, so a command typed in another shell asks it
 instead of opening a second session to each terminal."""
 
@@ -14,7 +14,7 @@ from hub.i18n import tr
 
 def hub_running() -> bool:
     """`hub run` holds the terminals' sessions: ask it to do the work (no second session)."""
-    from hub.service.requests import leader_running
+    from hub.tasks.requests import leader_running
 
     if not leader_running(get_settings()):
         return False
@@ -27,7 +27,7 @@ def via_hub(eng, targets, action: str, full: bool = False, on_done=None,  # noqa
             params: dict | None = None) -> list[dict] | None:
     """The results, in the order of `targets` (anything with an `id` of its device), or
     None when the hub did not take the work up (the caller then does it itself)."""
-    from hub.service.requests import submit, wait
+    from hub.tasks.requests import submit, wait
 
     ids = submit(eng, [t.id for t in targets], action, cli_actor(), full, params)
     out = wait(eng, ids, on_done=on_done)

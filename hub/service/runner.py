@@ -117,7 +117,7 @@ class Hub:
     def _start_requests(self) -> None:
         """Other processes' work on terminals (hub pull typed meanwhile) is done here,
         through the sessions this leader holds."""
-        from hub.service.requests import RequestWorker  # noqa: PLC0415
+        from hub.tasks.requests import RequestWorker  # noqa: PLC0415
 
         if self._requests is None:
             self._requests = RequestWorker(get_engine(self.settings.effective_database_url()), self.settings)

@@ -119,7 +119,7 @@ class DeviceOutage(Base):
 class DeviceRequest(Base):
     """Work on a terminal asked of the running hub by another process (the CLI): the hub
     that holds the terminals' sessions does it, so no second session is opened
-    (hub.service.requests)."""
+    (hub.tasks.requests)."""
 
     __tablename__ = "device_requests"
     __table_args__ = (Index("ix_device_requests_status", "status", "id"),)

@@ -55,7 +55,7 @@ def _mount_parts(app: FastAPI) -> list[str]:
     except ImportError as exc:
         log.error("face endpoints not mounted: %s. Install the face extra: %s", exc, FACE_INSTALL)
         return mounted
-    from hub.face import pages as face_pages  # noqa: PLC0415 - the console's face pages, same extra
+    from hub.web import faces as face_pages  # noqa: PLC0415 - the console's face pages, same extra
 
     app.include_router(face_api.router, include_in_schema=True)
     app.include_router(face_pages.pages)

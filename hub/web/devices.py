@@ -1,7 +1,7 @@
 """Terminals in the console and the API: register (with a connection test before saving),
 edit, switch off and on, remove or retire, and work on one terminal (pull now, full pull,
 set its clock, test the connection and read its capacity, restart). Work on a terminal is
-a request (hub.service.requests) done by whoever holds the terminal's one session; the
+a request (hub.tasks.requests) done by whoever holds the terminal's one session; the
 terminal page shows its progress and its answer in words."""
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def remove(session: Session, who: Principal, device: Device, retire: bool) -> st
 
 def ask(request: Request, session: Session, who: Principal, device: Device, task: str) -> int:
     """Queue one task for the terminal; returns the request id (its progress is read back)."""
-    from hub.service.requests import ask as queue  # noqa: PLC0415
+    from hub.tasks.requests import ask as queue  # noqa: PLC0415
 
     if task not in TASKS:
         raise RegistryError(tr(f"tugas '{task}' tidak dikenal; pilih: {', '.join(TASKS)}",

@@ -44,8 +44,8 @@ def apply_chosen(request: Request, session: Session, who: Principal, device_ids:
                  removals: dict[int, int], day: date) -> tuple[int, int]:
     """Apply the plans of the chosen terminals: ZK ones as terminal tasks (queued), push ones
     now (their commands queued for the terminal to fetch). Returns (queued tasks, push applied)."""
-    from hub.service.requests import ask  # noqa: PLC0415
     from hub.sync.apply import apply_plans  # noqa: PLC0415
+    from hub.tasks.requests import ask  # noqa: PLC0415
 
     devices = [d for d in session.scalars(select(Device).where(Device.id.in_(device_ids or [-1])))]
     for d in devices:

@@ -1,4 +1,4 @@
-"""Faces in the console (issue 20, item 3), mounted with the face extra: the admin uploads an
+"""Faces in the console (issue 20, item 3), mounted with the face extra (hub.web.app): the admin uploads an
 employee's photo and sees the quality gate's answer drawn on it (the face it found, green
 when taken, red when refused, and why), and reviews faces the hub doubts side by side (one
 face under two NIPs; a punch photo that is not the enrolled face) and decides."""
