@@ -168,6 +168,12 @@ def run(backend: str, url: str, args: argparse.Namespace, tmp: str) -> dict[str,
             "punches_page_ms": lambda: get(it, "/punches?site=OPD01&date_from=2026-10-01&date_to=2026-10-31"),
             "exceptions_day_ms": lambda: get(rev, "/exceptions?site=OPD01&day=2026-10-05"),
             "recap_office_month_ms": lambda: get(rev, f"/recap?site=OPD01&month={MONTH}"),
+            # every OPD's month with its charts (BPKAD), a week of exceptions for every office
+            # (paged), readiness per office, a name search among all employees
+            "overview_all_opd_month_ms": lambda: get(rev, f"/recap/overview?month={MONTH}"),
+            "exceptions_week_all_offices_ms": lambda: get(rev, "/exceptions?day=2026-10-05&day_to=2026-10-11"),
+            "rollout_all_offices_ms": lambda: get(rev, "/rollout"),
+            "employee_search_ms": lambda: get(rev, "/employees?q=pegawai+0423"),
             "recap_xlsx_ms": lambda: get(rev, f"/recap/export.xlsx?site=OPD01&month={MONTH}"),
             "recap_pdf_ms": lambda: get(rev, f"/recap/export.pdf?site=OPD01&month={MONTH}"),
             "recap_compute_ms": lambda: set_based_recap(url, "OPD01"),

@@ -32,6 +32,8 @@ def test_the_auditor_filters_pages_and_reads_words(web_env: WebEnv) -> None:  # 
         page = c.get("/audit", params={"date_from": "2026-10-05", "date_to": "2026-10-05"}).text
         assert "/ 2 (60)" in page and page.count('data-action="correction.propose"') == 50
         assert "mengusulkan koreksi" in page and "jenis: Tetapkan status" in page and "set_status" not in page
+        en = c.get("/audit", params={"date_from": "2026-10-05", "date_to": "2026-10-05", "lang": "en"}).text
+        assert "reason: surat dokter" in en and "alasan:" not in en  # the details in the reader's language
         assert re.search(r'href="\?[^"]*date_from=2026-10-05[^"]*&page=2"', page)
         assert "/ 1 (1)" in c.get("/audit", params={"actor": "ver9"}).text
         approvals = c.get("/audit", params={"action": "correction.appr", "lang": "en"}).text

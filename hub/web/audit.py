@@ -68,7 +68,8 @@ def audit_page(request: Request, entity: str | None = None, actor: str = "", act
               "date_from": lo.isoformat() if lo else "", "date_to": hi.isoformat() if hi else "",
               "site": office.code if office else ""}
     return render(request, "audit.html", rows=rows, total=total, page=page_no, per_page=PER_PAGE,
-                  qs=urlencode(params), f=params, describe=describe, sites=scope.sites(session, who),
+                  qs=urlencode(params), f=params, sites=scope.sites(session, who),
+                  describe=lambda details: describe(details, translator(lang_of(request))),
                   site=params["site"], actions=sorted(LABELS["action"].items(), key=lambda kv: kv[1]),
                   office_names={sid: s.name for sid, s in tree.by_id.items()},
                   actors=list(session.scalars(select(AuditLog.actor).distinct().order_by(AuditLog.actor).limit(500))))
@@ -108,4 +109,4 @@ def api_audit(request: Request, site: str | None = Query(None, max_length=64), e
         {"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "action_words": t(label("action", r.action)),
          "entity": r.entity, "entity_id": r.entity_id,
          "office": tree.by_id[r.site_id].code if r.site_id in tree.by_id else None,
-         "details": r.details or {}, "description": describe(r.details)} for r in rows]}
+         "details": r.details or {}, "description": describe(r.details, t)} for r in rows]}

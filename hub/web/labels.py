@@ -4,6 +4,8 @@ here; English through the console's catalogue (hub/web/catalogue.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hub.web.models import ROLE_NAMES
 
 LABELS: dict[str, dict[str, str]] = {
@@ -75,21 +77,22 @@ DETAIL_WORDS = {"employee_id": "pegawai #", "day": "tanggal", "kind": "jenis", "
                 "comm_key": "comm key", "full": "penuh", "new": "baru", "error": "galat"}
 
 
-def describe(details: dict | None) -> str:
-    """An audit record's details as a person reads them (codes turned into words)."""
+def describe(details: dict | None, t: Callable[[str], str] = str) -> str:
+    """An audit record's details as a person reads them (codes turned into words), in the
+    reader's language when given their translator `t`."""
     parts = []
     for key, value in (details or {}).items():
         if value in (None, "", [], {}):
             continue
         if key == "kind":
-            value = label("correction", value) if value in LABELS["correction"] else label("kind", value)
+            value = t(label("correction", value) if value in LABELS["correction"] else label("kind", value))
         elif key == "task":
-            value = label("task", value)
+            value = t(label("task", value))
         elif key == "role":
-            value = ROLE_NAMES.get(str(value), str(value))
+            value = t(ROLE_NAMES.get(str(value), str(value)))
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        parts.append(f"{DETAIL_WORDS.get(key, key)}: {value}")
+        parts.append(f"{t(DETAIL_WORDS[key]) if key in DETAIL_WORDS else key}: {value}")
     return "; ".join(parts)
 
 
