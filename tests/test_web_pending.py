@@ -5,6 +5,8 @@ use the same two functions."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -31,6 +33,8 @@ def test_it_approves_and_rejects_waiting_terminals_in_the_browser(web_env: WebEn
                                                           "site": "OPD2", "tz": "Asia/Jakarta", "name": "Lobi"},
                     follow_redirects=False)
         assert r.status_code == 303
+        flash = it.get("/terminals/pending", params={"lang": "en"}).text  # the flash in the reader's language
+        assert re.search(r'id="flash">Terminal ADMS-NEW1 approved \(Asia/Jakarta\); accepted only from ', flash)
         r = it.post("/terminals/pending/MQTT-NEW2", data={"csrf_token": csrf, "decision": "approve",
                                                           "site": "NOPE", "tz": "Asia/Makassar"})
         assert r.status_code == 422 and "NOPE" in r.text  # an unknown office: said, nothing approved

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.fleet.registry import RegistryError
 from hub.i18n import tr
+from hub.messages import msg
 from hub.peer import AddressError
 from hub.push import service
 from hub.push.models import PushRegistration
@@ -94,7 +95,7 @@ async def pending_decide(request: Request, serial: str = FPath(pattern=SERIAL),
         if form.get("decision") == "reject":
             with session.begin_nested():
                 reject_pending(session, serial, who.username)
-            return go("/terminals/pending", f"{serial} ditolak.")
+            return go("/terminals/pending", msg("terminal.rejected", serial=serial))
         scope.site(session, who, site)
         with session.begin_nested():
             device, pinned = approve_pending(session, serial, who.username, site=site,
@@ -103,8 +104,10 @@ async def pending_decide(request: Request, serial: str = FPath(pattern=SERIAL),
                                              source=str(form.get("source") or "").strip() or None)
     except (RegistryError, AddressError) as exc:
         return _page(request, session, who, status_code=422, error=str(exc))
-    where = f"; hanya diterima dari {pinned}" if pinned else ""
-    return go("/terminals/pending", f"Terminal {device.serial} disetujui ({device.tz}){where}.")
+    if pinned:
+        return go("/terminals/pending", msg("terminal.approved_pinned", serial=device.serial, tz=device.tz,
+                                            pinned=pinned))
+    return go("/terminals/pending", msg("terminal.approved", serial=device.serial, tz=device.tz))
 
 
 # --- API --------------------------------------------------------------------------------------

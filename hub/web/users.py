@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hub.messages import msg as words
 from hub.store.models import AuditLog, Site
 from hub.web import scope
 from hub.web.auth import (
@@ -130,7 +131,7 @@ async def users_create(request: Request, who: Principal = Depends(manager(form_p
     except AuthError as exc:
         return _page(request, session, who, status_code=422, error=str(exc),
                      form={k: str(v) for k, v in form.items() if k not in ("password", "csrf_token")})
-    return go("/users", f"Pengguna {user.username} dibuat.")
+    return go("/users", words("user.created", username=user.username))
 
 
 @pages.post("/users/{user_id}")
@@ -149,29 +150,30 @@ async def users_change(request: Request, user_id: int,
                     raise AuthError("Anda tidak dapat menonaktifkan diri sendiri / you cannot disable yourself")
                 set_active(session, user, action == "enable")
                 _audit(session, who, f"user.{action}", user)
-                msg = f"{user.username}: {'aktif' if action == 'enable' else 'nonaktif'}."
+                note = words("user.enabled" if action == "enable" else "user.disabled", username=user.username)
             elif action == "password":
                 reset_password(session, user, str(form.get("password", "")))
                 _audit(session, who, "user.password", user)
-                msg = f"Kata sandi {user.username} diganti; sesinya berakhir."
+                note = words("user.password_reset", username=user.username)
             elif action == "offices":
                 codes = _bind(session, who, user, [str(v) for v in form.getlist("offices")])
-                msg = f"{user.username}: {', '.join(codes) or 'semua kantor'}."
+                note = words("user.offices", username=user.username, offices=", ".join(codes)) if codes else \
+                    words("user.offices_all", username=user.username)
             elif action == "token":
                 shown = _token(session, who, user, str(form.get("name", "")),
                                _days(form.get("days"), settings_of(request).web.api_token_days))
-                msg = ""
+                note = None
             elif action == "revoke":
                 tid = str(form.get("token_id", ""))
                 n = _revoke(session, who, user, int(tid) if tid.isdigit() and int(tid) <= MAX_ID else None)
-                msg = f"{n} token dicabut."
+                note = words("user.tokens_revoked", count=n)
             else:
                 raise AuthError(f"aksi '{action[:40]}' tidak dikenal / unknown action")
     except AuthError as exc:
         return _page(request, session, who, status_code=422, error=str(exc))
     if shown is not None:  # a new token is shown on the answer page once, never in a URL
         return _page(request, session, who, new_token=shown, token_user=user.username)
-    return go("/users", msg)
+    return go("/users", note)
 
 
 def _days(value: Any, default: int) -> int:
