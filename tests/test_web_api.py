@@ -370,3 +370,18 @@ def test_a_late_arrival_can_be_excused_with_its_letter(web_env: WebEnv) -> None:
         assert r.status_code == 303
         pending = c.get("/api/corrections/pending", headers={"Authorization": f"Bearer {web_env.token('reviewer')}"})
         assert any(p["status"] == "H" and "ND 005/Setda" in p["reason"] for p in pending.json())
+
+
+def test_the_recap_files_through_the_api(web_env: WebEnv) -> None:  # noqa: F811
+    """The API hands out the same files as the console, with the figures' code."""
+    headers = {"Authorization": f"Bearer {web_env.token('bpkad')}"}
+    params = {"site": "OPD1", "month": "2026-10"}
+    with TestClient(create_app(web_env.settings)) as c:
+        api_csv = c.get("/api/recap/export.csv", params=params, headers=headers)
+        figures = c.get("/api/recap", params=params, headers=headers).json()
+        assert api_csv.status_code == 200 and api_csv.headers["x-figures-sha256"] == figures["sha256"]
+        login(c, USERS["bpkad"])
+        assert c.get("/recap/export.csv", params=params).content == api_csv.content
+        pdf = c.get("/api/recap/export.pdf", params=params, headers=headers)
+        assert pdf.content.startswith(b"%PDF")
+        assert c.get("/api/recap/export.doc", params=params, headers=headers).status_code == 422

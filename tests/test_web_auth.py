@@ -127,6 +127,7 @@ API = [
     ("GET", "/api/recap?site=OPD1&month=2026-10", "review.read"),
     ("GET", "/api/recap/preview?site=OPD1&month=2026-10", "recap.lock"),
     ("GET", "/api/recap/overview?month=2026-10", "review.read"),
+    ("GET", "/api/recap/export.csv?site=OPD1&month=2026-10", "review.read"),
     ("POST", "/api/recap/lock", "recap.lock"),
     ("POST", "/api/recap/unlock", "recap.lock"),
     ("POST", "/api/nodata/decisions", "review.write"),

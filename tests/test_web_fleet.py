@@ -45,6 +45,8 @@ def test_problems_first_with_reasons(web_env: WebEnv) -> None:  # noqa: F811
         assert "records not pulled yet" in rows["SN-ON"]
         page_id = c.get("/", params={"lang": "id"}).text
         assert "jam melenceng" in page_id and "tarikan basi" in page_id
+        limits = re.sub(r"\s+", " ", re.search(r'id="thresholds">(.*?)</p>', page, re.S).group(1))  # type: ignore
+        assert "pull overdue when the last good pull is over 26 hours old" in limits and "90%" in limits
 
 
 def test_a_terminal_in_another_zone_shows_its_own_time_beside_the_hubs(web_env: WebEnv) -> None:  # noqa: F811

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FPath
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -361,6 +362,24 @@ def recap(site: str = Query(max_length=64), month: str = Query(pattern=MONTH),
             "columns": [{"key": c.key, "header": c.id, "header_en": c.en, "kind": c.kind} for c in fig.columns],
             "legend": [{"code": c, "meaning": i, "meaning_en": e, "pct": p} for c, i, e, p in fig.legend],
             "rows": fig.rows, "totals": fig.totals}
+
+
+@router.get("/recap/export.{fmt}", response_class=Response)
+def recap_export(request: Request, fmt: Literal["csv", "xlsx", "pdf"], site: str = Query(max_length=64),
+                 month: str = Query(pattern=MONTH), who: Principal = Depends(api_principal("review.read")),
+                 session: Session = DB) -> Response:
+    """The recap of an office and month as the console exports it (CSV, XLSX or the signed
+    PDF); the figures' SHA-256 in the X-Figures-Sha256 header."""
+    from hub.web.pages import export_file  # noqa: PLC0415
+
+    scope.site(session, who, site)
+    _month(month)
+    try:
+        s = review.find_site(session, site)
+        fig = month_figures(session, month, s.id)
+    except ReconcileError as exc:
+        raise _problem(exc, 404) from exc
+    return export_file(request, fig, s, month, fmt, who)
 
 
 @router.get("/recap/preview", response_model=LockPreviewOut)

@@ -119,8 +119,12 @@ def dashboard(request: Request, site: str | None = None,
               session: Session = DB) -> Response:
     scope.site(session, who, site)
     rows = scope.rows(who, queries.fleet(session, settings_of(request), site or None, lang_of(request)))
+    settings = settings_of(request)
+    limits = {"offline_min": int(queries.online_window(settings).total_seconds() // 60),
+              "stale_h": int(queries.STALE_PULL.total_seconds() // 3600),
+              "clock_s": int(settings.pull.clock_tolerance_s), "full_pct": int(queries.FULL * 100)}
     return render(request, "dashboard.html", rows=rows, sites=scope.sites(session, who), site=site or "",
-                  online=sum(r["online"] for r in rows))
+                  online=sum(r["online"] for r in rows), limits=limits)
 
 
 # --- roster and punches ------------------------------------------------------------------
@@ -522,6 +526,11 @@ def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
         fig = month_figures(session, month, s.id)
     except ReconcileError as exc:
         return render(request, "error.html", status_code=422, title="Galat", message=str(exc))
+    return export_file(request, fig, s, month, fmt, who)
+
+
+def export_file(request: Request, fig: Any, s: Site, month: str, fmt: str, who: Principal) -> Response:
+    """A recap as a downloaded file (the console's and the API's exports)."""
     settings = settings_of(request).recap
     if fmt == "csv":
         content = csv_bytes(fig)
@@ -532,4 +541,4 @@ def recap_export(request: Request, fmt: str, site: str = "", month: str = "",
     log.info("recap %s %s %s exported by %s (code %s)", s.code, month, fmt, who.username, fig.sha256[:16])
     name = f"rekap-{s.code}-{month}.{fmt}"
     return Response(content, media_type=EXPORT_MEDIA[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Figures-Sha256": fig.sha256})
