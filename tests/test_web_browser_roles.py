@@ -19,17 +19,10 @@ from hub.simulator.zk.terminal import Terminal
 from hub.store.db import make_engine, session_scope
 from hub.store.models import Device, Template
 from hub.web.app import create_app
+from tests.face_fixtures import FACES  # (the face extra: CI always has it, so these steps always run)
 from tests.test_web_browser import ARTIFACTS, _click, _login, browser  # noqa: F401  (fixture)
 from tests.web_fixtures import APPROVER, USERS, LiveServer, WebEnv, web_env  # noqa: F401
 from tests.zk_fixtures import fill
-
-try:  # the face extra (CI has it; without it the face steps are left out)
-    import hub.face.api  # noqa: F401
-    from tests.face_fixtures import FACES
-
-    FACES_ON = True
-except ImportError:
-    FACES_ON = False
 
 pytestmark = pytest.mark.timeout(600)
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
@@ -189,21 +182,21 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             assert "berhasil" in r.el('tr[data-serial="SIM-B1"] td.sync-state').text
             r.go("/rollout?site=OPD1")
             r.both("admin", "rollout")
-            if FACES_ON:  # a face from a photo, the gate's answer on it; the same face twice is reviewed
-                r.go(f"/employees/{web_env.ids['emp:Budi']}")
-                r.el("#photo").send_keys(str(FACES / "obama.jpg"))
-                r.click("#face-upload")
-                assert r.el("#face-answer").get_attribute("data-ok") == "1" and r.els("svg.face-shown rect")
-                r.both("admin", "face-enrolled")
-                r.go(f"/employees/{web_env.ids['emp:Citra']}")
-                r.el("#photo").send_keys(str(FACES / "obama2.jpg"))
-                r.click("#face-upload")
-                assert "Budi" in r.el("#duplicates").text
-                r.go("/faces/reviews")
-                r.both("admin", "face-review", visible="button.confirm")
-                r.el("section.review input[name=note]").send_keys("foto yang sama")
-                r.click("button.confirm")
-                assert r.el("#flash").text == "Keputusan dicatat."
+            # a face from a photo, the gate's answer on it; the same face twice is reviewed
+            r.go(f"/employees/{web_env.ids['emp:Budi']}")
+            r.el("#photo").send_keys(str(FACES / "obama.jpg"))
+            r.click("#face-upload")
+            assert r.el("#face-answer").get_attribute("data-ok") == "1" and r.els("svg.face-shown rect")
+            r.both("admin", "face-enrolled")
+            r.go(f"/employees/{web_env.ids['emp:Citra']}")
+            r.el("#photo").send_keys(str(FACES / "obama2.jpg"))
+            r.click("#face-upload")
+            assert "Budi" in r.el("#duplicates").text
+            r.go("/faces/reviews")
+            r.both("admin", "face-review", visible="button.confirm")
+            r.el("section.review input[name=note]").send_keys("foto yang sama")
+            r.click("button.confirm")
+            assert r.el("#flash").text == "Keputusan dicatat."
             assert sorted(u.name for u in term.users()) == ["Ani", "Budi", "Citra", "Dedi Kurniawan"]
 
             # OPD operator: a correction for Budi's missing check-out; another office is refused

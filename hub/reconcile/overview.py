@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from hub.reconcile.locks import LockMap
 from hub.reconcile.period import month_figures
-from hub.reconcile.recap import OFF_DAYS, Day
+from hub.reconcile.recap import OFF_DAYS, Day, dec
 from hub.reconcile.rules import NO_DATA, WAITING
 from hub.store.models import Correction, Employee
 from hub.store.sites import SiteTree
+from hub.times import month_range
 
 LATE_BUCKET_MIN = 15  # late arrivals are counted by quarter hour of the check-in
 
@@ -81,7 +82,7 @@ def month_overview(session: Session, month: str | date, visible: set[int] | None
     fig = month_figures(session, month, None)
     leave = frozenset(c.key for c in fig.columns if c.group == "excused")  # the month's leave codes
     first = fig.month
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    last = month_range(first)[1]
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     tree = SiteTree.load(session)
     opd_of: dict[int, int | None] = {}
@@ -111,7 +112,7 @@ def month_overview(session: Session, month: str | date, visible: set[int] | None
         o.late_days += sum(int(v) for k, v in row.items() if k.startswith("TL") and k[2:].isdigit())
         o.deduction_rp += int(row.get("potongan_rp", 0))
         o.tpp_ceiling_rp += int(row.get("tpp_pagu", 0))
-        sums[oid] += Decimal(repr(float(row.get("persen_kehadiran", 0))))
+        sums[oid] += dec(row.get("persen_kehadiran", 0))
         for d in fig.days.get(row["employee_id"], []):
             kind = _kind(d, leave)
             if kind == "off":

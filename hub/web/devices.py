@@ -168,7 +168,7 @@ def summary(action: str, result: dict[str, Any], lang: str = "id") -> str:
     if action == "sync_time":
         return say("task.clock_set", lang, offset=_signed(result.get("offset_before_s")))
     if action == "probe":
-        c = {k: v for k, v in (result.get("counts") or {}).items()}
+        c = result.get("counts") or {}
         counts = {k: c.get(k, "?") for k in ("users", "users_cap", "records", "rec_cap", "fingers", "fingers_cap",
                                              "faces", "faces_cap")}
         text = say("task.probed", lang, serial=result.get("reported_serial") or "?",

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.face.enroll import enroll_analysis, terminal_photo
+from hub.face.enroll import PHOTO_FORMAT, enroll_analysis, terminal_photo
 from hub.face.errors import FaceError
 from hub.face.image import Decoded, decode, encode_jpeg
 from hub.face.models import FaceReview
@@ -24,7 +24,7 @@ from hub.face.quality import analyse_decoded, find_one_face
 from hub.face.settings import face_settings
 from hub.face.verify import open_reviews, resolve_review
 from hub.push.models import PushPhoto
-from hub.store.models import Employee
+from hub.store.models import Employee, Template
 from hub.web import scope
 from hub.web.auth import Principal
 from hub.web.deps import DB, MAX_ID, form_principal, go, page_principal, render
@@ -130,12 +130,14 @@ def punch_photo(punch_id: int, who: Principal = Depends(page_principal("face.enr
 @pages.get("/faces/reviews")
 def reviews_page(request: Request, closed: str = "", who: Principal = Depends(page_principal("face.enroll")),
                  session: Session = DB) -> Response:
-    reviews = [r for r in open_reviews(session, include_closed=closed == "1")
-               if who.sees(session.get(Employee, r.employee_id).site_id if session.get(Employee, r.employee_id)
-                           else None)]
-    ids = {r.employee_id for r in reviews} | {r.other_employee_id for r in reviews if r.other_employee_id}
+    found = open_reviews(session, include_closed=closed == "1")
+    ids = {r.employee_id for r in found} | {r.other_employee_id for r in found if r.other_employee_id}
     people = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(ids or {-1})))}
-    enrolled = {e_id for e_id in ids if terminal_photo(session, e_id) is not None}
+    reviews = [r for r in found if r.employee_id in people and who.sees(people[r.employee_id].site_id)]
+    # who has a terminal photo to show (known from the row; the photos are not decrypted here)
+    enrolled = set(session.scalars(select(Template.employee_id).where(
+        Template.employee_id.in_(ids or {-1}), Template.kind == "face", Template.format == PHOTO_FORMAT,
+        Template.valid_flag == 1)))
     return render(request, "face_reviews.html", reviews=reviews, people=people, enrolled=enrolled,
                   closed=closed == "1")
 
