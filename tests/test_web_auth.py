@@ -132,6 +132,7 @@ API = [
     ("POST", "/api/recap/unlock", "recap.lock"),
     ("POST", "/api/nodata/decisions", "review.write"),
     ("POST", "/api/quarantine/decisions", "review.write"),
+    ("POST", "/api/exceptions/decisions", "review.write"),
     ("GET", "/api/terminals/pending", "fleet.write"),
     ("POST", "/api/terminals/pending/SN-NONE/approve", "fleet.write"),
     ("POST", "/api/terminals/pending/SN-NONE/reject", "fleet.write"),
@@ -162,7 +163,9 @@ API_BODIES = {"/api/devices": {"serial": "SN-NEW-{role}", "kind": "zk-tcp", "hos
               "/api/recap/unlock": {"site": "OPD1", "month": "2026-10", "reason": "uji"},
               "/api/nodata/decisions": {"terminal": "dev:999", "day": "2026-10-07", "decision": "present",
                                         "reason": "uji"},
-              "/api/quarantine/decisions": {"punch_ids": [999999], "decision": "accepted", "reason": "uji"}}
+              "/api/quarantine/decisions": {"punch_ids": [999999], "decision": "accepted", "reason": "uji"},
+              "/api/exceptions/decisions": {"action": "present", "reason": "uji",
+                                            "items": [{"terminal": "dev:999", "day": "2026-10-07"}]}}
 
 
 @pytest.fixture(scope="module")

@@ -211,3 +211,53 @@ def test_the_range_through_the_api(web_env: WebEnv) -> None:  # noqa: F811
     op = {"Authorization": f"Bearer {web_env.token('operator')}"}
     with TestClient(create_app(web_env.settings)) as c:
         assert c.get("/api/exceptions", params={"day": "2026-10-05", "site": "OPD2"}, headers=op).status_code == 403
+
+
+def test_the_bulk_decision_through_the_api(web_env: WebEnv) -> None:  # noqa: F811
+    """What the console's bulk action does, as one API call: the drifted terminal's held
+    punches accepted and the dead terminal's days judged; an item outside the caller's
+    offices refuses the whole batch; errors speak the client's Accept-Language."""
+    from hub.reconcile.models import NoDataDecision, PunchReview
+
+    _drifted_terminal(web_env)
+    headers = {"Authorization": f"Bearer {web_env.token('reviewer')}"}
+    with TestClient(create_app(web_env.settings)) as c:
+        week = {"day": "2026-10-05", "day_to": "2026-10-11", "site": "OPD1"}
+        held = c.get("/api/exceptions", params={**week, "terminal": "SN-DRIFT", "kind": "quarantine"},
+                     headers=headers).json()
+        dead = [r for r in c.get("/api/exceptions", params={"day": "2026-10-12", "day_to": "2026-10-18",
+                                                             "site": "OPD1", "kind": "no_data"}, headers=headers).json()]
+        assert len(held) == 3 and len(dead) >= 5
+        r = c.post("/api/exceptions/decisions", headers=headers, json={
+            "action": "accepted", "reason": "jam terminal disetel ulang",
+            "items": [{"punch_ids": h["punch_ids"]} for h in held] + [{"terminal": dead[0]["terminal"],
+                                                                        "day": dead[0]["day"]}]})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"done": 3, "skipped": 1, "refused": []}
+        r = c.post("/api/exceptions/decisions", headers=headers, json={
+            "action": "present", "reason": "terminal mati, daftar hadir manual",
+            "items": [{"terminal": d["terminal"], "day": d["day"]} for d in dead]})
+        assert r.json() == {"done": len(dead), "skipped": 0, "refused": []}
+        empty = c.post("/api/exceptions/decisions", headers={**headers, "Accept-Language": "en-US,en;q=0.8"},
+                       json={"action": "present", "reason": "x", "items": [{}]})
+        assert empty.status_code == 422 and "neither punches nor a terminal-day" in empty.json()["detail"]
+        kosong = c.post("/api/exceptions/decisions", headers=headers,
+                        json={"action": "present", "reason": "x", "items": [{}]})
+        assert "tanpa punch maupun terminal-hari" in kosong.json()["detail"]
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        assert len(list(s.scalars(select(PunchReview)))) == 3
+        before = s.scalar(select(func.count()).select_from(NoDataDecision))
+        assert before == len(dead)
+    engine.dispose()
+    op = {"Authorization": f"Bearer {web_env.token('operator')}", "Accept-Language": "en"}
+    with TestClient(create_app(web_env.settings)) as c:
+        off = _device_id(web_env, "SN-OFF")
+        r = c.post("/api/exceptions/decisions", headers=op, json={
+            "action": "absent", "reason": "x", "items": [{"terminal": dead[0]["terminal"], "day": "2026-10-19"},
+                                                         {"terminal": f"dev:{off}", "day": "2026-10-07"}]})
+        assert r.status_code == 403 and r.json()["detail"] == "outside your offices"
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:  # the in-scope item of the refused batch was not decided either
+        assert s.scalar(select(func.count()).select_from(NoDataDecision)) == before
+    engine.dispose()

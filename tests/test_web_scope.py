@@ -105,7 +105,11 @@ def test_the_api_keeps_the_same_scope(web_env: WebEnv) -> None:  # noqa: F811
         assert c.get("/api/exceptions", headers=h, params={"site": "OPD2", "day": "2026-10-05"}).status_code == 403
         r = c.post("/api/corrections", headers=h, json={"employee_id": ids["dewi"], "day": "2026-10-05",
                                                         "kind": "set_status", "status": "CS", "reason": "x"})
-        assert r.status_code == 403 and "outside your offices" in r.text
+        assert r.status_code == 403 and r.json()["detail"] == "di luar kantor Anda"
+        r = c.post("/api/corrections", headers={**h, "Accept-Language": "en-GB,en;q=0.9,id;q=0.5"},
+                   json={"employee_id": ids["dewi"], "day": "2026-10-05", "kind": "set_status", "status": "CS",
+                         "reason": "x"})
+        assert r.status_code == 403 and r.json()["detail"] == "outside your offices"  # the client's language
         pending = {p["id"] for p in c.get("/api/corrections/pending", headers=h).json()}
         assert ids["c_ani"] in pending and ids["c_dewi"] not in pending
         assert c.get("/api/recap", headers=h, params={"site": "OPD2", "month": MONTH}).status_code == 403

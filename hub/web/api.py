@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.i18n import tr
 from hub.reconcile import corrections as rc
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.evidence import decide_no_data, decide_punches
 from hub.reconcile.period import lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import Device, Employee
-from hub.web import queries, review, scope
+from hub.web import bulk, queries, review, scope
 from hub.web.auth import Principal
 from hub.web.deps import DB, MAX_ID, SaneDate, SaneDateTime, api_principal
 
@@ -174,6 +175,26 @@ class PunchDecisionIn(BaseModel):
     reason: str = Field(max_length=2000)
 
 
+class BatchItemIn(BaseModel):
+    """Held punches (punch_ids) or one terminal-day without data (terminal and day)."""
+
+    punch_ids: list[int] = Field(default_factory=list, max_length=5000)
+    terminal: str | None = Field(None, max_length=32)
+    day: SaneDate | None = None
+
+
+class BatchDecisionIn(BaseModel):
+    action: Literal["accepted", "rejected", "present", "absent"]
+    reason: str = Field(max_length=2000)
+    items: list[BatchItemIn] = Field(min_length=1, max_length=bulk.MAX_ITEMS)
+
+
+class BatchOut(BaseModel):
+    done: int
+    skipped: int
+    refused: list[str]
+
+
 def _problem(exc: Exception, status: int = 422) -> HTTPException:
     return HTTPException(status, str(exc))
 
@@ -210,7 +231,7 @@ def employee(employee_id: int, who: Principal = Depends(api_principal("roster.re
 
     emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
     if emp is None:
-        raise HTTPException(404, "pegawai tidak ditemukan / employee not found")
+        raise HTTPException(404, tr("pegawai tidak ditemukan", "employee not found"))
     site = session.get(Site, emp.site_id) if emp.site_id else None
     return {"id": emp.id, "id_number": emp.id_number, "name": emp.name, "site": site.code if site else None,
             "employment_type": emp.employment_type, "position": emp.position, "grade": emp.grade,
@@ -231,7 +252,7 @@ def recap_day(day: SaneDate, employee_id: int = Query(ge=1, le=MAX_ID),
     and the corrections filed for it."""
     emp = scope.employee(who, session.get(Employee, employee_id))
     if emp is None:
-        raise HTTPException(404, "pegawai tidak ditemukan / employee not found")
+        raise HTTPException(404, tr("pegawai tidak ditemukan", "employee not found"))
     ds, punches, corrections = review.employee_day(session, emp, day)
     return {"employee_id": emp.id, "day": day, "status": ds.status, "late_min": ds.late_min,
             "early_min": ds.early_min, "deduction_pct": ds.pct, "check_in": ds.check_in, "check_out": ds.check_out,
@@ -264,12 +285,12 @@ def exceptions(day: SaneDate, site: str | None = Query(None, max_length=64), day
     filtered by kind and terminal as the console's range view."""
     s = scope.site(session, who, site)
     if site and s is None:
-        raise HTTPException(404, f"kantor '{site}' tidak ditemukan / office not found")
+        raise HTTPException(404, tr(f"kantor '{site}' tidak ditemukan", "office not found"))
     dev = None
     if terminal:
         dev = scope.device(who, session.scalar(select(Device).where(Device.serial == terminal)))
         if dev is None:
-            raise HTTPException(404, f"terminal '{terminal}' tidak ditemukan / terminal not found")
+            raise HTTPException(404, tr(f"terminal '{terminal}' tidak ditemukan", "terminal not found"))
     try:
         if s is not None and day_to is None and dev is None and kind is None:
             rows = review.exceptions(session, s, day)
@@ -335,7 +356,7 @@ def nodata_decision(body: NoDataDecisionIn, who: Principal = Depends(api_princip
 def quarantine_decision(body: PunchDecisionIn, who: Principal = Depends(api_principal("review.write")),
                         session: Session = DB) -> dict:
     if not all(0 < i < 2**63 for i in body.punch_ids):
-        raise HTTPException(422, "punch id di luar rentang / punch id out of range")
+        raise HTTPException(422, tr("punch id di luar rentang", "punch id out of range"))
     scope.punches(session, who, body.punch_ids)
     try:
         with session.begin_nested():
@@ -343,6 +364,20 @@ def quarantine_decision(body: PunchDecisionIn, who: Principal = Depends(api_prin
     except ReconcileError as exc:
         raise _problem(exc) from exc
     return {"decided": n, "decision": body.decision}
+
+
+@router.post("/exceptions/decisions", response_model=BatchOut)
+def batch_decision(body: BatchDecisionIn, who: Principal = Depends(api_principal("review.write")),
+                   session: Session = DB) -> BatchOut:
+    """The console's bulk action: one decision for many held-punch groups and terminal-days.
+    Each is decided on its own (a locked period refuses that one, named in `refused`); items
+    the action does not apply to are `skipped`; one item outside your offices refuses all."""
+    try:
+        items = [bulk.Item(punch_ids=tuple(i.punch_ids), terminal=i.terminal or "", day=i.day) for i in body.items]
+        out = bulk.decide_all(session, who, items, body.action, body.reason)
+    except ValueError as exc:
+        raise _problem(exc) from exc
+    return BatchOut(done=out.done, skipped=out.skipped, refused=out.refused)
 
 
 @router.get("/recap", response_model=Recap)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hub.adapters.adms.router import router as adms_router
 from hub.config import Settings, get_settings
-from hub.i18n import reading
+from hub.i18n import reading, tr
 from hub.store.db import make_engine
 from hub.web import api, audit, devices, jobs, leave, overview, pages, rollout, roster, sync, terminals, users
 from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, lang_of, render
@@ -97,8 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         out = isinstance(exc, OutOfScope)
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": "di luar kantor Anda / outside your offices" if out else
-                                 "peran Anda tidak diizinkan / your role is not allowed"}, status_code=403)
+            return JSONResponse({"detail": tr("di luar kantor Anda", "outside your offices") if out else
+                                 tr("peran Anda tidak diizinkan", "your role is not allowed")}, status_code=403)
         return render(request, "error.html", status_code=403, title="Akses ditolak",
                       message="Kantor ini di luar cakupan Anda." if out else
                       "Peran Anda tidak diizinkan membuka halaman ini.")
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _data_error(request: Request, exc: DataError) -> Response:
         # A value the database cannot hold (e.g. out of its range): the client's input, not our fault.
         log.info("refused a value the database cannot hold: %s", exc.orig)
-        return JSONResponse({"detail": "nilai di luar jangkauan yang dapat disimpan / value out of range"},
+        return JSONResponse({"detail": tr("nilai di luar jangkauan yang dapat disimpan", "value out of range")},
                             status_code=422)
 
     @app.middleware("http")
@@ -117,10 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctype = request.headers.get("content-type", "")
         text_body = request.method in ("POST", "PUT", "PATCH") and ("json" in ctype or "urlencoded" in ctype)
         body = await request.body() if text_body else b""
-        if "%00" in target or "\x00" in target or _has_nul(body, ctype):
-            return JSONResponse({"detail": "karakter NUL tidak diizinkan / NUL characters are not allowed"},
-                                status_code=400)
         with reading(lang_of(request)):  # errors raised while serving speak the reader's language
+            if "%00" in target or "\x00" in target or _has_nul(body, ctype):
+                return JSONResponse({"detail": tr("karakter NUL tidak diizinkan", "NUL characters are not allowed")},
+                                    status_code=400)
             response = await call_next(request)
         # No frames, no third-party content, no sniffing: the console needs none of them.
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub import messages, times
 from hub.config import Settings
+from hub.i18n import tr
 from hub.punch import PunchFlag
 from hub.reconcile.errors import check_day
 from hub.store.db import session_factory
@@ -64,9 +65,21 @@ DB = Depends(db, scope="function")
 
 
 def lang_of(request: Request) -> str:
+    """The reader's language: ?lang=, the console's switch (cookie), then for API clients their
+    Accept-Language (a browser's en-US does not turn the console English), then the setting."""
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or \
+        (_accepted(request.headers.get("accept-language", "")) if request.url.path.startswith("/api/") else None) or \
         request.app.state.settings.language
     return "en" if str(lang).lower().startswith("en") else "id"
+
+
+def _accepted(header: str) -> str | None:
+    """The first of id/en in an Accept-Language header (weights in the order given)."""
+    for part in header.split(",")[:10]:
+        tag = part.split(";")[0].strip().lower()
+        if tag[:2] in ("id", "en"):
+            return tag[:2]
+    return None
 
 
 def page_principal(permission: str) -> Callable[..., Principal]:
@@ -92,7 +105,7 @@ def form_principal(permission: str) -> Callable[..., Any]:
         form = await request.form()
         sent = str(form.get("csrf_token") or "")
         if not hmac.compare_digest(sent.encode(), who.csrf_token.encode()):
-            raise HTTPException(403, "CSRF token tidak cocok / CSRF token mismatch")
+            raise HTTPException(403, tr("CSRF token tidak cocok", "CSRF token mismatch"))
         return who
 
     return dep
@@ -105,10 +118,10 @@ def api_principal(permission: str) -> Callable[..., Principal]:
             session: Session = DB) -> Principal:
         who = token_principal(session, creds.credentials.strip()) if creds else None
         if who is None:
-            raise HTTPException(401, "token API tidak sah / invalid API token",
+            raise HTTPException(401, tr("token API tidak sah", "invalid API token"),
                                 headers={"WWW-Authenticate": "Bearer"})
         if permission and not who.can(permission):
-            raise HTTPException(403, f"peran {who.role} tidak diizinkan / role {who.role} not allowed")
+            raise HTTPException(403, tr(f"peran {who.role} tidak diizinkan", f"role {who.role} not allowed"))
         return who
 
     return dep

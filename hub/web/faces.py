@@ -23,6 +23,7 @@ from hub.face.models import FaceReview
 from hub.face.quality import analyse_decoded, find_one_face
 from hub.face.settings import face_settings
 from hub.face.verify import open_reviews, resolve_review
+from hub.i18n import tr
 from hub.push.models import PushPhoto
 from hub.store.models import Employee, Template
 from hub.web import scope
@@ -56,7 +57,7 @@ def shown(img: Decoded, boxes: list[tuple[int, int, int, int]]) -> Shown:
 def _employee(session: Session, who: Principal, employee_id: int) -> Employee:
     emp = scope.employee(who, session.get(Employee, employee_id) if 0 < employee_id <= MAX_ID else None)
     if emp is None:
-        raise HTTPException(404, "pegawai tidak ditemukan / employee not found")
+        raise HTTPException(404, tr("pegawai tidak ditemukan", "employee not found"))
     return emp
 
 
@@ -112,7 +113,7 @@ def face_photo(employee_id: int, who: Principal = Depends(page_principal("face.e
     emp = _employee(session, who, employee_id)
     found = terminal_photo(session, emp.id)
     if found is None:
-        raise HTTPException(404, "belum ada wajah terdaftar / no face enrolled")
+        raise HTTPException(404, tr("belum ada wajah terdaftar", "no face enrolled"))
     return Response(found[0], media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -123,7 +124,7 @@ def punch_photo(punch_id: int, who: Principal = Depends(page_principal("face.enr
     photo = session.scalar(select(PushPhoto).where(PushPhoto.punch_id == punch_id).order_by(PushPhoto.id.desc())) \
         if 0 < punch_id < 2**63 else None
     if photo is None:
-        raise HTTPException(404, "foto punch tidak tersimpan / punch photo not kept")
+        raise HTTPException(404, tr("foto punch tidak tersimpan", "punch photo not kept"))
     return Response(photo.content, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.i18n import tr
 from hub.messages import render as render_msg
 from hub.messages import say
 from hub.store.models import Device, DeviceRequest, JobRun
@@ -124,4 +125,4 @@ def api_task(request: Request, task_id: int, who: Principal = Depends(api_princi
         found = task_rows(session, req.device_id, limit=1, offset=0, lang=lang_of(request), only=task_id)
         if found:
             return found[0]
-    raise HTTPException(404, f"tugas {task_id} tidak ditemukan / task not found")
+    raise HTTPException(404, tr(f"tugas {task_id} tidak ditemukan", "task not found"))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hub.i18n import tr
+
 Scope = dict[str, Any]
 
 
@@ -67,7 +69,7 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send: Any, limit: int) -> None:
-        body = json.dumps({"detail": f"isi permintaan melebihi {limit} byte / request body over {limit} bytes"}
+        body = json.dumps({"detail": tr(f"isi permintaan melebihi {limit} byte", f"request body over {limit} bytes")}
                           ).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import times
+from hub.i18n import tr
 from hub.messages import msg
 from hub.peer import client_address, networks_of
 from hub.reconcile import corrections as rc
@@ -25,7 +26,7 @@ from hub.reconcile.pdf import Signing
 from hub.reconcile.pdf import render as render_pdf
 from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device, Employee, PinMapping, Site
-from hub.web import queries, review, scope
+from hub.web import bulk, queries, review, scope
 from hub.web.auth import Principal, end_session, start_session
 from hub.web.auth import login as login_attempt
 from hub.web.deps import (
@@ -202,7 +203,7 @@ async def employee_mobile(request: Request, employee_id: int,
                 return go(f"/employees/{emp.id}", "Kredensial mobile dicabut.")
     except FaceError as exc:
         return _employee_page(request, session, emp, error=exc.message, status_code=exc.status)
-    return _employee_page(request, session, emp, error="aksi tidak dikenal / unknown action", status_code=422)
+    return _employee_page(request, session, emp, error=tr("aksi tidak dikenal", "unknown action"), status_code=422)
 
 
 @router.get("/punches")
@@ -309,7 +310,7 @@ async def correction_propose(request: Request, who: Principal = Depends(form_pri
         if not 0 < emp_id <= MAX_ID or (punch_id is not None and not 0 < punch_id < 2**63):
             raise ValueError(emp_id)
     except ValueError:
-        return go(back, "tanggal/jam/pegawai tidak sah / invalid date, time or employee")
+        return go(back, tr("tanggal, jam atau pegawai tidak sah", "invalid date, time or employee"))
     scope.employee(who, session.get(Employee, emp_id))
     try:
         with session.begin_nested():
@@ -329,7 +330,7 @@ async def nodata_decide(request: Request, who: Principal = Depends(form_principa
     back = _back(form, "/exceptions")
     day = day_of(str(form.get("day", "")))
     if day is None:
-        return go(back, "tanggal tidak sah / invalid date")
+        return go(back, tr("tanggal tidak sah", "invalid date"))
     scope.terminal_key(session, who, str(form.get("terminal", "")))
     return _decided(session, back, lambda: decide_no_data(
         session, str(form.get("terminal", "")), day, str(form.get("decision", "")), str(form.get("reason", "")),
@@ -346,7 +347,7 @@ async def quarantine_decide(request: Request, who: Principal = Depends(form_prin
         if not ids or not all(0 < i < 2**63 for i in ids):
             raise ValueError(ids)
     except ValueError:
-        return go(back, "punch tidak sah / invalid punch")
+        return go(back, tr("punch tidak sah", "invalid punch"))
     scope.punches(session, who, ids)
     return _decided(session, back, lambda: decide_punches(
         session, ids, str(form.get("decision", "")), str(form.get("reason", "")), who.username))
@@ -361,39 +362,16 @@ async def exceptions_bulk(request: Request, who: Principal = Depends(form_princi
     form = await request.form()
     back = _back(form, "/exceptions")
     action = str(form.get("action", ""))
-    reason = _with_letter(form)
-    picked = [str(v) for v in form.getlist("item")][:500]
-    if action not in ("accepted", "rejected", "present", "absent") or not picked:
+    picked = [str(v) for v in form.getlist("item")][:bulk.MAX_ITEMS]
+    if action not in bulk.ACTIONS or not picked:
         return go(back, msg("review.bulk_empty"))
-    done, skipped, refused = 0, 0, []
-    for item in picked:
-        kind, _, rest = item.partition("|")
-        try:
-            if kind == "q" and action in ("accepted", "rejected"):
-                ids = [int(x) for x in rest.split(",") if x.strip()]
-                if not ids or not all(0 < i < 2**63 for i in ids):
-                    raise ValueError(item)
-                scope.punches(session, who, ids)
-                with session.begin_nested():
-                    decide_punches(session, ids, action, reason, who.username)
-            elif kind == "n" and action in ("present", "absent"):
-                terminal, _, day_text = rest.rpartition("|")
-                day = day_of(day_text)
-                if day is None:
-                    raise ValueError(item)
-                scope.terminal_key(session, who, terminal)
-                with session.begin_nested():
-                    decide_no_data(session, terminal, day, action, reason, who.username)
-            else:
-                skipped += 1
-                continue
-            done += 1
-        except ReconcileError as exc:
-            refused.append(str(exc))
-        except ValueError:
-            refused.append("baris tidak sah / invalid row")
-    return go(back, msg("review.bulk_done", done=done, skipped=skipped, refused=len(refused),
-                        first=f": {refused[0]}" if refused else ""))
+    try:
+        items = [bulk.form_item(text) for text in picked]
+        out = bulk.decide_all(session, who, items, action, _with_letter(form))
+    except ValueError:
+        return go(back, tr("baris tidak sah", "an invalid row"))
+    return go(back, msg("review.bulk_done", done=out.done, skipped=out.skipped, refused=len(out.refused),
+                        first=f": {out.refused[0]}" if out.refused else ""))
 
 
 def _decided(session: Session, back: str, decide: Any) -> Response:
@@ -421,10 +399,11 @@ async def approval_decide(request: Request, correction_id: int,
                           session: Session = DB) -> Response:
     form = await request.form()
     if not 0 < correction_id <= MAX_ID:
-        return go("/approvals", f"koreksi #{correction_id} tidak ditemukan / not found")
+        return go("/approvals", tr(f"koreksi #{correction_id} tidak ditemukan",
+                                   f"correction #{correction_id} not found"))
     scope.correction(session, who, correction_id)
     if form.get("decision") != "approve" and not str(form.get("note") or "").strip():
-        return go("/approvals", "Tulis alasan penolakan. / Give the reason for the rejection.")
+        return go("/approvals", tr("Tulis alasan penolakan.", "Give the reason for the rejection."))
     try:
         with session.begin_nested():
             fn = rc.approve_correction if form.get("decision") == "approve" else rc.reject_correction

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub import times
 from hub.commands import ZK_KINDS, DevicePlan
+from hub.i18n import tr
 from hub.messages import msg
 from hub.messages import render as render_msg
 from hub.store.models import Device, DeviceRequest, Site
@@ -158,9 +159,9 @@ def api_plan(site: str | None = Query(None, max_length=64), device: str | None =
     s = scope.site(session, who, site)
     d = scope.device(who, session.scalar(select(Device).where(Device.serial == device))) if device else None
     if (site and s is None) or (device and d is None):
-        raise HTTPException(404, "kantor atau terminal tidak ditemukan / office or terminal not found")
+        raise HTTPException(404, tr("kantor atau terminal tidak ditemukan", "office or terminal not found"))
     if s is None and d is None:
-        raise HTTPException(422, "sebutkan site atau device / give site or device")
+        raise HTTPException(422, tr("sebutkan site atau device", "give site or device"))
     return [{"serial": p.serial, "kind": p.kind, "site": p.site, "counts": p.counts(), "waiting": p.waiting,
              "held": p.held, "notes": [str(n) for n in p.notes], "unsupported": p.unsupported,
              "users_add": [u.pin for u in p.users_add], "users_update": [u.pin for u in p.users_update],
@@ -175,7 +176,7 @@ def api_apply(request: Request, body: ApplyIn, who: Principal = Depends(api_prin
     found = dict(session.execute(select(Device.serial, Device.id).where(Device.serial.in_(body.devices))).all())
     missing = sorted(set(body.devices) - set(found))
     if missing:
-        raise HTTPException(404, f"terminal tidak ditemukan / not found: {', '.join(missing[:20])}")
+        raise HTTPException(404, tr("terminal tidak ditemukan", f"not found: {', '.join(missing[:20])}"))
     removals = {found[k]: v for k, v in body.allow_removals.items() if k in found}
     zk, push = apply_chosen(request, session, who, list(found.values()), removals, times.local_today())
     return {"queued": zk, "applied": push}

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hub.i18n import tr
 from hub.messages import msg as words
 from hub.store.models import AuditLog, Site
 from hub.web import scope
@@ -57,7 +58,7 @@ class UnknownUser(AuthError):
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
-        raise UnknownUser(f"pengguna #{user_id} tidak ditemukan / user #{user_id} not found")
+        raise UnknownUser(tr(f"pengguna #{user_id} tidak ditemukan", f"user #{user_id} not found"))
     return user
 
 
@@ -147,7 +148,7 @@ async def users_change(request: Request, user_id: int,
             user = _user(session, user_id)
             if action in ("disable", "enable"):
                 if user.id == who.user_id and action == "disable":
-                    raise AuthError("Anda tidak dapat menonaktifkan diri sendiri / you cannot disable yourself")
+                    raise AuthError(tr("Anda tidak dapat menonaktifkan diri sendiri", "you cannot disable yourself"))
                 set_active(session, user, action == "enable")
                 _audit(session, who, f"user.{action}", user)
                 note = words("user.enabled" if action == "enable" else "user.disabled", username=user.username)
@@ -168,7 +169,7 @@ async def users_change(request: Request, user_id: int,
                 n = _revoke(session, who, user, int(tid) if tid.isdigit() and int(tid) <= MAX_ID else None)
                 note = words("user.tokens_revoked", count=n)
             else:
-                raise AuthError(f"aksi '{action[:40]}' tidak dikenal / unknown action")
+                raise AuthError(tr(f"aksi '{action[:40]}' tidak dikenal", "unknown action"))
     except AuthError as exc:
         return _page(request, session, who, status_code=422, error=str(exc))
     if shown is not None:  # a new token is shown on the answer page once, never in a URL
@@ -181,7 +182,7 @@ def _days(value: Any, default: int) -> int:
     if not text:
         return default
     if not text.isdigit():
-        raise AuthError("masa berlaku token harus angka hari / token lifetime must be a number of days")
+        raise AuthError(tr("masa berlaku token harus angka hari", "token lifetime must be a number of days"))
     return int(text[:6])
 
 
@@ -250,7 +251,7 @@ def api_user_change(body: UserChange, user_id: int = FPath(ge=1, le=MAX_ID),
             user = _user(session, user_id)
             if body.active is not None:
                 if user.id == who.user_id and not body.active:
-                    raise AuthError("Anda tidak dapat menonaktifkan diri sendiri / you cannot disable yourself")
+                    raise AuthError(tr("Anda tidak dapat menonaktifkan diri sendiri", "you cannot disable yourself"))
                 set_active(session, user, body.active)
                 _audit(session, who, "user.enable" if body.active else "user.disable", user)
             if body.password is not None:
