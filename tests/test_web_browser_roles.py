@@ -3,7 +3,9 @@ a phone's 390x844, against a real uvicorn server on SQLite and PostgreSQL: IT te
 works a terminal and reads the job history; the admin imports the roster and pushes it;
 an OPD operator files a correction and is refused another office; the verifier approves
 it; a reviewer records duty travel with its scanned letter; BPKAD reads the all-OPD month;
-the auditor reads one office's log. On the phone no page scrolls sideways and the buttons
+the auditor reads one office's log. Around them the rarer work: a password reset, an API token
+given and revoked, a clock set, a restart, a terminal disabled and removed, a photo without
+a face refused, the recap files downloaded and the month locked. On the phone no page scrolls sideways and the buttons
 of the work queues are in view. Screenshots go to test-artifacts/roles/."""
 
 from __future__ import annotations
@@ -74,6 +76,22 @@ class Roles:
     def click(self, css: str) -> None:
         _click(self.d, self.el(css))
 
+    def settle(self, path: str) -> None:
+        """Reload `path` until its task has finished (the page says so while one runs)."""
+        for _ in range(100):
+            if not self.els("#busy"):
+                return
+            self.go(path)
+        raise AssertionError(f"{path}: a task still runs")
+
+    def fetch(self, url: str, token: str | None = None) -> tuple[int, str, int]:
+        """GET `url` from the page (its cookies, or a bearer token): status, type, size."""
+        return self.d.execute_async_script(
+            "const [url, token, done] = arguments;"
+            "fetch(url, {headers: token ? {Authorization: 'Bearer ' + token} : {}, credentials: token ? 'omit' : "
+            "'same-origin'}).then(async r => done([r.status, r.headers.get('content-type') || '', "
+            "(await r.arrayBuffer()).byteLength]))", url, token)
+
     def both(self, role: str, name: str, visible: str | None = None) -> None:
         """Screenshots at both sizes; on the phone the page must not scroll sideways, and
         `visible` (a button of the page's work) must be within the screen."""
@@ -101,7 +119,7 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
     term = Terminal.create(tmp_path / "sim.sqlite3", "tft", serial="SIM-B1")
     fill(term, users=0, records=0)
     term.bulk_punch([("1", datetime(2026, 10, 20, 7, 0) + timedelta(minutes=i), i % 2, 1) for i in range(12)])
-    srv = start_in_thread(term)
+    srv = start_in_thread(term, reboot_s=0.5)
     engine = make_engine(web_env.settings.database_url)
     with session_scope(engine) as s:  # the terminal IT looks after; SN-ON (nothing behind it) is off
         s.execute(Device.__table__.update().where(Device.serial == "SN-ON").values(enabled=False))
@@ -132,10 +150,7 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             r.both("it", "test-connection")
             r.click("#save")
             r.click("#task-pull")
-            for _ in range(100):
-                if not r.els("#busy"):
-                    break
-                r.go("/devices/SIM-B1")
+            r.settle("/devices/SIM-B1")
             assert "12 catatan dibaca, 12 baru" in r.el("#task-table").text
             r.both("it", "terminal", visible="#task-pull")
             r.go("/")
@@ -162,6 +177,35 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             r.both("it", "users", visible="#create-user")
             r.click("#create-user")
             assert r.el("#user-opd1b")
+            # ... resets that user's password, gives SIMPEG a token and takes it back
+            r.d.execute_script("document.getElementById('more-opd1b').open = true")
+            r.el("#user-opd1b .new-password").send_keys("Sandi-Baru-2026!")
+            r.click("#user-opd1b .set-password")
+            assert r.el("#flash").text == "Kata sandi opd1b diganti; sesinya berakhir."
+            r.d.execute_script("document.getElementById('more-opd1b').open = true")
+            r.el("#user-opd1b .token-name").send_keys("SIMPEG")
+            r.click("#user-opd1b .new-token")
+            token = r.el("#new-token code").text
+            assert r.fetch("/api/me", token)[0] == 200
+            r.click("#user-opd1b button.revoke")
+            assert r.el("#flash").text == "1 token dicabut."
+            assert r.fetch("/api/me", token)[0] == 401
+            # ... sets the terminal's clock and restarts it (the unit drops the link, comes back)
+            r.go("/devices/SIM-B1")
+            r.click("#task-sync_time")
+            r.settle("/devices/SIM-B1")
+            assert "jam disetel" in r.el("#task-table").text
+            r.el("#restart-confirm").click()
+            r.click("#task-restart")
+            r.settle("/devices/SIM-B1")
+            assert "perintah mulai ulang terkirim" in r.el("#task-table").text
+            # ... and takes the terminal approved by mistake out: disabled, then removed
+            r.go("/devices/ADMS-B9")
+            r.click("#toggle")
+            assert r.el("#flash").text.startswith("Terminal dinonaktifkan")
+            assert r.el("#device-state").text and r.el("#toggle").text == "Aktifkan"
+            r.click("#remove")
+            assert r.el("#flash").text == "Terminal dihapus." and "ADMS-B9" not in r.el("main").text
 
             # admin: import the roster (preview, then apply), push it to the terminal, readiness
             _login(r.d, r.base, USERS["admin"])
@@ -175,10 +219,7 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             r.go("/sync?site=OPD1")
             r.both("admin", "sync-plan", visible="#apply")
             r.click("#apply")
-            for _ in range(100):
-                if not r.els("#busy"):
-                    break
-                r.go("/sync?site=OPD1")
+            r.settle("/sync?site=OPD1")
             assert "berhasil" in r.el('tr[data-serial="SIM-B1"] td.sync-state').text
             r.go("/rollout?site=OPD1")
             r.both("admin", "rollout")
@@ -188,6 +229,11 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             r.click("#face-upload")
             assert r.el("#face-answer").get_attribute("data-ok") == "1" and r.els("svg.face-shown rect")
             r.both("admin", "face-enrolled")
+            r.go(f"/employees/{web_env.ids['emp:Ani']}")  # a photo without a face is refused, with the reason
+            r.el("#photo").send_keys(str(FACES / "no_face.png"))
+            r.click("#face-upload")
+            assert r.el("#face-answer").get_attribute("data-ok") == "0" and "Foto ditolak" in r.el("#face-answer").text
+            r.both("admin", "face-refused")
             r.go(f"/employees/{web_env.ids['emp:Citra']}")
             r.el("#photo").send_keys(str(FACES / "obama2.jpg"))
             r.click("#face-upload")
@@ -252,6 +298,17 @@ def test_each_role_does_its_daily_work(browser, web_env: WebEnv, tmp_path: Path)
             r.both("bpkad", "overview")
             r.go("/recap?site=OPD1&month=2026-10")
             r.both("bpkad", "recap")
+            for link, kind in (("#csv", "text/csv"), ("#xlsx", "spreadsheetml"), ("#pdf", "application/pdf")):
+                status, ctype, size = r.fetch(r.el(link).get_attribute("href"))
+                assert status == 200 and kind in ctype and size > 100, (link, status, ctype, size)
+            r.go("/recap/lock?site=OPD1&month=2026-10")  # the figures shown are the figures frozen
+            assert len(r.el("#preview-code").text) == 16
+            r.el("#lock-reason").send_keys("rekap TPP Oktober")
+            r.both("bpkad", "lock", visible="#confirm-lock")
+            r.click("#confirm-lock")
+            assert r.el("#flash").text == "Periode terkunci."
+            r.go("/recap?site=OPD1&month=2026-10")
+            assert "Periode terkunci." in r.el("#lock-state").text
 
             # auditor: one office's log
             _login(r.d, r.base, USERS["auditor"])
