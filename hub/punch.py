@@ -56,6 +56,7 @@ class PunchFlag(enum.IntFlag):
     PHOTO_MISMATCH = 8
     UNKNOWN_DEVICE = 16
     OUTSIDE_GEOFENCE = 32
+    LATE_UPLOAD = 64  # a phone's offline punch delivered later than its ruleset allows
 
     @classmethod
     def names_of(cls, value: int) -> list[str]:

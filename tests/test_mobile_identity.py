@@ -189,7 +189,8 @@ def test_another_persons_face_is_held_not_counted(server, office, engine) -> Non
     biden = jpeg(bgr("biden.jpg"))
     r = httpx.post(f"{server}/api/mobile/punch", data=fields(), headers=auth(token), timeout=60,
                    files={"selfie": ("s.jpg", biden, "image/jpeg")})
-    assert r.status_code == 201 and r.json()["face_match"] is False and r.json()["flags"] == ["photo_mismatch"]
+    assert r.status_code == 202 and r.json()["face_match"] is False and r.json()["flags"] == ["photo_mismatch"]
+    assert r.json()["held"] and r.json()["outcome"] == "held" and "wajah tidak cocok" in r.json()["lines"][0]
     pid = r.json()["punch_id"]
     # judged on a working morning whatever the clock says now (a punch taken at midnight
     # falls outside every window): the punch is moved to Monday 07:25 WIB

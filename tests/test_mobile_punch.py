@@ -41,6 +41,7 @@ from tests.face_fixtures import (
     NIP_OBAMA,
     analysed,
     bgr,
+    closed_eyes,
     jpeg,
     make_employee,
     photo,
@@ -95,10 +96,12 @@ def no_liveness() -> Iterator[None]:
 @pytest.fixture
 def server(engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
     from hub.face.api import current_actor, router
+    from hub.mobile.api import router as mobile_router
 
     app = FastAPI()
     app.state.engine = engine
     app.include_router(router)
+    app.include_router(mobile_router)
     # How the web console plugs its authentication in: one dependency to replace.
     app.dependency_overrides[current_actor] = lambda: "web:admin"
     port = _free_port()
@@ -187,16 +190,21 @@ def test_inside_geofence_is_stored_as_canonical_mobile_punch(server, office, eng
         assert s.scalar(select(MobileSelfie.punch_id)) == row.id
 
 
-def test_outside_geofence_is_refused_with_distance(server, office, engine) -> None:  # type: ignore[no-untyped-def]
+def test_outside_every_place_is_kept_and_held_with_distance(server, office, engine) -> None:  # type: ignore[no-untyped-def]
+    """Never dropped: the punch is stored, flagged outside_geofence, held for a reviewer, and
+    the phone is told so in words (how far, the limit, what to do)."""
     resp = post(server, fields(at=FAR), unique(photo("obama2.jpg"), "far"))
-    assert resp.status_code == 422
-    err = error_of(resp)
-    assert err["code"] == "outside_geofence" and err["details"]["radius_m"] == 150
-    assert 1000 < err["details"]["distance_m"] < 1200
-    assert "di luar area kantor" in err["message"]
+    assert resp.status_code == 202, resp.text
+    body = resp.json()
+    assert body["held"] and body["flags"] == ["outside_geofence"] and body["radius_m"] == 150
+    assert 1000 < body["distance_m"] < 1200 and body["site"] == "OPD-BUP"
+    assert body["outcome"] == "held" and "di luar semua lokasi" in body["lines"][0]
+    assert any("dinas luar" in line for line in body["lines"])
     with Session(engine) as s:
-        assert s.scalar(select(RawPunch.id)) is None
-        assert s.scalar(select(MobileSelfie.id)) is None  # nothing of a refusal is kept
+        row = s.get(RawPunch, body["punch_id"])
+        assert row is not None and row.flags == PunchFlag.OUTSIDE_GEOFENCE
+        assert row.raw["distance_m"] == body["distance_m"] and row.raw["place"] == "Kantor Bupati"
+        assert s.scalar(select(MobileSelfie.punch_id)) == row.id
 
 
 def test_default_radius_and_second_office(server, office, engine) -> None:  # type: ignore[no-untyped-def]
@@ -206,9 +214,11 @@ def test_default_radius_and_second_office(server, office, engine) -> None:  # ty
                   unique(BIDEN_NO_EXIF, "b-in"))
     assert inside.status_code == 201, inside.text
     assert inside.json()["radius_m"] == d and inside.json()["tz"] == "Asia/Makassar"
-    outside = post(server, fields(at=(FAR[0] - 0.003, FAR[1]), nip=NIP_BIDEN),
-                   unique(BIDEN_NO_EXIF, "b-out"))
-    assert error_of(outside)["code"] == "outside_geofence"
+    # (outside is kept now, so it needs a selfie of its own: the same photo with the eyes
+    # shut, 6 bits from the first, let through by a stricter replay distance for this test)
+    set_face_settings(FaceSettings(liveness_required=False, replay_hamming=3))
+    outside = post(server, fields(at=(FAR[0] - 0.003, FAR[1]), nip=NIP_BIDEN), closed_eyes("biden.jpg"))
+    assert outside.status_code == 202 and outside.json()["flags"] == ["outside_geofence"]
     # A second office of his (e.g. a teacher at two schools) counts too, while valid.
     with Session(engine) as s:
         s.add(EmployeeSite(employee_id=office["biden"], site_id=office["site"]))
@@ -256,7 +266,7 @@ def test_resent_photo_is_refused(server, office) -> None:  # type: ignore[no-unt
 
 def test_someone_elses_selfie_is_flagged_for_review(server, office, engine) -> None:  # type: ignore[no-untyped-def]
     resp = post(server, fields(), unique(BIDEN_NO_EXIF, "swap"))
-    assert resp.status_code == 201, resp.text
+    assert resp.status_code == 202, resp.text
     body = resp.json()
     assert body["face_match"] is False and body["flags"] == ["photo_mismatch"]
     assert body["face_distance"] > face_settings().match_threshold

@@ -75,6 +75,10 @@ PAGES = [
     ("GET", "/leave", "review.read"),
     ("POST", "/leave", "review.write"),
     ("GET", "/leave/999/scan", "review.read"),
+    ("POST", "/leave/999/decide", "review.approve"),
+    ("GET", "/places", "review.read"),
+    ("POST", "/places", "review.write"),  # (no NIP: 422 with the reason)
+    ("POST", "/places/999/remove", "review.write"),
     ("GET", "/approvals", "review.read"),
     ("POST", "/approvals/999", "review.approve"),
     ("GET", "/recap?site=OPD1&month=2026-10", "review.read"),
@@ -116,6 +120,11 @@ API = [
     ("GET", "/api/sync/progress?devices=SN-ON", "roster.write"),
     ("POST", "/api/leave", "review.write"),
     ("GET", "/api/leave/999/scan", "review.read"),
+    ("GET", "/api/leave/requests", "review.read"),
+    ("POST", "/api/leave/999/decision", "review.approve"),
+    ("GET", "/api/field-places", "review.read"),
+    ("POST", "/api/field-places", "review.write"),
+    ("DELETE", "/api/field-places/999", "review.write"),
     ("GET", "/api/employees", "roster.read"),
     ("GET", "/api/employees/1", "roster.read"),
     ("GET", "/api/recap/day?employee_id=1&day=2026-10-05", "review.read"),
@@ -164,6 +173,10 @@ API_BODIES = {"/api/devices": {"serial": "SN-NEW-{role}", "kind": "zk-tcp", "hos
               "/api/nodata/decisions": {"terminal": "dev:999", "day": "2026-10-07", "decision": "present",
                                         "reason": "uji"},
               "/api/quarantine/decisions": {"punch_ids": [999999], "decision": "accepted", "reason": "uji"},
+              "/api/leave/999/decision": {"decision": "approve"},
+              "/api/field-places": {"employee": "198001012005011001", "name": "SDN 1", "latitude": -6.9,
+                                    "longitude": 107.6, "valid_from": "2026-10-01", "valid_to": "2026-10-31",
+                                    "reference": "ST/1"},
               "/api/exceptions/decisions": {"action": "present", "reason": "uji",
                                             "items": [{"terminal": "dev:999", "day": "2026-10-07"}]}}
 
@@ -203,7 +216,8 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
     # /iclock/* (and /d/<key>/iclock/*) is the terminals' own protocol (hub/adapters/adms):
     # devices, not people, call it. The phone's own routes take a mobile session, never a
     # staff role (tests/test_mobile_identity.py).
-    phone = {"/api/mobile/login", "/api/mobile/challenge", "/api/mobile/punch"}
+    phone = {"/api/mobile/login", "/api/mobile/challenge", "/api/mobile/punch", "/api/mobile/me",
+             "/api/mobile/month", "/api/mobile/requests", "/m", "/m/", "/m/{name}"}
     routes = set()
     for r in _flat(app.routes):
         path = getattr(r, "path", "")
@@ -214,7 +228,7 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
                 .replace("{employee_id}", "1") \
                 .replace("{correction_id}", "999").replace("{fmt}", "csv").replace(".{fmt}", ".csv") \
                 .replace("{user_id}", "999").replace("{task_id}", "999").replace("{leave_id}", "999") \
-                .replace("{punch_id}", "1").replace("{review_id}", "999")
+                .replace("{punch_id}", "1").replace("{review_id}", "999").replace("{place_id}", "999")
             routes.add((m, path))
     assert routes - listed == set(), "routes missing from the role matrix"
     assert listed - routes == set(), "matrix entries that are not routes"

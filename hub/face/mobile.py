@@ -26,12 +26,13 @@ from hub.face.enroll import employee_by_nip
 from hub.face.errors import FaceError
 from hub.face.image import decode
 from hub.face.mobile_auth import MobileIdentity
-from hub.face.models import MobileCredential, MobileSelfie
+from hub.face.models import FieldPlace, MobileCredential, MobileSelfie
 from hub.face.quality import analyse_decoded
 from hub.face.settings import FaceSettings, face_settings
 from hub.face.verify import flag_mismatch, require_enrolled, verify_analysis
 from hub.i18n import tr
 from hub.punch import Punch, PunchFlag, Source, State, Verify
+from hub.reconcile.ruleset_store import rules_of
 from hub.store import runs
 from hub.store.models import Device, Employee, EmployeeSite, PinMapping, RawPunch, Site, utcnow
 from hub.times import to_local
@@ -62,6 +63,32 @@ class MobileMeta:
     state: State
     accuracy_m: float | None = None
     app_version: str | None = None
+    # The phone's clock when it sent the punch: with captured_at it says how long the punch
+    # waited on the phone (offline), whatever the phone's clock is set to.
+    sent_at: datetime | None = None
+    queued: bool = False  # captured without signal and kept on the phone until now
+    capture_seq: int | None = None  # the phone's capture counter: 1, 2, 3 ... per phone
+
+
+def _when(fields: Mapping[str, object], name: str, required: bool = True) -> datetime | None:
+    text = _text(fields, name, required)
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad(name, f"bukan waktu ISO 8601: {text!r}", f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _bad(name, "harus menyertakan zona waktu (mis. +07:00 atau Z)",
+                   "must carry a time zone (e.g. +07:00 or Z)")
+    return value
+
+
+def _flag(fields: Mapping[str, object], name: str) -> bool:
+    text = (_text(fields, name, required=False) or "").lower()
+    if text not in TRUE | FALSE:
+        raise _bad(name, f"harus true/false, bukan {text!r}", f"must be true/false, not {text!r}")
+    return text in TRUE
 
 
 def _bad(fieldname: str, id_text: str, en_text: str) -> FaceError:
@@ -106,21 +133,15 @@ def parse_meta(fields: Mapping[str, object]) -> MobileMeta:
     lat = _number(fields, "latitude", -90, 90)
     lon = _number(fields, "longitude", -180, 180)
     accuracy = _number(fields, "accuracy_m", 0, 100_000, required=False)
-    captured_text = _text(fields, "captured_at")
-    assert captured_text is not None
-    try:
-        captured = datetime.fromisoformat(captured_text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad("captured_at", f"bukan waktu ISO 8601: {captured_text!r}",
-                   f"not an ISO 8601 time: {captured_text!r}") from None
-    if captured.tzinfo is None or captured.utcoffset() is None:
-        raise _bad("captured_at", "harus menyertakan zona waktu (mis. +07:00 atau Z)",
-                   "must carry a time zone (e.g. +07:00 or Z)")
+    captured = _when(fields, "captured_at")
+    assert captured is not None
+    sent = _when(fields, "sent_at", required=False)
+    if sent is not None and sent < captured:
+        raise _bad("sent_at", "lebih awal dari captured_at", "is earlier than captured_at")
+    seq = _number(fields, "capture_seq", 1, 2**53, required=False)
+    if seq is not None and seq != int(seq):
+        raise _bad("capture_seq", "harus bilangan bulat", "must be a whole number")
     source = (_text(fields, "capture_source") or "").lower()
-    mock_text = (_text(fields, "mock_location", required=False) or "").lower()
-    if mock_text not in TRUE | FALSE:
-        raise _bad("mock_location", f"harus true/false, bukan {mock_text!r}",
-                   f"must be true/false, not {mock_text!r}")
     state_text = (_text(fields, "state", required=False) or "undefined").lower()
     try:
         state = State(state_text)
@@ -131,15 +152,32 @@ def parse_meta(fields: Mapping[str, object]) -> MobileMeta:
                    ) from None
     return MobileMeta(nip=nip, latitude=float(lat or 0.0), longitude=float(lon or 0.0),
                       captured_at=captured, capture_source=source,
-                      mock_location=mock_text in TRUE, state=state, accuracy_m=accuracy,
-                      app_version=_text(fields, "app_version", required=False))
+                      mock_location=_flag(fields, "mock_location"), state=state, accuracy_m=accuracy,
+                      app_version=_text(fields, "app_version", required=False), sent_at=sent,
+                      queued=_flag(fields, "queued"), capture_seq=None if seq is None else int(seq))
 
 
-@dataclass
-class Office:
-    site: Site
-    distance_m: float
+@dataclass(frozen=True)
+class Place:
+    """Where an employee may punch from: an office, or a field place of a letter (DL)."""
+
+    code: str  # the office's code, or DL-<id> for a field place
+    name: str
+    latitude: float
+    longitude: float
     radius_m: int
+    tz: str
+    field_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Where:
+    place: Place
+    distance_m: float
+
+    @property
+    def inside(self) -> bool:
+        return self.distance_m <= self.place.radius_m
 
 
 @dataclass
@@ -150,12 +188,15 @@ class MobilePunchResult:
     local_time: datetime
     tz: str
     site_code: str
+    place: str
     distance_m: float
     radius_m: int
     face_distance: float | None
     match: bool
     duplicate: bool
     flags: list[str] = field(default_factory=list)
+    held: bool = False  # kept, but waiting for a reviewer (outside every place, another face, late)
+    queued_s: int = 0  # how long it waited on the phone
 
 
 def offices_of(session: Session, emp: Employee, today: date) -> list[Site]:
@@ -169,19 +210,32 @@ def offices_of(session: Session, emp: Employee, today: date) -> list[Site]:
     return sites + [s for s in extra if s not in sites]
 
 
-def nearest_office(session: Session, emp: Employee, meta: MobileMeta, now: datetime,
-                   settings: FaceSettings) -> Office:
-    located = [s for s in offices_of(session, emp, now.date())
-               if s.latitude is not None and s.longitude is not None]
-    if not located:
+def home_tz(emp: Employee) -> str:
+    return (emp.site.tz if emp.site is not None else None) or "Asia/Jakarta"
+
+
+def places_of(session: Session, emp: Employee, day: date, settings: FaceSettings) -> list[Place]:
+    """The employee's offices with a location, then their field places valid on `day`."""
+    places = [Place(s.code, s.name, s.latitude, s.longitude, s.geofence_m or settings.geofence_default_m,
+                    s.tz or "Asia/Jakarta")
+              for s in offices_of(session, emp, day) if s.latitude is not None and s.longitude is not None]
+    tz = home_tz(emp)
+    places += [Place(f"DL-{f.id}", f.name, f.latitude, f.longitude, f.radius_m, tz, f.id)
+               for f in session.scalars(select(FieldPlace).where(
+                   FieldPlace.employee_id == emp.id, FieldPlace.valid_from <= day, FieldPlace.valid_to >= day)
+                   .order_by(FieldPlace.id))]
+    return places
+
+
+def nearest_place(places: list[Place], latitude: float, longitude: float) -> Where:
+    """The place whose fence the point is deepest inside (or least outside)."""
+    if not places:
         raise FaceError("no_office_location", tr(
             "kantor pegawai ini belum punya koordinat; admin perlu mengisi lokasi kantor",
             "this employee's office has no coordinates; an admin must set its location"),
             field="nip", status=409)
-    best = min((Office(s, haversine_m(meta.latitude, meta.longitude, s.latitude, s.longitude),
-                       s.geofence_m or settings.geofence_default_m) for s in located),
-               key=lambda o: o.distance_m - o.radius_m)
-    return best
+    return min((Where(p, haversine_m(latitude, longitude, p.latitude, p.longitude)) for p in places),
+               key=lambda w: w.distance_m - w.place.radius_m)
 
 
 def _mobile_device(session: Session, settings: FaceSettings) -> Device:
@@ -217,9 +271,36 @@ def _refuse(code: str, id_text: str, en_text: str, fieldname: str,
     raise FaceError(code, tr(id_text, en_text), field=fieldname, **details)
 
 
-def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, now: datetime,
-                  settings: FaceSettings) -> None:
-    """Refuse what looks like a gallery photo or a replay; `now` is naive UTC."""
+def capture_instant(meta: MobileMeta, now: datetime, settings: FaceSettings) -> tuple[datetime, int]:
+    """(when the photo was taken, naive UTC on the hub's clock; seconds it waited on the phone).
+
+    The phone's clock is trusted only for a difference: sent_at - captured_at is how long
+    the punch waited, measured on one clock; the hub's clock gives the instant. A phone
+    whose clock is off by an hour still gets its offline punch at the right time."""
+    phone_now = (meta.sent_at or meta.captured_at).astimezone(UTC).replace(tzinfo=None)
+    skew = (now - phone_now).total_seconds()
+    if abs(skew) > settings.capture_max_skew_s:
+        _refuse("stale_capture", f"waktu pengambilan foto selisih {skew:.0f} detik dari jam "
+                f"server (maks {settings.capture_max_skew_s}); ambil selfie baru dan "
+                "pastikan jam ponsel otomatis",
+                f"capture time is {skew:.0f} s away from server time (max "
+                f"{settings.capture_max_skew_s}); take a new selfie and set the phone clock "
+                "to automatic", "sent_at" if meta.sent_at else "captured_at", skew_s=round(skew))
+    waited = int((meta.sent_at - meta.captured_at).total_seconds()) if meta.sent_at else 0
+    if waited > settings.capture_max_skew_s and not meta.queued:
+        _refuse("stale_capture", f"foto diambil {waited} detik sebelum dikirim; ambil selfie baru",
+                f"the photo was taken {waited} s before it was sent; take a new selfie", "captured_at",
+                skew_s=waited)
+    if waited > settings.replay_days * 86400:
+        _refuse("stale_capture", f"presensi tersimpan di ponsel lebih dari {settings.replay_days} hari; tidak "
+                "dapat diterima lagi, ajukan koreksi ke atasan",
+                f"the punch waited on the phone more than {settings.replay_days} days; it can no longer be "
+                "taken, ask your supervisor for a correction", "captured_at", skew_s=waited)
+    return (now - timedelta(seconds=waited)).replace(microsecond=0), waited
+
+
+def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, captured: datetime) -> None:
+    """Refuse what looks like a gallery photo; `captured` is the capture instant, naive UTC."""
     if meta.mock_location:
         _refuse("mock_location", "lokasi palsu (mock location) terdeteksi oleh aplikasi; "
                 "matikan aplikasi lokasi palsu/mode pengembang lalu ulangi",
@@ -230,19 +311,10 @@ def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, now: dat
                 f"{meta.capture_source!r} (galeri tidak diterima)",
                 f"the photo must come from the camera, not {meta.capture_source!r} "
                 "(gallery photos are refused)", "capture_source")
-    captured_utc = meta.captured_at.astimezone(UTC).replace(tzinfo=None)
-    skew = (now - captured_utc).total_seconds()
-    if abs(skew) > settings.capture_max_skew_s:
-        _refuse("stale_capture", f"waktu pengambilan foto selisih {skew:.0f} detik dari jam "
-                f"server (maks {settings.capture_max_skew_s}); ambil selfie baru dan "
-                "pastikan jam ponsel otomatis",
-                f"capture time is {skew:.0f} s away from server time (max "
-                f"{settings.capture_max_skew_s}); take a new selfie and set the phone clock "
-                "to automatic", "captured_at", skew_s=round(skew))
     if taken_at is not None:
-        local_now = to_local(now, tz)
-        age = (local_now - taken_at).total_seconds()
-        if age > settings.exif_max_age_s or age < -settings.capture_max_skew_s:
+        s = face_settings()
+        age = (to_local(captured, tz) - taken_at).total_seconds()
+        if age > s.exif_max_age_s or age < -s.capture_max_skew_s:
             _refuse("stale_exif", f"EXIF foto menyatakan diambil {taken_at:%Y-%m-%d %H:%M:%S}"
                     f", bukan baru saja; ambil selfie baru dengan kamera",
                     f"the photo's EXIF says it was taken {taken_at:%Y-%m-%d %H:%M:%S}, "
@@ -253,7 +325,8 @@ def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, now: dat
 def _refuse_replay(session: Session, employee_id: int, phash: str, meta: MobileMeta,
                    ident: MobileIdentity | None, now: datetime, s: FaceSettings) -> None:
     """A selfie already used (by its look, not its bytes: one byte added, recompressed or
-    cropped is the same photo), or a capture not later than the last one from this phone."""
+    cropped is the same photo), or a capture not after this phone's previous one (by the
+    phone's capture counter when it sends one, else by its capture time)."""
     since = now - timedelta(days=s.replay_days)
     for old, at in session.execute(select(MobileSelfie.phash, MobileSelfie.received_at).where(
             MobileSelfie.employee_id == employee_id, MobileSelfie.received_at >= since,
@@ -265,13 +338,50 @@ def _refuse_replay(session: Session, employee_id: int, phash: str, meta: MobileM
                 field="photo", status=409)
     if ident is None:
         return
-    last = session.scalar(select(MobileCredential.last_capture_at).where(MobileCredential.id == ident.credential_id))
+    cred = session.get(MobileCredential, ident.credential_id)
+    if cred is None:
+        return
     captured = meta.captured_at.astimezone(UTC).replace(tzinfo=None)
-    if last is not None and captured <= last:
+    if meta.capture_seq is not None and cred.last_capture_seq is not None:
+        stale = meta.capture_seq <= cred.last_capture_seq
+    else:
+        stale = cred.last_capture_at is not None and captured <= cred.last_capture_at
+    if stale:
         raise FaceError("replayed_capture", tr(
-            "waktu pengambilan tidak lebih baru dari presensi sebelumnya dari ponsel ini (kiriman ulang?)",
-            "the capture time is not later than this phone's previous punch (a replay?)"),
-            field="captured_at", status=409)
+            "pengambilan ini tidak lebih baru dari presensi sebelumnya dari ponsel ini (kiriman ulang?)",
+            "this capture is not later than this phone's previous punch (a replay?)"),
+            field="capture_seq" if meta.capture_seq is not None else "captured_at", status=409)
+
+
+def _resent(session: Session, digest: str, emp: Employee, meta: MobileMeta) -> MobilePunchResult | None:
+    """The same capture sent again (the phone did not hear the answer): its first result.
+    The same photo with other details is not a resend but a replay (refused by the caller)."""
+    row = session.execute(select(MobileSelfie, RawPunch).join(RawPunch, RawPunch.id == MobileSelfie.punch_id)
+                          .where(MobileSelfie.sha256 == digest)).first()
+    if row is None:
+        return None
+    selfie, punch = row
+    raw = punch.raw or {}
+    if selfie.employee_id != emp.id or raw.get("captured_at") != meta.captured_at.isoformat() \
+            or raw.get("capture_seq") != meta.capture_seq:
+        return None
+    flags = int(punch.flags)
+    return MobilePunchResult(
+        punch_id=punch.id, employee_id=emp.id, nip=emp.id_number, local_time=punch.local_time, tz=punch.tz,
+        site_code=str(raw.get("site", "")), place=str(raw.get("place", "")),
+        distance_m=float(raw.get("distance_m") or 0), radius_m=int(raw.get("radius_m") or 0),
+        face_distance=selfie.face_distance, match=not flags & PunchFlag.PHOTO_MISMATCH, duplicate=True,
+        flags=PunchFlag.names_of(flags), queued_s=int(raw.get("queued_s") or 0),
+        held=bool(flags & rules_of(session, emp, punch.local_time.date()).quarantine_mask))
+
+
+def resent(session: Session, ident: MobileIdentity, fields: Mapping[str, object],
+           photo: bytes) -> MobilePunchResult | None:
+    """The stored result when this phone sends a capture it sent before, else None."""
+    emp = session.get(Employee, ident.employee_id)
+    if emp is None:
+        return None
+    return _resent(session, hashlib.sha256(photo).hexdigest(), emp, parse_meta({**fields, "nip": ident.nip}))
 
 
 def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
@@ -282,7 +392,9 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
 
     `ident` is the signed-in phone's employee: the punch is theirs whatever NIP the form
     names. `challenge` is the liveness challenge's kind (already spent) and `frames` the
-    burst that answers it."""
+    burst that answers it. A punch that is whole but doubtful (outside every allowed place,
+    another person's face, delivered later than the ruleset allows) is kept and held for a
+    reviewer, never dropped; the same capture sent twice is stored once."""
     s = settings or face_settings()
     now = now or utcnow()
     if ident is not None:
@@ -299,24 +411,21 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
         raise FaceError("inactive_employee", tr(
             f"pegawai {emp.id_number} tidak aktif", f"employee {emp.id_number} is not active"),
             field="nip", status=403)
-    office = nearest_office(session, emp, meta, now, s)
-    tz = office.site.tz or "Asia/Jakarta"
+    captured, waited = capture_instant(meta, now, s)
+    where = nearest_place(places_of(session, emp, to_local(captured, home_tz(emp)).date(), s),
+                          meta.latitude, meta.longitude)
+    tz = where.place.tz
     digest = hashlib.sha256(photo).hexdigest()
+    again = _resent(session, digest, emp, meta)
+    if again is not None:
+        return again
     img = decode(photo, s)
-    check_capture(meta, img.taken_at, tz, now, s)
+    check_capture(meta, img.taken_at, tz, captured)
     if session.scalar(select(MobileSelfie.id).where(MobileSelfie.sha256 == digest)):
         raise FaceError("duplicate_photo", tr(
             "foto ini sudah pernah dikirim; ambil selfie baru",
             "this photo was already sent before; take a new selfie"), field="photo",
             status=409)
-    if office.distance_m > office.radius_m:
-        raise FaceError("outside_geofence", tr(
-            f"di luar area kantor {office.site.name}: {office.distance_m:.0f} m dari titik "
-            f"kantor, batas {office.radius_m} m",
-            f"outside the {office.site.name} office area: {office.distance_m:.0f} m from it, "
-            f"the limit is {office.radius_m} m"), field="latitude",
-            distance_m=round(office.distance_m, 1), radius_m=office.radius_m,
-            site=office.site.code)
     require_enrolled(session, emp.id)
     analysis = analyse_decoded(img, s)
     result = verify_analysis(session, emp.id, analysis, s)
@@ -330,23 +439,31 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
     phash = liveness.dhash(img, analysis.face)
     _refuse_replay(session, emp.id, phash, meta, ident, now, s)
 
+    local = to_local(captured, tz)
+    flags = 0
+    if not where.inside:
+        flags |= PunchFlag.OUTSIDE_GEOFENCE
+    rs = rules_of(session, emp, local.date())
+    limit_min = rs.mobile_offline_max_minutes
+    if waited > limit_min * 60:
+        flags |= PunchFlag.LATE_UPLOAD
     device = _mobile_device(session, s)
     _ensure_pin(session, emp)
-    utc_time = now.replace(microsecond=0)
-    local = to_local(utc_time, tz)
     raw = {"latitude": meta.latitude, "longitude": meta.longitude,
            "accuracy_m": meta.accuracy_m, "captured_at": meta.captured_at.isoformat(),
-           "capture_source": meta.capture_source, "selfie_sha256": digest,
-           "site": office.site.code, "distance_m": round(office.distance_m, 1),
-           "radius_m": office.radius_m, "face_distance": result.distance,
+           "sent_at": meta.sent_at.isoformat() if meta.sent_at else None, "queued_s": waited,
+           "capture_seq": meta.capture_seq, "capture_source": meta.capture_source, "selfie_sha256": digest,
+           "site": where.place.code, "place": where.place.name, "distance_m": round(where.distance_m, 1),
+           "radius_m": where.place.radius_m, "face_distance": result.distance,
            "app_version": meta.app_version, "phash": phash,
+           **({"offline_limit_min": limit_min} if waited > limit_min * 60 else {}),
            **({"liveness": live.as_dict()} if live is not None else {})}
     punch = Punch(device_id=device.id, source=Source.MOBILE, pin=emp.id_number,
                   local_time=local, tz=tz, state=meta.state, verify=Verify.GPS_SELFIE,
-                  raw=raw, utc_time=utc_time)
+                  raw=raw, utc_time=captured, flags=int(flags))
     session.flush()
     stored = runs.record(session.connection(), device.id, Source.MOBILE, "mobile", [punch],
-                         details={"site": office.site.code})
+                         details={"site": where.place.code})
     row = session.scalar(select(RawPunch).where(
         RawPunch.device_id == device.id, RawPunch.pin == emp.id_number,
         RawPunch.local_time == local, RawPunch.state == str(meta.state),
@@ -368,12 +485,16 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
         cred = session.get(MobileCredential, ident.credential_id)
         if cred is not None:
             cred.last_capture_at = meta.captured_at.astimezone(UTC).replace(tzinfo=None)
+            if meta.capture_seq is not None:
+                cred.last_capture_seq = meta.capture_seq
     session.flush()
     return MobilePunchResult(
         punch_id=row.id, employee_id=emp.id, nip=emp.id_number, local_time=local, tz=tz,
-        site_code=office.site.code, distance_m=round(office.distance_m, 1),
-        radius_m=office.radius_m, face_distance=result.distance, match=result.match,
-        duplicate=duplicate, flags=PunchFlag.names_of(int(row.flags)))
+        site_code=where.place.code, place=where.place.name, distance_m=round(where.distance_m, 1),
+        radius_m=where.place.radius_m, face_distance=result.distance, match=result.match,
+        duplicate=duplicate, flags=PunchFlag.names_of(int(row.flags)), held=bool(int(row.flags) & rs.quarantine_mask),
+        queued_s=waited)
 
 
-__all__ = ["MobileMeta", "MobilePunchResult", "haversine_m", "mobile_punch", "parse_meta"]
+__all__ = ["MobileMeta", "MobilePunchResult", "Place", "haversine_m", "mobile_punch", "parse_meta", "places_of",
+           "resent"]

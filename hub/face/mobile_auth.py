@@ -169,30 +169,36 @@ def identify(session: Session, token: str | None, now: datetime | None = None) -
     return MobileIdentity(cred.id, emp.id, emp.id_number, ms.id)
 
 
-def new_challenge(session: Session, ident: MobileIdentity, settings: FaceSettings | None = None
-                  ) -> MobileChallenge:
+def new_challenge(session: Session, ident: MobileIdentity, settings: FaceSettings | None = None,
+                  spare: bool = False) -> MobileChallenge:
+    """A challenge for the punch about to be taken; a `spare` one is kept by the phone for
+    a punch taken without signal (valid for spare_challenge_ttl_s, answered at capture)."""
     s = settings or face_settings()
     now = utcnow()
+    ttl = s.spare_challenge_ttl_s if spare else s.challenge_ttl_s
     ch = MobileChallenge(id=secrets.token_urlsafe(24), credential_id=ident.credential_id,
                          kind=pick_kind([k.strip() for k in s.liveness_kinds.split(",") if k.strip()]), issued_at=now,
-                         expires_at=now + timedelta(seconds=s.challenge_ttl_s))
+                         expires_at=now + timedelta(seconds=ttl))
     session.add(ch)
     session.flush()
     return ch
 
 
-def take_challenge(session: Session, ident: MobileIdentity, challenge_id: str | None) -> str:
-    """The challenge's kind, spent now; FaceError when unknown, someone else's, used or late."""
-    now = utcnow()
+def take_challenge(session: Session, ident: MobileIdentity, challenge_id: str | None,
+                   captured: datetime | None = None) -> str:
+    """The challenge's kind, spent now; FaceError when unknown, someone else's, used, or
+    expired when the photo was taken (`captured`, naive UTC: a punch kept offline answered
+    it then; by default now)."""
+    now = captured or utcnow()
     ch = session.get(MobileChallenge, challenge_id) if challenge_id else None
     if ch is None or ch.credential_id != ident.credential_id:
         raise FaceError("bad_challenge", tr("tantangan tidak dikenal; minta tantangan baru",
                                             "unknown challenge; ask for a new one"), field="challenge_id")
-    if ch.used_at is not None or ch.expires_at <= now:
+    if ch.used_at is not None or ch.expires_at <= now or ch.issued_at > now + timedelta(seconds=5):
         raise FaceError("challenge_spent", tr("tantangan sudah dipakai atau kedaluwarsa; minta yang baru",
                                               "challenge already used or expired; ask for a new one"),
                         field="challenge_id")
-    ch.used_at = now
+    ch.used_at = utcnow()
     return ch.kind
 
 

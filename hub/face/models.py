@@ -5,10 +5,10 @@ Gathered with every other table in hub/schema.py (Alembic's one metadata).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models import Base, BigId, utcnow
@@ -75,6 +75,8 @@ class MobileCredential(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_capture_at: Mapped[datetime | None] = mapped_column(DateTime)  # the latest accepted capture (UTC)
+    # the phone's capture counter of that capture: a phone numbers its captures 1, 2, 3 ...
+    last_capture_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class MobileSession(Base):
@@ -101,3 +103,23 @@ class MobileChallenge(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class FieldPlace(Base):
+    """A place an employee may also punch from for a period (dinas luar: a school, a
+    Puskesmas, a field site), from a letter (surat tugas): checked like the office geofence."""
+
+    __tablename__ = "field_places"
+    __table_args__ = (Index("ix_field_places_employee_from", "employee_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200), default="")  # the letter's number
+    leave_id: Mapped[int | None] = mapped_column(ForeignKey("leave_entries.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -41,6 +41,7 @@ class FaceSettings:
     liveness_blink_ratio: float = 0.75  # closed-eye EAR at most this share of the open one
     liveness_turn_min: float = 0.12  # yaw change, in distances between the eyes
     challenge_ttl_s: int = 120
+    spare_challenge_ttl_s: int = 43_200  # a phone's spare challenge, for a punch without signal
     replay_hamming: int = 6  # a selfie this close (of 64 bits) to an earlier one is a replay
     replay_days: int = 30
     mobile_session_days: int = 30

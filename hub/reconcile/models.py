@@ -64,9 +64,12 @@ class LeaveEntry(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(100))
+    # approved (entered by a reviewer) | pending (asked from the phone) | rejected
     approval: Mapped[str] = mapped_column(String(16), default="approved")
     approved_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class LeaveScan(Base):

@@ -113,12 +113,13 @@ def month_days(session: Session, first: date, last: date, site_id: int | None = 
 
 
 def month_figures(session: Session, month: str | date, site_id: int | None = None, *,
-                  today: date | None = None) -> MonthFigures:
-    """The recap of a month for an office and its units (or every office)."""
+                  today: date | None = None, employee_ids: set[int] | None = None) -> MonthFigures:
+    """The recap of a month for an office and its units (or every office); `employee_ids`
+    narrows it to those employees (an employee's own month in the mobile app)."""
     first, last = month_bounds(month)
     tree = SiteTree.load(session)
     resolver = RulesResolver(session, tree)
-    days, frozen = month_days(session, first, last, site_id, today=today, tree=tree)
+    days, frozen = month_days(session, first, last, site_id, today=today, tree=tree, employee_ids=employee_ids)
     frozen_rows = {}
     if frozen:
         for r in session.scalars(select(RecapRow).where(RecapRow.month == first,

@@ -48,8 +48,8 @@ DEFAULT_LEAVE: dict[str, str] = {
     "DL": "Dinas luar", "DIK": "Diklat", "TB": "Tugas belajar", "I": "Izin", "S": "Sakit",
 }
 # Punch flags (hub.punch.PunchFlag) a ruleset may hold back until a reviewer decides.
-QUARANTINE_FLAGS = ("clock_suspect", "photo_mismatch", "outside_geofence", "out_of_range")
-DEFAULT_QUARANTINE = ("clock_suspect", "photo_mismatch", "outside_geofence")
+QUARANTINE_FLAGS = ("clock_suspect", "photo_mismatch", "outside_geofence", "out_of_range", "late_upload")
+DEFAULT_QUARANTINE = ("clock_suspect", "photo_mismatch", "outside_geofence", "late_upload")
 DEDUCTION_KEYS = ("brackets_minutes", "late_pct", "early_pct", "missing_in_pct", "missing_out_pct",
                   "missing_other_pct", "absent_pct", "monthly_cap_pct")
 DEDUCTION_BASES = ("monthly_tpp_pct",)
@@ -57,7 +57,8 @@ LEAVE_FIELDS = ("counts_present", "pct")
 TOP_KEYS = frozenset({
     "name", "version", "description", "base", "valid_from", "valid_to", "week", "late_after_seconds",
     "early_grace_seconds", "dedupe_minutes", "national_holidays", "work_on_holidays", "roster",
-    "schedule", "shifts", "ramadan", "holiday", "deductions", "leave", "quarantine", "types"})
+    "schedule", "shifts", "ramadan", "holiday", "deductions", "leave", "quarantine", "types",
+    "mobile_offline_max_minutes"})
 SLOT_KEYS = frozenset({"name", "kind", "at", "window", "required", "choose", "missing"})
 LEAVE_KEYS = frozenset({"name", *LEAVE_FIELDS})
 HOLIDAY_KEYS = frozenset({"date", "name", "kind"})
@@ -121,6 +122,9 @@ class Ruleset:
     late_after_seconds: int = 59
     early_grace_seconds: int = 0
     dedupe_seconds: int = 180
+    # a phone's punch captured offline counts at its capture time when it arrives within
+    # this many minutes; later, it is kept flagged late_upload (held for a reviewer)
+    mobile_offline_max_minutes: int = 240
     work_on_holidays: bool = False
     roster: bool = False
     schedule: dict[str, tuple[Slot, ...]] = field(default_factory=dict)
@@ -598,6 +602,8 @@ def _build(raw: dict[str, Any], source: str, bases: BaseLookup) -> Ruleset:
                  late_after_seconds=int(_num(raw.get("late_after_seconds", 59), f"{source}.late_after_seconds")),
                  early_grace_seconds=int(_num(raw.get("early_grace_seconds", 0), f"{source}.early_grace_seconds")),
                  dedupe_seconds=int(_num(raw.get("dedupe_minutes", 3), f"{source}.dedupe_minutes") * 60),
+                 mobile_offline_max_minutes=int(_num(raw.get("mobile_offline_max_minutes", 240),
+                                                     f"{source}.mobile_offline_max_minutes")),
                  work_on_holidays=_bool(raw.get("work_on_holidays", False), f"{source}.work_on_holidays"),
                  roster=roster, schedule=schedule, shifts=shifts, ramadan=tuple(ramadan), holidays=kinds,
                  holiday_names=names, deductions=deductions, leave=leave, quarantine=quarantine,

@@ -23,7 +23,7 @@ from hub.adapters.adms.router import router as adms_router
 from hub.config import Settings, get_settings
 from hub.i18n import reading, tr
 from hub.store.db import make_engine
-from hub.web import api, audit, devices, jobs, leave, overview, pages, rollout, roster, sync, terminals, users
+from hub.web import api, audit, devices, jobs, leave, overview, pages, places, rollout, roster, sync, terminals, users
 from hub.web.deps import BEARER, DB, Forbidden, LoginRequired, api_principal, lang_of, render
 from hub.web.limits import BodyLimit
 from hub.web.scope import OutOfScope
@@ -55,12 +55,14 @@ def _mount_parts(app: FastAPI) -> list[str]:
     except ImportError as exc:
         log.error("face endpoints not mounted: %s. Install the face extra: %s", exc, FACE_INSTALL)
         return mounted
+    from hub.mobile import api as mobile_api  # noqa: PLC0415 - the employees' app, same extra
     from hub.web import faces as face_pages  # noqa: PLC0415 - the console's face pages, same extra
 
     app.include_router(face_api.router, include_in_schema=True)
+    app.include_router(mobile_api.router)
     app.include_router(face_pages.pages)
     app.dependency_overrides[face_api.current_actor] = _face_actor
-    return [*mounted, "hub.face.api"]
+    return [*mounted, "hub.face.api", "hub.mobile.api"]
 
 
 def _has_nul(body: bytes, content_type: str) -> bool:
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.pages)
     app.include_router(leave.api)
     app.include_router(leave.pages)
+    app.include_router(places.api)
+    app.include_router(places.pages)
     app.include_router(sync.api)
     app.include_router(sync.pages)
     app.include_router(rollout.api)

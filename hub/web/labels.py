@@ -40,12 +40,13 @@ LABELS: dict[str, dict[str, str]] = {
     "sync": {"ok": "berhasil", "partial": "sebagian", "failed": "gagal", "unchanged": "tidak berubah",
              "skipped": "dilewati", "running": "berjalan"},
     "review": {"open": "terbuka", "confirmed": "temuan nyata", "dismissed": "alarm palsu"},
+    "leave_state": {"approved": "disetujui", "pending": "menunggu persetujuan", "rejected": "ditolak"},
     "correction": {"add_punch": "Tambah punch", "void_punch": "Batalkan punch", "set_status": "Tetapkan status"},
     "employment": {"pns": "PNS", "cpns": "CPNS", "pppk": "PPPK", "pppk_pw": "PPPK paruh waktu", "tks": "TKS",
                    "honorer": "Honorer", "non_asn": "Non-ASN"},
     "flag": {"clock_suspect": "jam diragukan", "unknown_pin": "PIN tak dikenal", "out_of_range": "tanggal mustahil",
              "photo_mismatch": "wajah tidak cocok", "unknown_device": "terminal tak dikenal",
-             "outside_geofence": "di luar area"},
+             "outside_geofence": "di luar area", "late_upload": "terkirim terlambat"},
     "action": {"login": "masuk", "login.failed": "gagal masuk", "login.locked": "masuk dikunci",
                "correction.propose": "mengusulkan koreksi", "correction.approve": "menyetujui koreksi",
                "correction.reject": "menolak koreksi", "leave.add": "mencatat cuti/izin",
@@ -64,7 +65,10 @@ LABELS: dict[str, dict[str, str]] = {
                "ruleset.load": "memuat aturan", "ruleset.assign": "menetapkan aturan",
                "reconcile.run": "menghitung rekap harian", "roster.set": "mengisi jadwal shift",
                "mobile.credential.issue": "menerbitkan kode mobile",
-               "mobile.credential.revoke": "mencabut kode mobile"},
+               "mobile.credential.revoke": "mencabut kode mobile", "leave.request": "mengajukan cuti/izin",
+               "leave.approve": "menyetujui cuti/izin", "leave.reject": "menolak cuti/izin",
+               "leave.scan": "melampirkan surat", "place.add": "mencatat lokasi dinas luar",
+               "place.remove": "menghapus lokasi dinas luar"},
 }
 DAY_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # Monday first, as date.weekday()
 # Detail keys of the audit log, in words.

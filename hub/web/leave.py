@@ -6,12 +6,12 @@ for their offices, and opens a scan. The reconciler reads the entries (hub.recon
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from hub.i18n import tr
 from hub.messages import msg
 from hub.reconcile import leave_scans
 from hub.reconcile.errors import ReconcileError, check_day
-from hub.reconcile.leave import add_leave
+from hub.reconcile.leave import AlreadyDecided, add_leave, decide_leave
 from hub.reconcile.models import LeaveEntry, LeaveScan
 from hub.store.models import Employee
 from hub.web import review, scope
@@ -73,6 +73,28 @@ def record(session: Session, who: Principal, emp: Employee, start: date, end: da
         if scan:
             leave_scans.attach(session, entry, scan, filename, who.username)
     return entry
+
+
+def pending_requests(session: Session, who: Principal, site_ids: list[int] | None = None
+                     ) -> list[tuple[LeaveEntry, Employee, LeaveScan | None]]:
+    """Leave asked from the phone and not yet decided, oldest first, in the user's offices."""
+    q = (select(LeaveEntry, Employee, LeaveScan).join(Employee, Employee.id == LeaveEntry.employee_id)
+         .outerjoin(LeaveScan, LeaveScan.leave_id == LeaveEntry.id).where(LeaveEntry.approval == "pending"))
+    if who.scope is not None:
+        q = q.where(Employee.site_id.in_(sorted(who.scope) or [-1]))
+    if site_ids is not None:
+        q = q.where(Employee.site_id.in_(site_ids or [-1]))
+    return [tuple(r) for r in session.execute(q.order_by(LeaveEntry.created_at, LeaveEntry.id).limit(500))]  # type: ignore[misc]
+
+
+def decide(session: Session, who: Principal, leave_id: int, decision: str, note: str) -> LeaveEntry:
+    """An approver's decision on a request in their offices; ReconcileError says why not."""
+    entry = session.get(LeaveEntry, leave_id) if 0 < leave_id <= MAX_ID else None
+    if entry is None:
+        raise HTTPException(404, tr(f"permohonan #{leave_id} tidak ditemukan", f"request #{leave_id} not found"))
+    scope.employee(who, session.get(Employee, entry.employee_id))
+    with session.begin_nested():
+        return decide_leave(session, leave_id, decision, who.username, note)
 
 
 def entries(session: Session, who: Principal, emp: Employee | None, lo: date | None, hi: date | None,
@@ -158,6 +180,18 @@ async def leave_add(request: Request, who: Principal = Depends(form_principal("r
                                                   type=entry.type, days=days, name=emp.name))
 
 
+@pages.post("/leave/{leave_id}/decide")
+async def leave_decide(request: Request, leave_id: int, who: Principal = Depends(form_principal("review.approve")),
+                       session: Session = DB) -> Response:
+    form = await request.form()
+    try:
+        entry = decide(session, who, leave_id, str(form.get("decision", "")), str(form.get("note") or ""))
+    except ReconcileError as exc:
+        return go("/approvals", str(exc))
+    return go("/approvals", msg("leave.approved" if entry.approval == "approved" else "leave.rejected",
+                                type=entry.type, nip=session.get(Employee, entry.employee_id).id_number))
+
+
 @pages.get("/leave/{leave_id}/scan")
 def leave_scan(leave_id: int, who: Principal = Depends(page_principal("review.read")),
                session: Session = DB) -> Response:
@@ -165,6 +199,11 @@ def leave_scan(leave_id: int, who: Principal = Depends(page_principal("review.re
 
 
 # --- API ----------------------------------------------------------------------------------
+
+
+class LeaveDecisionIn(BaseModel):
+    decision: Literal["approve", "reject"]
+    note: str = Field("", max_length=2000)
 
 
 class LeaveOut(BaseModel):
@@ -180,12 +219,16 @@ class LeaveOut(BaseModel):
     author: str
     created_at: datetime
     scan: dict[str, Any] | None
+    state: str  # approved | pending (asked from the phone) | rejected
+    decided_by: str | None
+    decision_note: str
 
 
 def _out(entry: LeaveEntry, emp: Employee, scan: LeaveScan | None) -> dict[str, Any]:
     return {"id": entry.id, "employee_id": emp.id, "nip": emp.id_number, "name": emp.name, "start": entry.date_from,
             "end": entry.date_to, "type": entry.type, "reference": entry.reference, "note": entry.note,
-            "author": entry.author, "created_at": entry.created_at,
+            "author": entry.author, "created_at": entry.created_at, "state": entry.approval,
+            "decided_by": entry.approved_by, "decision_note": entry.decision_note or "",
             "scan": None if scan is None else {"filename": scan.filename, "content_type": scan.content_type,
                                                "size": scan.size, "sha256": scan.sha256,
                                                "url": f"/api/leave/{entry.id}/scan"}}
@@ -219,6 +262,25 @@ async def api_leave_add(employee: str = Form(..., max_length=40, description="NI
                        scan.filename if scan is not None else None)
     except ReconcileError as exc:
         raise HTTPException(422, str(exc)) from exc
+    return _out(entry, emp, session.scalar(select(LeaveScan).where(LeaveScan.leave_id == entry.id)))
+
+
+@api.get("/leave/requests", response_model=list[LeaveOut])
+def api_leave_requests(who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> list[dict]:
+    """Leave asked by employees from the phone, waiting for an approver (oldest first)."""
+    return [_out(e, m, s) for e, m, s in pending_requests(session, who)]
+
+
+@api.post("/leave/{leave_id}/decision", response_model=LeaveOut)
+def api_leave_decision(body: LeaveDecisionIn, leave_id: int, who: Principal = Depends(api_principal("review.approve")),
+                       session: Session = DB) -> dict:
+    """Approve (it counts from now on) or reject (with the reason the employee reads)."""
+    try:
+        entry = decide(session, who, leave_id, body.decision, body.note)
+    except ReconcileError as exc:
+        raise HTTPException(409 if isinstance(exc, AlreadyDecided) else 422, str(exc)) from exc
+    emp = session.get(Employee, entry.employee_id)
+    assert emp is not None
     return _out(entry, emp, session.scalar(select(LeaveScan).where(LeaveScan.leave_id == entry.id)))
 
 

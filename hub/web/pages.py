@@ -26,6 +26,7 @@ from hub.reconcile.pdf import Signing
 from hub.reconcile.pdf import render as render_pdf
 from hub.reconcile.period import arrived_after_lock, lock_month, month_figures, preview_lock, unlock_month
 from hub.store.models import AuditLog, Device, Employee, PinMapping, Site
+from hub.store.sites import SiteTree
 from hub.web import bulk, queries, review, scope
 from hub.web.auth import Principal, end_session, start_session
 from hub.web.auth import login as login_attempt
@@ -388,9 +389,14 @@ def _decided(session: Session, back: str, decide: Any) -> Response:
 def approval_queue(request: Request, site: str | None = None,
                    who: Principal = Depends(page_principal("review.read")),
                    session: Session = DB) -> Response:
-    rows = [(c, e) for c, e in review.pending_corrections(session, scope.site(session, who, site))
-            if who.sees(e.site_id)]
-    return render(request, "approvals.html", rows=rows, sites=scope.sites(session, who), site=site or "")
+    from hub.web.leave import leave_types, pending_requests  # noqa: PLC0415 - (leave imports this module's peers)
+
+    chosen = scope.site(session, who, site)
+    rows = [(c, e) for c, e in review.pending_corrections(session, chosen) if who.sees(e.site_id)]
+    subtree = SiteTree.load(session).subtree(chosen.id) if chosen is not None else None
+    return render(request, "approvals.html", rows=rows, sites=scope.sites(session, who), site=site or "",
+                  requests=pending_requests(session, who, subtree),
+                  leave_names=dict(leave_types(session, lang_of(request))))
 
 
 @router.post("/approvals/{correction_id}")
