@@ -157,3 +157,106 @@ def test_a_date_outside_the_hubs_years_is_refused(web_env: WebEnv) -> None:  # n
                                                         "reference": "x"})
         assert r.status_code == 422
     assert _count(web_env, LeaveEntry) == 0
+
+
+def _asked(env: WebEnv, nip: str, start: str, end: str, kind: str = "S") -> int:
+    """Leave asked from the phone (hub.mobile.api does this): pending, with the letter's photo."""
+    from datetime import date
+
+    from hub.reconcile.leave import add_leave
+
+    engine = make_engine(env.settings.database_url)
+    with session_scope(engine) as s:
+        emp = s.scalar(select(Employee).where(Employee.id_number == nip))
+        entry = add_leave(s, employee_id=emp.id, start=date.fromisoformat(start), end=date.fromisoformat(end),
+                          type=kind, author=f"mobile:{nip}", note="demam", pending=True)
+        leave_scans.attach(s, entry, (FACES / "obama.jpg").read_bytes(), "surat-dokter.jpg", f"mobile:{nip}")
+        leave_id = entry.id
+    engine.dispose()
+    return leave_id
+
+
+def test_an_approver_decides_leave_asked_from_the_phone(web_env: WebEnv) -> None:  # noqa: F811
+    first = _asked(web_env, CITRA, "2026-10-06", "2026-10-07")
+    second = _asked(web_env, CITRA, "2026-10-08", "2026-10-08", "I")
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["verifier"])
+        page = c.get("/approvals").text
+        assert f'data-request="{first}"' in page and "surat-dokter.jpg" in page and "demam" in page
+        # a rejection needs its reason; the page says so and nothing changes
+        r = c.post(f"/leave/{second}/decide", data={"csrf_token": csrf, "decision": "reject", "note": " "})
+        assert "tulis alasan penolakan" in r.text.lower()
+        r = c.post(f"/leave/{first}/decide", data={"csrf_token": csrf, "decision": "approve"})
+        assert "disetujui" in r.text and f'data-request="{first}"' not in r.text
+        r = c.post(f"/leave/{second}/decide", data={"csrf_token": csrf, "decision": "reject",
+                                                     "note": "izin harus diajukan sehari sebelumnya"})
+        assert "ditolak" in r.text
+        again = c.post(f"/leave/{second}/decide", data={"csrf_token": csrf, "decision": "approve"})
+        assert "sudah diputuskan" in again.text
+        recap = c.get("/recap/day", params={"employee_id": web_env.ids["emp:Citra"], "day": "2026-10-06"}).text
+        assert ">S<" in recap or "Sakit" in recap
+        listed = c.get("/leave", params={"employee_id": web_env.ids["emp:Citra"]}).text
+        assert "izin harus diajukan sehari sebelumnya" in listed and "menunggu persetujuan" not in listed
+    engine = make_engine(web_env.settings.database_url)
+    with session_scope(engine) as s:
+        states = dict(s.execute(select(LeaveEntry.id, LeaveEntry.approval)).all())
+        assert states[first] == "approved" and states[second] == "rejected"
+    engine.dispose()
+
+
+def test_leave_requests_through_the_api_and_within_the_offices(web_env: WebEnv) -> None:  # noqa: F811
+    asked = _asked(web_env, CITRA, "2026-10-13", "2026-10-13")
+    with TestClient(create_app(web_env.settings)) as c:
+        h = {"Authorization": f"Bearer {web_env.token('verifier')}"}
+        waiting = c.get("/api/leave/requests", headers=h).json()
+        assert [w["id"] for w in waiting] == [asked] and waiting[0]["state"] == "pending"
+        assert waiting[0]["scan"]["filename"] == "surat-dokter.jpg"
+        r = c.post(f"/api/leave/{asked}/decision", headers=h, json={"decision": "reject"})
+        assert r.status_code == 422
+        r = c.post(f"/api/leave/{asked}/decision", headers=h, json={"decision": "reject", "note": "tanpa surat"})
+        assert r.status_code == 200 and r.json()["state"] == "rejected" and r.json()["decision_note"] == "tanpa surat"
+        assert c.post(f"/api/leave/{asked}/decision", headers=h, json={"decision": "approve"}).status_code == 409
+        assert c.get("/api/leave/requests", headers=h).json() == []
+        # an OPD operator (no review.approve) may read, not decide
+        op = {"Authorization": f"Bearer {web_env.token('operator')}"}
+        later = _asked(web_env, CITRA, "2026-10-14", "2026-10-14")
+        assert [w["id"] for w in c.get("/api/leave/requests", headers=op).json()] == [later]
+        assert c.post(f"/api/leave/{later}/decision", headers=op, json={"decision": "approve"}).status_code == 403
+
+
+def test_field_places_are_recorded_and_removed(web_env: WebEnv) -> None:  # noqa: F811
+    from hub.face.models import FieldPlace
+
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["reviewer"])
+        form = {"csrf_token": csrf, "nip": CITRA, "name": "SDN 2 Lembang", "latitude": "-6.8123",
+                "longitude": "107.6012", "radius_m": "150", "valid_from": "2026-10-01", "valid_to": "2026-12-31",
+                "reference": "800/12/Disdik"}
+        bad = c.post("/places", data={**form, "latitude": "utara"})
+        assert bad.status_code == 422 and "harus angka" in bad.text and 'value="SDN 2 Lembang"' in bad.text
+        too_wide = c.post("/places", data={**form, "radius_m": "90000"})
+        assert too_wide.status_code == 422 and "radius" in too_wide.text
+        r = c.post("/places", data=form)
+        assert r.status_code == 200 and "SDN 2 Lembang" in r.text and "800/12/Disdik" in r.text
+        place_id = int(re.search(r'data-place="(\d+)"', r.text).group(1))  # type: ignore[union-attr]
+        h = {"Authorization": f"Bearer {web_env.token('reviewer')}"}
+        listed = c.get("/api/field-places", params={"employee": CITRA}, headers=h).json()
+        assert [p["name"] for p in listed] == ["SDN 2 Lembang"] and listed[0]["radius_m"] == 150
+        made = c.post("/api/field-places", headers=h, json={
+            "employee": CITRA, "name": "Puskesmas Cisarua", "latitude": -6.81, "longitude": 107.55,
+            "radius_m": 200, "valid_from": "2026-11-01", "valid_to": "2026-11-30", "reference": "440/5"})
+        assert made.status_code == 201, made.text
+        assert c.delete(f"/api/field-places/{made.json()['id']}", headers=h).status_code == 204
+        r = c.post(f"/places/{place_id}/remove", data={"csrf_token": csrf})
+        assert "dihapus" in r.text
+    assert _count(web_env, FieldPlace) == 0
+    # an operator of OPD1 cannot give an OPD2 employee a place
+    with TestClient(create_app(web_env.settings)) as c:
+        csrf = login(c, USERS["operator"])
+        engine = make_engine(web_env.settings.database_url)
+        with session_scope(engine) as s:
+            opd2 = s.scalar(select(Site.id).where(Site.code == "OPD2"))
+            s.add(Employee(id_number="199901012020011001", employment_type="pns", name="Dewi", site_id=opd2))
+        engine.dispose()
+        r = c.post("/places", data={**form, "csrf_token": csrf, "nip": "199901012020011001"})
+        assert r.status_code in (403, 422) and _count(web_env, FieldPlace) == 0
