@@ -46,7 +46,8 @@ def _queued(waited: timedelta, phone_off: timedelta = timedelta(0), **over: obje
 def test_a_punch_without_signal_counts_when_it_was_taken(server, office, engine) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     # the phone's clock is an hour fast; the punch waited 40 minutes for signal
     before = datetime.now(UTC).replace(tzinfo=None)
-    r = _send(server, _queued(timedelta(minutes=40), timedelta(hours=1), capture_seq=7), unique(photo("obama2.jpg"), "q1"))
+    r = _send(server, _queued(timedelta(minutes=40), timedelta(hours=1), capture_seq=7),
+              unique(photo("obama2.jpg"), "q1"))
     assert r.status_code == 422 and r.json()["error"]["code"] == "stale_capture"  # a phone clock an hour off
     r = _send(server, _queued(timedelta(minutes=40), timedelta(seconds=20), capture_seq=7),
               unique(photo("obama2.jpg"), "q1"))
@@ -69,7 +70,8 @@ def test_sent_again_is_stored_once_and_an_older_capture_is_a_replay(server, offi
     first = _send(server, data, selfie)
     assert first.status_code == 201, first.text
     again = _send(server, data, selfie)  # the phone did not hear the answer and sends it again
-    assert again.status_code == 200 and again.json()["duplicate"] and again.json()["punch_id"] == first.json()["punch_id"]
+    assert again.status_code == 200 and again.json()["duplicate"]
+    assert again.json()["punch_id"] == first.json()["punch_id"]
     assert any("sudah diterima sebelumnya" in line for line in again.json()["lines"])
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(RawPunch)) == 1
