@@ -437,7 +437,13 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
                             field="challenge_id")
         live = liveness.check(challenge, [decode(f, s) for f in frames or []], analysis.encoding, s)
     phash = liveness.dhash(img, analysis.face)
-    _refuse_replay(session, emp.id, phash, meta, ident, now, s)
+    try:
+        _refuse_replay(session, emp.id, phash, meta, ident, now, s)
+    except FaceError:
+        first = _resent(session, digest, emp, meta)  # kept meanwhile by a copy of this very send
+        if first is not None:
+            return first
+        raise
 
     local = to_local(captured, tz)
     flags = 0
@@ -477,6 +483,11 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
             session.add(MobileSelfie(sha256=digest, employee_id=emp.id, punch_id=row.id,
                                      face_distance=result.distance, phash=phash))
     except IntegrityError:
+        # the same capture arriving twice at once (the page and the service worker both
+        # sending it): the other request kept it, so this one answers as a resend
+        first = _resent(session, digest, emp, meta)
+        if first is not None:
+            return first
         raise FaceError("duplicate_photo", tr(
             "foto ini sudah pernah dikirim; ambil selfie baru",
             "this photo was already sent before; take a new selfie"), field="photo",

@@ -56,8 +56,11 @@ def verdict(session: Session, result: MobilePunchResult) -> dict[str, Any]:
         lines.append(tr(f"Diambil tanpa sinyal, terkirim {result.queued_s // 60} menit kemudian; "
                         "dihitung pada jam pengambilan.",
                         f"Taken without signal, sent {result.queued_s // 60} min later; counted at the time taken."))
-    where = tr(f"{result.place}: {result.distance_m:.0f} m dari titik lokasi (batas {result.radius_m} m)",
-               f"{result.place}: {result.distance_m:.0f} m from the point (limit {result.radius_m} m)")
+    far = result.distance_m >= 1000
+    d_id = f"{result.distance_m / 1000:.1f} km".replace(".", ",") if far else f"{result.distance_m:.0f} m"
+    d_en = f"{result.distance_m / 1000:.1f} km" if far else f"{result.distance_m:.0f} m"
+    where = tr(f"{result.place}: {d_id} dari titik lokasi (batas {result.radius_m} m)",
+               f"{result.place}: {d_en} from the point (limit {result.radius_m} m)")
     if result.held:
         reasons = [HELD[f] for f in result.flags if f in HELD]
         lines.insert(0, tr("Presensi tersimpan, tetapi ditahan untuk diperiksa verifikator: ",
