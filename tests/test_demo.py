@@ -3,6 +3,7 @@ terminals stored, clean stop with no simulator process left behind."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 
@@ -37,6 +38,17 @@ def test_demo_brings_up_the_console(settings, engine, tmp_path) -> None:
         assert by_kind.get("adms", 0) > 0 and by_kind.get("mqtt", 0) > 0, by_kind
         assert sum(v for k, v in by_kind.items() if k.startswith("zk")) > 0, by_kind
         assert days > 0
+        # the employees' app, with the demo employee's printed code
+        app = re.search(r"Aplikasi pegawai: (\S+/m/) +\((.+): NIP (\d+), kode aktivasi ([A-Z0-9-]+)\)", log.read_text())
+        assert app, log.read_text()
+        page = httpx.get(app.group(1))
+        assert page.status_code == 200 and "Presensi ASN" in page.text and "/m/app.js" in page.text
+        signed = httpx.post(f"http://127.0.0.1:{port}/api/mobile/login",
+                            data={"nip": app.group(3), "code": app.group(4), "device_key": "demo-phone-0123456789"})
+        assert signed.status_code == 200, signed.text
+        me = httpx.get(f"http://127.0.0.1:{port}/api/mobile/me",
+                       headers={"Authorization": f"Bearer {signed.json()['token']}"}).json()
+        assert me["name"] == app.group(2) and me["places"] and me["places"][0]["radius_m"] == 200
     finally:
         code = stop(proc, signal.SIGTERM, timeout=60)
     out = log.read_text()

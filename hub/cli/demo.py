@@ -48,6 +48,31 @@ def _demo_users() -> None:
                 add_user(s, name, DEMO_PASSWORD, role)
 
 
+DEMO_OFFICE = (-6.8425, 107.4907, 200)  # a point in Ngamprah (Kab. Bandung Barat), fence metres
+
+
+def _demo_phone() -> tuple[str, str, str, int] | None:
+    """A demo employee for the phone app: their office gets a point and a fence if it has
+    none, and a fresh activation code (printed). None without the face extra."""
+    from sqlalchemy import select
+
+    from hub.store.models import Employee, Site
+
+    try:
+        from hub.face import mobile_auth
+    except ImportError:
+        return None
+    with store() as s:
+        emp = s.scalar(select(Employee).where(Employee.active.is_(True), Employee.site_id.is_not(None))
+                       .order_by(Employee.id).limit(1))
+        if emp is None:
+            return None
+        site = s.get(Site, emp.site_id)
+        if site is not None and site.latitude is None:
+            site.latitude, site.longitude, site.geofence_m = DEMO_OFFICE
+        return emp.id_number, emp.name, mobile_auth.issue(s, emp.id_number, "demo"), emp.id
+
+
 def _push_day(url: str, adms: int, mqtt: int, broker: tuple[str, int], done: threading.Event) -> None:
     """Run the push terminals once the hub answers (the hub runs in the main thread)."""
     from hub.simulator.push_fleet import run_push_fleet
@@ -120,6 +145,7 @@ def demo(
                                        progress=step)
         console.print(tr("Rekonsiliasi", "Reconciliation") + f": {summary.get('days', summary)}")
         _demo_users()
+        phone = _demo_phone()
         if not serve:
             return
         use_mqtt = mqtt > 0 and _broker_up(settings.mqtt.host, settings.mqtt.port)
@@ -138,6 +164,17 @@ def demo(
                          f"{', '.join(n for n, _ in DEMO_USERS)}; kata sandi: {DEMO_PASSWORD})",
                          f"\nConsole: {url}  (users: {', '.join(n for n, _ in DEMO_USERS)}; "
                          f"password: {DEMO_PASSWORD})"), style="bold green")
+        if phone is not None:
+            nip, name, code, emp_id = phone
+            console.print(tr(
+                f"Aplikasi pegawai: {url}/m/  ({name}: NIP {nip}, kode aktivasi {code}). Untuk presensi, "
+                f"daftarkan dulu wajah Anda sebagai wajahnya di {url}/employees/{emp_id} (pengguna admin); "
+                "di luar titik kantornya presensi disimpan tetapi ditahan. Dari ponsel lain, kamera dan lokasi "
+                "hanya jalan lewat HTTPS (docs/).",
+                f"Employees' app: {url}/m/  ({name}: NIP {nip}, activation code {code}). To punch, first "
+                f"enroll your face as theirs at {url}/employees/{emp_id} (user admin); away from their office's "
+                "point a punch is kept but held. From another phone, camera and location need HTTPS (docs/)."),
+                style="bold green", soft_wrap=True)  # (one line: the code must not break across lines)
         Hub(settings, host="127.0.0.1", port=port, mqtt=use_mqtt).run()
     finally:
         fleet.stop()

@@ -68,7 +68,7 @@ def issue(session: Session, nip: str, actor: str) -> str:
         session.add(cred)
     cred.code_hash = _HASHER.hash(_normal(code))
     cred.issued_at, cred.issued_by = utcnow(), actor
-    cred.device_hash = cred.bound_at = cred.locked_until = cred.revoked_at = None
+    cred.device_hash = cred.bound_at = cred.locked_until = cred.revoked_at = cred.last_capture_seq = None
     cred.failed = 0
     session.flush()
     _end_sessions(session, cred.id)
