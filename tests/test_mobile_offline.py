@@ -6,6 +6,7 @@ is a place to punch from while the letter runs; the employee's month and leave r
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -188,3 +189,39 @@ def month_days_codes(engine, employee_id: int) -> dict[date, str]:  # type: igno
     with Session(engine) as s:
         fig = month_figures(s, date(2026, 10, 1), None, employee_ids={employee_id})
         return {d.day: d.status for d in fig.days[employee_id]}
+
+
+def test_the_answer_names_the_slot_as_the_reconciler_judges_the_day(office, engine) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Monday 2026-11-30 (07:30 start, WIB): 07:41 is a late check-in, 16:05 a check-out."""
+    from hub.face.mobile import mobile_punch
+    from hub.mobile.words import verdict
+
+    lines = []
+    for i, (utc, selfie) in enumerate(((datetime(2026, 11, 30, 0, 41, 5), unique(photo("obama2.jpg"), "in")),
+                                      (datetime(2026, 11, 30, 9, 5, 0), jpeg(cv2.flip(bgr("obama2.jpg"), 1))))):
+        with Session(engine) as s:
+            result = mobile_punch(s, fields(captured_at=utc.replace(tzinfo=UTC).isoformat(), capture_seq=i + 1),
+                                  selfie, now=utc)
+            s.commit()
+            lines.append(verdict(s, result)["lines"][0])
+    assert lines == ["Presensi masuk 07:41, terlambat 11 menit", "Presensi pulang 16:05"]
+
+
+def test_the_app_is_served_as_an_installable_web_app(server) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    import json
+
+    from PIL import Image
+
+    page = httpx.get(f"{server}/m/", timeout=10)
+    assert page.status_code == 200 and 'rel="manifest"' in page.text and 'lang="id"' in page.text
+    assert httpx.get(f"{server}/m", timeout=10, follow_redirects=False).headers["location"] == "/m/"
+    sw = httpx.get(f"{server}/m/sw.js", timeout=10)
+    assert sw.headers["service-worker-allowed"] == "/m/" and "text/javascript" in sw.headers["content-type"]
+    manifest = json.loads(httpx.get(f"{server}/m/manifest.webmanifest", timeout=10).text)
+    assert manifest["start_url"] == "/m/" and manifest["display"] == "standalone" and manifest["lang"] == "id"
+    for icon in manifest["icons"]:
+        r = httpx.get(server + icon["src"], timeout=10)
+        size = Image.open(io.BytesIO(r.content)).size
+        assert r.status_code == 200 and f"{size[0]}x{size[1]}" == icon["sizes"]
+    for bad in ("..%2Fapi.py", ".hidden.js", "nothing.js", "api.py"):
+        assert httpx.get(f"{server}/m/{bad}", timeout=10).status_code == 404, bad
