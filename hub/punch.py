@@ -23,6 +23,7 @@ class Source(enum.StrEnum):
     ADMS = "adms"
     FILE = "file"
     MOBILE = "mobile"
+    ISAPI = "isapi"
     MANUAL = "manual"
 
 

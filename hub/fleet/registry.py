@@ -15,9 +15,10 @@ from hub.secrets import decrypt, encrypt
 from hub.store.models import Device, IngestRun, RawPunch, Site
 from hub.times import is_zone
 
-KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "mqtt", "adms", "file", "mobile")
-NETWORK_KINDS = ("zk-tcp", "zk-udp", "zk-auto")
-DEFAULT_PORTS = {"zk-tcp": 4370, "zk-udp": 4370, "zk-auto": 4370}
+KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "hik-isapi", "mqtt", "adms", "file", "mobile")
+NETWORK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "hik-isapi")
+LOGIN_KINDS = ("hik-isapi",)  # terminals the hub signs in to (HTTP Digest)
+DEFAULT_PORTS = {"zk-tcp": 4370, "zk-udp": 4370, "zk-auto": 4370, "hik-isapi": 80}
 INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                        r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -84,6 +85,8 @@ class DeviceSpec:
     tz: str = "Asia/Jakarta"
     enabled: bool = True
     pin_group: str = "default"
+    username: str | None = None  # ISAPI terminals: the account the hub signs in with
+    password: str | None = None
 
 
 def _site_id(session: Session, code: str | None) -> int | None:
@@ -121,6 +124,8 @@ def check_spec(spec: DeviceSpec) -> None:
     if spec.port is not None:
         validate_port(spec.port)
     spec.comm_key = validate_comm_key(spec.comm_key)
+    if spec.kind in LOGIN_KINDS and spec.username is not None:
+        validate_login(spec.username, spec.password)
 
 
 def add_device(session: Session, spec: DeviceSpec) -> Device:
@@ -133,6 +138,8 @@ def add_device(session: Session, spec: DeviceSpec) -> Device:
                     serial_line=spec.serial_line, baud=spec.baud, tz=spec.tz,
                     enabled=spec.enabled, pin_group=spec.pin_group, capabilities={})
     set_comm_key(device, spec.comm_key)
+    if spec.kind in LOGIN_KINDS:
+        set_login(device, spec.username, spec.password)
     session.add(device)
     session.flush()
     return device
@@ -141,6 +148,34 @@ def add_device(session: Session, spec: DeviceSpec) -> Device:
 def set_comm_key(device: Device, key: int | str | None) -> None:
     value = validate_comm_key(key)
     device.comm_key_enc = None if value is None else encrypt(str(value).encode())
+
+
+def validate_login(username: str | None, password: str | None) -> None:
+    if not username or len(username) > 64 or any(c in username for c in ":\n\r\x00"):
+        raise RegistryError(tr("nama pengguna terminal wajib (maks 64, tanpa ':' atau baris baru)",
+                               "the terminal's user name is required (at most 64, no ':' or line break)"))
+    if not password or len(password) > 128 or any(c in password for c in "\n\r\x00"):
+        raise RegistryError(tr("kata sandi terminal wajib (maks 128 karakter)",
+                               "the terminal's password is required (at most 128 characters)"))
+
+
+def set_login(device: Device, username: str | None, password: str | None) -> None:
+    """Keep the account the hub signs in to the terminal with, encrypted (None: keep as is)."""
+    if username is None:
+        return
+    validate_login(username, password)
+    device.login_enc = encrypt(f"{username}\n{password}".encode())
+
+
+def login_of(device: Device) -> tuple[str, str]:
+    """(user name, password) to sign in with; RegistryError when none is set."""
+    if not device.login_enc:
+        raise RegistryError(tr(f"terminal {device.serial} belum punya akun masuk; atur dengan `hub device edit "
+                               f"{device.serial} --username U --password P`",
+                               f"terminal {device.serial} has no login; set one with `hub device edit "
+                               f"{device.serial} --username U --password P`"))
+    user, _, password = decrypt(device.login_enc).decode().partition("\n")
+    return user, password
 
 
 def comm_key(device: Device) -> int:
@@ -163,7 +198,7 @@ def find_device(session: Session, ref: str) -> Device:
 
 
 EDITABLE = ("name", "site", "host", "port", "serial_line", "baud", "comm_key", "tz",
-            "enabled", "pin_group", "kind")
+            "enabled", "pin_group", "kind", "username", "password")
 
 
 def edit_device(session: Session, device: Device, changes: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +214,17 @@ def edit_device(session: Session, device: Device, changes: dict[str, Any]) -> di
         setattr(spec, key, value)
     check_spec(spec)
     changed: dict[str, Any] = {}
+    if "username" in changes or "password" in changes:
+        if spec.kind not in LOGIN_KINDS:
+            raise RegistryError(tr(f"terminal {spec.kind} tidak memakai akun masuk",
+                                   f"a {spec.kind} terminal does not sign in"))
+        if spec.username is None and device.login_enc:
+            spec.username = login_of(device)[0]  # a new password for the same account
+        set_login(device, spec.username, spec.password)
+        changed["login"] = "********"
     for key in changes:
+        if key in ("username", "password"):
+            continue
         if key == "comm_key":
             set_comm_key(device, spec.comm_key)
             changed[key] = "********"

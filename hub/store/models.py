@@ -78,6 +78,8 @@ class Device(Base):
     baud: Mapped[int | None] = mapped_column(Integer)
     # Fernet token of the comm key (decimal digits); never shown or logged.
     comm_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Fernet token of "username\npassword" for terminals that sign in (ISAPI Digest)
+    login_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     tz: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     pin_group: Mapped[str] = mapped_column(String(64), default="default")
@@ -87,6 +89,8 @@ class Device(Base):
     last_clock_offset_s: Mapped[float | None]
     last_record_count: Mapped[int | None] = mapped_column(Integer)
     last_newest_local: Mapped[datetime | None] = mapped_column(DateTime)
+    # the newest event sequence number read (ISAPI serialNo): the next pull reads after it
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     # health (hub.fleet.health): consecutive failures, since when, the live listener's
     # current wait before reconnecting, and when it last came back
@@ -256,6 +260,25 @@ class RawPunch(Base):
     ingest_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("ingest_runs.id", ondelete="SET NULL"))
     flags: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeviceEvent(Base):
+    """An event of a terminal's log that is not a punch (a face it did not know, a door
+    alarm, an operation): kept verbatim for the record, never counted as attendance."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (UniqueConstraint("device_id", "seq", "at_utc", name="uq_device_events_identity"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    at_utc: Mapped[datetime] = mapped_column(DateTime)
+    local_time: Mapped[datetime] = mapped_column(DateTime)
+    employee_no: Mapped[str | None] = mapped_column(String(32))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id", ondelete="SET NULL"))
 
 
 class Template(Base):

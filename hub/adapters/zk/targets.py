@@ -3,10 +3,13 @@ plain data, no ORM objects and no I/O (shared by the coordinator and the process
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+from hub.adapters.pulls import PullResult
 from hub.store.models import Device
+
+__all__ = ["PullResult", "Target"]
 
 
 @dataclass
@@ -32,27 +35,3 @@ class Target:
 
         return cls(d.id, d.serial, d.kind, d.host, d.port, d.serial_line, d.baud, comm_key(d), d.tz,
                    d.last_record_count, d.last_newest_local, bool(d.capabilities))
-
-
-@dataclass
-class PullResult:
-    serial: str
-    device_id: int
-    seen: int = 0
-    new: int = 0
-    duplicate: int = 0
-    seconds: float = 0.0
-    error: str | None = None
-    mode: str = "full"  # full | tail | unchanged | empty
-    record_count: int | None = None
-    log_cleared: bool = False
-    clock_offset_s: float | None = None
-    clock_synced: bool = False
-    cleared_terminal: bool = False
-    attempts: int = 0
-    impossible_dates: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None

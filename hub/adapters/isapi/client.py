@@ -1,0 +1,81 @@
+"""The ISAPI conversation with one terminal over httpx (HTTP Digest; HTTPS when its port or
+URL says so). Replies are read by hub.protocols.isapi; a refusal the terminal words
+(statusCode/subStatusCode) becomes an IsapiFailure that says it, and what to do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from hub.i18n import tr
+from hub.protocols import isapi
+
+PAGE = 30  # what terminals give per page at most; asking for more gains nothing
+
+
+class IsapiFailure(RuntimeError):
+    """The terminal could not be asked, or refused; the message says which and what to do."""
+
+
+class IsapiClient:
+    def __init__(self, host: str, port: int, username: str, password: str, timeout_s: float = 10.0,
+                 https: bool | None = None, verify: bool | str = True) -> None:
+        scheme = "https" if (https if https is not None else port == 443) else "http"
+        self.base = f"{scheme}://{host}:{port}"
+        self.http = httpx.Client(base_url=self.base, auth=httpx.DigestAuth(username, password), timeout=timeout_s,
+                                 verify=verify, headers={"Accept": "application/json, application/xml"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> IsapiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            r = self.http.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            raise IsapiFailure(tr(f"terminal {self.base} tidak menjawab ({exc.__class__.__name__}); periksa daya "
+                                  "dan jaringan", f"terminal {self.base} did not answer ({exc.__class__.__name__}); "
+                                  "check its power and network")) from exc
+        except httpx.HTTPError as exc:
+            raise IsapiFailure(tr(f"hubungan ke {self.base} terputus: {exc.__class__.__name__}: {exc}",
+                                  f"the link to {self.base} broke: {exc.__class__.__name__}: {exc}")) from exc
+        if r.status_code == 401:
+            raise IsapiFailure(tr(f"terminal {self.base} menolak akun masuk hub (401); periksa nama pengguna dan kata "
+                                  "sandi (`hub device edit SN --username U --password P`)",
+                                  f"terminal {self.base} refused the hub's login (401); check the user name and "
+                                  "password (`hub device edit SN --username U --password P`)"))
+        if r.status_code >= 400:
+            try:
+                why = str(isapi.parse_status(r.content))
+            except isapi.IsapiError:
+                why = r.text[:200]
+            raise IsapiFailure(tr(f"terminal menolak {path.split('?')[0]} ({r.status_code}): {why}",
+                                  f"the terminal refused {path.split('?')[0]} ({r.status_code}): {why}"))
+        return r
+
+    def device_info(self) -> dict[str, str]:
+        return isapi.parse_device_info(self._call("GET", "/ISAPI/System/deviceInfo").content)
+
+    def total(self, start: datetime, end: datetime, major: int = 0) -> int:
+        r = self._call("POST", "/ISAPI/AccessControl/AcsEventTotalNum?format=json",
+                       json=isapi.total_body(start, end, major))
+        return isapi.parse_total(r.content)
+
+    def search(self, search_id: str, position: int, start: datetime, end: datetime, major: int = 0,
+               page: int = PAGE, newest_first: bool = False) -> isapi.SearchPage:
+        r = self._call("POST", "/ISAPI/AccessControl/AcsEvent?format=json",
+                       json=isapi.search_body(search_id, position, page, start, end, major, newest_first=newest_first))
+        return isapi.parse_search(r.content)
+
+    def newest(self, start: datetime, end: datetime) -> isapi.Event | None:
+        """The newest event of the log (one entry, newest first), None when the log is empty."""
+        page = self.search(uuid4().hex, 0, start, end, page=1, newest_first=True)
+        return page.events[0] if page.events else None

@@ -1,0 +1,299 @@
+"""A simulated Hikvision ISAPI face terminal (MinMoe DS-K1T341 and kin), served over real HTTP.
+
+It behaves as firmware does (reference/push-protocols.md section C), not as our client
+would like: every request needs HTTP Digest (a Basic attempt gets the Digest challenge),
+the event search pages by searchID/searchResultPosition and caps a page at `page_cap`
+(asking for more returns `page_cap`, status MORE), events carry a serialNo that only
+grows and times with the terminal's own offset (its zone, plus its clock's drift), and
+errors answer with statusCode/subStatusCode bodies. Faults for tests: the link dropped in
+the middle of a page, slow answers, a login that always fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.protocols import isapi
+
+FACE = 0x4B
+FINGER = 0x26
+CARD = 0x01
+REALM = "DS-K1T341AMF"
+
+
+@dataclass
+class Faults:
+    drop_after_pages: int | None = None  # cut the link in the middle of the page after this many
+    slow_s: float = 0.0  # every answer waits this long
+    bad_login: bool = False  # every Digest answer is refused (a changed password)
+
+
+@dataclass
+class HikTerminal:
+    """The terminal's state: its event log, users and faces, clock and identity."""
+
+    serial: str = "DS-K1T341AMF20260001"
+    model: str = "DS-K1T341AMF"
+    firmware: str = "V3.2.30 build 230517"
+    username: str = "admin"
+    password: str = "Hik12345"  # noqa: S105 - a simulator's default, as shipped
+    utc_offset_h: float = 7.0  # WIB 7, WITA 8, WIT 9
+    drift_s: float = 0.0  # how far its clock is off
+    page_cap: int = 30
+    events_cap: int = 100_000
+    users_cap: int = 3_000
+    faces_cap: int = 3_000
+    events: list[isapi.Event] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faces: dict[str, bytes] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_serial = 1
+        self.nonces: set[str] = set()
+        self.pages_served = 0
+        self.requests = 0
+
+    @property
+    def zone(self) -> timezone:
+        return timezone(timedelta(hours=self.utc_offset_h))
+
+    def now(self) -> datetime:
+        return (datetime.now(UTC) + timedelta(seconds=self.drift_s)).astimezone(self.zone)
+
+    # --- what happens at the terminal ---------------------------------------------------------
+
+    def add(self, major: int, minor: int, when: datetime | None = None, employee_no: str = "", name: str = "",
+            attendance: str = "", card_no: str = "") -> isapi.Event:
+        """An event in the log; `when` naive is the terminal's local time."""
+        when = when or self.now()
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=self.zone)
+        with self.lock:
+            ev = isapi.Event(serial_no=self.next_serial, major=major, minor=minor, time=when.replace(microsecond=0),
+                             employee_no=employee_no, name=name, card_no=card_no, attendance=attendance, door_no=1,
+                             verify_mode="faceOrFpOrCardOrPw")
+            self.next_serial += 1
+            self.events.append(ev)
+            if len(self.events) > self.events_cap:  # a full log overwrites its oldest entries
+                del self.events[0]
+            return ev
+
+    def punch(self, employee_no: str, when: datetime | None = None, minor: int = FACE,
+              attendance: str = "checkIn") -> isapi.Event:
+        user = self.users.get(employee_no, {})
+        return self.add(isapi.MAJOR_ACCESS, minor, when, employee_no, user.get("name", ""), attendance)
+
+    def stranger(self, when: datetime | None = None) -> isapi.Event:
+        """A face the terminal does not know: an event without an employee."""
+        return self.add(isapi.MAJOR_ACCESS, isapi.FACE_FAILED, when)
+
+    def door_alarm(self, when: datetime | None = None) -> isapi.Event:
+        return self.add(1, 0x400, when)  # an alarm (major 1): the door held open
+
+    def bulk(self, punches: list[tuple[str, datetime, int, str]]) -> None:
+        for employee_no, when, minor, attendance in punches:
+            self.punch(employee_no, when, minor, attendance)
+
+    def reset_log(self) -> None:
+        """The log cleared at the device: serial numbers start again at 1."""
+        with self.lock:
+            self.events.clear()
+            self.next_serial = 1
+
+    # --- searching ------------------------------------------------------------------------------
+
+    def matching(self, cond: dict[str, Any]) -> list[isapi.Event]:
+        major = int(cond.get("major", 0) or 0)
+        minor = int(cond.get("minor", 0) or 0)
+        start = isapi.parse_time(cond["startTime"], "AcsEventCond.startTime") if cond.get("startTime") else None
+        end = isapi.parse_time(cond["endTime"], "AcsEventCond.endTime") if cond.get("endTime") else None
+        with self.lock:
+            events = list(self.events)
+        return [e for e in events if (not major or e.major == major) and (not minor or e.minor == minor)
+                and (start is None or e.time >= start) and (end is None or e.time <= end)]
+
+
+def _status(http: int, code: int, string: str, sub: str, message: str = "") -> JSONResponse:
+    return JSONResponse(isapi.status_reply(code, string, sub, message), status_code=http)
+
+
+def app_for(term: HikTerminal) -> Starlette:
+    """The terminal's web server: ISAPI under /ISAPI, Digest on every request."""
+
+    def challenge() -> Response:
+        nonce = secrets.token_hex(16)
+        term.nonces.add(nonce)
+        return Response(status_code=401, media_type="application/xml",
+                        content=b'<?xml version="1.0" encoding="UTF-8"?>\n<userCheck><statusValue>401</statusValue>'
+                                b"<statusString>Unauthorized</statusString></userCheck>\n",
+                        headers={"WWW-Authenticate": f'Digest realm="{REALM}", qop="auth", nonce="{nonce}", opaque='
+                                                     f'"{secrets.token_hex(8)}", algorithm="MD5", stale="FALSE"'})
+
+    def authorised(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("digest "):
+            return False
+        try:
+            params = isapi.parse_digest(header)
+        except isapi.IsapiError:
+            return False
+        if term.faults.bad_login or params.get("username") != term.username or params.get("nonce") not in term.nonces:
+            return False
+        return secrets.compare_digest(params.get("response", ""),
+                                      isapi.digest_expected(params, request.method, term.password))
+
+    async def guard(request: Request, handler: Any) -> Response:
+        term.requests += 1
+        if term.faults.slow_s:
+            await asyncio.sleep(term.faults.slow_s)
+        if not authorised(request):
+            return challenge()
+        try:
+            return await handler(request)
+        except isapi.IsapiError as exc:
+            return _status(400, 6, "Invalid Content", "badParameters", str(exc))
+
+    async def body_json(request: Request) -> dict[str, Any]:
+        try:
+            doc = json.loads(await request.body())
+        except ValueError:
+            raise isapi.IsapiError("badJsonContent") from None
+        if not isinstance(doc, dict):
+            raise isapi.IsapiError("badJsonContent")
+        return doc
+
+    async def status(request: Request) -> Response:
+        async def h(_r: Request) -> Response:
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<DeviceStatus version="2.0" xmlns="{isapi.XMLNS}">'
+                    f"<currentDeviceTime>{isapi.format_time(term.now())}</currentDeviceTime>"
+                    f"<deviceUpTime>{int(time.monotonic())}</deviceUpTime></DeviceStatus>\n")
+            return Response(body, media_type="application/xml")
+        return await guard(request, h)
+
+    async def device_info(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            fields = {"deviceName": "Pintu Lobi", "deviceID": "1", "model": term.model, "serialNumber": term.serial,
+                      "macAddress": "bc:ba:c2:00:00:01", "firmwareVersion": term.firmware,
+                      "deviceType": "ACS"}
+            if r.query_params.get("format") == "json":
+                return JSONResponse({"DeviceInfo": fields})
+            return Response(isapi.device_info_xml(fields), media_type="application/xml")
+        return await guard(request, h)
+
+    async def capabilities(request: Request) -> Response:
+        async def h(_r: Request) -> Response:
+            return JSONResponse({"AcsCfg": {"isSupportAcsEvent": True}, "UserInfo": {"maxRecordNum": term.users_cap},
+                                 "FDLib": {"maxFaceNum": term.faces_cap}, "AcsEvent": {"maxRecordNum": term.events_cap,
+                                                                                       "maxResults": term.page_cap}})
+        return await guard(request, h)
+
+    async def total(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            cond = (await body_json(r)).get("AcsEventTotalNumCond")
+            if not isinstance(cond, dict):
+                raise isapi.IsapiError("AcsEventTotalNumCond")
+            return JSONResponse({"AcsEventTotalNum": {"totalNum": len(term.matching(cond))}})
+        return await guard(request, h)
+
+    async def search(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            cond = (await body_json(r)).get("AcsEventCond")
+            if not isinstance(cond, dict) or "searchID" not in cond:
+                raise isapi.IsapiError("AcsEventCond.searchID")
+            position = int(cond.get("searchResultPosition", 0))
+            wanted = int(cond.get("maxResults", term.page_cap))
+            if position < 0 or wanted < 1:
+                raise isapi.IsapiError("searchResultPosition/maxResults")
+            found = term.matching(cond)
+            if cond.get("timeReverseOrder") is True:
+                found.reverse()
+            page = found[position:position + min(wanted, term.page_cap)]
+            more = position + len(page) < len(found)
+            reply = isapi.search_reply(str(cond["searchID"]), page, len(found), more)
+            term.pages_served += 1
+            drop = term.faults.drop_after_pages
+            if drop is not None and term.pages_served > drop:
+                term.faults.drop_after_pages = None  # once: the link comes back
+                return Dropped(json.dumps(reply).encode())
+            return JSONResponse(reply)
+        return await guard(request, h)
+
+    async def not_supported(request: Request) -> Response:
+        async def h(_r: Request) -> Response:
+            return _status(404, 4, "Invalid Operation", "notSupport")
+        return await guard(request, h)
+
+    return Starlette(routes=[
+        Route("/ISAPI/System/status", status, methods=["GET"]),
+        Route("/ISAPI/System/deviceInfo", device_info, methods=["GET"]),
+        Route("/ISAPI/AccessControl/capabilities", capabilities, methods=["GET"]),
+        Route("/ISAPI/AccessControl/AcsEventTotalNum", total, methods=["POST"]),
+        Route("/ISAPI/AccessControl/AcsEvent", search, methods=["POST"]),
+        Route("/ISAPI/{rest:path}", not_supported, methods=["GET", "POST", "PUT", "DELETE"]),
+    ])
+
+
+class Dropped(Response):
+    """Half a page, then the connection cut (a terminal losing power or its link mid-reply)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body, media_type="application/json")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        raise ConnectionResetError("simulated link loss")
+
+
+class Served:
+    """A terminal's web server on 127.0.0.1 in a thread (real HTTP, real sockets)."""
+
+    def __init__(self, term: HikTerminal, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.term = term
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.host, self.port = host, port
+        self.server = uvicorn.Server(uvicorn.Config(app_for(term), host=host, port=port, log_level="critical",
+                                                    lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"hik-{term.serial}")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the Hikvision simulator did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> Served:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,269 @@
+"""Hikvision ISAPI terminals (issue 17), pulled over real HTTP with Digest from the project's
+simulator, on SQLite and PostgreSQL: every punch once with its local time and UTC right in
+WIB, WITA and WIT; a gate that reads nothing when nothing changed; only new events after;
+events that are not punches kept apart; a link lost mid-page, a cleared log, a clock set
+back and a wrong password each handled with the store equal to the terminal's truth. Also
+an ISAPI client the project did not write reading the simulator, and the parsers under
+hypothesis."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.adapters.isapi.client import IsapiClient
+from hub.adapters.isapi.pull import load_targets, pull_one
+from hub.fleet.registry import DeviceSpec, add_device
+from hub.protocols import isapi
+from hub.punch import State, Verify
+from hub.simulator.hikvision import CARD, FACE, FINGER, HikTerminal, Served
+from hub.store.models import Device, DeviceEvent, RawPunch, Site
+
+ZONES = {"Asia/Jakarta": 7, "Asia/Makassar": 8, "Asia/Jayapura": 9}
+
+
+def _register(engine, term: HikTerminal, served: Served, tz: str = "Asia/Jakarta") -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        if s.scalar(select(Site.id).where(Site.code == "OPD-H")) is None:
+            s.add(Site(code="OPD-H", name="Dinas Pendidikan", tz=tz))
+            s.flush()
+        add_device(s, DeviceSpec(serial=term.serial, kind="hik-isapi", site="OPD-H", host="127.0.0.1",
+                                 port=served.port, tz=tz, username=term.username, password=term.password))
+        s.commit()
+
+
+def _pull(engine, serial: str, full: bool = False):  # type: ignore[no-untyped-def]
+    [target] = load_targets(engine, serial)
+    return pull_one(engine, target, full)
+
+
+def _stored(engine, serial: str) -> list[RawPunch]:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        dev = s.scalar(select(Device.id).where(Device.serial == serial))
+        rows = list(s.scalars(select(RawPunch).where(RawPunch.device_id == dev).order_by(RawPunch.device_seq)))
+        s.expunge_all()
+        return rows
+
+
+def _day(term: HikTerminal, n: int, start: datetime = datetime(2026, 11, 2, 7, 0)) -> None:
+    """`n` punches, a minute apart, by five people, faces, fingers and cards in turn."""
+    kinds = (FACE, FINGER, CARD)
+    for i in range(n):
+        term.punch(f"19800101200501{i % 5:04d}", start + timedelta(minutes=i), kinds[i % 3],
+                   "checkIn" if i % 2 == 0 else "checkOut")
+
+
+@pytest.mark.parametrize("tz", sorted(ZONES))
+def test_every_punch_once_with_its_times_right(engine, tz: str) -> None:  # type: ignore[no-untyped-def]
+    term = HikTerminal(serial=f"DS-K1T-{ZONES[tz]}", utc_offset_h=ZONES[tz])
+    _day(term, 95)  # more than three pages of 30
+    term.stranger(datetime(2026, 11, 2, 9, 0))
+    term.door_alarm(datetime(2026, 11, 2, 9, 1))
+    with Served(term) as served:
+        _register(engine, term, served, tz)
+        first = _pull(engine, term.serial)
+        assert first.ok, first.error
+        assert (first.mode, first.seen, first.new, first.record_count) == ("full", 97, 95, 97)
+        rows = _stored(engine, term.serial)
+        assert len(rows) == 95 and [r.device_seq for r in rows] == list(range(1, 96))
+        # local time as the terminal showed it, UTC by its offset
+        assert rows[0].local_time == datetime(2026, 11, 2, 7, 0) and rows[0].tz == tz
+        assert rows[0].utc_time == datetime(2026, 11, 2, 7, 0) - timedelta(hours=ZONES[tz])
+        assert (rows[0].verify, rows[1].verify, rows[2].verify) == (Verify.FACE, Verify.FINGERPRINT, Verify.CARD)
+        assert (rows[0].state, rows[1].state) == (State.CHECK_IN, State.CHECK_OUT)
+        with Session(engine) as s:
+            events = list(s.scalars(select(DeviceEvent).order_by(DeviceEvent.seq)))
+            assert [(e.seq, e.major, e.minor, e.employee_no) for e in events] == [(96, 5, 0x4C, None),
+                                                                                 (97, 1, 0x400, None)]
+        # nothing new: three questions (info, count, newest), nothing read
+        before = term.requests
+        again = _pull(engine, term.serial)
+        assert again.ok and again.mode == "unchanged" and again.seen == 0
+        assert term.requests - before <= 6  # (each Digest exchange: a challenge, then the answer)
+        # new punches: only those are read
+        _day(term, 7, datetime(2026, 11, 2, 16, 0))
+        tail = _pull(engine, term.serial)
+        assert (tail.mode, tail.seen, tail.new, tail.duplicate) == ("tail", 7, 7, 0)
+        assert len(_stored(engine, term.serial)) == 102
+
+
+def test_a_link_lost_mid_page_stores_nothing_then_everything_once(engine) -> None:  # type: ignore[no-untyped-def]
+    term = HikTerminal(serial="DS-K1T-DROP")
+    _day(term, 80)
+    term.faults.drop_after_pages = 2
+    with Served(term) as served:
+        _register(engine, term, served)
+        cut = _pull(engine, term.serial)
+        assert not cut.ok and "terputus" in (cut.error or "")
+        assert _stored(engine, term.serial) == []  # all or nothing: the cursor did not move
+        with Session(engine) as s:
+            dev = s.scalar(select(Device).where(Device.serial == term.serial))
+            assert dev.failures == 1 and dev.last_seq is None and "terputus" in (dev.last_error or "")
+        back = _pull(engine, term.serial)
+        assert back.ok and back.new == 80
+        # read again in full: the identity rule keeps each punch once
+        full = _pull(engine, term.serial, full=True)
+        assert full.ok and (full.new, full.duplicate) == (0, 80)
+        assert len(_stored(engine, term.serial)) == 80
+
+
+def test_a_cleared_log_and_a_clock_set_back(engine) -> None:  # type: ignore[no-untyped-def]
+    term = HikTerminal(serial="DS-K1T-CLR")
+    _day(term, 40)
+    with Served(term) as served:
+        _register(engine, term, served)
+        assert _pull(engine, term.serial).new == 40
+        # the clock was set back an hour: new events carry times older than the newest read
+        _day(term, 5, datetime(2026, 11, 2, 6, 0))
+        back = _pull(engine, term.serial)
+        assert back.ok and back.new == 5 and any("mundur" in n for n in back.notes), back
+        # the log cleared at the device: serials start again; the new events are read, the old kept
+        term.reset_log()
+        _day(term, 3, datetime(2026, 11, 3, 7, 0))
+        cleared = _pull(engine, term.serial)
+        assert cleared.ok and cleared.log_cleared and cleared.new == 3
+        assert len(_stored(engine, term.serial)) == 48
+        assert _pull(engine, term.serial).mode == "unchanged"
+
+
+def test_a_wrong_password_or_another_terminal_at_the_address_is_refused_clearly(engine) -> None:  # type: ignore[no-untyped-def]
+    term = HikTerminal(serial="DS-K1T-PW")
+    _day(term, 3)
+    with Served(term) as served:
+        _register(engine, term, served)
+        term.password = "diganti-di-terminal"  # noqa: S105
+        refused = _pull(engine, term.serial)
+        assert not refused.ok and "401" in (refused.error or "") and "--password" in (refused.error or "")
+        term.password = "Hik12345"  # noqa: S105
+        term.serial = "DS-K1T-OTHER"  # another terminal answers at this address
+        other = _pull(engine, "DS-K1T-PW")
+        assert not other.ok and "DS-K1T-OTHER" in (other.error or "")
+        assert _stored(engine, "DS-K1T-PW") == []
+
+
+def test_a_client_we_did_not_write_reads_the_simulator() -> None:
+    """hikvisionapi (PyPI, MissiaL/hikvision-client): Basic first, then Digest, XML to dict."""
+    from hikvisionapi import Client
+
+    term = HikTerminal(serial="DS-K1T-3RD")
+    _day(term, 45)
+    with Served(term) as served:
+        api = Client(served.url, term.username, term.password, timeout=10)
+        info = api.System.deviceInfo(method="get")
+        assert info["DeviceInfo"]["serialNumber"] == "DS-K1T-3RD"
+        cond = isapi.search_body("third", 0, 100, datetime(2026, 11, 1, tzinfo=timezone(timedelta(hours=7))),
+                                 datetime(2026, 11, 3, tzinfo=timezone(timedelta(hours=7))))
+        pages, position = [], 0
+        while True:
+            cond["AcsEventCond"]["searchResultPosition"] = position
+            text = api.AccessControl.AcsEvent(method="post", params={"format": "json"}, json=cond, present="text")
+            page = json.loads(text)["AcsEvent"]
+            pages.append(page["numOfMatches"])
+            position += page["numOfMatches"]
+            if page["responseStatusStrg"] != "MORE":
+                break
+        assert pages == [30, 15] and position == 45  # capped at 30 a page, whatever was asked
+
+
+def test_the_client_pages_as_firmware_pages() -> None:
+    term = HikTerminal(serial="DS-K1T-PG", page_cap=10)
+    _day(term, 25)
+    with Served(term) as served, IsapiClient("127.0.0.1", served.port, "admin", "Hik12345") as c:
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        end = datetime(2026, 11, 3, tzinfo=UTC)
+        first = c.search("s", 0, start, end, page=30)
+        assert (first.status, len(first.events), first.total) == ("MORE", 10, 25)
+        last = c.search("s", 20, start, end, page=30)
+        assert (last.status, len(last.events)) == ("OK", 5)
+        assert c.newest(start, end).serial_no == 25  # type: ignore[union-attr]
+        none = c.search("s", 0, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC))
+        assert none.status == "NO MATCH" and none.events == ()
+
+
+# --- the parsers: clear errors, never a crash -------------------------------------------------
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                           | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                      max_size=5), max_leaves=20)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.one_of(json_values, st.fixed_dictionaries({"AcsEvent": st.fixed_dictionaries(
+    {"responseStatusStrg": st.sampled_from(["OK", "MORE", "NO MATCH", "x"]),
+     "InfoList": st.lists(st.dictionaries(st.sampled_from(["serialNo", "major", "minor", "time", "employeeNoString",
+                                                           "attendanceStatus", "doorNo", "name"]), json_values),
+                          max_size=3)})})))
+def test_a_search_reply_is_read_or_refused_with_where(doc: object) -> None:
+    try:
+        page = isapi.parse_search(json.dumps(doc))
+    except isapi.IsapiError as exc:
+        assert exc.where or exc.what
+    else:
+        assert all(e.serial_no >= 1 and e.time.utcoffset() is not None for e in page.events)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_bytes_never_crash_the_parsers(data: bytes) -> None:
+    for parse in (isapi.parse_search, isapi.parse_total, isapi.parse_status, isapi.parse_device_info):
+        with contextlib.suppress(isapi.IsapiError):  # (refused with its reason, or read: never a crash)
+            parse(data)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.integers(1, 2**40), st.sampled_from(sorted(isapi.PASSED) + [0x4C, 0x06]),
+       st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2098, 12, 31)),
+       st.sampled_from([7, 8, 9, -3, 5.5]), st.sampled_from(sorted(isapi.STATES)),
+       st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True))
+def test_an_event_survives_the_round_trip(serial, minor, when, offset, attendance, employee) -> None:  # type: ignore[no-untyped-def]
+    ev = isapi.Event(serial, isapi.MAJOR_ACCESS, minor, when.replace(microsecond=0, tzinfo=timezone(
+        timedelta(hours=offset))), employee, attendance=attendance)
+    back = isapi.parse_event(json.loads(json.dumps(ev.as_dict())))
+    assert back == ev and back.time == ev.time
+    assert (back.verify is None) == (minor not in isapi.PASSED)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_a_digest_header_is_read_or_refused(text: str) -> None:
+    try:
+        params = isapi.parse_digest("Digest " + text)
+    except isapi.IsapiError:
+        return
+    assert "realm" in params and "nonce" in params
+
+
+def test_the_digest_answer_matches_what_httpx_sends() -> None:
+    challenge = 'Digest realm="DS-K1T341AMF", qop="auth", nonce="abc123", opaque="o", algorithm="MD5"'
+    params = {**isapi.parse_digest(challenge), "username": "admin", "uri": "/ISAPI/System/deviceInfo", "nc": "00000001",
+              "cnonce": "c0ffee"}
+    import hashlib
+
+    ha1 = hashlib.md5(b"admin:DS-K1T341AMF:Hik12345").hexdigest()  # noqa: S324 - RFC 2617's own example shape
+    ha2 = hashlib.md5(b"GET:/ISAPI/System/deviceInfo").hexdigest()  # noqa: S324
+    want = hashlib.md5(f"{ha1}:abc123:00000001:c0ffee:auth:{ha2}".encode()).hexdigest()  # noqa: S324
+    assert isapi.digest_expected(params, "GET", "Hik12345") == want
+
+
+def test_registration_asks_for_the_login_and_keeps_it_encrypted(engine) -> None:  # type: ignore[no-untyped-def]
+    from hub.fleet.registry import RegistryError, edit_device, login_of
+
+    with Session(engine) as s:
+        with pytest.raises(RegistryError, match="kata sandi terminal wajib|password is required"):
+            add_device(s, DeviceSpec(serial="DS-NOPW", kind="hik-isapi", host="10.1.2.3", username="admin"))
+        d = add_device(s, DeviceSpec(serial="DS-OK", kind="hik-isapi", host="10.1.2.3", username="admin",
+                                     password="Rahasia-1"))
+        assert d.port == 80 and b"Rahasia" not in (d.login_enc or b"") and login_of(d) == ("admin", "Rahasia-1")
+        assert edit_device(s, d, {"password": "Baru-2"}) == {"login": "********"}
+        assert login_of(d) == ("admin", "Baru-2")
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(Device).where(Device.kind == "hik-isapi")) == 1
