@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -267,3 +268,80 @@ def test_registration_asks_for_the_login_and_keeps_it_encrypted(engine) -> None:
         assert login_of(d) == ("admin", "Baru-2")
         s.commit()
         assert s.scalar(select(func.count()).select_from(Device).where(Device.kind == "hik-isapi")) == 1
+
+
+def test_the_cli_registers_pulls_and_the_recap_counts_a_hikvision_terminal(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`hub device add --kind hik-isapi`, `hub pull`, `hub recap`: a Hikvision terminal's
+    employees are counted like any other's (the one reconciler)."""
+    import csv as csvmod
+
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+    from hub.store.models import Employee, PinMapping
+
+    with Session(engine) as s:
+        site = Site(code="OPD-H", name="Dinas Pendidikan", tz="Asia/Makassar")
+        s.add(site)
+        s.flush()
+        for nip, name in (("198001012005011001", "Ani"), ("198001012005011002", "Budi")):
+            e = Employee(id_number=nip, employment_type="pns", name=name, site_id=site.id, monthly_tpp=3_000_000)
+            s.add(e)
+            s.flush()
+            s.add(PinMapping(employee_id=e.id, pin=nip, pin_group="default"))
+        s.commit()
+    term = HikTerminal(serial="DS-K1T-CLI", utc_offset_h=8)
+    term.punch("198001012005011001", datetime(2026, 11, 2, 7, 20), FACE, "checkIn")
+    term.punch("198001012005011001", datetime(2026, 11, 2, 16, 5), FACE, "checkOut")
+    term.punch("198001012005011002", datetime(2026, 11, 2, 7, 45), FINGER, "checkIn")
+    term.punch("198001012005011002", datetime(2026, 11, 2, 16, 10), FINGER, "checkOut")
+    term.stranger(datetime(2026, 11, 2, 8, 0))
+    runner = CliRunner()
+    with Served(term) as served:
+        out = runner.invoke(app, ["device", "add", term.serial, "--kind", "hik-isapi", "--host", "127.0.0.1",
+                                  "--port", str(served.port), "--site", "OPD-H", "--tz", "Asia/Makassar",
+                                  "--username", "admin", "--password", "Hik12345"])
+        assert out.exit_code == 0, out.output
+        shown = runner.invoke(app, ["device", "show", term.serial])
+        assert "Hik12345" not in shown.output
+        pulled = runner.invoke(app, ["pull", "--device", term.serial, "--direct"])
+        assert pulled.exit_code == 0, pulled.output
+        assert "4 punch baru" in pulled.output, pulled.output
+    out_csv = tmp_path / "rekap.csv"
+    recap = runner.invoke(app, ["recap", "--month", "2026-11", "--site", "OPD-H", "--format", "csv",
+                                "-o", str(out_csv)])
+    assert recap.exit_code == 0, recap.output
+    rows = {r["nip"]: r for r in csvmod.DictReader(out_csv.open(encoding="utf-8-sig"))}
+    assert set(rows) == {"198001012005011001", "198001012005011002"}
+    ani, budi = rows["198001012005011001"], rows["198001012005011002"]
+    # Monday 2 November (WITA): Ani on time, Budi 15 minutes late (TL1, 0.5 %); no other data
+    assert (ani["hadir"], ani["TL1"], ani["menit_terlambat"]) == ("1", "0", "0")
+    assert (budi["hadir"], budi["TL1"], budi["menit_terlambat"], budi["potongan_rp"]) == ("1", "1", "15", "15000")
+
+
+def test_hub_simulate_device_vendor_hikvision(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The simulator as an operator starts it: a process serving ISAPI until SIGTERM."""
+    import signal
+
+    from tests.proc_helpers import free_port, hub_env, start_hub, stop
+
+    port = free_port()
+    proc = start_hub(["simulate", "device", "--vendor", "hikvision", "--port", str(port), "--records", "50",
+                      "--users", "5", "--tz", "Asia/Jayapura", "--serial", "DS-SIM-1"], hub_env(settings),
+                     tmp_path / "sim.log")
+    try:
+        deadline = datetime.now() + timedelta(seconds=60)
+        while True:
+            try:
+                with IsapiClient("127.0.0.1", port, "admin", "Hik12345", timeout_s=2) as c:
+                    info = c.device_info()
+                    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+                    total, newest = c.total(start, end), c.newest(start, end)
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                assert proc.poll() is None and datetime.now() < deadline, (tmp_path / "sim.log").read_text()
+                time.sleep(0.3)
+        assert info["serialNumber"] == "DS-SIM-1" and total == 50
+        assert newest is not None and newest.time.utcoffset() == timedelta(hours=9)
+    finally:
+        assert stop(proc, signal.SIGTERM, timeout=20) == 0

@@ -40,11 +40,13 @@ def device_add(
     tz: str = typer.Option("Asia/Jakarta", "--tz", help="zona IANA terminal"),
     pin_group: str = typer.Option("default", "--pin-group"),
     disabled: bool = typer.Option(False, "--disabled"),
+    username: str | None = typer.Option(None, "--username", help="akun masuk terminal (hik-isapi)"),
+    password: str | None = typer.Option(None, "--password", help="kata sandi terminal (hik-isapi; rahasia)"),
 ) -> None:
     """Daftarkan terminal baru."""
     spec = DeviceSpec(serial=serial, kind=kind, name=name, site=site, host=host, port=port,
                       serial_line=line, baud=baud, comm_key=comm_key, tz=tz,
-                      enabled=not disabled, pin_group=pin_group)
+                      enabled=not disabled, pin_group=pin_group, username=username, password=password)
     with store() as s:
         try:
             device = add_device(s, spec)
@@ -124,12 +126,14 @@ def device_edit(
     kind: str | None = typer.Option(None, "--kind"),
     pin_group: str | None = typer.Option(None, "--pin-group"),
     enable: bool | None = typer.Option(None, "--enable/--disable"),
+    username: str | None = typer.Option(None, "--username", help="akun masuk terminal (hik-isapi)"),
+    password: str | None = typer.Option(None, "--password", help="kata sandi terminal (hik-isapi; rahasia)"),
 ) -> None:
     """Ubah data terminal."""
     changes = {k: v for k, v in {
         "name": name, "site": site, "host": host, "port": port, "serial_line": line,
         "baud": baud, "comm_key": comm_key, "tz": tz, "kind": kind, "pin_group": pin_group,
-        "enabled": enable}.items() if v is not None}
+        "enabled": enable, "username": username, "password": password}.items() if v is not None}
     if not changes:
         fail(tr("tidak ada yang diubah", "nothing to change"), "hub device edit --help")
     with store() as s:

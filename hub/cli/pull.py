@@ -51,24 +51,29 @@ def pull(ctx: typer.Context,
     """Tarik log absensi semua terminal ZK sekaligus (bertahap: hanya yang berubah)."""
     if ctx.invoked_subcommand:
         return
+    from hub.adapters.isapi import pull as isapi_pull
+
     eng = engine()
     targets = load_targets(eng, device, site)
-    if not targets:
-        fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"),
+    hik = isapi_pull.load_targets(eng, device, site)
+    if not targets and not hik:
+        fail(tr("tidak ada terminal ZK atau Hikvision yang cocok", "no matching ZK or Hikvision terminal"),
              tr("daftarkan dengan `hub device add SN --kind zk-tcp --host IP`",
                 "register one with `hub device add SN --kind zk-tcp --host IP`"))
     routed = None if direct else hub_running()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
-        task = progress.add_task(tr("menarik", "pulling"), total=len(targets), last="")
+        task = progress.add_task(tr("menarik", "pulling"), total=len(targets) + len(hik), last="")
 
         def done(r: PullResult) -> None:
             status = f"[red]{r.serial} ✗[/]" if r.error else f"{r.serial} +{r.new}"
             progress.update(task, advance=1, last=status)
 
         results = None
-        if routed:
+        if not targets:
+            results = []
+        elif routed:
             results = via_hub(eng, targets, "pull", full, lambda d: done(rebuild(PullResult, d)))
             results = None if results is None else [rebuild(PullResult, d) for d in results]
         if results is None:
@@ -78,6 +83,7 @@ def pull(ctx: typer.Context,
             except KeyboardInterrupt:
                 puller.stop.set()
                 raise
+        results = results + isapi_pull.pull_many(eng, hik, full, done=done)
     _summary(results)
     if templates:
         _backup(eng, targets, results, routed)

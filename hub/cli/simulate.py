@@ -64,8 +64,14 @@ def device(
                                 help="capture (seperti firmware) | coalesced | split | paced | single"),
     sessions: str = typer.Option("displace", "--sessions", help="displace | refuse | many"),
     idle_timeout: float = typer.Option(300.0, "--idle-timeout", help="detik; 0 = tanpa batas"),
+    vendor: str = typer.Option("zk", "--vendor", help="zk | hikvision (ISAPI lewat HTTP, port 8000 bila "
+                                                      "--port tidak diberikan)"),
 ) -> None:
-    """Jalankan satu terminal ZK di latar depan (Ctrl-C / SIGTERM untuk berhenti)."""
+    """Jalankan satu terminal ZK (atau Hikvision) di latar depan (Ctrl-C / SIGTERM untuk berhenti)."""
+    if vendor == "hikvision":
+        return _hikvision(8000 if port == 4370 else port, host, serial, records, users, tz, clock_offset)
+    if vendor != "zk":
+        fail(tr(f"--vendor '{vendor}' tidak dikenal", f"unknown --vendor '{vendor}'"), "zk | hikvision")
     from hub.simulator.zk import Terminal, TerminalError, TerminalServer, get_profile
     from hub.simulator.zk.framing import Framing
     from hub.simulator.zk.server import SESSION_POLICIES
@@ -129,3 +135,34 @@ def device(
         asyncio.run(main())
     terminal.close()
     console.print(tr("Terminal berhenti; keadaan tersimpan di ", "Terminal stopped; state kept in ") + str(path))
+
+
+def _hikvision(port: int, host: str, serial: str | None, records: int, users: int, tz: str,
+               clock_offset: float) -> None:
+    """A Hikvision ISAPI terminal (hub.simulator.hikvision) until Ctrl-C: Digest login admin /
+    Hik12345, `records` punches of `users` people over the last days, the zone's offset."""
+    import threading
+
+    from hub.simulator.hikvision import HikTerminal, Served
+    from hub.times import local_now
+
+    offsets = {"Asia/Jakarta": 7.0, "Asia/Makassar": 8.0, "Asia/Jayapura": 9.0}
+    if tz not in offsets:
+        fail(tr(f"zona {tz} bukan WIB/WITA/WIT", f"zone {tz} is not WIB/WITA/WIT"), ", ".join(offsets))
+    term = HikTerminal(serial=serial or "DS-K1T341AMF20260001", utc_offset_h=offsets[tz], drift_s=clock_offset)
+    people = [f"{1000 + i}" for i in range(max(users, 1))]
+    start = local_now(tz).replace(hour=7, minute=0, second=0, microsecond=0) - timedelta(days=7)
+    for i in range(records):
+        term.punch(people[i % len(people)], start + timedelta(minutes=i), attendance="checkIn")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Served(term, host, port) as served:
+        console.print(tr(f"Terminal Hikvision {term.serial} di {served.url} (Digest admin/Hik12345), "
+                         f"{len(term.events)} peristiwa. Ctrl-C untuk berhenti.",
+                         f"Hikvision terminal {term.serial} at {served.url} (Digest admin/Hik12345), "
+                         f"{len(term.events)} events. Ctrl-C to stop."))
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass

@@ -64,9 +64,11 @@ def local_now() -> datetime:
 
 
 def _pull(full: bool) -> dict[str, Any]:
+    from hub.adapters.isapi.pull import load_targets, pull_many
     from hub.adapters.zk.coordinator import pull_fleet
 
     results = pull_fleet(get_engine(), get_settings().pull, full=full)
+    results += pull_many(get_engine(), load_targets(get_engine()), full)  # Hikvision ISAPI terminals
     failed = [r for r in results if r.error]
     out: dict[str, Any] = {
         "terminals": len(results), "new": sum(r.new for r in results),

@@ -56,6 +56,7 @@ class IsapiTarget:
     last_record_count: int | None
     last_seq: int | None
     last_newest_local: datetime | None
+    problem: str | None = None  # why it cannot be pulled as registered (no login kept)
 
 
 def load_targets(engine: Engine, device: str | None = None, site: str | None = None) -> list[IsapiTarget]:
@@ -69,9 +70,12 @@ def load_targets(engine: Engine, device: str | None = None, site: str | None = N
             q = q.where(Device.site_id.in_(SiteTree.load(s).subtree(code) if code else [-1]))
         out = []
         for d in s.scalars(q.order_by(Device.serial)):
-            user, password = login_of(d)
+            try:
+                user, password, problem = *login_of(d), None
+            except RegistryError as exc:  # (reported by its pull: the others still go)
+                user, password, problem = "", "", str(exc)
             out.append(IsapiTarget(d.id, d.serial, d.host or "", d.port or 80, user, password, d.tz,
-                                   d.last_record_count, d.last_seq, d.last_newest_local))
+                                   d.last_record_count, d.last_seq, d.last_newest_local, problem))
         return out
 
 
@@ -86,6 +90,8 @@ def pull_one(engine: Engine, t: IsapiTarget, full: bool = False, client: Factory
     started = time.monotonic()
     res = PullResult(t.serial, t.id, mode="full" if full else "tail")
     try:
+        if t.problem:
+            raise IsapiFailure(t.problem)
         with client(t) as c:
             _pull(engine, c, t, full, res)
     except (IsapiFailure, isapi.IsapiError, RegistryError) as exc:
