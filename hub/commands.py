@@ -28,6 +28,7 @@ CARRIED: dict[str, frozenset[str]] = {
                        "device.time.set", "events.resend", "device.reboot"}),
 }
 ZK_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial")
+ISAPI_KINDS = ("hik-isapi",)  # Hikvision: the hub writes users and faces over ISAPI and reads them back
 PUSH_KINDS = tuple(CARRIED)  # a push terminal's kind names its channel
 
 

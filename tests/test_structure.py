@@ -143,13 +143,14 @@ def test_the_wire_check_sees_a_function_level_import(tmp_path: Path) -> None:
 
 
 def test_each_device_family_normalises_in_one_place() -> None:
-    """A canonical punch is built in its family's normalise step only (zk, adms, mqtt, usb),
-    and by the phone's check-in; ZK's state/verify numbering is one table in hub/protocols."""
+    """A canonical punch is built in its family's normalise step only (zk, adms, mqtt, usb,
+    isapi), and by the phone's check-in; ZK's state/verify numbering is one table in hub/protocols."""
     builders = sorted(str(p.relative_to(HUB.parent)) for p in HUB.rglob("*.py")
                       if " Punch(" in (text := p.read_text(encoding="utf-8")) or "[Punch(" in text
                       or "(Punch(" in text)
     builders = [b for b in builders if not b.startswith("hub/simulator/")]
-    assert builders == ["hub/adapters/adms/normalise.py", "hub/adapters/mqtt/normalise.py",
+    assert builders == ["hub/adapters/adms/normalise.py", "hub/adapters/isapi/normalise.py",
+                        "hub/adapters/mqtt/normalise.py",
                         "hub/adapters/usb/normalise.py", "hub/adapters/zk/normalise.py", "hub/face/mobile.py"]
     families = {p.name for p in (HUB / "adapters").iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert {f for f in families if (HUB / "adapters" / f / "normalise.py").exists()} == families

@@ -356,3 +356,108 @@ def device_info_xml(fields: Mapping[str, str]) -> str:
 
     inner = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<DeviceInfo version="2.0" xmlns="{XMLNS}">{inner}</DeviceInfo>\n'
+
+
+# --- users and faces (the roster pushed to the terminal) --------------------------------------
+
+NAME_LIMIT = 32  # bytes of UTF-8 a MinMoe keeps of a person's name
+FACE_LIB = {"faceLibType": "blackFD", "FDID": "1"}
+
+
+def user_record(employee_no: str, name: str, begin: datetime | None = None, end: datetime | None = None
+                ) -> dict[str, Any]:
+    """A person (UserInfo/Record or Modify): valid for the period given, door 1 by plan 1."""
+    if not _EMPLOYEE.match(employee_no):
+        raise IsapiError(f"nomor pegawai tidak sah / invalid employee number {employee_no!r}", "UserInfo.employeeNo")
+    valid: dict[str, Any] = {"enable": True, "timeType": "local",
+                             "beginTime": (begin or datetime(2020, 1, 1)).strftime("%Y-%m-%dT%H:%M:%S"),
+                             "endTime": (end or datetime(2037, 12, 31, 23, 59, 59)).strftime("%Y-%m-%dT%H:%M:%S")}
+    return {"UserInfo": {"employeeNo": employee_no, "name": name, "userType": "normal", "Valid": valid,
+                         "doorRight": "1", "RightPlan": [{"doorNo": 1, "planTemplateNo": "1"}]}}
+
+
+def user_delete(employee_nos: list[str]) -> dict[str, Any]:
+    return {"UserInfoDelCond": {"EmployeeNoList": [{"employeeNo": n} for n in employee_nos]}}
+
+
+def user_search(search_id: str, position: int, max_results: int) -> dict[str, Any]:
+    return {"UserInfoSearchCond": {"searchID": search_id, "searchResultPosition": position,
+                                   "maxResults": max_results}}
+
+
+@dataclass(frozen=True)
+class UserPage:
+    status: str
+    total: int
+    users: tuple[tuple[str, str], ...]  # (employeeNo, name)
+
+    @property
+    def more(self) -> bool:
+        return self.status == "MORE"
+
+
+def parse_user_search(body: bytes | str | Mapping[str, Any]) -> UserPage:
+    doc = _obj(load(body).get("UserInfoSearch"), "UserInfoSearch")
+    status = doc.get("responseStatusStrg")
+    if status not in SEARCH_STATUS:
+        raise IsapiError(f"responseStatusStrg tidak dikenal / unknown: {str(status)[:20]!r}",
+                         "UserInfoSearch.responseStatusStrg")
+    items = doc.get("UserInfo") or []
+    if not isinstance(items, list):
+        raise IsapiError("harus daftar / must be a list", "UserInfoSearch.UserInfo")
+    users = []
+    for i, u in enumerate(items):
+        where = f"UserInfoSearch.UserInfo[{i}]"
+        u = _obj(u, where)
+        number = _text(u.get("employeeNo"), f"{where}.employeeNo", 32)
+        if not _EMPLOYEE.match(number):
+            raise IsapiError(f"nomor pegawai tidak sah / invalid employee number {number!r}", f"{where}.employeeNo")
+        users.append((number, _text(u.get("name"), f"{where}.name")))
+    return UserPage(status, _int(doc.get("totalMatches", len(users)), "UserInfoSearch.totalMatches", 0, MAX_SERIAL),
+                    tuple(users))
+
+
+def face_record(employee_no: str, name: str = "") -> dict[str, Any]:
+    """The JSON part (`FaceDataRecord`) of a face upload; the JPEG goes in part `FaceImage`."""
+    out: dict[str, Any] = {**FACE_LIB, "FPID": employee_no}
+    if name:
+        out["name"] = name
+    return out
+
+
+def face_search(position: int, max_results: int) -> dict[str, Any]:
+    return {"searchResultPosition": position, "maxResults": max_results, **FACE_LIB}
+
+
+@dataclass(frozen=True)
+class FacePage:
+    status: str
+    total: int
+    fpids: tuple[str, ...]
+
+    @property
+    def more(self) -> bool:
+        return self.status == "MORE"
+
+
+def parse_face_search(body: bytes | str | Mapping[str, Any]) -> FacePage:
+    doc = load(body)
+    status = doc.get("responseStatusStrg")
+    if status not in SEARCH_STATUS:
+        raise IsapiError(f"responseStatusStrg tidak dikenal / unknown: {str(status)[:20]!r}", "responseStatusStrg")
+    items = doc.get("MatchList") or []
+    if not isinstance(items, list):
+        raise IsapiError("harus daftar / must be a list", "MatchList")
+    fpids = tuple(_text(_obj(m, f"MatchList[{i}]").get("FPID"), f"MatchList[{i}].FPID", 32)
+                  for i, m in enumerate(items))
+    return FacePage(status, _int(doc.get("totalMatches", len(fpids)), "totalMatches", 0, MAX_SERIAL), fpids)
+
+
+def name_for(name: str, limit: int = NAME_LIMIT) -> str:
+    """The name cut to what the terminal keeps (whole characters within `limit` UTF-8 bytes)."""
+    out = ""
+    for ch in name.strip():
+        if len((out + ch).encode()) > limit:
+            break
+        out += ch
+    return out

@@ -30,7 +30,7 @@ from hub.i18n import tr
 from hub.roster.models import SCOPES, EmployeeTransfer, SiteSyncRule
 from hub.store.models import Device, Employee, EmployeeSite, Site
 
-ROSTER_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "adms", "mqtt")
+ROSTER_KINDS = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "hik-isapi", "adms", "mqtt")
 DEFAULT_SCOPE = "nearest"
 
 

@@ -234,6 +234,105 @@ def app_for(term: HikTerminal) -> Starlette:
             return JSONResponse(reply)
         return await guard(request, h)
 
+    def refused(sub: str, message: str = "", http: int = 400) -> JSONResponse:
+        return _status(http, 6, "Invalid Content", sub, message)
+
+    async def user_record(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            u = (await body_json(r)).get("UserInfo")
+            if not isinstance(u, dict) or not u.get("employeeNo"):
+                raise isapi.IsapiError("UserInfo.employeeNo")
+            number = str(u["employeeNo"])
+            modify = r.url.path.endswith("/Modify")
+            with term.lock:
+                if modify and number not in term.users:
+                    return refused("employeeNoNotExist")
+                if not modify and number in term.users:
+                    return refused("deviceUserAlreadyExist")
+                if not modify and len(term.users) >= term.users_cap:
+                    return refused("deviceUserFull", http=400)
+                term.users[number] = {"employeeNo": number, "name": isapi.name_for(str(u.get("name", ""))),
+                                      "Valid": u.get("Valid", {})}
+            return JSONResponse(isapi.status_reply())
+        return await guard(request, h)
+
+    async def user_delete(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            cond = (await body_json(r)).get("UserInfoDelCond")
+            if not isinstance(cond, dict) or not isinstance(cond.get("EmployeeNoList"), list):
+                raise isapi.IsapiError("UserInfoDelCond.EmployeeNoList")
+            with term.lock:
+                for item in cond["EmployeeNoList"]:
+                    number = str(item.get("employeeNo", "")) if isinstance(item, dict) else ""
+                    term.users.pop(number, None)
+                    term.faces.pop(number, None)  # a person's face goes with them
+            return JSONResponse(isapi.status_reply())
+        return await guard(request, h)
+
+    async def user_search(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            cond = (await body_json(r)).get("UserInfoSearchCond")
+            if not isinstance(cond, dict):
+                raise isapi.IsapiError("UserInfoSearchCond")
+            position, wanted = int(cond.get("searchResultPosition", 0)), int(cond.get("maxResults", term.page_cap))
+            with term.lock:
+                users = sorted(term.users.values(), key=lambda u: u["employeeNo"])
+            page = users[position:position + min(wanted, term.page_cap)]
+            more = position + len(page) < len(users)
+            status = "MORE" if more else ("OK" if page else "NO MATCH")
+            return JSONResponse({"UserInfoSearch": {"searchID": cond.get("searchID", ""), "responseStatusStrg": status,
+                                                    "numOfMatches": len(page), "totalMatches": len(users),
+                                                    **({"UserInfo": page} if page else {})}})
+        return await guard(request, h)
+
+    async def user_count(request: Request) -> Response:
+        async def h(_r: Request) -> Response:
+            return JSONResponse({"UserInfoCount": {"userNumber": len(term.users)}})
+        return await guard(request, h)
+
+    async def face_record(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            if r.method == "DELETE":
+                with term.lock:
+                    term.faces.pop(r.query_params.get("FPID", ""), None)
+                return JSONResponse(isapi.status_reply())
+            form = await r.form()
+            try:
+                meta = json.loads(str(form.get("FaceDataRecord") or ""))
+            except ValueError:
+                raise isapi.IsapiError("badJsonContent") from None
+            image = form.get("FaceImage") or form.get("img")
+            data = await image.read() if image is not None and hasattr(image, "read") else b""
+            number = str(meta.get("FPID", "")) if isinstance(meta, dict) else ""
+            with term.lock:
+                if number not in term.users:
+                    return refused("employeeNoNotExist", "add the person before the face")
+                if not data.startswith(b"\xff\xd8\xff"):
+                    return refused("noFaceDetected")
+                if len(data) > 200 * 1024:
+                    return refused("pictureSizeTooLarge")  # firmware takes faces under about 200 KB
+                exists = number in term.faces
+                if r.method == "POST" and exists:
+                    return refused("faceAlreadyExist", "use PUT to replace a face")
+                if not exists and len(term.faces) >= term.faces_cap:
+                    return refused("faceLibFull")
+                term.faces[number] = data
+            return JSONResponse(isapi.status_reply())
+        return await guard(request, h)
+
+    async def face_search(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            cond = await body_json(r)
+            position, wanted = int(cond.get("searchResultPosition", 0)), int(cond.get("maxResults", term.page_cap))
+            with term.lock:
+                fpids = sorted(term.faces)
+            page = fpids[position:position + min(wanted, term.page_cap)]
+            more = position + len(page) < len(fpids)
+            status = "MORE" if more else ("OK" if page else "NO MATCH")
+            return JSONResponse({"responseStatusStrg": status, "numOfMatches": len(page), "totalMatches": len(fpids),
+                                 **({"MatchList": [{"FPID": f} for f in page]} if page else {})})
+        return await guard(request, h)
+
     async def not_supported(request: Request) -> Response:
         async def h(_r: Request) -> Response:
             return _status(404, 4, "Invalid Operation", "notSupport")
@@ -245,6 +344,13 @@ def app_for(term: HikTerminal) -> Starlette:
         Route("/ISAPI/AccessControl/capabilities", capabilities, methods=["GET"]),
         Route("/ISAPI/AccessControl/AcsEventTotalNum", total, methods=["POST"]),
         Route("/ISAPI/AccessControl/AcsEvent", search, methods=["POST"]),
+        Route("/ISAPI/AccessControl/UserInfo/Record", user_record, methods=["POST"]),
+        Route("/ISAPI/AccessControl/UserInfo/Modify", user_record, methods=["PUT"]),
+        Route("/ISAPI/AccessControl/UserInfo/Delete", user_delete, methods=["PUT"]),
+        Route("/ISAPI/AccessControl/UserInfo/Search", user_search, methods=["POST"]),
+        Route("/ISAPI/AccessControl/UserInfo/Count", user_count, methods=["GET"]),
+        Route("/ISAPI/Intelligent/FDLib/FaceDataRecord", face_record, methods=["POST", "PUT", "DELETE"]),
+        Route("/ISAPI/Intelligent/FDLib/FDSearch", face_search, methods=["POST"]),
         Route("/ISAPI/{rest:path}", not_supported, methods=["GET", "POST", "PUT", "DELETE"]),
     ])
 

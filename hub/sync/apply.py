@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hub import commands
 from hub.adapters.zk.roster import BATCH_USERS, push_plan
 from hub.adapters.zk.targets import Target
-from hub.commands import PUSH_KINDS, ZK_KINDS, DevicePlan, Issue, TemplateItem
+from hub.commands import ISAPI_KINDS, PUSH_KINDS, ZK_KINDS, DevicePlan, Issue, TemplateItem
 from hub.fleet import health
 from hub.messages import msg, stored
 from hub.secrets import SecretError, decrypt
@@ -87,6 +87,8 @@ def apply_plans(engine: Engine, plans: list[DevicePlan], actor: str = "system",
                 res = _apply_push(session, device, plan, actor, allow_removals)
             elif plan.kind in ZK_KINDS:
                 res = _apply_zk(session, device, plan, allow_removals, progress, batch_users)
+            elif plan.kind in ISAPI_KINDS:
+                res = _apply_isapi(session, device, plan, allow_removals)
             else:
                 res = DeviceResult(plan.device_id, plan.serial, "skipped",
                                    error=msg("sync.unsupported_kind", kind=plan.kind))
@@ -121,6 +123,83 @@ def _blobs(session: Session, items: list[TemplateItem], res: DeviceResult) -> di
             except SecretError as exc:
                 res.issues.append(Issue("template_add", None, f"template {tid}: {exc}"))
     return out
+
+
+# --- Hikvision ISAPI ----------------------------------------------------------------------------
+def _apply_isapi(session: Session, device: Device, plan: DevicePlan, allow_removals: int | None) -> DeviceResult:
+    from hub.adapters.isapi.client import IsapiClient  # noqa: PLC0415 - one family's I/O, asked for here only
+    from hub.adapters.isapi.roster import push_plan  # noqa: PLC0415
+    from hub.fleet.registry import RegistryError, login_of  # noqa: PLC0415
+
+    res = DeviceResult(plan.device_id, plan.serial, "ok")
+    held = _held_removals(plan, allow_removals, res)
+    _name_warnings(plan, res)
+    faces = _blobs(session, [t for t in plan.templates_add if t.kind == "face"], res)
+    try:
+        user, password = login_of(device)
+    except (RegistryError, SecretError) as exc:
+        res.status, res.error = "failed", str(exc)
+        return res
+    with IsapiClient(device.host or "", device.port or 80, user, password) as client:
+        done = push_plan(client, plan, faces, held)
+    res.sent = done.sent
+    res.issues.extend(done.issues)
+    if done.error is not None:
+        res.status, res.error = "failed", done.error
+        health.failed(session.connection(), device.id, res.error)
+        return res
+    _isapi_confirm(session, device, plan, done.users, done.faces, res, held)
+    return res
+
+
+def _isapi_confirm(session: Session, device: Device, plan: DevicePlan, users: list[tuple[str, str]],
+                   faces: list[str], res: DeviceResult, held: bool) -> None:
+    """What the terminal holds after the plan becomes its confirmed state; a face the plan
+    sent counts with the photo's hash, one it already had keeps the hash it had."""
+    known = PinResolver.of_device(session.connection(), device.id)
+    new_users = {pin: fields_hash(pin, name) for pin, name in users if pin in known}
+    sent = {t.pin: t.sha256 for t in plan.templates_add if t.kind == "face"}
+    before = dict(session.execute(select(DeviceRosterTemplate.pin, DeviceRosterTemplate.sha256).where(
+        DeviceRosterTemplate.device_id == device.id, DeviceRosterTemplate.kind == "face")).all())
+    failed = {i.pin for i in res.issues if i.status == "error"}
+    new_faces = {pin: sent[pin] if pin in sent and pin not in failed else before.get(pin, "")
+                 for pin in faces if pin in known}
+    res.readback = {"users": len(users), "faces": len(faces), "managed_users": len(new_users),
+                    "unknown_users": len(users) - len(new_users)}
+    if len(users) > len(new_users):
+        res.issues.append(Issue("readback", None, msg("sync.unknown_users", count=len(users) - len(new_users)),
+                                status="warning"))
+    for item in plan.users_add + plan.users_update:
+        if item.pin not in failed and new_users.get(item.pin) != item.fields_hash:
+            res.issues.append(Issue("mismatch", item.pin, msg("sync.user_missing" if item.pin not in new_users
+                                                              else "sync.user_differs"), "mismatch", item.employee_id))
+    for t in plan.templates_add:
+        if t.kind == "face" and t.pin not in failed and t.pin not in new_faces:
+            res.issues.append(Issue("mismatch", t.pin, msg("sync.face_missing"), "mismatch", t.employee_id, 0))
+    if not held:
+        for item in plan.users_remove:
+            if item.pin in new_users:
+                res.issues.append(Issue("mismatch", item.pin, msg("sync.user_still_there"), "mismatch",
+                                        item.employee_id))
+    for t in plan.templates_remove:
+        if t.kind == "face" and t.pin in new_faces:
+            res.issues.append(Issue("mismatch", t.pin, msg("sync.face_still_there"), "mismatch", t.employee_id, 0))
+    res.mismatch = any(i.status == "mismatch" for i in res.issues)
+    if res.mismatch or any(i.status == "error" for i in res.issues):
+        res.status = "partial"
+    session.execute(delete(DeviceRosterUser).where(DeviceRosterUser.device_id == device.id))
+    session.execute(delete(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device.id,
+                                                       DeviceRosterTemplate.kind == "face"))
+    now = utcnow()
+    if new_users:
+        session.execute(insert(DeviceRosterUser), [
+            {"device_id": device.id, "pin": pin, "uid": None, "employee_id": known.get(pin), "fields_hash": h,
+             "confirmed_at": now} for pin, h in new_users.items()])
+    if new_faces:
+        session.execute(insert(DeviceRosterTemplate), [
+            {"device_id": device.id, "pin": pin, "kind": "face", "finger_index": 0, "sha256": sha,
+             "confirmed_at": now} for pin, sha in new_faces.items()])
+    health.succeeded(session.connection(), device.id)
 
 
 # --- ZK -------------------------------------------------------------------------------------

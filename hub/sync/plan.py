@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.commands import PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem
+from hub.commands import ISAPI_KINDS, PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem
 from hub.i18n import tr
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
 from hub.roster.names import terminal_name
@@ -89,6 +89,8 @@ def user_format(device: Device) -> int:
 def name_bytes(device: Device) -> int:
     if device.kind in ZK_KINDS:
         return 8 if user_format(device) == 28 else 23  # 24-byte field keeps its NUL
+    if device.kind in ISAPI_KINDS:
+        return 32  # what a MinMoe keeps of a name (hub.protocols.isapi.NAME_LIMIT)
     return 24
 
 
@@ -98,8 +100,9 @@ def fingerprint_format(device: Device) -> str:
 
 
 def accepts_faces(device: Device) -> bool:
-    """Face photos travel as ADMS BIOPHOTO / MQTT face.set; the ZK binary protocol has none."""
-    return device.kind in PUSH_KINDS and bool((device.capabilities or {}).get("face", True))
+    """Face photos travel as ADMS BIOPHOTO / MQTT face.set / ISAPI FaceDataRecord; the ZK
+    binary protocol has none."""
+    return device.kind in PUSH_KINDS + ISAPI_KINDS and bool((device.capabilities or {}).get("face", True))
 
 
 def select_devices(session: Session, site: str | None = None, device: str | None = None) -> list[Device]:
@@ -220,7 +223,7 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
                                  "mendukung wajah (pakai terminal ADMS/MQTT)",
                                  f"{skipped_faces} face photos not sent: the ZK binary protocol has no "
                                  "face support (use an ADMS/MQTT terminal)"))
-        if dev.kind not in ZK_KINDS and dev.kind not in PUSH_KINDS:
+        if dev.kind not in ZK_KINDS + PUSH_KINDS + ISAPI_KINDS:
             plan.unsupported = tr(f"belum didukung untuk jenis {dev.kind}", f"not yet supported for kind {dev.kind}")
         plans.append(plan)
     return plans

@@ -4,6 +4,7 @@ URL says so). Replies are read by hub.protocols.isapi; a refusal the terminal wo
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -79,3 +80,49 @@ class IsapiClient:
         """The newest event of the log (one entry, newest first), None when the log is empty."""
         page = self.search(uuid4().hex, 0, start, end, page=1, newest_first=True)
         return page.events[0] if page.events else None
+
+    # --- the roster -------------------------------------------------------------------------
+
+    def add_user(self, employee_no: str, name: str) -> None:
+        self._call("POST", "/ISAPI/AccessControl/UserInfo/Record?format=json",
+                   json=isapi.user_record(employee_no, name))
+
+    def modify_user(self, employee_no: str, name: str) -> None:
+        self._call("PUT", "/ISAPI/AccessControl/UserInfo/Modify?format=json",
+                   json=isapi.user_record(employee_no, name))
+
+    def delete_users(self, employee_nos: list[str]) -> None:
+        self._call("PUT", "/ISAPI/AccessControl/UserInfo/Delete?format=json", json=isapi.user_delete(employee_nos))
+
+    def users(self) -> list[tuple[str, str]]:
+        """Every person on the terminal (employeeNo, name), page by page."""
+        search_id, position, out = uuid4().hex, 0, []
+        while True:
+            page = isapi.parse_user_search(self._call(
+                "POST", "/ISAPI/AccessControl/UserInfo/Search?format=json",
+                json=isapi.user_search(search_id, position, PAGE)).content)
+            out.extend(page.users)
+            position += len(page.users)
+            if not page.more or not page.users:
+                return out
+
+    def put_face(self, employee_no: str, jpeg: bytes, replace: bool = False) -> None:
+        """The face of a person already on the terminal (multipart: the record, then the JPEG)."""
+        self._call("PUT" if replace else "POST", "/ISAPI/Intelligent/FDLib/FaceDataRecord?format=json",
+                   files={"FaceDataRecord": (None, json.dumps(isapi.face_record(employee_no)), "application/json"),
+                          "FaceImage": ("face.jpg", jpeg, "image/jpeg")})
+
+    def delete_face(self, employee_no: str) -> None:
+        self._call("DELETE", "/ISAPI/Intelligent/FDLib/FaceDataRecord",
+                   params={"format": "json", **isapi.FACE_LIB, "FPID": employee_no})
+
+    def faces(self) -> list[str]:
+        """The employee numbers that have a face on the terminal."""
+        position, out = 0, []
+        while True:
+            page = isapi.parse_face_search(self._call("POST", "/ISAPI/Intelligent/FDLib/FDSearch?format=json",
+                                                      json=isapi.face_search(position, PAGE)).content)
+            out.extend(page.fpids)
+            position += len(page.fpids)
+            if not page.more or not page.fpids:
+                return out
