@@ -345,3 +345,31 @@ def test_hub_simulate_device_vendor_hikvision(settings, tmp_path) -> None:  # ty
         assert newest is not None and newest.time.utcoffset() == timedelta(hours=9)
     finally:
         assert stop(proc, signal.SIGTERM, timeout=20) == 0
+
+
+def test_a_drifted_clock_holds_its_punches_and_is_set_right(engine) -> None:  # type: ignore[no-untyped-def]
+    """Off by 10 minutes: the pull says so and its punches wait for a reviewer (CLOCK_SUSPECT),
+    as on ZK terminals; the clock check sets it to the zone's true time, audited."""
+    from hub.adapters.isapi.clock import sync_clock
+    from hub.punch import PunchFlag
+    from hub.store.models import AuditLog
+
+    term = HikTerminal(serial="DS-K1T-DRIFT", utc_offset_h=8, drift_s=600)
+    _day(term, 4)
+    with Served(term) as served:
+        _register(engine, term, served, "Asia/Makassar")
+        res = _pull(engine, term.serial)
+        assert res.ok and 590 < (res.clock_offset_s or 0) < 610 and any("selisih" in n for n in res.notes)
+        assert all(r.flags & PunchFlag.CLOCK_SUSPECT for r in _stored(engine, term.serial))
+        [target] = load_targets(engine, term.serial)
+        fixed = sync_clock(engine, target, 120, "it1")
+        assert fixed.synced and 590 < (fixed.offset_before_s or 0) < 610, fixed
+        assert abs(term.drift_s) < 5 and term.now().utcoffset() == timedelta(hours=8)
+        with Session(engine) as s:
+            dev = s.scalar(select(Device).where(Device.serial == term.serial))
+            assert abs(dev.last_clock_offset_s) < 5
+            assert s.scalar(select(AuditLog.actor).where(AuditLog.action == "device.sync_time")) == "it1"
+        # in time now: the next punches are not held
+        _day(term, 2, datetime(2026, 11, 2, 16, 0))
+        assert _pull(engine, term.serial).new == 2
+        assert [r.flags & PunchFlag.CLOCK_SUSPECT for r in _stored(engine, term.serial)][-2:] == [0, 0]

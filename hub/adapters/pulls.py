@@ -28,3 +28,11 @@ class PullResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass
+class ClockResult:
+    serial: str
+    offset_before_s: float | None = None
+    synced: bool = False
+    error: str | None = None

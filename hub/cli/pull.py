@@ -83,7 +83,8 @@ def pull(ctx: typer.Context,
             except KeyboardInterrupt:
                 puller.stop.set()
                 raise
-        results = results + isapi_pull.pull_many(eng, hik, full, done=done)
+        results = results + isapi_pull.pull_many(eng, hik, full, done=done,
+                                                 tolerance_s=get_settings().pull.clock_tolerance_s)
     _summary(results)
     if templates:
         _backup(eng, targets, results, routed)
@@ -133,18 +134,24 @@ def _backup(eng, targets, results, routed: bool = False) -> None:  # noqa: ANN00
 
 def sync_time(device: str | None = typer.Option(None, "--device", help="nomor seri / nama"),
               site: str | None = typer.Option(None, "--site", help="kode kantor")) -> None:
-    """Setel jam terminal ZK ke jam hub (zona IANA tiap terminal)."""
+    """Setel jam terminal ZK dan Hikvision ke jam hub (zona IANA tiap terminal)."""
+    from hub.adapters.isapi import clock as isapi_clock
+    from hub.adapters.isapi import pull as isapi_pull
     from hub.adapters.zk.clock import ClockResult, sync_clocks
 
     eng = engine()
     targets = load_targets(eng, device, site)
-    if not targets:
-        fail(tr("tidak ada terminal ZK yang cocok", "no matching ZK terminal"))
-    routed = via_hub(eng, targets, "sync_time") if hub_running() else None
+    hik = isapi_pull.load_targets(eng, device, site)
+    if not targets and not hik:
+        fail(tr("tidak ada terminal ZK atau Hikvision yang cocok", "no matching ZK or Hikvision terminal"))
+    routed = via_hub(eng, targets, "sync_time") if targets and hub_running() else None
     if routed is not None:
         results = [rebuild(ClockResult, d) for d in routed]
     else:
-        results = sync_clocks(eng, get_settings().pull, device, site, actor=cli_actor(), only_if_off=False)
+        results = sync_clocks(eng, get_settings().pull, device, site, actor=cli_actor(), only_if_off=False) \
+            if targets else []
+    results += [isapi_clock.sync_clock(eng, t, get_settings().pull.clock_tolerance_s, cli_actor(), only_if_off=False)
+                for t in hik]
     bad = 0
     for r in results:
         if r.error:

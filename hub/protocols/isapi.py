@@ -461,3 +461,29 @@ def name_for(name: str, limit: int = NAME_LIMIT) -> str:
             break
         out += ch
     return out
+
+
+# --- the clock (GET/PUT /ISAPI/System/time) -------------------------------------------------
+
+
+def time_xml(local: datetime) -> str:
+    """Set the terminal's clock to `local` (aware: its offset is the terminal's zone)."""
+    offset = local.utcoffset()
+    if offset is None:
+        raise IsapiError("waktu tanpa zona / a time without its offset", "Time.localTime")
+    minutes = int(offset.total_seconds() // 60)
+    # Hikvision writes zones POSIX-style: "CST-7:00:00" is UTC+7 (the sign is reversed)
+    zone_text = f"CST{'-' if minutes >= 0 else '+'}{abs(minutes) // 60}:{abs(minutes) % 60:02d}:00"
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Time version="2.0" xmlns="{XMLNS}"><timeMode>manual</timeMode>'
+            f"<localTime>{format_time(local)}</localTime><timeZone>{zone_text}</timeZone></Time>\n")
+
+
+def parse_time_xml(body: bytes | str) -> datetime:
+    """The terminal's clock (Time.localTime, with its offset)."""
+    root = _xml(body, "Time")
+    if _local(root.tag) != "Time":
+        raise IsapiError(f"bukan Time / not a Time: <{_local(root.tag)[:30]}>", "Time")
+    for child in root:
+        if _local(child.tag) == "localTime":
+            return parse_time((child.text or "").strip(), "Time.localTime")
+    raise IsapiError("localTime tidak ada / missing", "Time.localTime")

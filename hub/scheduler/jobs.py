@@ -68,7 +68,8 @@ def _pull(full: bool) -> dict[str, Any]:
     from hub.adapters.zk.coordinator import pull_fleet
 
     results = pull_fleet(get_engine(), get_settings().pull, full=full)
-    results += pull_many(get_engine(), load_targets(get_engine()), full)  # Hikvision ISAPI terminals
+    results += pull_many(get_engine(), load_targets(get_engine()), full,  # Hikvision ISAPI terminals
+                         tolerance_s=get_settings().pull.clock_tolerance_s)
     failed = [r for r in results if r.error]
     out: dict[str, Any] = {
         "terminals": len(results), "new": sum(r.new for r in results),
@@ -98,9 +99,13 @@ def pull_full() -> dict[str, Any]:
 
 def clock_check() -> dict[str, Any]:
     def work() -> dict[str, Any]:
+        from hub.adapters.isapi.clock import sync_clock
+        from hub.adapters.isapi.pull import load_targets
         from hub.adapters.zk.clock import sync_clocks
 
         results = sync_clocks(get_engine(), get_settings().pull, only_if_off=True)
+        results += [sync_clock(get_engine(), t, get_settings().pull.clock_tolerance_s, "scheduler")
+                    for t in load_targets(get_engine())]
         return {"checked": len(results), "synced": [r.serial for r in results if r.synced],
                 "failed": {r.serial: r.error for r in results if r.error}}
 

@@ -333,6 +333,17 @@ def app_for(term: HikTerminal) -> Starlette:
                                  **({"MatchList": [{"FPID": f} for f in page]} if page else {})})
         return await guard(request, h)
 
+    async def clock(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            if r.method == "PUT":
+                wanted = isapi.parse_time_xml(await r.body())
+                term.drift_s = (wanted - datetime.now(UTC)).total_seconds()
+                return Response(f'<?xml version="1.0" encoding="UTF-8"?>\n<ResponseStatus version="2.0" xmlns="'
+                                f'{isapi.XMLNS}"><statusCode>1</statusCode><statusString>OK</statusString>'
+                                "<subStatusCode>ok</subStatusCode></ResponseStatus>\n", media_type="application/xml")
+            return Response(isapi.time_xml(term.now()), media_type="application/xml")
+        return await guard(request, h)
+
     async def not_supported(request: Request) -> Response:
         async def h(_r: Request) -> Response:
             return _status(404, 4, "Invalid Operation", "notSupport")
@@ -341,6 +352,7 @@ def app_for(term: HikTerminal) -> Starlette:
     return Starlette(routes=[
         Route("/ISAPI/System/status", status, methods=["GET"]),
         Route("/ISAPI/System/deviceInfo", device_info, methods=["GET"]),
+        Route("/ISAPI/System/time", clock, methods=["GET", "PUT"]),
         Route("/ISAPI/AccessControl/capabilities", capabilities, methods=["GET"]),
         Route("/ISAPI/AccessControl/AcsEventTotalNum", total, methods=["POST"]),
         Route("/ISAPI/AccessControl/AcsEvent", search, methods=["POST"]),

@@ -65,6 +65,13 @@ class IsapiClient:
     def device_info(self) -> dict[str, str]:
         return isapi.parse_device_info(self._call("GET", "/ISAPI/System/deviceInfo").content)
 
+    def get_time(self) -> datetime:
+        return isapi.parse_time_xml(self._call("GET", "/ISAPI/System/time").content)
+
+    def set_time(self, local: datetime) -> None:
+        self._call("PUT", "/ISAPI/System/time", content=isapi.time_xml(local).encode(),
+                   headers={"Content-Type": "application/xml"})
+
     def total(self, start: datetime, end: datetime, major: int = 0) -> int:
         r = self._call("POST", "/ISAPI/AccessControl/AcsEventTotalNum?format=json",
                        json=isapi.total_body(start, end, major))

@@ -12,14 +12,15 @@ from hub.punch import Punch, Source
 from hub.times import to_local
 
 
-def punch_of(device_id: int, tz: str, ev: isapi.Event) -> Punch | None:
+def punch_of(device_id: int, tz: str, ev: isapi.Event, flags: int = 0) -> Punch | None:
     """The punch of a person who passed; None for every other event."""
     verify = ev.verify
     if verify is None:
         return None
     utc = ev.time.astimezone(UTC).replace(tzinfo=None)
     return Punch(device_id=device_id, source=Source.ISAPI, pin=ev.employee_no, local_time=to_local(utc, tz), tz=tz,
-                 state=ev.state, verify=verify, device_seq=ev.serial_no, raw=ev.as_dict(), utc_time=utc)
+                 state=ev.state, verify=verify, device_seq=ev.serial_no, raw=ev.as_dict(), utc_time=utc,
+                 flags=flags)
 
 
 def event_row(device_id: int, tz: str, ev: isapi.Event) -> dict[str, Any]:

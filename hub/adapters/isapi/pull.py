@@ -32,7 +32,7 @@ from hub.fleet import health
 from hub.fleet.registry import RegistryError, login_of
 from hub.i18n import tr
 from hub.protocols import isapi
-from hub.punch import Source
+from hub.punch import PunchFlag, Source
 from hub.store import runs
 from hub.store.models import Device, DeviceEvent, Site
 from hub.store.sites import SiteTree
@@ -86,14 +86,15 @@ def default_client(t: IsapiTarget) -> IsapiClient:
     return IsapiClient(t.host, t.port, t.username, t.password)
 
 
-def pull_one(engine: Engine, t: IsapiTarget, full: bool = False, client: Factory = default_client) -> PullResult:
+def pull_one(engine: Engine, t: IsapiTarget, full: bool = False, client: Factory = default_client,
+             tolerance_s: float = 120.0) -> PullResult:
     started = time.monotonic()
     res = PullResult(t.serial, t.id, mode="full" if full else "tail")
     try:
         if t.problem:
             raise IsapiFailure(t.problem)
         with client(t) as c:
-            _pull(engine, c, t, full, res)
+            _pull(engine, c, t, full, res, tolerance_s)
     except (IsapiFailure, isapi.IsapiError, RegistryError) as exc:
         res.error = str(exc)
         with engine.begin() as conn:
@@ -102,13 +103,18 @@ def pull_one(engine: Engine, t: IsapiTarget, full: bool = False, client: Factory
     return res
 
 
-def _pull(engine: Engine, c: IsapiClient, t: IsapiTarget, full: bool, res: PullResult) -> None:
+def _pull(engine: Engine, c: IsapiClient, t: IsapiTarget, full: bool, res: PullResult, tolerance_s: float) -> None:
     info = c.device_info()
     if info["serialNumber"] != t.serial:
         raise IsapiFailure(tr(f"alamat {t.host}:{t.port} menjawab sebagai terminal {info['serialNumber']}, bukan "
                               f"{t.serial}; periksa alamat IP terminal ini",
                               f"{t.host}:{t.port} answers as terminal {info['serialNumber']}, not {t.serial}; "
                               "check this terminal's IP address"))
+    res.clock_offset_s = (c.get_time() - datetime.now(UTC)).total_seconds()
+    suspect = abs(res.clock_offset_s) > tolerance_s
+    if suspect:  # its stamps are doubtful: held for a reviewer (CLOCK_SUSPECT), as on ZK terminals
+        res.notes.append(tr(f"jam terminal selisih {res.clock_offset_s:+.0f} s (batas {tolerance_s:.0f} s)",
+                            f"terminal clock off by {res.clock_offset_s:+.0f} s (limit {tolerance_s:.0f} s)"))
     end = datetime.now(UTC) + AHEAD
     total = c.total(EPOCH, end)
     newest = c.newest(EPOCH, end)
@@ -118,7 +124,7 @@ def _pull(engine: Engine, c: IsapiClient, t: IsapiTarget, full: bool, res: PullR
     if not full and not cleared and total == t.last_record_count and top == (t.last_seq or 0):
         res.mode = "unchanged"
         with engine.begin() as conn:
-            health.succeeded(conn, t.id)
+            health.succeeded(conn, t.id, last_clock_offset_s=res.clock_offset_s)
         return
     cursor = 0 if (full or cleared) else (t.last_seq or 0)
     since = EPOCH
@@ -132,7 +138,7 @@ def _pull(engine: Engine, c: IsapiClient, t: IsapiTarget, full: bool, res: PullR
         fresh = [e for e in _read(c, EPOCH, end) if e.serial_no > cursor]
     res.mode = "full" if (full or cleared or not cursor) else "tail"
     res.log_cleared = cleared
-    _store(engine, t, fresh, total, top, res)
+    _store(engine, t, fresh, total, top, res, int(PunchFlag.CLOCK_SUSPECT) if suspect else 0)
 
 
 def _read(c: IsapiClient, since: datetime, end: datetime) -> list[isapi.Event]:
@@ -148,8 +154,9 @@ def _read(c: IsapiClient, since: datetime, end: datetime) -> list[isapi.Event]:
                           "the terminal's log did not end (over 600,000 events)"))
 
 
-def _store(engine: Engine, t: IsapiTarget, fresh: list[isapi.Event], total: int, top: int, res: PullResult) -> None:
-    punches = [p for e in fresh if (p := punch_of(t.id, t.tz, e)) is not None]
+def _store(engine: Engine, t: IsapiTarget, fresh: list[isapi.Event], total: int, top: int, res: PullResult,
+           flags: int) -> None:
+    punches = [p for e in fresh if (p := punch_of(t.id, t.tz, e, flags)) is not None]
     others = [event_row(t.id, t.tz, e) for e in fresh if e.verify is None]
     newest = max(fresh, key=lambda e: (e.time, e.serial_no), default=None)
     with engine.begin() as conn:
@@ -159,7 +166,8 @@ def _store(engine: Engine, t: IsapiTarget, fresh: list[isapi.Event], total: int,
         if others:
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             conn.execute(insert(DeviceEvent).on_conflict_do_nothing(), others)
-        facts = {"last_record_count": total, "last_seq": top}
+        facts: dict[str, object] = {"last_record_count": total, "last_seq": top,
+                                    "last_clock_offset_s": res.clock_offset_s}
         if newest is not None:  # (after a full read the log's own newest; else never backwards)
             local = local_naive(newest.time, t.tz)
             facts["last_newest_local"] = local if res.mode == "full" else max(local, t.last_newest_local or local)
@@ -169,11 +177,11 @@ def _store(engine: Engine, t: IsapiTarget, fresh: list[isapi.Event], total: int,
 
 
 def pull_many(engine: Engine, targets: list[IsapiTarget], full: bool = False, client: Factory = default_client,
-              done: Callable[[PullResult], None] | None = None) -> list[PullResult]:
+              done: Callable[[PullResult], None] | None = None, tolerance_s: float = 120.0) -> list[PullResult]:
     """Each terminal in turn (HTTP pulls are short; the ZK coordinator owns the wide fan-out)."""
     out = []
     for t in targets:
-        r = pull_one(engine, t, full, client)
+        r = pull_one(engine, t, full, client, tolerance_s)
         out.append(r)
         if done:
             done(r)

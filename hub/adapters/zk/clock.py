@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from hub.adapters.pulls import ClockResult
 from hub.adapters.zk.coordinator import Target, default_client, load_targets
 from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
@@ -15,14 +15,6 @@ from hub.fleet import health
 from hub.messages import msg
 from hub.store.models import AuditLog
 from hub.times import local_now
-
-
-@dataclass
-class ClockResult:
-    serial: str
-    offset_before_s: float | None = None
-    synced: bool = False
-    error: str | None = None
 
 
 def sync_clock(engine: Engine, target: Target, settings: PullSettings, actor: str,
