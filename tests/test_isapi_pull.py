@@ -373,3 +373,51 @@ def test_a_drifted_clock_holds_its_punches_and_is_set_right(engine) -> None:  # 
         _day(term, 2, datetime(2026, 11, 2, 16, 0))
         assert _pull(engine, term.serial).new == 2
         assert [r.flags & PunchFlag.CLOCK_SUSPECT for r in _stored(engine, term.serial)][-2:] == [0, 0]
+
+
+def test_live_posts_arrive_in_seconds_once_and_only_from_the_terminal(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """HTTP listening: `hub device listen` points the terminal at the hub; a punch at the
+    terminal is in the store within seconds, a post sent twice is stored once, a post from
+    another address or to another key is refused and keeps nothing; the pull after adds
+    nothing twice."""
+    import httpx
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+    from hub.web.app import create_app
+    from tests.web_fixtures import LiveServer
+
+    term = HikTerminal(serial="DS-K1T-LIVE")
+    with Served(term) as served, LiveServer(create_app(settings)) as hub:
+        _register(engine, term, served)
+        out = CliRunner().invoke(app, ["device", "listen", term.serial, "--url", hub.url])
+        assert out.exit_code == 0, out.output
+        assert term.listener is not None and term.listener[2].startswith("/isapi/events/")
+        ev = term.punch("198001012005010001", datetime.now(timezone(timedelta(hours=7))).replace(tzinfo=None))
+        deadline = time.monotonic() + 10
+        while not _stored(engine, term.serial):
+            assert time.monotonic() < deadline, (term.posted, term.post_failures)
+            time.sleep(0.1)
+        [row] = _stored(engine, term.serial)
+        assert row.device_seq == ev.serial_no and row.source == "isapi"
+        path = term.listener[2]
+        body = json.dumps(isapi.notification_body(ev))
+        again = httpx.post(hub.url + path, files={"event_log": (None, body, "application/json")})
+        assert again.status_code == 200 and len(_stored(engine, term.serial)) == 1  # once
+        wrong_key = httpx.post(hub.url + "/isapi/events/not-the-key",
+                               files={"event_log": (None, body, "application/json")})
+        assert wrong_key.status_code == 404
+        with Session(engine) as s:  # the terminal is registered elsewhere: this post is not its
+            s.execute(Device.__table__.update().where(Device.serial == term.serial).values(host="127.0.0.9"))
+            s.commit()
+        other = term.punch("198001012005010002")
+        refused = httpx.post(hub.url + path, files={"event_log": (None, json.dumps(isapi.notification_body(other)),
+                                                                  "application/json")})
+        assert refused.status_code == 403
+        broken = httpx.post(hub.url + path, files={"event_log": (None, "{not json", "application/json")})
+        assert broken.status_code in (400, 403)
+        with Session(engine) as s:
+            s.execute(Device.__table__.update().where(Device.serial == term.serial).values(host="127.0.0.1"))
+            s.commit()
+        assert _pull(engine, term.serial).new == 1  # the refused one, read by the pull; the first not again
+        assert len(_stored(engine, term.serial)) == 2

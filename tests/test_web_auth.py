@@ -213,7 +213,8 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
     app = create_app(shared_web_env.settings)
     listed = {(m, p.split("?")[0]) for m, p, _ in PAGES + API}
     skip = {"/login", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect", "/static"}
-    # /iclock/* (and /d/<key>/iclock/*) is the terminals' own protocol (hub/adapters/adms):
+    # /iclock/* (and /d/<key>/iclock/*) is the terminals' own protocol (hub/adapters/adms), as
+    # /isapi/events/<key> is Hikvision terminals' (hub/adapters/isapi/listen):
     # devices, not people, call it. The phone's own routes take a mobile session, never a
     # staff role (tests/test_mobile_identity.py).
     phone = {"/api/mobile/login", "/api/mobile/challenge", "/api/mobile/punch", "/api/mobile/me",
@@ -221,7 +222,8 @@ def test_matrix_covers_every_route(shared_web_env: WebEnv) -> None:  # noqa: F81
     routes = set()
     for r in _flat(app.routes):
         path = getattr(r, "path", "")
-        if path in skip or path in phone or path.startswith(("/iclock", "/d/")) or not getattr(r, "methods", None):
+        if path in skip or path in phone or path.startswith(("/iclock", "/d/", "/isapi/events/")) \
+                or not getattr(r, "methods", None):
             continue
         for m in r.methods - {"HEAD"}:
             path = r.path.replace("/pending/{serial}", "/pending/SN-NONE").replace("{serial}", "SN-ON") \

@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, fail, store
+from hub.cli.common import OutputFormat, audit, cli_actor, console, emit, engine, fail, store
 from hub.fleet.registry import (
     KINDS,
     DeviceSpec,
@@ -217,3 +217,21 @@ def outage_list(serial: str | None = typer.Argument(None),
                  "note": render(o.note), "by": o.created_by}
                 for o, sn in s.execute(q.order_by(DeviceOutage.start_local))]
     emit(rows, ["id", "serial", "from", "to", "kind", "note", "by"], fmt)
+
+
+@app.command("listen")
+def device_listen(serial: str = typer.Argument(..., help="nomor seri terminal Hikvision"),
+                  url: str = typer.Option(..., "--url", help="alamat hub yang dapat dijangkau terminal, "
+                                                             "mis. http://10.0.0.5:8080")) -> None:
+    """Minta terminal Hikvision mengirim tiap peristiwa ke hub saat terjadi (HTTP listening)."""
+    from hub.adapters.isapi.client import IsapiFailure
+    from hub.adapters.isapi.listen import configure
+
+    try:
+        path = configure(engine(), serial, url)
+    except (ValueError, IsapiFailure) as exc:
+        fail(str(exc))
+    with store() as s:
+        audit(s, cli_actor(), "device.listen", "device", serial, serial=serial, url=url.rstrip("/") + "/isapi/events/…")
+    typer.echo(tr(f"Terminal {serial} mengirim peristiwanya ke {url.rstrip('/')}{path[:20]}…",
+                  f"Terminal {serial} posts its events to {url.rstrip('/')}{path[:20]}…"))

@@ -487,3 +487,56 @@ def parse_time_xml(body: bytes | str) -> datetime:
         if _local(child.tag) == "localTime":
             return parse_time((child.text or "").strip(), "Time.localTime")
     raise IsapiError("localTime tidak ada / missing", "Time.localTime")
+
+
+# --- events the terminal pushes (HTTP listening: httpHosts) -----------------------------------
+
+
+def notification_event(body: bytes | str | Mapping[str, Any]) -> Event | None:
+    """An EventNotificationAlert's access event (the JSON part `event_log` or
+    `AccessControllerEvent`), None for other notifications (heartbeats, video events)."""
+    doc = load(body, "EventNotificationAlert")
+    if doc.get("eventType") != "AccessControllerEvent":
+        return None
+    inner = _obj(doc.get("AccessControllerEvent"), "AccessControllerEvent")
+    item = {"serialNo": inner.get("serialNo"), "major": inner.get("majorEventType"),
+            "minor": inner.get("subEventType"), "time": doc.get("dateTime"),
+            "employeeNoString": inner.get("employeeNoString"), "name": inner.get("name"),
+            "cardNo": inner.get("cardNo"), "currentVerifyMode": inner.get("currentVerifyMode"),
+            "attendanceStatus": inner.get("attendanceStatus"), "doorNo": inner.get("doorNo")}
+    return parse_event({k: v for k, v in item.items() if v is not None}, "AccessControllerEvent")
+
+
+def notification_body(ev: Event, ip: str = "", mac: str = "") -> dict[str, Any]:
+    """What a terminal posts for one event (the simulator's side of notification_event)."""
+    inner = {"majorEventType": ev.major, "subEventType": ev.minor, "serialNo": ev.serial_no,
+             "currentVerifyMode": ev.verify_mode, "attendanceStatus": ev.attendance, "doorNo": ev.door_no or 1}
+    if ev.employee_no:
+        inner["employeeNoString"] = ev.employee_no
+        inner["name"] = ev.name
+    return {"ipAddress": ip, "macAddress": mac, "dateTime": format_time(ev.time), "activePostCount": 1,
+            "eventType": "AccessControllerEvent", "eventState": "active", "eventDescription": "Access Controller Event",
+            "AccessControllerEvent": inner}
+
+
+def http_hosts_xml(ip: str, port: int, path: str) -> str:
+    """Where the terminal posts its events (PUT /ISAPI/Event/notification/httpHosts)."""
+    from xml.sax.saxutils import escape  # noqa: PLC0415
+
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<HttpHostNotificationList version="2.0" xmlns="{XMLNS}">'
+            f"<HttpHostNotification><id>1</id><url>{escape(path)}</url><protocolType>HTTP</protocolType>"
+            "<parameterFormatType>JSON</parameterFormatType><addressingFormatType>ipaddress</addressingFormatType>"
+            f"<ipAddress>{escape(ip)}</ipAddress><portNo>{int(port)}</portNo>"
+            "<httpAuthenticationMethod>none</httpAuthenticationMethod></HttpHostNotification>"
+            "</HttpHostNotificationList>\n")
+
+
+def parse_http_hosts(body: bytes | str) -> tuple[str, int, str]:
+    """(ip, port, path) of the first HttpHostNotification."""
+    root = _xml(body, "HttpHostNotificationList")
+    for host in root:
+        if _local(host.tag) != "HttpHostNotification":
+            continue
+        fields = {_local(c.tag): (c.text or "").strip() for c in host}
+        return fields.get("ipAddress", ""), _int(fields.get("portNo", "80"), "portNo", 1, 65535), fields.get("url", "/")
+    raise IsapiError("HttpHostNotification tidak ada / missing", "HttpHostNotificationList")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import secrets
 import socket
 import threading
@@ -68,6 +69,13 @@ class HikTerminal:
         self.nonces: set[str] = set()
         self.pages_served = 0
         self.requests = 0
+        self.searches: dict[tuple[str, str], list[isapi.Event]] = {}
+        # HTTP listening: where events are posted as they happen (None: nobody listens)
+        self.listener: tuple[str, int, str] | None = None
+        self.outbox: queue.Queue[isapi.Event] = queue.Queue()
+        self.posted = 0
+        self.post_failures = 0
+        self._sender: threading.Thread | None = None
 
     @property
     def zone(self) -> timezone:
@@ -92,7 +100,39 @@ class HikTerminal:
             self.events.append(ev)
             if len(self.events) > self.events_cap:  # a full log overwrites its oldest entries
                 del self.events[0]
-            return ev
+        if self.listener is not None:
+            self.outbox.put(ev)
+        return ev
+
+    def listen(self, ip: str, port: int, path: str) -> None:
+        """Post every new event to http://ip:port/path (as httpHosts configures it)."""
+        self.listener = (ip, port, path)
+        if self._sender is None:
+            self._sender = threading.Thread(target=self._send_loop, daemon=True, name=f"hik-post-{self.serial}")
+            self._sender.start()
+
+    def _send_loop(self) -> None:
+        import httpx  # noqa: PLC0415
+
+        with httpx.Client(timeout=5) as http:
+            while True:
+                ev = self.outbox.get()
+                for _attempt in range(20):  # firmware retries a while; a pull closes any gap after
+                    target = self.listener
+                    if target is None:
+                        break
+                    ip, port, path = target
+                    body = json.dumps(isapi.notification_body(ev, "127.0.0.1", "bc:ba:c2:00:00:01"))
+                    try:
+                        r = http.post(f"http://{ip}:{port}{path}", files={
+                            "event_log": (None, body, "application/json")})
+                        if r.status_code < 300:
+                            self.posted += 1
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    self.post_failures += 1
+                    time.sleep(0.5)
 
     def punch(self, employee_no: str, when: datetime | None = None, minor: int = FACE,
               attendance: str = "checkIn") -> isapi.Event:
@@ -220,9 +260,16 @@ def app_for(term: HikTerminal) -> Starlette:
             wanted = int(cond.get("maxResults", term.page_cap))
             if position < 0 or wanted < 1:
                 raise isapi.IsapiError("searchResultPosition/maxResults")
-            found = term.matching(cond)
-            if cond.get("timeReverseOrder") is True:
-                found.reverse()
+            # a search keeps its result under its searchID while it is paged, as firmware does
+            key = (str(cond["searchID"]), json.dumps({k: v for k, v in cond.items()
+                                                       if k not in ("searchResultPosition", "maxResults")},
+                                                      sort_keys=True))
+            found = term.searches.get(key) if position else None
+            if found is None:
+                found = term.matching(cond)
+                if cond.get("timeReverseOrder") is True:
+                    found.reverse()
+                term.searches = {**dict(list(term.searches.items())[-7:]), key: found}
             page = found[position:position + min(wanted, term.page_cap)]
             more = position + len(page) < len(found)
             reply = isapi.search_reply(str(cond["searchID"]), page, len(found), more)
@@ -344,6 +391,15 @@ def app_for(term: HikTerminal) -> Starlette:
             return Response(isapi.time_xml(term.now()), media_type="application/xml")
         return await guard(request, h)
 
+    async def http_hosts(request: Request) -> Response:
+        async def h(r: Request) -> Response:
+            if r.method == "PUT":
+                term.listen(*isapi.parse_http_hosts(await r.body()))
+                return JSONResponse(isapi.status_reply())
+            ip, port, path = term.listener or ("", 80, "/")
+            return Response(isapi.http_hosts_xml(ip, port, path), media_type="application/xml")
+        return await guard(request, h)
+
     async def not_supported(request: Request) -> Response:
         async def h(_r: Request) -> Response:
             return _status(404, 4, "Invalid Operation", "notSupport")
@@ -353,6 +409,7 @@ def app_for(term: HikTerminal) -> Starlette:
         Route("/ISAPI/System/status", status, methods=["GET"]),
         Route("/ISAPI/System/deviceInfo", device_info, methods=["GET"]),
         Route("/ISAPI/System/time", clock, methods=["GET", "PUT"]),
+        Route("/ISAPI/Event/notification/httpHosts", http_hosts, methods=["GET", "PUT"]),
         Route("/ISAPI/AccessControl/capabilities", capabilities, methods=["GET"]),
         Route("/ISAPI/AccessControl/AcsEventTotalNum", total, methods=["POST"]),
         Route("/ISAPI/AccessControl/AcsEvent", search, methods=["POST"]),

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from hub.adapters.adms.router import router as adms_router
+from hub.adapters.isapi import listen as isapi_listen
 from hub.config import Settings, get_settings
 from hub.i18n import reading, tr
 from hub.store.db import make_engine
@@ -49,7 +50,8 @@ def _mount_parts(app: FastAPI) -> list[str]:
     face endpoints (enrollment, mobile punch) when the face extra is installed; without it
     the hub still runs and says loudly, once, what to install."""
     app.include_router(adms_router, include_in_schema=False)
-    mounted = ["hub.adapters.adms.router"]
+    app.include_router(isapi_listen.router, include_in_schema=False)  # Hikvision terminals' own posts
+    mounted = ["hub.adapters.adms.router", "hub.adapters.isapi.listen"]
     try:
         from hub.face import api as face_api  # noqa: PLC0415 - the one optional extra
     except ImportError as exc:

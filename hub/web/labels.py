@@ -55,6 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
                "period.lock": "mengunci periode", "period.unlock": "membuka periode",
                "device.add": "mendaftarkan terminal", "device.pull": "menarik log terminal",
                "device.sync_time": "menyetel jam terminal", "device.edit": "mengubah terminal",
+               "device.listen": "mengatur kiriman langsung terminal",
                "device.remove": "menghapus terminal", "device.retire": "memensiunkan terminal",
                "device.task": "meminta tugas terminal", "device.probe": "menguji koneksi terminal",
                "device.restart": "memulai ulang terminal", "push.approve": "menyetujui terminal",

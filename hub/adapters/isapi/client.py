@@ -65,6 +65,11 @@ class IsapiClient:
     def device_info(self) -> dict[str, str]:
         return isapi.parse_device_info(self._call("GET", "/ISAPI/System/deviceInfo").content)
 
+    def set_listener(self, ip: str, port: int, path: str) -> None:
+        """Where the terminal posts its events (HTTP listening)."""
+        self._call("PUT", "/ISAPI/Event/notification/httpHosts", content=isapi.http_hosts_xml(ip, port, path).encode(),
+                   headers={"Content-Type": "application/xml"})
+
     def get_time(self) -> datetime:
         return isapi.parse_time_xml(self._call("GET", "/ISAPI/System/time").content)
 
