@@ -36,3 +36,22 @@ class ClockResult:
     offset_before_s: float | None = None
     synced: bool = False
     error: str | None = None
+
+
+@dataclass
+class ProbeResult:
+    serial: str  # as registered (or as typed in the form)
+    ok: bool = False
+    reported_serial: str | None = None
+    firmware: str | None = None
+    platform: str | None = None
+    model: str | None = None
+    transport: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # users, records, fingers, faces and their *_cap
+    clock_offset_s: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def serial_differs(self) -> bool:
+        return bool(self.reported_serial) and self.reported_serial != self.serial

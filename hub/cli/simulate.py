@@ -151,7 +151,8 @@ def _hikvision(port: int, host: str, serial: str | None, records: int, users: in
         fail(tr(f"zona {tz} bukan WIB/WITA/WIT", f"zone {tz} is not WIB/WITA/WIT"), ", ".join(offsets))
     term = HikTerminal(serial=serial or "DS-K1T341AMF20260001", utc_offset_h=offsets[tz], drift_s=clock_offset)
     people = [f"{1000 + i}" for i in range(max(users, 1))]
-    start = local_now(tz).replace(hour=7, minute=0, second=0, microsecond=0) - timedelta(days=7)
+    # one punch a minute, the newest a minute ago: a log of the past, never of the future
+    start = local_now(tz).replace(second=0, microsecond=0) - timedelta(minutes=records)
     for i in range(records):
         term.punch(people[i % len(people)], start + timedelta(minutes=i), attendance="checkIn")
     stop = threading.Event()

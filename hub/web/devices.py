@@ -79,6 +79,8 @@ def _changes(form: dict[str, str]) -> dict[str, Any]:
         elif key in ("site", "host", "serial_line"):
             value = value or None
         out[key] = value
+    if form.get("password"):  # a terminal's login changes only when a new password is typed
+        out["username"], out["password"] = form.get("username") or None, form["password"]
     return out
 
 
@@ -197,6 +199,11 @@ def test_address(request: Request, form: dict[str, Any]) -> Any:
                       serial_line=form.get("serial_line") or None, comm_key=form.get("comm_key") or None,
                       tz=str(form.get("tz") or "Asia/Jakarta"))
     check_spec(spec)  # the same validation as saving
+    if spec.kind == "hik-isapi":
+        from hub.adapters.isapi.probe import probe_address as probe_isapi  # noqa: PLC0415
+
+        return probe_isapi(spec.serial, spec.host or "", spec.port or 80, str(form.get("username") or ""),
+                           str(form.get("password") or ""))
     if spec.kind not in ZK_KINDS:
         raise RegistryError(tr("uji koneksi hanya untuk terminal ZK; terminal kiriman muncul sendiri di "
                                "'Terminal menunggu'", "the connection test is for ZK terminals; push terminals "
@@ -211,7 +218,7 @@ def test_address(request: Request, form: dict[str, Any]) -> Any:
 
 def _form_page(request: Request, session: Session, who: Principal, form: dict[str, Any], device: Device | None,
                status_code: int = 200, error: str | None = None, probe: Any = None) -> Response:
-    form = {k: v for k, v in form.items() if k != "comm_key"}  # a secret is never echoed back into the page
+    form = {k: v for k, v in form.items() if k not in ("comm_key", "password")}  # secrets never go back
     probe_line = None
     if probe is not None:
         probe_line = render_msg(probe.error, lang_of(request)) if probe.error else \
@@ -244,7 +251,8 @@ async def device_create(request: Request, who: Principal = Depends(form_principa
         spec = DeviceSpec(serial=form.get("serial", ""), kind=form.get("kind", ""), name=form.get("name", ""),
                           site=form.get("site") or None, host=form.get("host") or None, port=_port(form.get("port")),
                           serial_line=form.get("serial_line") or None, comm_key=form.get("comm_key") or None,
-                          tz=form.get("tz") or "Asia/Jakarta", pin_group=form.get("pin_group") or "default")
+                          tz=form.get("tz") or "Asia/Jakarta", pin_group=form.get("pin_group") or "default",
+                          username=form.get("username") or None, password=form.get("password") or None)
         with session.begin_nested():
             device = add_device(session, spec)
     except RegistryError as exc:
@@ -410,6 +418,8 @@ class DeviceIn(BaseModel):
     comm_key: int | None = Field(None, ge=0, le=999999)
     tz: str = Field("Asia/Jakarta", max_length=64)
     pin_group: str = Field("default", max_length=64)
+    username: str | None = Field(None, max_length=64, description="hik-isapi: the account the hub signs in with")
+    password: str | None = Field(None, max_length=128, description="hik-isapi: its password (kept encrypted)")
 
 
 class DeviceEdit(BaseModel):
@@ -424,6 +434,8 @@ class DeviceEdit(BaseModel):
     tz: str | None = Field(None, max_length=64)
     pin_group: str | None = Field(None, max_length=64)
     enabled: bool | None = None
+    username: str | None = Field(None, max_length=64)
+    password: str | None = Field(None, max_length=128)
 
 
 class ProbeOut(BaseModel):

@@ -138,3 +138,8 @@ class IsapiClient:
             position += len(page.fpids)
             if not page.more or not page.fpids:
                 return out
+
+    def user_count(self) -> int:
+        r = self._call("GET", "/ISAPI/AccessControl/UserInfo/Count?format=json")
+        doc = isapi.load(r.content).get("UserInfoCount")
+        return int(doc.get("userNumber", 0)) if isinstance(doc, dict) else 0

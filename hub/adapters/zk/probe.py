@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from hub.adapters.pulls import ProbeResult
 from hub.adapters.zk.coordinator import Target, default_client
 from hub.adapters.zk.sessions import SESSIONS
 from hub.config import PullSettings
@@ -22,24 +23,7 @@ from hub.store.audit_office import office_of
 from hub.store.models import AuditLog, Device
 from hub.times import local_now
 
-
-@dataclass
-class ProbeResult:
-    serial: str  # as registered (or as typed in the form)
-    ok: bool = False
-    reported_serial: str | None = None
-    firmware: str | None = None
-    platform: str | None = None
-    model: str | None = None
-    transport: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)  # users, records, fingers, faces and their *_cap
-    clock_offset_s: float | None = None
-    seconds: float = 0.0
-    error: str | None = None
-
-    @property
-    def serial_differs(self) -> bool:
-        return bool(self.reported_serial) and self.reported_serial != self.serial
+__all__ = ["ProbeResult", "RestartResult", "probe_address", "probe_device", "restart_device"]
 
 
 @dataclass
