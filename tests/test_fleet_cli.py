@@ -76,7 +76,7 @@ def test_fleet_command_register_and_sigterm(settings, tmp_path: Path) -> None:
 
 def test_fleet_command_refuses_bad_mixes(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    for mix, needle in (("adms=3", "zk=60"), ("zk=2,hik=1", "hik"), ("zk=2,mqtt=2", "--devices")):
+    for mix, needle in (("adms=3", "zk=60"), ("zk=2,dahua=1", "dahua"), ("zk=2,mqtt=2", "--devices")):
         res = subprocess.run([sys.executable, "-m", "hub.cli.main", "simulate", "fleet", "--devices", "3",
                               "--mix", mix, "--state-dir", str(tmp_path)], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)

@@ -1,5 +1,6 @@
-"""`hub simulate fleet --mix zk=…,adms=…,mqtt=…` against a running `hub run`: ZK terminals
-are pulled, ADMS and MQTT terminals push, and the store equals both ground truths."""
+"""`hub simulate fleet --mix zk=…,adms=…,mqtt=…,hik=…` against a running `hub run`: ZK and
+Hikvision terminals are pulled, ADMS and MQTT terminals push, and the store equals every
+ground truth, each punch once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import signal
 import time
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.adapters.isapi.pull import load_targets as isapi_targets
+from hub.adapters.isapi.pull import pull_many as isapi_pull
 from hub.adapters.zk.coordinator import pull_fleet
 from hub.config import PullSettings
 from hub.protocols.zk_codes import zk_state, zk_verify
@@ -25,7 +28,7 @@ def test_mixed_fleet_lands_in_the_store(settings, engine, tmp_path) -> None:
     hub = start_hub(["run", "--port", str(port)], env, tmp_path / "run.log")
     wait_http(f"http://127.0.0.1:{port}/healthz", proc=hub)
     state = tmp_path / "fleet"
-    fleet = start_hub(["simulate", "fleet", "--devices", "5", "--mix", "zk=3,adms=1,mqtt=1",
+    fleet = start_hub(["simulate", "fleet", "--devices", "6", "--mix", "zk=3,adms=1,mqtt=1,hik=1",
                        "--employees", "60", "--days", "4", "--base-port", "0", "--state-dir", str(state),
                        "--register", "--adms-url", f"http://127.0.0.1:{port}", "--push-seconds", "3"],
                       env, tmp_path / "fleet.log")
@@ -36,8 +39,13 @@ def test_mixed_fleet_lands_in_the_store(settings, engine, tmp_path) -> None:
             assert fleet.poll() is None, (tmp_path / "fleet.log").read_text()
             assert time.monotonic() < deadline, (tmp_path / "fleet.log").read_text()
             time.sleep(0.5)
+        hik_truth = state / "groundtruth" / "hik-events.csv"
+        assert hik_truth.exists(), (tmp_path / "fleet.log").read_text()
         results = pull_fleet(engine, PullSettings(timeout_s=3.0, retries=2, auto_sync_time=False))
         assert len(results) == 3 and not [r for r in results if r.error]
+        hik = isapi_pull(engine, isapi_targets(engine))
+        assert len(hik) == 1 and hik[0].ok and hik[0].new > 0, hik
+        assert isapi_pull(engine, isapi_targets(engine))[0].mode == "unchanged"
         gt = groundtruth.read(state / "groundtruth")
         with Session(engine) as s:
             rows = s.execute(select(Device.serial, Device.kind, RawPunch.pin, RawPunch.local_time,
@@ -52,6 +60,14 @@ def test_mixed_fleet_lands_in_the_store(settings, engine, tmp_path) -> None:
         push_rows = [(r[0], r[2], r[3]) for r in rows if r[1] in ("adms", "mqtt")]
         assert {r[1] for r in rows if r[1] in ("adms", "mqtt")} == {"adms", "mqtt"}
         assert len(push_rows) == len(set(push_rows)) and set(push_rows) == pushed
+        with open(hik_truth) as fh:
+            taken = {(r["serial"], r["employee_no"], datetime.fromisoformat(r["local_time"]))
+                     for r in csv.DictReader(fh)}
+        hik_rows = [(r[0], r[2], r[3]) for r in rows if r[1] == "hik-isapi"]
+        assert len(hik_rows) == len(set(hik_rows)) and set(hik_rows) == taken
+        with Session(engine) as s:  # its people are the hub's employees (their PINs resolve)
+            assert s.scalar(select(func.count()).select_from(RawPunch).join(Device, Device.id == RawPunch.device_id)
+                            .where(Device.kind == "hik-isapi", RawPunch.employee_id.is_(None))) == 0
     finally:
         stop(fleet, signal.SIGTERM)
         stop(hub, signal.SIGTERM)

@@ -32,7 +32,7 @@ def _mix(devices: int, mix: str | None, profiles: str) -> tuple[tuple[tuple[str,
     if missing:
         fail(tr(f"Simulator {', '.join(missing)} belum tersedia di `hub simulate fleet`.",
                 f"The {', '.join(missing)} simulator is not available in `hub simulate fleet` yet."),
-             tr("Gunakan zk, adms atau mqtt.", "Use zk, adms or mqtt."))
+             tr("Gunakan zk, adms, mqtt atau hik.", "Use zk, adms, mqtt or hik."))
     if not kinds.get("zk"):
         fail(tr("--mix butuh minimal satu terminal zk (populasi pegawai ada di terminal ZK).",
                 "--mix needs at least one zk terminal (the population lives on the ZK terminals)."),
@@ -108,6 +108,7 @@ def fleet(
     except KeyboardInterrupt:  # stopped while starting: no terminal process may outlive us
         fl.stop()
         raise typer.Exit(130) from None
+    served: list = []  # Hikvision terminals' web servers, stopped with the fleet
     try:
         _summary(fl)
         if register:
@@ -115,6 +116,8 @@ def fleet(
         if any(push_kinds.values()):
             _start_push(push_kinds, adms_url, (broker_host, int(broker_port)), push_seconds,
                         state_dir, register)
+        if kinds.get("hik"):
+            served = _start_hikvision(fl, kinds["hik"], state_dir, register, pin_group)
         console.print(tr("Armada berjalan. Ctrl-C untuk berhenti.", "Fleet running. Ctrl-C to stop."))
         while fl.alive():
             time.sleep(0.5)
@@ -124,6 +127,8 @@ def fleet(
     except KeyboardInterrupt:
         pass
     finally:
+        for s in served:
+            s.stop()
         fl.stop()
     console.print(tr(f"Armada berhenti; keadaan tersimpan di {state_dir}.",
                      f"Fleet stopped; state kept in {state_dir}."))
@@ -223,3 +228,55 @@ def _start_push(kinds: dict[str, int], url: str, broker: tuple[str, int], second
                      f"{broker[0]}:{broker[1]} mendorong punch kemarin.",
                      f"{len(a_sns)} ADMS terminals -> {url}, {len(m_sns)} MQTT terminals -> "
                      f"{broker[0]}:{broker[1]} pushing yesterday's punches."))
+
+
+HIK_TRUTH = "hik-events.csv"
+
+
+def _start_hikvision(fl, n: int, state_dir: Path, register: bool, pin_group: str) -> list:  # type: ignore[no-untyped-def]
+    """Hikvision ISAPI terminals (hub.simulator.hikvision) in the fleet's offices, holding
+    yesterday's punches of that office's people (their PINs as employee numbers); their
+    ground truth goes beside the ZK one. Pulled by the hub like the ZK terminals."""
+    import csv
+    from datetime import datetime
+
+    from hub.simulator import groundtruth
+    from hub.simulator.hikvision import FACE, HikTerminal, Served
+
+    roster = groundtruth.read_roster(fl.ground_truth_dir)
+    offices = [o["code"] for o in roster["offices"]][:max(n, 1)]
+    people = {code: [e for e in roster["employees"] if e["office"] == code and e.get("pin")] for code in offices}
+    day = date.today() - timedelta(days=1)
+    served, rows = [], []
+    for i in range(n):
+        office = offices[i % len(offices)]
+        term = HikTerminal(serial=f"HIK-{i + 1:03d}")
+        for k, e in enumerate(people[office][:40]):
+            for when, state in ((datetime.combine(day, datetime.min.time()).replace(hour=7, minute=k % 50), "checkIn"),
+                                (datetime.combine(day, datetime.min.time()).replace(hour=16, minute=k % 50),
+                                 "checkOut")):
+                ev = term.punch(str(e["pin"]), when, FACE, state)
+                rows.append([term.serial, ev.employee_no, when.isoformat(sep=" "), state])
+        served.append(Served(term).start())
+    if register:
+        from sqlalchemy import select
+
+        from hub.fleet.registry import DeviceSpec, add_device
+        from hub.store.models import Device
+
+        with store() as s:
+            have = set(s.scalars(select(Device.serial)))
+            for i, srv in enumerate(served):
+                if srv.term.serial not in have:
+                    add_device(s, DeviceSpec(serial=srv.term.serial, kind="hik-isapi", host="127.0.0.1", port=srv.port,
+                                             site=offices[i % len(offices)], pin_group=pin_group,
+                                             username=srv.term.username, password=srv.term.password))
+    path = state_dir / "groundtruth" / HIK_TRUTH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["serial", "employee_no", "local_time", "attendance"])
+        w.writerows(rows)
+    console.print(tr(f"{n} terminal Hikvision (ISAPI) di {', '.join(s.url for s in served)}; ground truth: {path}",
+                     f"{n} Hikvision (ISAPI) terminals at {', '.join(s.url for s in served)}; ground truth: {path}"))
+    return served

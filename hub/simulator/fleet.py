@@ -39,8 +39,8 @@ class FleetError(RuntimeError):
     """The fleet cannot start; the message says why and what to do."""
 
 
-SIMULATOR_KINDS = ("zk", "adms", "mqtt")
-AVAILABLE_KINDS = ("zk", "adms", "mqtt")  # adms/mqtt: hub.simulator.push_fleet
+SIMULATOR_KINDS = ("zk", "adms", "mqtt", "hik")
+AVAILABLE_KINDS = ("zk", "adms", "mqtt", "hik")  # adms/mqtt: hub.simulator.push_fleet; hik: hikvision
 
 
 def parse_mix(text: str, known: tuple[str, ...] = SIMULATOR_KINDS) -> dict[str, int]:
