@@ -421,3 +421,54 @@ def test_live_posts_arrive_in_seconds_once_and_only_from_the_terminal(engine, se
             s.commit()
         assert _pull(engine, term.serial).new == 1  # the refused one, read by the pull; the first not again
         assert len(_stored(engine, term.serial)) == 2
+
+
+def test_capacities_and_a_login_that_never_works(engine) -> None:  # type: ignore[no-untyped-def]
+    """The first pull records what the terminal can hold (the fleet page's "nearly full");
+    a terminal that refuses every Digest answer is a clear failure, not a hang."""
+    from hub.web.queries import use_of
+
+    term = HikTerminal(serial="DS-K1T-CAP", events_cap=100)
+    _day(term, 95)
+    with Served(term) as served:
+        _register(engine, term, served)
+        assert _pull(engine, term.serial).ok
+        with Session(engine) as s:
+            dev = s.scalar(select(Device).where(Device.serial == term.serial))
+            assert dev.capabilities["capacity"] == {"rec_cap": 100, "users_cap": 3000, "faces_cap": 3000}
+            assert dev.capabilities["model"] == "DS-K1T341AMF" and use_of(dev)["log_use"] == 0.95
+        term.faults.bad_login = True
+        started = time.monotonic()
+        refused = _pull(engine, term.serial)
+        assert not refused.ok and "401" in (refused.error or "") and time.monotonic() - started < 10
+
+
+def test_a_hub_killed_mid_write_loses_and_doubles_nothing(settings, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`hub pull` SIGKILLed while it reads a slow terminal: nothing half-stored, the cursor
+    where it was; the next pull stores every event once (the terminal's log is the truth)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.proc_helpers import ROOT, hub_env
+
+    term = HikTerminal(serial="DS-K1T-KILL", page_cap=10)
+    _day(term, 300)
+    with Served(term) as served:
+        _register(engine, term, served)
+        term.faults.slow_s = 0.05  # thirty pages: well over a second to read
+        proc = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "pull", "--device", term.serial, "--direct"],
+                                cwd=ROOT, env=hub_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while term.pages_served < 5:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert _stored(engine, term.serial) == []
+        with Session(engine) as s:
+            assert s.scalar(select(Device.last_seq).where(Device.serial == term.serial)) is None
+        term.faults.slow_s = 0.0
+        again = _pull(engine, term.serial)
+        assert again.ok and again.new == 300
+        assert [r.device_seq for r in _stored(engine, term.serial)] == list(range(1, 301))

@@ -139,6 +139,20 @@ class IsapiClient:
             if not page.more or not page.fpids:
                 return out
 
+    def capacity(self) -> dict[str, int]:
+        """What the terminal can hold (rec_cap, users_cap, faces_cap), as far as it says."""
+        r = self._call("GET", "/ISAPI/AccessControl/capabilities?format=json")
+        doc = isapi.load(r.content)
+
+        def cap(section: str, key: str) -> int | None:
+            part = doc.get(section)
+            value = part.get(key) if isinstance(part, dict) else None
+            return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+        out = {"rec_cap": cap("AcsEvent", "maxRecordNum"), "users_cap": cap("UserInfo", "maxRecordNum"),
+               "faces_cap": cap("FDLib", "maxFaceNum")}
+        return {k: v for k, v in out.items() if v is not None}
+
     def user_count(self) -> int:
         r = self._call("GET", "/ISAPI/AccessControl/UserInfo/Count?format=json")
         doc = isapi.load(r.content).get("UserInfoCount")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -121,6 +121,14 @@ def _pull(engine: Engine, c: IsapiClient, t: IsapiTarget, full: bool, res: PullR
     newest = c.newest(EPOCH, end)
     top = newest.serial_no if newest else 0
     res.record_count = total
+    if full or t.last_record_count is None:  # what it is and can hold, for the fleet page
+        try:
+            facts = {"model": info.get("model"), "firmware": info.get("firmwareVersion"), "capacity": c.capacity(),
+                     "counts": {"records": total, "users": c.user_count()}}
+        except IsapiFailure as exc:  # (older firmware lacks capabilities: the pull goes on)
+            facts = {"model": info.get("model"), "firmware": info.get("firmwareVersion"), "note": str(exc)[:200]}
+        with engine.begin() as conn:
+            conn.execute(update(Device).where(Device.id == t.id).values(capabilities=facts))
     cleared = t.last_seq is not None and top < t.last_seq
     if not full and not cleared and total == t.last_record_count and top == (t.last_seq or 0):
         res.mode = "unchanged"
