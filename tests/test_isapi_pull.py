@@ -421,6 +421,12 @@ def test_live_posts_arrive_in_seconds_once_and_only_from_the_terminal(engine, se
             s.commit()
         assert _pull(engine, term.serial).new == 1  # the refused one, read by the pull; the first not again
         assert len(_stored(engine, term.serial)) == 2
+        # the pull recorded what the terminal can hold without forgetting the listening key
+        term.punch("198001012005010003")
+        deadline = time.monotonic() + 10
+        while len(_stored(engine, term.serial)) < 3:
+            assert time.monotonic() < deadline, (term.posted, term.post_failures)
+            time.sleep(0.1)
 
 
 def test_capacities_and_a_login_that_never_works(engine) -> None:  # type: ignore[no-untyped-def]

@@ -127,8 +127,9 @@ def _pull(engine: Engine, c: IsapiClient, t: IsapiTarget, full: bool, res: PullR
                      "counts": {"records": total, "users": c.user_count()}}
         except IsapiFailure as exc:  # (older firmware lacks capabilities: the pull goes on)
             facts = {"model": info.get("model"), "firmware": info.get("firmwareVersion"), "note": str(exc)[:200]}
-        with engine.begin() as conn:
-            conn.execute(update(Device).where(Device.id == t.id).values(capabilities=facts))
+        with engine.begin() as conn:  # (merged: what IT set there, the listening key's hash, stays)
+            have = conn.scalar(select(Device.capabilities).where(Device.id == t.id)) or {}
+            conn.execute(update(Device).where(Device.id == t.id).values(capabilities={**have, **facts}))
     cleared = t.last_seq is not None and top < t.last_seq
     if not full and not cleared and total == t.last_record_count and top == (t.last_seq or 0):
         res.mode = "unchanged"
