@@ -478,3 +478,60 @@ def test_a_hub_killed_mid_write_loses_and_doubles_nothing(settings, engine, tmp_
         again = _pull(engine, term.serial)
         assert again.ok and again.new == 300
         assert [r.device_seq for r in _stored(engine, term.serial)] == list(range(1, 301))
+
+
+def _self_signed(tmp_path, name: str):  # type: ignore[no-untyped-def]
+    """A terminal's self-signed certificate (and its SHA-256) for 127.0.0.1."""
+    import hashlib
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+            .not_valid_after(datetime(2036, 1, 1, tzinfo=UTC))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path), hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def test_https_with_a_pinned_certificate(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A terminal's self-signed certificate: refused unless pinned; with its SHA-256 pinned,
+    pulled; another certificate at the same address (a swapped box, a man in the middle) is
+    refused with the reason and nothing is read."""
+    from hub.fleet.registry import edit_device
+
+    cert, key, pin = _self_signed(tmp_path, "terminal")
+    other_cert, other_key, _ = _self_signed(tmp_path, "impostor")
+    term = HikTerminal(serial="DS-K1T-TLS")
+    _day(term, 12)
+    with Served(term, certfile=cert, keyfile=key) as served:
+        with Session(engine) as s:
+            s.add(Site(code="OPD-H", name="Dinas Pendidikan", tz="Asia/Jakarta"))
+            s.flush()
+            add_device(s, DeviceSpec(serial=term.serial, kind="hik-isapi", site="OPD-H", host="127.0.0.1",
+                                     port=served.port, username="admin", password="Hik12345", tls_pin=pin.upper()))
+            s.commit()
+        res = _pull(engine, term.serial)
+        assert res.ok and res.new == 12, res.error
+        port = served.port
+    with Served(term, port=port, certfile=other_cert, keyfile=other_key):
+        refused = _pull(engine, term.serial)
+        assert not refused.ok and "disematkan" in (refused.error or "")
+        with Session(engine) as s:  # without a pin, a self-signed certificate is not trusted either
+            edit_device(s, s.scalar(select(Device).where(Device.serial == term.serial)), {"tls_pin": ""})
+            s.commit()
+        with Session(engine) as s:
+            d = s.scalar(select(Device).where(Device.serial == term.serial))
+            assert "tls_sha256" not in d.capabilities
+        assert not _pull(engine, term.serial).ok
+    assert len(_stored(engine, term.serial)) == 12

@@ -42,11 +42,13 @@ def device_add(
     disabled: bool = typer.Option(False, "--disabled"),
     username: str | None = typer.Option(None, "--username", help="akun masuk terminal (hik-isapi)"),
     password: str | None = typer.Option(None, "--password", help="kata sandi terminal (hik-isapi; rahasia)"),
+    tls_pin: str | None = typer.Option(None, "--tls-pin", help="HTTPS: SHA-256 sertifikat terminal (hik-isapi)"),
 ) -> None:
     """Daftarkan terminal baru."""
     spec = DeviceSpec(serial=serial, kind=kind, name=name, site=site, host=host, port=port,
                       serial_line=line, baud=baud, comm_key=comm_key, tz=tz,
-                      enabled=not disabled, pin_group=pin_group, username=username, password=password)
+                      enabled=not disabled, pin_group=pin_group, username=username, password=password,
+                      tls_pin=tls_pin)
     with store() as s:
         try:
             device = add_device(s, spec)
@@ -128,12 +130,14 @@ def device_edit(
     enable: bool | None = typer.Option(None, "--enable/--disable"),
     username: str | None = typer.Option(None, "--username", help="akun masuk terminal (hik-isapi)"),
     password: str | None = typer.Option(None, "--password", help="kata sandi terminal (hik-isapi; rahasia)"),
+    tls_pin: str | None = typer.Option(None, "--tls-pin", help="HTTPS: SHA-256 sertifikat terminal (\"\" melepas)"),
 ) -> None:
     """Ubah data terminal."""
     changes = {k: v for k, v in {
         "name": name, "site": site, "host": host, "port": port, "serial_line": line,
         "baud": baud, "comm_key": comm_key, "tz": tz, "kind": kind, "pin_group": pin_group,
-        "enabled": enable, "username": username, "password": password}.items() if v is not None}
+        "enabled": enable, "username": username, "password": password, "tls_pin": tls_pin}.items()
+        if v is not None}
     if not changes:
         fail(tr("tidak ada yang diubah", "nothing to change"), "hub device edit --help")
     with store() as s:

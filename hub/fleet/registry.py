@@ -87,6 +87,7 @@ class DeviceSpec:
     pin_group: str = "default"
     username: str | None = None  # ISAPI terminals: the account the hub signs in with
     password: str | None = None
+    tls_pin: str | None = None  # ISAPI over HTTPS: SHA-256 of the terminal's certificate ("" removes)
 
 
 def _site_id(session: Session, code: str | None) -> int | None:
@@ -140,6 +141,7 @@ def add_device(session: Session, spec: DeviceSpec) -> Device:
     set_comm_key(device, spec.comm_key)
     if spec.kind in LOGIN_KINDS:
         set_login(device, spec.username, spec.password)
+        set_tls_pin(device, spec.tls_pin)
     session.add(device)
     session.flush()
     return device
@@ -165,6 +167,19 @@ def set_login(device: Device, username: str | None, password: str | None) -> Non
         return
     validate_login(username, password)
     device.login_enc = encrypt(f"{username}\n{password}".encode())
+
+
+def set_tls_pin(device: Device, pin: str | None) -> None:
+    """Pin the terminal's TLS certificate by its SHA-256 (64 hex digits, colons allowed); ""
+    removes the pin, None keeps it."""
+    if pin is None:
+        return
+    value = pin.strip().lower().replace(":", "")
+    if value and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value)):
+        raise RegistryError(tr("sidik sertifikat harus SHA-256: 64 angka heksadesimal",
+                               "the certificate fingerprint must be a SHA-256: 64 hex digits"))
+    caps = {k: v for k, v in (device.capabilities or {}).items() if k != "tls_sha256"}
+    device.capabilities = {**caps, "tls_sha256": value} if value else caps
 
 
 def login_of(device: Device) -> tuple[str, str]:
@@ -198,7 +213,7 @@ def find_device(session: Session, ref: str) -> Device:
 
 
 EDITABLE = ("name", "site", "host", "port", "serial_line", "baud", "comm_key", "tz",
-            "enabled", "pin_group", "kind", "username", "password")
+            "enabled", "pin_group", "kind", "username", "password", "tls_pin")
 
 
 def edit_device(session: Session, device: Device, changes: dict[str, Any]) -> dict[str, Any]:
@@ -222,8 +237,11 @@ def edit_device(session: Session, device: Device, changes: dict[str, Any]) -> di
             spec.username = login_of(device)[0]  # a new password for the same account
         set_login(device, spec.username, spec.password)
         changed["login"] = "********"
+    if "tls_pin" in changes:
+        set_tls_pin(device, changes["tls_pin"])
+        changed["tls_pin"] = changes["tls_pin"] or "-"
     for key in changes:
-        if key in ("username", "password"):
+        if key in ("username", "password", "tls_pin"):
             continue
         if key == "comm_key":
             set_comm_key(device, spec.comm_key)

@@ -439,20 +439,23 @@ class Dropped(Response):
 class Served:
     """A terminal's web server on 127.0.0.1 in a thread (real HTTP, real sockets)."""
 
-    def __init__(self, term: HikTerminal, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, term: HikTerminal, host: str = "127.0.0.1", port: int = 0, certfile: str | None = None,
+                 keyfile: str | None = None) -> None:
+        """`certfile`/`keyfile`: serve HTTPS (terminals carry a self-signed certificate)."""
         self.term = term
+        self.https = certfile is not None
         if port == 0:
             with socket.socket() as s:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.host, self.port = host, port
         self.server = uvicorn.Server(uvicorn.Config(app_for(term), host=host, port=port, log_level="critical",
-                                                    lifespan="off"))
+                                                    lifespan="off", ssl_certfile=certfile, ssl_keyfile=keyfile))
         self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"hik-{term.serial}")
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> Served:
         self.thread.start()

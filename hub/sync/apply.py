@@ -127,20 +127,20 @@ def _blobs(session: Session, items: list[TemplateItem], res: DeviceResult) -> di
 
 # --- Hikvision ISAPI ----------------------------------------------------------------------------
 def _apply_isapi(session: Session, device: Device, plan: DevicePlan, allow_removals: int | None) -> DeviceResult:
-    from hub.adapters.isapi.client import IsapiClient  # noqa: PLC0415 - one family's I/O, asked for here only
+    from hub.adapters.isapi.pull import client_of  # noqa: PLC0415 - one family's I/O, asked for here only
     from hub.adapters.isapi.roster import push_plan  # noqa: PLC0415
-    from hub.fleet.registry import RegistryError, login_of  # noqa: PLC0415
+    from hub.fleet.registry import RegistryError  # noqa: PLC0415
 
     res = DeviceResult(plan.device_id, plan.serial, "ok")
     held = _held_removals(plan, allow_removals, res)
     _name_warnings(plan, res)
     faces = _blobs(session, [t for t in plan.templates_add if t.kind == "face"], res)
     try:
-        user, password = login_of(device)
+        client = client_of(device)
     except (RegistryError, SecretError) as exc:
         res.status, res.error = "failed", str(exc)
         return res
-    with IsapiClient(device.host or "", device.port or 80, user, password) as client:
+    with client:
         done = push_plan(client, plan, faces, held)
     res.sent = done.sent
     res.issues.extend(done.issues)

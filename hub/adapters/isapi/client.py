@@ -4,6 +4,7 @@ URL says so). Replies are read by hub.protocols.isapi; a refusal the terminal wo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -23,11 +24,15 @@ class IsapiFailure(RuntimeError):
 
 class IsapiClient:
     def __init__(self, host: str, port: int, username: str, password: str, timeout_s: float = 10.0,
-                 https: bool | None = None, verify: bool | str = True) -> None:
-        scheme = "https" if (https if https is not None else port == 443) else "http"
-        self.base = f"{scheme}://{host}:{port}"
+                 https: bool | None = None, verify: bool | str = True, pin_sha256: str | None = None) -> None:
+        """`pin_sha256`: the SHA-256 of the terminal's own TLS certificate (terminals carry
+        self-signed ones): the link is taken only with exactly that certificate."""
+        https = https if https is not None else (port == 443 or bool(pin_sha256))
+        self.base = f"{'https' if https else 'http'}://{host}:{port}"
+        self.pin = (pin_sha256 or "").lower().replace(":", "") or None
         self.http = httpx.Client(base_url=self.base, auth=httpx.DigestAuth(username, password), timeout=timeout_s,
-                                 verify=verify, headers={"Accept": "application/json, application/xml"})
+                                 verify=False if self.pin else verify,
+                                 headers={"Accept": "application/json, application/xml"})
 
     def close(self) -> None:
         self.http.close()
@@ -48,6 +53,8 @@ class IsapiClient:
         except httpx.HTTPError as exc:
             raise IsapiFailure(tr(f"hubungan ke {self.base} terputus: {exc.__class__.__name__}: {exc}",
                                   f"the link to {self.base} broke: {exc.__class__.__name__}: {exc}")) from exc
+        if self.pin:
+            self._check_pin(r)
         if r.status_code == 401:
             raise IsapiFailure(tr(f"terminal {self.base} menolak akun masuk hub (401); periksa nama pengguna dan kata "
                                   "sandi (`hub device edit SN --username U --password P`)",
@@ -61,6 +68,17 @@ class IsapiClient:
             raise IsapiFailure(tr(f"terminal menolak {path.split('?')[0]} ({r.status_code}): {why}",
                                   f"the terminal refused {path.split('?')[0]} ({r.status_code}): {why}"))
         return r
+
+    def _check_pin(self, r: httpx.Response) -> None:
+        stream = r.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        der = ssl_object.getpeercert(True) if ssl_object is not None else None  # (DER; positional)
+        seen = hashlib.sha256(der).hexdigest() if der else "-"
+        if seen != self.pin:
+            raise IsapiFailure(tr(f"sertifikat TLS {self.base} ({seen[:16]}…) bukan yang disematkan "
+                                  f"({self.pin[:16]}…); jangan lanjutkan sebelum IT memastikan terminalnya",
+                                  f"the TLS certificate of {self.base} ({seen[:16]}…) is not the pinned one "
+                                  f"({self.pin[:16]}…); do not go on before IT has checked the terminal"))
 
     def device_info(self) -> dict[str, str]:
         return isapi.parse_device_info(self._call("GET", "/ISAPI/System/deviceInfo").content)

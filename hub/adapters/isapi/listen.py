@@ -25,10 +25,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hub.adapters.isapi.client import IsapiClient
 from hub.adapters.isapi.normalise import event_row, punch_of
+from hub.adapters.isapi.pull import client_of
 from hub.fleet import health
-from hub.fleet.registry import login_of
 from hub.i18n import tr
 from hub.peer import client_address, networks_of
 from hub.protocols import isapi
@@ -58,8 +57,7 @@ def configure(engine: Engine, serial: str, hub_url: str) -> str:
         d = s.scalar(select(Device).where(Device.serial == serial, Device.kind == "hik-isapi"))
         if d is None:
             raise ValueError(tr(f"terminal Hikvision {serial} tidak terdaftar", f"no Hikvision terminal {serial}"))
-        user, password = login_of(d)
-        with IsapiClient(d.host or "", d.port or 80, user, password) as c:
+        with client_of(d) as c:
             c.set_listener(parts.hostname, parts.port or 80, path)
         d.capabilities = {**(d.capabilities or {}), "listen_sha256": _sha(key)}
         s.commit()

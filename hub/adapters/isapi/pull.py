@@ -58,6 +58,7 @@ class IsapiTarget:
     last_seq: int | None
     last_newest_local: datetime | None
     problem: str | None = None  # why it cannot be pulled as registered (no login kept)
+    pin: str | None = None  # SHA-256 of its TLS certificate, when IT pinned one (HTTPS)
 
 
 def load_targets(engine: Engine, device: str | None = None, site: str | None = None) -> list[IsapiTarget]:
@@ -76,7 +77,8 @@ def load_targets(engine: Engine, device: str | None = None, site: str | None = N
             except RegistryError as exc:  # (reported by its pull: the others still go)
                 user, password, problem = "", "", str(exc)
             out.append(IsapiTarget(d.id, d.serial, d.host or "", d.port or 80, user, password, d.tz,
-                                   d.last_record_count, d.last_seq, d.last_newest_local, problem))
+                                   d.last_record_count, d.last_seq, d.last_newest_local, problem,
+                                   (d.capabilities or {}).get("tls_sha256")))
         return out
 
 
@@ -84,7 +86,14 @@ Factory = Callable[[IsapiTarget], IsapiClient]
 
 
 def default_client(t: IsapiTarget) -> IsapiClient:
-    return IsapiClient(t.host, t.port, t.username, t.password)
+    return IsapiClient(t.host, t.port, t.username, t.password, pin_sha256=t.pin)
+
+
+def client_of(d: Device) -> IsapiClient:
+    """A client for a registered terminal (its login, its pinned certificate)."""
+    user, password = login_of(d)
+    return IsapiClient(d.host or "", d.port or 80, user, password,
+                       pin_sha256=(d.capabilities or {}).get("tls_sha256"))
 
 
 def pull_one(engine: Engine, t: IsapiTarget, full: bool = False, client: Factory = default_client,
