@@ -10,6 +10,7 @@ import html
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -257,8 +258,8 @@ def test_it_registers_a_hikvision_terminal_in_the_console(web_env: WebEnv) -> No
 
     term = HikTerminal(serial="DS-K1T-WEB", utc_offset_h=7)
     term.users["1001"] = {"employeeNo": "1001", "name": "Ani"}
-    for _ in range(3):
-        term.punch("1001")
+    for minute in range(3):
+        term.punch("1001", utcnow().replace(microsecond=0) - timedelta(hours=1, minutes=minute))
     with Served(term) as served, TestClient(create_app(web_env.settings)) as c:
         csrf = login(c, USERS["it"])
         form = {"csrf_token": csrf, "serial": term.serial, "kind": "hik-isapi", "host": "127.0.0.1",
@@ -276,6 +277,16 @@ def test_it_registers_a_hikvision_terminal_in_the_console(web_env: WebEnv) -> No
             dev = s.scalar(select(Device).where(Device.serial == term.serial))
             assert login_of(dev) == ("admin", "Hik12345") and b"Hik12345" not in (dev.login_enc or b"")
         engine.dispose()
+        # the terminal's page offers pulls, the clock and the test (not restart) and does them
+        page = c.get(f"/devices/{term.serial}").text
+        assert 'id="task-pull"' in page and 'id="task-sync_time"' in page and 'id="task-restart"' not in page
+        c.post(f"/devices/{term.serial}/task", data={"csrf_token": csrf, "task": "pull"})
+        for _ in range(100):
+            page = c.get(f"/devices/{term.serial}").text
+            if 'id="busy"' not in page:
+                break
+            time.sleep(0.1)
+        assert "3 catatan dibaca, 3 baru" in page, page[-3000:]
         h = {"Authorization": f"Bearer {web_env.token('it')}"}
         r = c.post("/api/devices/test", headers=h, json={
             "serial": term.serial, "kind": "hik-isapi", "host": "127.0.0.1", "port": served.port,

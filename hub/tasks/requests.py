@@ -161,12 +161,16 @@ class RequestWorker(threading.Thread):
         self.done += 1
 
     def _target_of(self, device_id: int) -> tuple[str, Any]:
+        """The terminal's pull target: a ZK one, or a Hikvision one (IsapiTarget)."""
+        from hub.adapters.isapi.pull import load_targets as isapi_targets  # noqa: PLC0415
         from hub.adapters.zk.coordinator import load_targets  # noqa: PLC0415
         from hub.store.models import Device  # noqa: PLC0415
 
         with self.engine.connect() as conn:
             serial = conn.scalar(select(Device.serial).where(Device.id == device_id))
         targets = load_targets(self.engine, device=serial, include_disabled=True) if serial else []
+        if serial and not targets:
+            targets = isapi_targets(self.engine, serial)
         return serial or str(device_id), (targets[0] if targets else None)
 
     @staticmethod
@@ -195,7 +199,14 @@ class RequestWorker(threading.Thread):
             for request_id in by_device.pop(res.device_id, []):
                 self._finish(request_id, _jsonable(dataclasses.asdict(res)))
 
-        for res in Puller(self.engine, self.settings.pull).pull_many(targets, full, done):
+        from hub.adapters.isapi.pull import IsapiTarget  # noqa: PLC0415
+        from hub.adapters.isapi.pull import pull_many as isapi_pull  # noqa: PLC0415
+
+        zk = [t for t in targets if not isinstance(t, IsapiTarget)]
+        hik = [t for t in targets if isinstance(t, IsapiTarget)]
+        results = Puller(self.engine, self.settings.pull).pull_many(zk, full, done) if zk else []
+        results += isapi_pull(self.engine, hik, full, tolerance_s=self.settings.pull.clock_tolerance_s)
+        for res in results:
             done(res)  # (what on_done wrote is gone from by_device: a no-op then)
 
     def _do(self, req: Any) -> dict[str, Any]:
@@ -208,6 +219,10 @@ class RequestWorker(threading.Thread):
             return self._harvest(req.device_id, serial)
         if req.action == "sync":
             return self._sync(req, serial)
+        from hub.adapters.isapi.pull import IsapiTarget  # noqa: PLC0415
+
+        if isinstance(target, IsapiTarget):
+            return self._isapi(req, target)
         if req.action in ("probe", "restart"):
             from hub.adapters.zk.probe import probe_device, restart_device  # noqa: PLC0415
 
@@ -215,6 +230,21 @@ class RequestWorker(threading.Thread):
             out = dataclasses.asdict(work(self.engine, target, self.settings.pull, req.requested_by))
             return _jsonable(out)
         res = sync_clock(self.engine, target, self.settings.pull, req.requested_by, only_if_off=False)
+        return _jsonable(dataclasses.asdict(res))
+
+    def _isapi(self, req: Any, t: Any) -> dict[str, Any]:
+        """A Hikvision terminal's clock or connection test (restart is for ZK terminals)."""
+        from hub.adapters.isapi.clock import sync_clock as isapi_clock  # noqa: PLC0415
+        from hub.adapters.isapi.probe import probe_address  # noqa: PLC0415
+
+        if req.action == "probe":
+            res: Any = probe_address(t.serial, t.host, t.port, t.username, t.password, t.pin)
+        elif req.action == "sync_time":
+            res = isapi_clock(self.engine, t, self.settings.pull.clock_tolerance_s, req.requested_by,
+                              only_if_off=False)
+        else:
+            return {"serial": t.serial, "device_id": t.id,
+                    "error": "perintah ini hanya untuk terminal ZK / this command is for ZK terminals only"}
         return _jsonable(dataclasses.asdict(res))
 
     def _harvest(self, device_id: int, serial: str) -> dict[str, Any]:

@@ -44,6 +44,7 @@ TASKS: dict[str, tuple[str, bool]] = {"pull": ("pull", False), "pull_full": ("pu
                                       "restart": ("restart", False)}
 FORM_FIELDS = ("name", "site", "host", "port", "serial_line", "comm_key", "tz", "pin_group")
 ZK_KINDS = tuple(k for k in KINDS if k.startswith("zk"))
+PULLED_KINDS = (*ZK_KINDS, "hik-isapi")  # terminals the hub asks (pull, clock, test)
 
 
 # --- what the pages and the API share -----------------------------------------------------
@@ -123,10 +124,13 @@ def ask(request: Request, session: Session, who: Principal, device: Device, task
     if task not in TASKS:
         raise RegistryError(tr(f"tugas '{task}' tidak dikenal; pilih: {', '.join(TASKS)}",
                                f"unknown task '{task}'; choose one of {', '.join(TASKS)}"))
-    if device.kind not in ZK_KINDS:
+    if device.kind not in PULLED_KINDS:
         raise RegistryError(tr("terminal kiriman (ADMS/MQTT) mengirim sendiri: tarik dan perintah langsung "
-                               "hanya untuk terminal ZK", "push terminals (ADMS/MQTT) send on their own: pulls "
-                               "and direct commands are for ZK terminals only"))
+                               "hanya untuk terminal ZK dan Hikvision", "push terminals (ADMS/MQTT) send on "
+                               "their own: pulls and direct commands are for ZK and Hikvision terminals only"))
+    if task == "restart" and device.kind not in ZK_KINDS:
+        raise RegistryError(tr("mulai ulang dari hub hanya untuk terminal ZK", "restart from the hub is for ZK "
+                               "terminals only"))
     action, full = TASKS[task]
     session.add(AuditLog(actor=who.username, action="device.task", entity="device", entity_id=str(device.id),
                          details={"serial": device.serial, "task": task}))
@@ -283,6 +287,7 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
     return render(request, "device.html", d=device, row=row, stored=queries.stored_punches(session, device.id),
                   runs=queries.pull_history(session, device.id), rejected=held(request.app.state.engine, device.serial),
                   edge=edge, tasks=tasks, task_names=TASKS, zk=device.kind in ZK_KINDS,
+                  pulled=device.kind in PULLED_KINDS,
                   busy=any(t["status"] in ("queued", "running") for t in tasks),
                   caps=device.capabilities or {})
 

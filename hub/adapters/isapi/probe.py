@@ -14,11 +14,12 @@ from hub.protocols import isapi
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def probe_address(serial: str, host: str, port: int, username: str, password: str) -> ProbeResult:
+def probe_address(serial: str, host: str, port: int, username: str, password: str,
+                  pin_sha256: str | None = None) -> ProbeResult:
     res = ProbeResult(serial)
     started = time.monotonic()
     try:
-        with IsapiClient(host, port, username, password, timeout_s=8) as c:
+        with IsapiClient(host, port, username, password, timeout_s=8, pin_sha256=pin_sha256) as c:
             info = c.device_info()
             res.reported_serial, res.firmware, res.model = (info.get("serialNumber"), info.get("firmwareVersion"),
                                                             info.get("model"))
