@@ -176,29 +176,39 @@ def _isapi_confirm(session: Session, device: Device, plan: DevicePlan, users: li
     for t in plan.templates_add:
         if t.kind == "face" and t.pin not in failed and t.pin not in new_faces:
             res.issues.append(Issue("mismatch", t.pin, msg("sync.face_missing"), "mismatch", t.employee_id, 0))
-    if not held:
-        for item in plan.users_remove:
-            if item.pin in new_users:
-                res.issues.append(Issue("mismatch", item.pin, msg("sync.user_still_there"), "mismatch",
-                                        item.employee_id))
     for t in plan.templates_remove:
         if t.kind == "face" and t.pin in new_faces:
             res.issues.append(Issue("mismatch", t.pin, msg("sync.face_still_there"), "mismatch", t.employee_id, 0))
+    _settle(session, device, plan, res, held, set(new_users), "face",
+            [(pin, None, known.get(pin), h) for pin, h in new_users.items()],
+            [(pin, "face", 0, sha) for pin, sha in new_faces.items()])
+
+
+def _settle(session: Session, device: Device, plan: DevicePlan, res: DeviceResult, held: bool,
+            present: set[str], template_kind: str, users: list[tuple[str, int | None, int | None, str]],
+            templates: list[tuple[str, str, int, str]]) -> None:
+    """The end of every read-back: a leaver still there is a mismatch; the result's status;
+    the read-back (people, and templates of `template_kind`) becomes the confirmed state."""
+    if not held:
+        for item in plan.users_remove:
+            if item.pin in present:
+                res.issues.append(Issue("mismatch", item.pin, msg("sync.user_still_there"), "mismatch",
+                                        item.employee_id))
     res.mismatch = any(i.status == "mismatch" for i in res.issues)
     if res.mismatch or any(i.status == "error" for i in res.issues):
         res.status = "partial"
     session.execute(delete(DeviceRosterUser).where(DeviceRosterUser.device_id == device.id))
     session.execute(delete(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device.id,
-                                                       DeviceRosterTemplate.kind == "face"))
+                                                       DeviceRosterTemplate.kind == template_kind))
     now = utcnow()
-    if new_users:
+    if users:  # bulk inserts: a full terminal holds thousands of rows
         session.execute(insert(DeviceRosterUser), [
-            {"device_id": device.id, "pin": pin, "uid": None, "employee_id": known.get(pin), "fields_hash": h,
-             "confirmed_at": now} for pin, h in new_users.items()])
-    if new_faces:
+            {"device_id": device.id, "pin": pin, "uid": uid, "employee_id": emp, "fields_hash": h,
+             "confirmed_at": now} for pin, uid, emp, h in users])
+    if templates:
         session.execute(insert(DeviceRosterTemplate), [
-            {"device_id": device.id, "pin": pin, "kind": "face", "finger_index": 0, "sha256": sha,
-             "confirmed_at": now} for pin, sha in new_faces.items()])
+            {"device_id": device.id, "pin": pin, "kind": kind, "finger_index": finger, "sha256": sha,
+             "confirmed_at": now} for pin, kind, finger, sha in templates])
     health.succeeded(session.connection(), device.id)
 
 
@@ -254,28 +264,10 @@ def _zk_confirm(session: Session, device: Device, plan: DevicePlan, users: list[
         if new_tmpls.get((t.pin, t.kind, t.finger_index)) != t.sha256:
             res.issues.append(Issue("mismatch", t.pin, msg("sync.template_missing", finger=t.finger_index),
                                     "mismatch", t.employee_id, t.finger_index))
-    if not held:
-        for item in plan.users_remove:
-            if item.pin in new_users:
-                res.issues.append(Issue("mismatch", item.pin, msg("sync.user_still_there"), "mismatch",
-                                        item.employee_id))
-    res.mismatch = any(i.status == "mismatch" for i in res.issues)
-    if res.mismatch or any(i.status == "error" for i in res.issues):
-        res.status = "partial"
     # the read-back is the new confirmed state
-    session.execute(delete(DeviceRosterUser).where(DeviceRosterUser.device_id == device.id))
-    session.execute(delete(DeviceRosterTemplate).where(DeviceRosterTemplate.device_id == device.id,
-                                                       DeviceRosterTemplate.kind == "fingerprint"))
-    now = utcnow()
-    if new_users:  # bulk inserts: a full terminal holds thousands of rows
-        session.execute(insert(DeviceRosterUser), [
-            {"device_id": device.id, "pin": pin, "uid": uid, "employee_id": known.get(pin), "fields_hash": h,
-             "confirmed_at": now} for pin, (uid, h) in new_users.items()])
-    if new_tmpls:
-        session.execute(insert(DeviceRosterTemplate), [
-            {"device_id": device.id, "pin": k[0], "kind": k[1], "finger_index": k[2], "sha256": sha,
-             "confirmed_at": now} for k, sha in new_tmpls.items()])
-    health.succeeded(session.connection(), device.id)
+    _settle(session, device, plan, res, held, set(new_users), "fingerprint",
+            [(pin, uid, known.get(pin), h) for pin, (uid, h) in new_users.items()],
+            [(k[0], k[1], k[2], sha) for k, sha in new_tmpls.items()])
 
 
 # --- ADMS / MQTT ----------------------------------------------------------------------------
