@@ -142,11 +142,7 @@ def _apply_isapi(session: Session, device: Device, plan: DevicePlan, allow_remov
         return res
     with client:
         done = push_plan(client, plan, faces, held)
-    res.sent = done.sent
-    res.issues.extend(done.issues)
-    if done.error is not None:
-        res.status, res.error = "failed", done.error
-        health.failed(session.connection(), device.id, res.error)
+    if not _carried(session, device, res, done):
         return res
     _isapi_confirm(session, device, plan, done.users, done.faces, res, held)
     return res
@@ -182,6 +178,17 @@ def _isapi_confirm(session: Session, device: Device, plan: DevicePlan, users: li
     _settle(session, device, plan, res, held, set(new_users), "face",
             [(pin, None, known.get(pin), h) for pin, h in new_users.items()],
             [(pin, "face", 0, sha) for pin, sha in new_faces.items()])
+
+
+def _carried(session: Session, device: Device, res: DeviceResult, done: Any) -> bool:
+    """What a family's push_plan sent, into the result; False when the line broke (failed)."""
+    res.sent = done.sent
+    res.issues.extend(done.issues)
+    if done.error is not None:
+        res.status, res.error = "failed", done.error
+        health.failed(session.connection(), device.id, res.error)
+        return False
+    return True
 
 
 def _settle(session: Session, device: Device, plan: DevicePlan, res: DeviceResult, held: bool,
@@ -225,11 +232,7 @@ def _apply_zk(session: Session, device: Device, plan: DevicePlan, allow_removals
         res.status, res.error = "failed", str(exc)
         return res
     done = push_plan(target, plan, blobs, held, progress, batch_users)
-    res.sent = done.sent
-    res.issues.extend(done.issues)
-    if done.error is not None:
-        res.status, res.error = "failed", done.error
-        health.failed(session.connection(), device.id, res.error)
+    if not _carried(session, device, res, done):
         return res
     if done.user_size is not None and (device.capabilities or {}).get("user_record_size") != done.user_size:
         device.capabilities = {**(device.capabilities or {}), "user_record_size": done.user_size}

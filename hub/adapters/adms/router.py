@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from hub.adapters.adms import quarantine, trust
 from hub.adapters.adms.normalise import attlog_punch
+from hub.adapters.http import engine_of
 from hub.peer import client_address, networks_of
 from hub.protocols import adms
 from hub.punch import Source
@@ -42,16 +43,6 @@ iclock = APIRouter()
 
 def _text(body: str, status: int = 200) -> PlainTextResponse:
     return PlainTextResponse(body, status_code=status)
-
-
-def _engine(request: Request) -> Engine:
-    """The app's engine; a host app that only included the router gets the default one."""
-    engine = getattr(request.app.state, "engine", None)
-    if engine is None:
-        from hub.store.db import get_engine
-
-        engine = request.app.state.engine = get_engine()
-    return engine
 
 
 def _opt(request: Request, name: str) -> Any:
@@ -113,7 +104,7 @@ def _enter(request: Request, serial: str | None = None, session: bool = True) ->
             serial = adms.parse_serial(request.query_params.get("SN"))
         except adms.AdmsError as exc:
             return _bad(exc)
-    engine, caller = _engine(request), _caller(request, serial)
+    engine, caller = engine_of(request), _caller(request, serial)
     device, refusal = _admitted(engine, caller, session)
     return refusal or _Entry(engine, caller, device)
 

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from hub.adapters.http import engine_of
 from hub.adapters.isapi.normalise import event_row, punch_of
 from hub.adapters.isapi.pull import client_of
 from hub.fleet import health
@@ -64,22 +65,13 @@ def configure(engine: Engine, serial: str, hub_url: str) -> str:
     return path
 
 
-def _engine(request: Request) -> Engine:
-    engine = getattr(request.app.state, "engine", None)
-    if engine is None:
-        from hub.store.db import get_engine  # noqa: PLC0415
-
-        engine = request.app.state.engine = get_engine()
-    return engine
-
-
 def _refuse(status: int, why: str) -> JSONResponse:
     return JSONResponse(isapi.status_reply(4 if status == 403 else 6, "Refused", why), status_code=status)
 
 
 @router.post(PATH + "{key}")
 async def event_posted(key: str, request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     found = await run_in_threadpool(_device, engine, _sha(key))
     if found is None:
         return _refuse(404, "unknownListener")
