@@ -593,8 +593,10 @@ def api_tasks(request: Request, serial: str, limit: int = Query(20, ge=1, le=200
 @api.post("/devices/{serial}/pull", response_model=PullNowOut)
 def api_pull_now(request: Request, serial: str, full: bool = Query(False),
                  who: Principal = Depends(api_principal("fleet.write")), session: Session = DB) -> dict:
-    """Pull one ZK terminal now and answer with the result (a task that waits): through its
-    live session when this process holds one (no second session), else a session opened for it."""
+    """Pull one ZK or Hikvision terminal now and answer with the result (a task that waits):
+    a ZK terminal through its live session when this process holds one (no second session),
+    else a session opened for it."""
+    from hub.adapters.isapi import pull as isapi_pull  # noqa: PLC0415
     from hub.adapters.zk.coordinator import Puller, load_targets  # noqa: PLC0415
 
     engine = request.app.state.engine
@@ -605,10 +607,15 @@ def api_pull_now(request: Request, serial: str, full: bool = Query(False),
             found = conn.execute(select(Device.site_id).where(Device.serial == serial)).first()
         if found is not None:
             scope.check(who, found.site_id)
-    targets = load_targets(engine, device=serial, include_disabled=True)
-    if not targets:
-        raise HTTPException(404, f"terminal ZK '{serial}' tidak ditemukan / ZK terminal not found")
-    res = Puller(engine, settings_of(request).pull).pull(targets[0], full=full)
+    targets: list[Any] = load_targets(engine, device=serial, include_disabled=True)
+    if targets:
+        res = Puller(engine, settings_of(request).pull).pull(targets[0], full=full)
+    else:
+        targets = isapi_pull.load_targets(engine, serial)
+        if not targets:
+            raise HTTPException(404, tr(f"terminal ZK/Hikvision '{serial}' tidak ditemukan",
+                                        f"ZK/Hikvision terminal '{serial}' not found"))
+        res = isapi_pull.pull_one(engine, targets[0], full, tolerance_s=settings_of(request).pull.clock_tolerance_s)
     session.add(AuditLog(actor=who.username, action="device.pull", entity="device",
                          entity_id=str(targets[0].id),
                          details={"serial": serial, "full": full, "new": res.new, "error": res.error}))
