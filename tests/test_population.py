@@ -181,7 +181,7 @@ def test_mix_parser_round_trip(mix: dict[str, int]) -> None:
 
 def test_mix_parser_messages() -> None:
     with pytest.raises(ValueError, match="tidak dikenal"):
-        parse_mix("zk=10,hik=3")
+        parse_mix("zk=10,dahua=3")
     with pytest.raises(ValueError, match="dua kali"):
         parse_mix("zk=1,zk=2")
     with pytest.raises(ValueError, match="jenis=jumlah"):
