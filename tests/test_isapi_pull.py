@@ -535,3 +535,62 @@ def test_https_with_a_pinned_certificate(engine, tmp_path) -> None:  # type: ign
             assert "tls_sha256" not in d.capabilities
         assert not _pull(engine, term.serial).ok
     assert len(_stored(engine, term.serial)) == 12
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["eventType", "dateTime", "x"]), st.text(max_size=30), max_size=3),
+                min_size=1, max_size=5), st.lists(st.integers(1, 200), min_size=1, max_size=30))
+def test_an_alert_stream_cut_anywhere_gives_the_same_parts(docs, cuts) -> None:  # type: ignore[no-untyped-def]
+    stream = b"".join(isapi.stream_part(d, "boundary") for d in docs)
+    reader, parts, at = isapi.PartReader("boundary"), [], 0
+    for n in cuts * (len(stream) // max(1, sum(cuts)) + 1):
+        parts += reader.feed(stream[at:at + n])
+        at += n
+        if at >= len(stream):
+            break
+    parts += reader.feed(stream[at:])
+    assert [json.loads(p) for p in parts] == docs
+
+
+def test_an_alert_stream_stores_events_as_they_come_and_comes_back(engine) -> None:  # type: ignore[no-untyped-def]
+    """Arming: the hub holds the terminal's alertStream; a punch is stored within seconds;
+    the stream cut, the watcher opens it again and the next punch arrives too, once each."""
+    from hub.adapters.isapi.stream import StreamSupervisor
+
+    term = HikTerminal(serial="DS-K1T-ARM")
+    with Served(term) as served:
+        _register(engine, term, served)
+        with Session(engine) as s:
+            d = s.scalar(select(Device).where(Device.serial == term.serial))
+            d.capabilities = {**(d.capabilities or {}), "live": "stream"}
+            s.commit()
+        sup = StreamSupervisor(engine).start()
+        try:
+            watcher = sup.watchers[term.serial]
+            deadline = time.monotonic() + 10
+            while not term.streams:
+                assert time.monotonic() < deadline and watcher.is_alive()
+                time.sleep(0.05)
+            term.punch("198001012005010001", datetime(2026, 11, 2, 7, 1))
+            deadline = time.monotonic() + 10
+            while len(_stored(engine, term.serial)) < 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            term.cut_streams()  # the terminal reboots: the stream ends mid-way
+            deadline = time.monotonic() + 15
+            while watcher.connects < 2 or not term.streams:
+                assert time.monotonic() < deadline, watcher.connects
+                time.sleep(0.05)
+            term.punch("198001012005010002", datetime(2026, 11, 2, 7, 2))
+            term.stranger(datetime(2026, 11, 2, 7, 3))
+            deadline = time.monotonic() + 10
+            while len(_stored(engine, term.serial)) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            sup.stop()
+        # the pull after finds nothing new to store twice
+        assert _pull(engine, term.serial).new == 0
+        assert [r.device_seq for r in _stored(engine, term.serial)] == [1, 2]
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(DeviceEvent)) == 1

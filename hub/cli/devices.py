@@ -225,11 +225,33 @@ def outage_list(serial: str | None = typer.Argument(None),
 
 @app.command("listen")
 def device_listen(serial: str = typer.Argument(..., help="nomor seri terminal Hikvision"),
-                  url: str = typer.Option(..., "--url", help="alamat hub yang dapat dijangkau terminal, "
-                                                             "mis. http://10.0.0.5:8080")) -> None:
-    """Minta terminal Hikvision mengirim tiap peristiwa ke hub saat terjadi (HTTP listening)."""
+                  url: str | None = typer.Option(None, "--url", help="alamat hub yang dapat dijangkau terminal, "
+                                                                     "mis. http://10.0.0.5:8080"),
+                  stream: bool = typer.Option(False, "--stream", help="hub yang membuka alertStream ke terminal "
+                                                                      "(bila terminal tak dapat menjangkau hub)")
+                  ) -> None:
+    """Peristiwa terminal Hikvision sampai ke hub saat terjadi: terminal mengirim (--url, HTTP
+    listening) atau hub mendengarkan alertStream-nya (--stream, oleh `hub run`)."""
     from hub.adapters.isapi.client import IsapiFailure
     from hub.adapters.isapi.listen import configure
+
+    if stream:
+        from sqlalchemy import select
+
+        from hub.store.models import Device
+
+        with store() as s:
+            d = s.scalar(select(Device).where(Device.serial == serial, Device.kind == "hik-isapi"))
+            if d is None:
+                fail(tr(f"terminal Hikvision {serial} tidak terdaftar", f"no Hikvision terminal {serial}"))
+            d.capabilities = {**(d.capabilities or {}), "live": "stream"}
+            audit(s, cli_actor(), "device.listen", "device", serial, serial=serial, mode="stream")
+        typer.echo(tr(f"`hub run` membuka alertStream ke {serial} dan menyimpan tiap peristiwa saat terjadi.",
+                      f"`hub run` holds an alertStream to {serial} and stores each event as it comes."))
+        return
+    if not url:
+        fail(tr("beri --url (terminal mengirim) atau --stream (hub mendengarkan)",
+                "give --url (the terminal posts) or --stream (the hub listens)"))
 
     try:
         path = configure(engine(), serial, url)

@@ -540,3 +540,59 @@ def parse_http_hosts(body: bytes | str) -> tuple[str, int, str]:
         fields = {_local(c.tag): (c.text or "").strip() for c in host}
         return fields.get("ipAddress", ""), _int(fields.get("portNo", "80"), "portNo", 1, 65535), fields.get("url", "/")
     raise IsapiError("HttpHostNotification tidak ada / missing", "HttpHostNotificationList")
+
+
+# --- alertStream (the hub holds GET /ISAPI/Event/notification/alertStream open) --------------
+
+
+def boundary_of(content_type: str) -> str:
+    m = re.search(r'boundary="?([^";]+)"?', content_type or "")
+    if not m:
+        raise IsapiError(f"multipart tanpa boundary / multipart without a boundary: {content_type[:80]!r}",
+                         "Content-Type")
+    return m.group(1)
+
+
+class PartReader:
+    """Cuts an endless multipart/mixed stream into its parts' bodies, whatever the chunks."""
+
+    MAX_PART = 2 * 1024 * 1024  # an event with its picture; more is a broken stream
+
+    def __init__(self, boundary: str) -> None:
+        self.mark = b"--" + boundary.encode()
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buffer += data
+        out = []
+        while True:
+            start = self.buffer.find(self.mark)
+            if start < 0:
+                self.buffer = self.buffer[-len(self.mark):]  # (a mark may be cut in two)
+                return out
+            head_end = self.buffer.find(b"\r\n\r\n", start)
+            if head_end < 0:
+                break
+            headers = self.buffer[start + len(self.mark):head_end].decode("latin-1")
+            length = re.search(r"(?im)^content-length:\s*(\d+)", headers)
+            body_start = head_end + 4
+            if length:
+                end = body_start + int(length.group(1))
+                if end > len(self.buffer):
+                    break
+            else:
+                end = self.buffer.find(self.mark, body_start)
+                if end < 0:
+                    break
+            out.append(self.buffer[body_start:end].strip())
+            self.buffer = self.buffer[end:]
+        if len(self.buffer) > self.MAX_PART:
+            raise IsapiError("bagian alertStream terlalu besar / an alertStream part is too large", "alertStream")
+        return out
+
+
+def stream_part(doc: Mapping[str, Any], boundary: str) -> bytes:
+    """One part of an alertStream (the simulator's side of PartReader)."""
+    body = json.dumps(doc).encode()
+    return (f"--{boundary}\r\nContent-Type: application/json; charset=\"UTF-8\"\r\nContent-Length: {len(body)}"
+            "\r\n\r\n").encode() + body + b"\r\n"

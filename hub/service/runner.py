@@ -108,11 +108,14 @@ class Hub:
     def _start_live(self) -> None:
         if not self.settings.pull.live or self.state.live is not None:
             return
+        from hub.adapters.isapi.stream import StreamSupervisor  # noqa: PLC0415
         from hub.adapters.zk.live import LiveSupervisor  # noqa: PLC0415
 
         engine = get_engine(self.settings.effective_database_url())
         self.state.live = LiveSupervisor(engine, self.settings.pull).start()
-        log.info("live sessions: %d ZK terminals", len(self.state.live.listeners))
+        self._streams = StreamSupervisor(engine).start()  # Hikvision terminals set to alertStream
+        log.info("live sessions: %d ZK terminals, %d Hikvision alert streams", len(self.state.live.listeners),
+                 len(self._streams.watchers))
 
     def _start_requests(self) -> None:
         """Other processes' work on terminals (hub pull typed meanwhile) is done here,
@@ -124,6 +127,11 @@ class Hub:
             self._requests.start()
 
     def _stop_live(self) -> None:
+        streams = getattr(self, "_streams", None)
+        if streams is not None:
+            with contextlib.suppress(Exception):
+                streams.stop()
+            self._streams = None
         if self.state.live is not None:
             with contextlib.suppress(Exception):
                 self.state.live.stop()

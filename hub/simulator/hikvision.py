@@ -76,6 +76,7 @@ class HikTerminal:
         self.posted = 0
         self.post_failures = 0
         self._sender: threading.Thread | None = None
+        self.streams: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = []  # alertStream subscribers
 
     @property
     def zone(self) -> timezone:
@@ -102,7 +103,14 @@ class HikTerminal:
                 del self.events[0]
         if self.listener is not None:
             self.outbox.put(ev)
+        for loop, q in list(self.streams):
+            loop.call_soon_threadsafe(q.put_nowait, ev)
         return ev
+
+    def cut_streams(self) -> None:
+        """Every open alertStream ends abruptly (a terminal rebooting, a cable pulled)."""
+        for loop, q in list(self.streams):
+            loop.call_soon_threadsafe(q.put_nowait, None)
 
     def listen(self, ip: str, port: int, path: str) -> None:
         """Post every new event to http://ip:port/path (as httpHosts configures it)."""
@@ -400,6 +408,33 @@ def app_for(term: HikTerminal) -> Starlette:
             return Response(isapi.http_hosts_xml(ip, port, path), media_type="application/xml")
         return await guard(request, h)
 
+    async def alert_stream(request: Request) -> Response:
+        async def h(_r: Request) -> Response:
+            from starlette.responses import StreamingResponse  # noqa: PLC0415
+
+            boundary = "boundary"
+            q: asyncio.Queue = asyncio.Queue()
+            sub = (asyncio.get_running_loop(), q)
+            term.streams.append(sub)
+
+            async def parts():  # type: ignore[no-untyped-def]
+                try:
+                    while True:
+                        try:
+                            ev = await asyncio.wait_for(q.get(), 2.0)
+                        except TimeoutError:
+                            yield isapi.stream_part({"eventType": "heartBeat", "eventState": "active",
+                                                     "dateTime": isapi.format_time(term.now())}, boundary)
+                            continue
+                        if ev is None:
+                            raise ConnectionResetError("simulated link loss")
+                        yield isapi.stream_part(isapi.notification_body(ev, "127.0.0.1"), boundary)
+                finally:
+                    term.streams.remove(sub)
+
+            return StreamingResponse(parts(), media_type=f"multipart/mixed; boundary={boundary}")
+        return await guard(request, h)
+
     async def not_supported(request: Request) -> Response:
         async def h(_r: Request) -> Response:
             return _status(404, 4, "Invalid Operation", "notSupport")
@@ -410,6 +445,7 @@ def app_for(term: HikTerminal) -> Starlette:
         Route("/ISAPI/System/deviceInfo", device_info, methods=["GET"]),
         Route("/ISAPI/System/time", clock, methods=["GET", "PUT"]),
         Route("/ISAPI/Event/notification/httpHosts", http_hosts, methods=["GET", "PUT"]),
+        Route("/ISAPI/Event/notification/alertStream", alert_stream, methods=["GET"]),
         Route("/ISAPI/AccessControl/capabilities", capabilities, methods=["GET"]),
         Route("/ISAPI/AccessControl/AcsEventTotalNum", total, methods=["POST"]),
         Route("/ISAPI/AccessControl/AcsEvent", search, methods=["POST"]),

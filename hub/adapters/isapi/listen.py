@@ -96,7 +96,7 @@ async def event_posted(key: str, request: Request) -> Response:
         log.warning("Hikvision %s: an event that cannot be read (%s): refused, the pull will read it", serial, exc)
         return _refuse(400, "badEvent")
     if ev is not None:
-        await run_in_threadpool(_keep, engine, device_id, tz, ev)
+        await run_in_threadpool(keep, engine, device_id, tz, ev)
     return JSONResponse(isapi.status_reply())
 
 
@@ -108,7 +108,8 @@ def _device(engine: Engine, digest: str) -> tuple[int, str, str, str] | None:
     return None
 
 
-def _keep(engine: Engine, device_id: int, tz: str, ev: isapi.Event) -> None:
+def keep(engine: Engine, device_id: int, tz: str, ev: isapi.Event) -> None:
+    """One live event stored (a punch once by the identity rule, or an event that is not one)."""
     punch = punch_of(device_id, tz, ev)
     with engine.begin() as conn:
         if punch is not None:
