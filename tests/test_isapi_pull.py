@@ -594,3 +594,22 @@ def test_an_alert_stream_stores_events_as_they_come_and_comes_back(engine) -> No
         assert [r.device_seq for r in _stored(engine, term.serial)] == [1, 2]
         with Session(engine) as s:
             assert s.scalar(select(func.count()).select_from(DeviceEvent)) == 1
+
+
+def test_a_terminal_switched_off_fails_clearly_and_is_read_when_back(engine) -> None:  # type: ignore[no-untyped-def]
+    term = HikTerminal(serial="DS-K1T-OFF")
+    _day(term, 6)
+    with Served(term) as served:
+        _register(engine, term, served)
+        port = served.port
+    off = _pull(engine, term.serial)  # nothing answers at its address
+    assert not off.ok and off.error and _stored(engine, term.serial) == []
+    with Session(engine) as s:
+        dev = s.scalar(select(Device).where(Device.serial == term.serial))
+        assert dev.failures == 1 and dev.failing_since is not None
+    with Served(term, port=port):
+        back = _pull(engine, term.serial)
+        assert back.ok and back.new == 6
+    with Session(engine) as s:
+        dev = s.scalar(select(Device).where(Device.serial == term.serial))
+        assert dev.failures == 0 and dev.recovered_at is not None
