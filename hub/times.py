@@ -162,3 +162,8 @@ def in_windows(now: time, windows: list[tuple[time, time]]) -> bool:
         elif now >= start or now < end:  # crosses midnight
             return True
     return False
+
+
+# Short day names, Monday first as date.weekday(): the Indonesian words, which are also the
+# msgids of the console catalog (its English translations live there).
+DAY_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")

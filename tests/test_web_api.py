@@ -336,7 +336,8 @@ def test_backlog_from_the_last_run() -> None:
 
 def test_every_word_for_a_code_has_an_english_entry() -> None:
     """The words pages show for the store's codes (hub/web/labels.py) are in the catalog too."""
-    from hub.web.labels import DAY_SHORT, DETAIL_WORDS, LABELS
+    from hub.times import DAY_SHORT
+    from hub.web.labels import DETAIL_WORDS, LABELS
 
     words = {w for kind in LABELS.values() for w in kind.values()} | set(DAY_SHORT)
     assert sorted(words - set(EN)) == []

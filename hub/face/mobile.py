@@ -299,7 +299,8 @@ def capture_instant(meta: MobileMeta, now: datetime, settings: FaceSettings) -> 
     return (now - timedelta(seconds=waited)).replace(microsecond=0), waited
 
 
-def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, captured: datetime) -> None:
+def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, captured: datetime,
+                  settings: FaceSettings) -> None:
     """Refuse what looks like a gallery photo; `captured` is the capture instant, naive UTC."""
     if meta.mock_location:
         _refuse("mock_location", "lokasi palsu (mock location) terdeteksi oleh aplikasi; "
@@ -312,9 +313,8 @@ def check_capture(meta: MobileMeta, taken_at: datetime | None, tz: str, captured
                 f"the photo must come from the camera, not {meta.capture_source!r} "
                 "(gallery photos are refused)", "capture_source")
     if taken_at is not None:
-        s = face_settings()
         age = (to_local(captured, tz) - taken_at).total_seconds()
-        if age > s.exif_max_age_s or age < -s.capture_max_skew_s:
+        if age > settings.exif_max_age_s or age < -settings.capture_max_skew_s:
             _refuse("stale_exif", f"EXIF foto menyatakan diambil {taken_at:%Y-%m-%d %H:%M:%S}"
                     f", bukan baru saja; ambil selfie baru dengan kamera",
                     f"the photo's EXIF says it was taken {taken_at:%Y-%m-%d %H:%M:%S}, "
@@ -375,13 +375,12 @@ def _resent(session: Session, digest: str, emp: Employee, meta: MobileMeta) -> M
         held=bool(flags & rules_of(session, emp, punch.local_time.date()).quarantine_mask))
 
 
-def resent(session: Session, ident: MobileIdentity, fields: Mapping[str, object],
-           photo: bytes) -> MobilePunchResult | None:
+def resent(session: Session, ident: MobileIdentity, meta: MobileMeta, photo: bytes) -> MobilePunchResult | None:
     """The stored result when this phone sends a capture it sent before, else None."""
     emp = session.get(Employee, ident.employee_id)
     if emp is None:
         return None
-    return _resent(session, hashlib.sha256(photo).hexdigest(), emp, parse_meta({**fields, "nip": ident.nip}))
+    return _resent(session, hashlib.sha256(photo).hexdigest(), emp, meta)
 
 
 def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
@@ -420,7 +419,7 @@ def mobile_punch(session: Session, fields: Mapping[str, object], photo: bytes,
     if again is not None:
         return again
     img = decode(photo, s)
-    check_capture(meta, img.taken_at, tz, captured)
+    check_capture(meta, img.taken_at, tz, captured, s)
     if session.scalar(select(MobileSelfie.id).where(MobileSelfie.sha256 == digest)):
         raise FaceError("duplicate_photo", tr(
             "foto ini sudah pernah dikirim; ambil selfie baru",

@@ -22,23 +22,20 @@ from hub.face.api import committed, face_session, read_upload, refusal
 from hub.face.errors import FaceError
 from hub.face.mobile import capture_instant, home_tz, mobile_punch, parse_meta, places_of, resent
 from hub.face.settings import face_settings
-from hub.i18n import language, tr
+from hub.i18n import catalog, language, tr
 from hub.mobile.words import verdict
 from hub.reconcile import leave_scans
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.leave import add_leave
 from hub.reconcile.models import LeaveEntry, LeaveScan
-from hub.reconcile.period import month_figures
+from hub.reconcile.period import month_days, month_figures
 from hub.reconcile.ruleset_store import rules_of
 from hub.store.models import Employee, RawPunch, utcnow
-from hub.times import to_local
+from hub.times import DAY_SHORT, to_local
 
 router = APIRouter(tags=["mobile"])
 STATIC = Path(__file__).parent / "static"
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-DAY_NAMES = {"id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri",
-                                                                             "Sat", "Sun")}
-
 
 def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
@@ -161,10 +158,10 @@ async def mobile_punch_upload(request: Request,
             # its own commit: a challenge is used once, even by a punch that is then refused;
             # a resend of a stored capture answers as the first time (its challenge was spent then)
             ident = mobile_auth.identify(session, token)
-            first = resent(session, ident, fields, data)
+            meta = parse_meta({**fields, "nip": ident.nip})
+            first = resent(session, ident, meta, data)
             if first is not None or not challenge_id:
                 return ident, first, None
-            meta = parse_meta({**fields, "nip": ident.nip})
             captured, _ = capture_instant(meta, utcnow(), face_settings())
             return ident, None, mobile_auth.take_challenge(session, ident, challenge_id, captured)
 
@@ -195,7 +192,9 @@ async def mobile_punch_upload(request: Request,
 
 def _day_out(d: Any, names: dict[str, str], lang: str) -> dict[str, Any]:
     codes = d.codes()
-    return {"day": d.day.isoformat(), "weekday": DAY_NAMES[lang][d.day.weekday()], "status": d.status,
+    day = DAY_SHORT[d.day.weekday()]
+    return {"day": d.day.isoformat(), "weekday": catalog("console", "en").get(day, day) if lang == "en" else day,
+            "status": d.status,
             "words": [names.get(c, c) for c in codes], "pct": d.pct, "late_min": d.late_min,
             "early_min": d.early_min, "check_in": f"{d.check_in:%H:%M}" if d.check_in else None,
             "check_out": f"{d.check_out:%H:%M}" if d.check_out else None}
@@ -212,8 +211,8 @@ def mobile_me(request: Request, session: Session = Depends(face_session)) -> Any
         rs = rules_of(session, emp, now.date())
         lang = language()
         names = {code: (en if lang == "en" else id_) for code, id_, en, _ in rs.legend()}
-        fig = month_figures(session, now.date(), None, employee_ids={emp.id}, today=now.date())
-        today = next((d for d in fig.days.get(emp.id, []) if d.day == now.date()), None)
+        days, _ = month_days(session, now.date(), now.date(), employee_ids={emp.id}, today=now.date())
+        today = next(iter(days.get(emp.id, [])), None)
         lo = datetime.combine(now.date(), datetime.min.time())
         punches = session.execute(select(RawPunch.local_time, RawPunch.flags).where(
             RawPunch.employee_id == emp.id, RawPunch.local_time >= lo,

@@ -22,9 +22,10 @@ from hub.i18n import tr
 from hub.punch import PunchFlag
 from hub.reconcile.errors import check_day
 from hub.store.db import session_factory
+from hub.times import DAY_SHORT
 from hub.web.auth import Principal, session_principal, token_principal
 from hub.web.catalogue import number_formatter, translator
-from hub.web.labels import DAY_SHORT, label
+from hub.web.labels import label
 from hub.web.models import ROLE_NAMES
 
 SESSION_COOKIE = "hub_session"

@@ -72,7 +72,6 @@ LABELS: dict[str, dict[str, str]] = {
                "leave.scan": "melampirkan surat", "place.add": "mencatat lokasi dinas luar",
                "place.remove": "menghapus lokasi dinas luar"},
 }
-DAY_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # Monday first, as date.weekday()
 # Detail keys of the audit log, in words.
 DETAIL_WORDS = {"employee_id": "pegawai #", "day": "tanggal", "kind": "jenis", "reason": "alasan", "note": "catatan",
                 "serial": "terminal", "username": "pengguna", "role": "peran", "sites": "kantor", "month": "bulan",

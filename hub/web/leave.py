@@ -44,17 +44,6 @@ PER_PAGE = 50
 BODY_LIMIT = leave_scans.MAX_SCAN_BYTES + 256 * 1024  # the scan and the form around it
 
 
-def _employee(session: Session, who: Principal, ref: str | int | None) -> Employee | None:
-    """An employee by NIP or id, within the user's offices (None: not found)."""
-    text = str(ref or "").strip()
-    if not text:
-        return None
-    emp = session.scalar(select(Employee).where(Employee.id_number == text[:40]))
-    if emp is None and text.isdigit() and 0 < int(text) <= MAX_ID:
-        emp = session.get(Employee, int(text))
-    return scope.employee(who, emp)
-
-
 def leave_types(session: Session, lang: str) -> list[tuple[str, str]]:
     """The leave codes the rulesets know, with their names (the form's choices)."""
     names = review.status_names(session, lang)
@@ -135,7 +124,7 @@ def _scan_response(session: Session, who: Principal, leave_id: int) -> Response:
 def _page(request: Request, session: Session, who: Principal, status_code: int = 200, error: str | None = None,
           form: dict[str, Any] | None = None) -> Response:
     q = request.query_params
-    emp = _employee(session, who, q.get("employee_id") or q.get("nip"))
+    emp = scope.employee_by_ref(session, who, q.get("employee_id") or q.get("nip"))
     lo, hi = day_of(q.get("day")), day_of(q.get("day_to"))
     page = page_of(q.get("page"))
     rows, total = entries(session, who, emp, lo, hi, page)
@@ -161,7 +150,7 @@ async def leave_add(request: Request, who: Principal = Depends(form_principal("r
     fields = {k: str(form.get(k) or "").strip() for k in ("nip", "start", "end", "type", "reference", "note")}
     upload = form.get("scan")
     data = await upload.read() if upload is not None and hasattr(upload, "read") else b""
-    emp = _employee(session, who, fields["nip"])
+    emp = scope.employee_by_ref(session, who, fields["nip"])
     start, end = day_of(fields["start"]), day_of(fields["end"] or fields["start"])
     try:
         if emp is None:
@@ -238,7 +227,7 @@ def _out(entry: LeaveEntry, emp: Employee, scan: LeaveScan | None) -> dict[str, 
 def api_leave(employee: str | None = Query(None, max_length=40, description="NIP atau id"),
               start: SaneDate | None = None, end: SaneDate | None = None, page: int = Query(1, ge=1, le=10**6),
               who: Principal = Depends(api_principal("review.read")), session: Session = DB) -> list[dict]:
-    emp = _employee(session, who, employee) if employee else None
+    emp = scope.employee_by_ref(session, who, employee) if employee else None
     if employee and emp is None:
         raise HTTPException(404, tr("pegawai tidak ditemukan", "employee not found"))
     rows, _ = entries(session, who, emp, start, end, page)
@@ -253,7 +242,7 @@ async def api_leave_add(employee: str = Form(..., max_length=40, description="NI
                         who: Principal = Depends(api_principal("review.write")), session: Session = DB) -> dict:
     """Record leave for a date range with its letter number and, optionally, the scanned
     letter (PDF or JPEG, multipart field `scan`)."""
-    emp = _employee(session, who, employee)
+    emp = scope.employee_by_ref(session, who, employee)
     if emp is None:
         raise HTTPException(404, tr("pegawai tidak ditemukan", "employee not found"))
     data = await scan.read(leave_scans.MAX_SCAN_BYTES + 1) if scan is not None else b""

@@ -16,11 +16,11 @@ from hub import times
 from hub.reconcile.errors import ReconcileError, month_bounds
 from hub.reconcile.overview import MonthOverview, month_overview
 from hub.store.sites import SiteTree
+from hub.times import DAY_SHORT
 from hub.web import charts, queries
 from hub.web.auth import Principal
 from hub.web.catalogue import translator
 from hub.web.deps import DB, api_principal, lang_of, page_principal, render
-from hub.web.labels import DAY_SHORT
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])

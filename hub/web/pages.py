@@ -45,6 +45,7 @@ from hub.web.deps import (
     render,
     settings_of,
 )
+from hub.web.leave import leave_types, pending_requests
 
 log = logging.getLogger("hub.web")
 router = APIRouter(include_in_schema=False)
@@ -389,8 +390,6 @@ def _decided(session: Session, back: str, decide: Any) -> Response:
 def approval_queue(request: Request, site: str | None = None,
                    who: Principal = Depends(page_principal("review.read")),
                    session: Session = DB) -> Response:
-    from hub.web.leave import leave_types, pending_requests  # noqa: PLC0415 - (leave imports this module's peers)
-
     chosen = scope.site(session, who, site)
     rows = [(c, e) for c, e in review.pending_corrections(session, chosen) if who.sees(e.site_id)]
     subtree = SiteTree.load(session).subtree(chosen.id) if chosen is not None else None

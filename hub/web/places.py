@@ -23,7 +23,6 @@ from hub.store.models import Employee
 from hub.web import scope
 from hub.web.auth import Principal
 from hub.web.deps import DB, MAX_ID, api_principal, day_of, form_principal, go, page_principal, render
-from hub.web.leave import _employee
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
@@ -38,7 +37,7 @@ def _visible(session: Session, who: Principal, emp: Employee | None) -> list[tup
 
 
 def _add(session: Session, who: Principal, fields: dict[str, Any]) -> tuple[FieldPlace, Employee]:
-    emp = _employee(session, who, fields.get("nip"))
+    emp = scope.employee_by_ref(session, who, fields.get("nip"))
     if emp is None:
         raise ReconcileError(tr(f"pegawai dengan NIP '{fields.get('nip')}' tidak ditemukan di kantor Anda",
                                 f"no employee with NIP '{fields.get('nip')}' in your offices"))
@@ -72,7 +71,7 @@ def _remove(session: Session, who: Principal, place_id: int) -> FieldPlace:
 
 def _page(request: Request, session: Session, who: Principal, status_code: int = 200, error: str | None = None,
           form: dict[str, Any] | None = None) -> Response:
-    emp = _employee(session, who, request.query_params.get("nip"))
+    emp = scope.employee_by_ref(session, who, request.query_params.get("nip"))
     return render(request, "places.html", status_code=status_code, rows=_visible(session, who, emp), emp=emp,
                   error=error, form=form or {"nip": emp.id_number if emp else "", "radius_m": "150"})
 
@@ -139,7 +138,7 @@ def _out(p: FieldPlace, e: Employee) -> dict[str, Any]:
 @api.get("/field-places", response_model=list[PlaceOut])
 def api_places(employee: str | None = None, who: Principal = Depends(api_principal("review.read")),
                session: Session = DB) -> list[dict]:
-    emp = _employee(session, who, employee) if employee else None
+    emp = scope.employee_by_ref(session, who, employee) if employee else None
     if employee and emp is None:
         raise HTTPException(404, tr("pegawai tidak ditemukan", "employee not found"))
     return [_out(p, e) for p, e in _visible(session, who, emp)]

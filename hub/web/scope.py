@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.store.models import Device, Employee, Site
 from hub.web.auth import Principal
-from hub.web.deps import Forbidden
+from hub.web.deps import MAX_ID, Forbidden
 
 
 class OutOfScope(Forbidden):
@@ -38,6 +38,18 @@ def employee(who: Principal, emp: Employee | None) -> Employee | None:
     if emp is not None:
         check(who, emp.site_id)
     return emp
+
+
+def employee_by_ref(session: Session, who: Principal, ref: str | int | None) -> Employee | None:
+    """An employee a form or a query names by NIP or id, within the user's offices (None: not
+    found; one outside them is refused)."""
+    text = str(ref or "").strip()
+    if not text:
+        return None
+    emp = session.scalar(select(Employee).where(Employee.id_number == text[:40]))
+    if emp is None and text.isdigit() and 0 < int(text) <= MAX_ID:
+        emp = session.get(Employee, int(text))
+    return employee(who, emp)
 
 
 def device(who: Principal, dev: Device | None) -> Device | None:

@@ -54,7 +54,7 @@ class IsapiClient:
             raise IsapiFailure(tr(f"hubungan ke {self.base} terputus: {exc.__class__.__name__}: {exc}",
                                   f"the link to {self.base} broke: {exc.__class__.__name__}: {exc}")) from exc
         if self.pin:
-            self._check_pin(r)
+            self.check_pin(r)
         if r.status_code == 401:
             raise IsapiFailure(tr(f"terminal {self.base} menolak akun masuk hub (401); periksa nama pengguna dan kata "
                                   "sandi (`hub device edit SN --username U --password P`)",
@@ -69,7 +69,7 @@ class IsapiClient:
                                   f"the terminal refused {path.split('?')[0]} ({r.status_code}): {why}"))
         return r
 
-    def _check_pin(self, r: httpx.Response) -> None:
+    def check_pin(self, r: httpx.Response) -> None:
         stream = r.extensions.get("network_stream")
         ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
         der = ssl_object.getpeercert(True) if ssl_object is not None else None  # (DER; positional)

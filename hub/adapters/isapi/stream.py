@@ -41,7 +41,7 @@ class Watcher(threading.Thread):
             try:
                 self._watch()
                 failures = 0
-            except (IsapiFailure, isapi.IsapiError, OSError, Exception) as exc:  # noqa: BLE001 - reconnect
+            except Exception as exc:  # noqa: BLE001 - whatever broke the stream, it is opened again
                 failures += 1
                 wait = BACKOFF[min(failures, len(BACKOFF)) - 1]
                 log.info("Hikvision %s: alertStream lost (%s); again in %.0f s", self.target.serial, exc, wait)
@@ -53,7 +53,7 @@ class Watcher(threading.Thread):
         t = self.target
         with default_client(t) as c, c.http.stream("GET", PATH, timeout=None) as r:
             if c.pin:
-                c._check_pin(r)
+                c.check_pin(r)
             if r.status_code != 200:
                 raise IsapiFailure(f"alertStream {r.status_code}")
             self.connects += 1
