@@ -101,6 +101,7 @@ class UserItem:
     fields_hash: str = ""
     uid: int | None = None  # known slot on the terminal (updates, removals)
     note: str | None = None
+    valid: str = ""  # "from..to" (ISO days, either side may be open) where the terminal keeps a period
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """`hub simulate fleet --mix zk=…,adms=…,mqtt=…,hik=…` against a running `hub run`: ZK and
 Hikvision terminals are pulled, ADMS and MQTT terminals push, and the store equals every
-ground truth, each punch once."""
+ground truth, each punch once; the running hub pushes its roster to the Hikvision terminal
+(a terminal task) and what the terminal holds afterwards is the office's people."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.adapters.isapi.pull import client_of
 from hub.adapters.isapi.pull import load_targets as isapi_targets
 from hub.adapters.isapi.pull import pull_many as isapi_pull
 from hub.adapters.zk.coordinator import pull_fleet
@@ -20,6 +22,8 @@ from hub.config import PullSettings
 from hub.protocols.zk_codes import zk_state, zk_verify
 from hub.simulator import groundtruth
 from hub.store.models import Device, RawPunch
+from hub.sync.models import DeviceRosterUser
+from hub.sync.plan import compute_plans
 from hub.web.auth import add_user, new_api_token
 from tests.proc_helpers import free_port, hub_env, start_hub, stop, wait_http
 
@@ -48,6 +52,7 @@ def test_mixed_fleet_lands_in_the_store(settings, engine, tmp_path) -> None:
         # the running hub pulls the Hikvision terminal (its API, as IT's "pull now" does)
         with Session(engine) as s:
             token = new_api_token(s, add_user(s, "it-mix", "Sandi-Kuat-2026!", "it"), "test")
+            admin = new_api_token(s, add_user(s, "admin-mix", "Sandi-Kuat-2026!", "admin"), "test")
             s.commit()
         now = httpx.post(f"http://127.0.0.1:{port}/api/devices/HIK-001/pull", timeout=60,
                          headers={"Authorization": f"Bearer {token}"})
@@ -75,6 +80,33 @@ def test_mixed_fleet_lands_in_the_store(settings, engine, tmp_path) -> None:
         with Session(engine) as s:  # its people are the hub's employees (their PINs resolve)
             assert s.scalar(select(func.count()).select_from(RawPunch).join(Device, Device.id == RawPunch.device_id)
                             .where(Device.kind == "hik-isapi", RawPunch.employee_id.is_(None))) == 0
+        _roster_reaches_the_hikvision(engine, port, admin)
     finally:
         stop(fleet, signal.SIGTERM)
         stop(hub, signal.SIGTERM)
+
+
+def _roster_reaches_the_hikvision(engine, port: int, token: str) -> None:  # type: ignore[no-untyped-def]
+    """The admin asks the running hub to sync the Hikvision terminal: it is queued as a task
+    (the request does not wait on the terminal), done by `hub run`'s worker, and read back."""
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"http://127.0.0.1:{port}/api/sync"
+    r = httpx.post(f"{base}/apply", json={"devices": ["HIK-001"]}, headers=auth, timeout=30)
+    assert r.status_code == 202 and r.json() == {"queued": 1, "applied": 0}, r.text
+    deadline = time.monotonic() + 60
+    while True:
+        [row] = httpx.get(f"{base}/progress", params={"devices": ["HIK-001"]}, headers=auth, timeout=30).json()
+        if row["state"] == "done":
+            break
+        assert time.monotonic() < deadline, row
+        time.sleep(0.5)
+    assert row["status"] in ("ok", "unchanged") and not row["error"] and not row["mismatch"], row
+    with Session(engine) as s:
+        dev = s.scalar(select(Device).where(Device.serial == "HIK-001"))
+        with client_of(dev) as client:
+            held = {pin for pin, _name, _valid in client.users()}
+        confirmed = set(s.scalars(select(DeviceRosterUser.pin).where(DeviceRosterUser.device_id == dev.id)))
+        [plan] = compute_plans(s, [dev])
+        s.rollback()
+    assert held and held == confirmed  # the hub's picture is the terminal's own
+    assert plan.counts() == {k: 0 for k in plan.counts()}  # and nothing is left to send

@@ -7,18 +7,25 @@ later; a terminal that cannot be reached keeps its state and gets the change nex
 
 from __future__ import annotations
 
+import contextlib
+import json
 from datetime import date
 
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.face.enroll import enroll_analysis
 from hub.fleet.registry import set_login
+from hub.protocols import isapi
 from hub.push.models import DeviceCommand
 from hub.secrets import decrypt
 from hub.simulator.hikvision import HikTerminal, Served
 from hub.store.models import Device, Employee, PinMapping, Template
 from hub.sync.apply import apply_plans
+from hub.sync.confirm import fields_hash
 from hub.sync.models import DeviceRosterTemplate, DeviceRosterUser
 from hub.sync.plan import compute_plans, select_devices
 from tests.face_fixtures import analysed
@@ -128,3 +135,72 @@ def test_a_refused_face_is_reported_and_sent_again_and_an_unreachable_terminal_w
     with Served(term, port=served.port):
         back = _sync(engine)[term.serial]
         assert back.status == "ok" and len(term.users) == 1
+
+
+def test_a_person_is_valid_on_the_terminal_from_joining_to_leaving(engine) -> None:  # type: ignore[no-untyped-def]
+    """The terminal itself stops a leaver on the leaving day, even if the hub cannot reach it
+    then; a new leaving date is sent as a change; someone already on the terminal before the
+    hub knew it (enrolled at the device) is taken over, not refused."""
+    term = HikTerminal(serial="DS-K1T-VALID")
+    with Served(term) as served:
+        with Session(engine) as s:
+            office = site(s, "BKD")
+            hik = device(s, term.serial, office, kind="hik-isapi", port=served.port)
+            set_login(hik, term.username, term.password)
+            citra = employee(s, office, name="Citra", joined_on=date(2019, 3, 1), left_on=date(2027, 6, 30))
+            dodi = employee(s, office, name="Dodi")  # no dates: open on both sides
+            eka = employee(s, office, name="Eka Putri", joined_on=date(1998, 7, 1))  # before the firmware's range
+            s.flush()
+            pins = {e.id: e.id_number[-6:] for e in (citra, dodi, eka)}
+            for emp_id, pin in pins.items():
+                s.add(PinMapping(employee_id=emp_id, pin=pin, pin_group="default"))
+            ids = {"citra": citra.id, "dodi": dodi.id, "eka": eka.id}
+            s.commit()
+        # Eka was enrolled at the terminal by hand, under another name, before the hub
+        term.users[pins[ids["eka"]]] = {"employeeNo": pins[ids["eka"]], "name": "EKA", "Valid": {}}
+        first = _sync(engine)[term.serial]
+        assert first.status == "ok", (first.error, first.issues)
+        valid = {n: term.users[pins[i]]["Valid"] for n, i in ids.items()}
+        period = {n: (v["beginTime"], v["endTime"]) for n, v in valid.items()}
+        assert period["citra"] == ("2019-03-01T00:00:00", "2027-06-30T23:59:59")
+        assert period["dodi"] == ("2000-01-01T00:00:00", "2037-12-31T23:59:59")
+        assert period["eka"][0] == "2000-01-01T00:00:00" and term.users[pins[ids["eka"]]]["name"] == "Eka Putri"
+        assert all(v["enable"] and v["timeType"] == "local" for v in valid.values())
+        assert _sync(engine)[term.serial].status == "unchanged"  # read back: the terminal holds what was meant
+        # Citra's retirement is brought forward: one change, her new last day on the terminal
+        with Session(engine) as s:
+            s.get(Employee, ids["citra"]).left_on = date(2026, 12, 31)
+            s.commit()
+        changed = _sync(engine)[term.serial]
+        assert changed.status == "ok" and changed.sent["users_sent"] == 1
+        assert term.users[pins[ids["citra"]]]["Valid"]["endTime"] == "2026-12-31T23:59:59"
+        with Session(engine) as s:  # the confirmed state is the period read back from the terminal
+            row = s.scalar(select(DeviceRosterUser).where(DeviceRosterUser.pin == pins[ids["citra"]]))
+            assert row.fields_hash == fields_hash(pins[ids["citra"]], "Citra", valid="2019-03-01..2026-12-31")
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.dates()), st.one_of(st.none(), st.dates()))
+def test_a_period_survives_the_terminal(begin: date | None, end: date | None) -> None:
+    """What the hub writes as a person's period is what it reads back from the terminal."""
+    valid = isapi.valid_period(begin, end)
+    record = isapi.user_record("123456", "Nama", valid)["UserInfo"]
+    page = isapi.parse_user_search({"UserInfoSearch": {"responseStatusStrg": "OK", "UserInfo": [record]}})
+    assert page.users == (("123456", "Nama", valid),)
+    first, last = valid.split("..")
+    assert isapi.VALID_FIRST.isoformat() <= first <= last <= isapi.VALID_LAST.isoformat()
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["beginTime", "endTime", "enable"]),
+                       st.one_of(st.text(max_size=30), st.integers(), st.none(), st.booleans()), max_size=3))
+def test_a_period_read_back_is_read_or_refused_with_where(valid: dict) -> None:  # type: ignore[type-arg]
+    body = json.dumps({"UserInfoSearch": {"responseStatusStrg": "OK",
+                                          "UserInfo": [{"employeeNo": "77", "name": "x", "Valid": valid}]}})
+    with contextlib.suppress(isapi.IsapiError):
+        page = isapi.parse_user_search(body)
+        assert len(page.users[0][2].split("..")) == 2
+    try:
+        isapi.parse_user_search(body)
+    except isapi.IsapiError as exc:
+        assert "Valid" in exc.where

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hub.punch import State, Verify
@@ -364,16 +364,51 @@ NAME_LIMIT = 32  # bytes of UTF-8 a MinMoe keeps of a person's name
 FACE_LIB = {"faceLibType": "blackFD", "FDID": "1"}
 
 
-def user_record(employee_no: str, name: str, begin: datetime | None = None, end: datetime | None = None
-                ) -> dict[str, Any]:
-    """A person (UserInfo/Record or Modify): valid for the period given, door 1 by plan 1."""
+VALID_FIRST, VALID_LAST = date(2000, 1, 1), date(2037, 12, 31)  # the range MinMoe firmware accepts
+
+
+def valid_period(begin: date | None, end: date | None) -> str:
+    """A person's period on the terminal as "from..to" (ISO days): from joining to leaving,
+    open sides at the firmware's limits, so the terminal itself refuses a leaver the hub
+    could not reach in time."""
+    first = min(max(begin or VALID_FIRST, VALID_FIRST), VALID_LAST)
+    last = max(min(end or VALID_LAST, VALID_LAST), first)
+    return f"{first.isoformat()}..{last.isoformat()}"
+
+
+def _period_days(valid: str) -> tuple[date, date]:
+    first, _, last = valid.partition("..")
+    try:
+        return date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        raise IsapiError(f"masa berlaku tidak sah / invalid period {valid[:40]!r}", "UserInfo.Valid") from None
+
+
+def user_record(employee_no: str, name: str, valid: str = "") -> dict[str, Any]:
+    """A person (UserInfo/Record or Modify): valid for the period given (whole days, local
+    time), door 1 by plan 1."""
     if not _EMPLOYEE.match(employee_no):
         raise IsapiError(f"nomor pegawai tidak sah / invalid employee number {employee_no!r}", "UserInfo.employeeNo")
-    valid: dict[str, Any] = {"enable": True, "timeType": "local",
-                             "beginTime": (begin or datetime(2020, 1, 1)).strftime("%Y-%m-%dT%H:%M:%S"),
-                             "endTime": (end or datetime(2037, 12, 31, 23, 59, 59)).strftime("%Y-%m-%dT%H:%M:%S")}
-    return {"UserInfo": {"employeeNo": employee_no, "name": name, "userType": "normal", "Valid": valid,
+    first, last = _period_days(valid or valid_period(None, None))
+    period = {"enable": True, "timeType": "local", "beginTime": f"{first.isoformat()}T00:00:00",
+              "endTime": f"{last.isoformat()}T23:59:59"}
+    return {"UserInfo": {"employeeNo": employee_no, "name": name, "userType": "normal", "Valid": period,
                          "doorRight": "1", "RightPlan": [{"doorNo": 1, "planTemplateNo": "1"}]}}
+
+
+def _read_period(raw: Any, where: str) -> str:
+    """The period a terminal reports back, in valid_period's form ("" when it reports none)."""
+    if raw is None:
+        return ""
+    raw = _obj(raw, where)
+    days = []
+    for key in ("beginTime", "endTime"):
+        text = _text(raw.get(key), f"{where}.{key}", 40)
+        try:
+            days.append(date.fromisoformat(text[:10]))
+        except ValueError:
+            raise IsapiError(f"waktu tidak sah / invalid time {text!r}", f"{where}.{key}") from None
+    return f"{days[0].isoformat()}..{days[1].isoformat()}"
 
 
 def user_delete(employee_nos: list[str]) -> dict[str, Any]:
@@ -389,7 +424,7 @@ def user_search(search_id: str, position: int, max_results: int) -> dict[str, An
 class UserPage:
     status: str
     total: int
-    users: tuple[tuple[str, str], ...]  # (employeeNo, name)
+    users: tuple[tuple[str, str, str], ...]  # (employeeNo, name, period as valid_period writes it)
 
     @property
     def more(self) -> bool:
@@ -412,7 +447,7 @@ def parse_user_search(body: bytes | str | Mapping[str, Any]) -> UserPage:
         number = _text(u.get("employeeNo"), f"{where}.employeeNo", 32)
         if not _EMPLOYEE.match(number):
             raise IsapiError(f"nomor pegawai tidak sah / invalid employee number {number!r}", f"{where}.employeeNo")
-        users.append((number, _text(u.get("name"), f"{where}.name")))
+        users.append((number, _text(u.get("name"), f"{where}.name"), _read_period(u.get("Valid"), f"{where}.Valid")))
     return UserPage(status, _int(doc.get("totalMatches", len(users)), "UserInfoSearch.totalMatches", 0, MAX_SERIAL),
                     tuple(users))
 

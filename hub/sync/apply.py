@@ -148,12 +148,12 @@ def _apply_isapi(session: Session, device: Device, plan: DevicePlan, allow_remov
     return res
 
 
-def _isapi_confirm(session: Session, device: Device, plan: DevicePlan, users: list[tuple[str, str]],
+def _isapi_confirm(session: Session, device: Device, plan: DevicePlan, users: list[tuple[str, str, str]],
                    faces: list[str], res: DeviceResult, held: bool) -> None:
     """What the terminal holds after the plan becomes its confirmed state; a face the plan
     sent counts with the photo's hash, one it already had keeps the hash it had."""
     known = PinResolver.of_device(session.connection(), device.id)
-    new_users = {pin: fields_hash(pin, name) for pin, name in users if pin in known}
+    new_users = {pin: fields_hash(pin, name, valid=valid) for pin, name, valid in users if pin in known}
     sent = {t.pin: t.sha256 for t in plan.templates_add if t.kind == "face"}
     before = dict(session.execute(select(DeviceRosterTemplate.pin, DeviceRosterTemplate.sha256).where(
         DeviceRosterTemplate.device_id == device.id, DeviceRosterTemplate.kind == "face")).all())

@@ -33,9 +33,12 @@ OPEN = ("queued", "sent")
 CLOSED = ("done", "failed", "expired")
 
 
-def fields_hash(pin: str, name: str, privilege: int = 0, card: int = 0) -> str:
-    """What a terminal holds of a user, as one value: compared with the desired one."""
-    return hashlib.sha1(f"{pin}\x1f{name}\x1f{privilege}\x1f{card}".encode()).hexdigest()[:32]
+def fields_hash(pin: str, name: str, privilege: int = 0, card: int = 0, valid: str = "") -> str:
+    """What a terminal holds of a user, as one value: compared with the desired one. `valid`
+    (a period "from..to", only where the terminal keeps one) counts only when given, so the
+    hashes of terminals without it stay as they were."""
+    tail = f"\x1f{valid}" if valid else ""
+    return hashlib.sha1(f"{pin}\x1f{name}\x1f{privilege}\x1f{card}{tail}".encode()).hexdigest()[:32]
 
 
 def user_sync(pin: str, fields_hash: str, employee_id: int | None, remove: bool = False) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.commands import ISAPI_KINDS, PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem
 from hub.i18n import tr
+from hub.protocols.isapi import valid_period
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
 from hub.roster.names import terminal_name
 from hub.roster.pins import allocate, current_pins, today
@@ -127,6 +128,9 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
     dev_ids = [d.id for d in devices]
     emp_ids = set().union(*(wanted.get(d, set()) for d in dev_ids))
     names = dict(session.execute(select(Employee.id, Employee.name)).all()) if emp_ids else {}
+    periods = ({e.id: valid_period(e.joined_on, e.left_on) for e in session.execute(
+        select(Employee.id, Employee.joined_on, Employee.left_on))}
+        if emp_ids and any(d.kind in ISAPI_KINDS for d in devices) else {})
 
     pins_by_group: dict[str, dict[int, str]] = {}
     for group in sorted({d.pin_group for d in devices}):
@@ -181,7 +185,8 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
                 continue
             desired_pins.add(pin)
             tn = terminal_name(names.get(emp, ""), limit)
-            item = UserItem(pin, emp, tn.text, fields_hash(pin, tn.text), note=tn.note)
+            valid = periods.get(emp, "") if dev.kind in ISAPI_KINDS else ""  # only ISAPI keeps a period
+            item = UserItem(pin, emp, tn.text, fields_hash(pin, tn.text, valid=valid), note=tn.note, valid=valid)
             if tn.note:
                 plan.notes.append(f"PIN {pin}: {tn.note}")
             old = have_users.get(pin)
@@ -191,7 +196,7 @@ def compute_plans(session: Session, devices: list[Device], day: date | None = No
             elif old is None:
                 plan.users_add.append(item)
             else:
-                plan.users_update.append(UserItem(pin, emp, item.name, item.fields_hash, old.uid, tn.note))
+                plan.users_update.append(UserItem(pin, emp, item.name, item.fields_hash, old.uid, tn.note, valid))
             for kind, fid, fmt, sha, tid in templates.get(emp, ()):
                 if kind == "fingerprint" and fmt == fp_format:
                     desired_tmpl[(pin, kind, fid)] = TemplateItem(pin, kind, fid, sha, tid, emp)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub import times
-from hub.commands import ZK_KINDS, DevicePlan
+from hub.commands import ISAPI_KINDS, ZK_KINDS, DevicePlan
 from hub.i18n import tr
 from hub.messages import msg
 from hub.messages import render as render_msg
@@ -43,16 +43,17 @@ def plans_for(session: Session, who: Principal, site: Site | None, device: Devic
 
 def apply_chosen(request: Request, session: Session, who: Principal, device_ids: list[int],
                  removals: dict[int, int], day: date) -> tuple[int, int]:
-    """Apply the plans of the chosen terminals: ZK ones as terminal tasks (queued), push ones
-    now (their commands queued for the terminal to fetch). Returns (queued tasks, push applied)."""
+    """Apply the plans of the chosen terminals: those the hub talks to itself (ZK, Hikvision)
+    as terminal tasks (queued, the request does not wait on a terminal), push ones now (their
+    commands queued for the terminal to fetch). Returns (queued tasks, push applied)."""
     from hub.sync.apply import apply_plans  # noqa: PLC0415
     from hub.tasks.requests import ask  # noqa: PLC0415
 
     devices = [d for d in session.scalars(select(Device).where(Device.id.in_(device_ids or [-1])))]
     for d in devices:
         scope.check(who, d.site_id)
-    zk = [d for d in devices if d.kind in ZK_KINDS]
-    push = [d for d in devices if d.kind not in ZK_KINDS]
+    zk = [d for d in devices if d.kind in ZK_KINDS + ISAPI_KINDS]
+    push = [d for d in devices if d.kind not in ZK_KINDS + ISAPI_KINDS]
     session.commit()  # (the worker and apply_plans write through their own connections)
     for d in zk:
         ask(request.app.state.engine, settings_of(request), [d.id], "sync", who.username,

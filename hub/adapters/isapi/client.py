@@ -19,7 +19,12 @@ PAGE = 30  # what terminals give per page at most; asking for more gains nothing
 
 
 class IsapiFailure(RuntimeError):
-    """The terminal could not be asked, or refused; the message says which and what to do."""
+    """The terminal could not be asked, or refused; the message says which and what to do.
+    `sub` is the terminal's subStatusCode when it refused in ISAPI's own words."""
+
+    def __init__(self, message: str, sub: str = "") -> None:
+        super().__init__(message)
+        self.sub = sub
 
 
 class IsapiClient:
@@ -62,11 +67,12 @@ class IsapiClient:
                                   "password (`hub device edit SN --username U --password P`)"))
         if r.status_code >= 400:
             try:
-                why = str(isapi.parse_status(r.content))
+                status = isapi.parse_status(r.content)
+                why, sub = str(status), status.sub
             except isapi.IsapiError:
-                why = r.text[:200]
+                why, sub = r.text[:200], ""
             raise IsapiFailure(tr(f"terminal menolak {path.split('?')[0]} ({r.status_code}): {why}",
-                                  f"the terminal refused {path.split('?')[0]} ({r.status_code}): {why}"))
+                                  f"the terminal refused {path.split('?')[0]} ({r.status_code}): {why}"), sub)
         return r
 
     def check_pin(self, r: httpx.Response) -> None:
@@ -113,19 +119,19 @@ class IsapiClient:
 
     # --- the roster -------------------------------------------------------------------------
 
-    def add_user(self, employee_no: str, name: str) -> None:
+    def add_user(self, employee_no: str, name: str, valid: str = "") -> None:
         self._call("POST", "/ISAPI/AccessControl/UserInfo/Record?format=json",
-                   json=isapi.user_record(employee_no, name))
+                   json=isapi.user_record(employee_no, name, valid))
 
-    def modify_user(self, employee_no: str, name: str) -> None:
+    def modify_user(self, employee_no: str, name: str, valid: str = "") -> None:
         self._call("PUT", "/ISAPI/AccessControl/UserInfo/Modify?format=json",
-                   json=isapi.user_record(employee_no, name))
+                   json=isapi.user_record(employee_no, name, valid))
 
     def delete_users(self, employee_nos: list[str]) -> None:
         self._call("PUT", "/ISAPI/AccessControl/UserInfo/Delete?format=json", json=isapi.user_delete(employee_nos))
 
-    def users(self) -> list[tuple[str, str]]:
-        """Every person on the terminal (employeeNo, name), page by page."""
+    def users(self) -> list[tuple[str, str, str]]:
+        """Every person on the terminal (employeeNo, name, valid period), page by page."""
         search_id, position, out = uuid4().hex, 0, []
         while True:
             page = isapi.parse_user_search(self._call(

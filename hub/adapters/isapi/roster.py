@@ -2,6 +2,9 @@
 
 Removals first (a leaver's person and face go together), then people added or renamed,
 then faces (the hub's enrolled terminal-ready JPEG, replaced with PUT where one is there).
+A person goes with their valid period (joining to leaving: the terminal itself turns a
+leaver away); one already on the terminal that the hub did not know is taken over. People
+go one per request (the firmware's UserInfo/Record takes one), removals in batches.
 One refusal (a face the terminal finds no face in, a full face library) is reported for
 that person and the rest go on. Then the terminal is read back (people and faces), and
 what it holds, not the plan, becomes its confirmed state (hub.sync.apply)."""
@@ -22,7 +25,7 @@ DELETE_BATCH = 30  # people per UserInfo/Delete
 class Outcome:
     sent: dict[str, int] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
-    users: list[tuple[str, str]] = field(default_factory=list)  # read back: (employeeNo, name)
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # read back: (employeeNo, name, period)
     faces: list[str] = field(default_factory=list)  # read back: employeeNos with a face
     error: str | None = None
 
@@ -44,7 +47,14 @@ def push_plan(client: IsapiClient, plan: DevicePlan, faces: dict[int, bytes], ho
         refused: set[str] = set()
         for u, update in [(u, False) for u in plan.users_add] + [(u, True) for u in plan.users_update]:
             try:
-                (client.modify_user if update else client.add_user)(u.pin, isapi.name_for(u.name))
+                try:
+                    (client.modify_user if update else client.add_user)(u.pin, isapi.name_for(u.name), u.valid)
+                except IsapiFailure as exc:
+                    if update or exc.sub != "deviceUserAlreadyExist":
+                        raise
+                    # on the terminal before the hub knew it (enrolled at the device, or a lost
+                    # state): the hub's record replaces it
+                    client.modify_user(u.pin, isapi.name_for(u.name), u.valid)
                 out.sent["users_sent"] += 1
             except IsapiFailure as exc:
                 refused.add(u.pin)
