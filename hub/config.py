@@ -94,6 +94,17 @@ class SchedulerSettings:
 
 
 @dataclass
+class BackupSettings:
+    enabled: bool = True  # a nightly backup by the scheduler
+    dir: str = ""  # default: <var_dir>/backups; better another disk or a mounted share
+    keep: int = 14  # newest backups kept in dir
+    at: str = "00:30"
+
+    def path(self, var_path: Path) -> Path:
+        return Path(self.dir) if self.dir else var_path / "backups"
+
+
+@dataclass
 class RecapSettings:
     pemda: str = ""  # kop surat, e.g. "Pemerintah Kabupaten Bandung Barat"
     place: str = ""  # where recaps are signed, e.g. "Ngamprah"
@@ -111,6 +122,7 @@ class Settings:
     pull: PullSettings = field(default_factory=PullSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     recap: RecapSettings = field(default_factory=RecapSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     source: str = ""
 
     @property

@@ -7,16 +7,29 @@ import typer
 from hub.cli.common import console, fail
 from hub.config import get_settings, redact_url
 from hub.i18n import tr
-from hub.store.db import current_revision, downgrade, get_engine, head_revision, upgrade
+from hub.store.db import current_revision, downgrade, get_engine, head_revision, is_initialised, upgrade
 
 app = typer.Typer(help=tr("Basis data: buat, perbarui, periksa.", "Database: create, upgrade, inspect."),
                   no_args_is_help=True)
 
 
 @app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
-    """Buat atau perbarui skema basis data (Alembic)."""
+def db_upgrade(revision: str = typer.Argument("head"),
+               backup: bool = typer.Option(True, "--backup/--no-backup",
+                                           help="cadangkan dulu bila ada data dan skema akan berubah")) -> None:
+    """Buat atau perbarui skema basis data (Alembic), dengan cadangan sebelum perubahan."""
     url = get_settings().effective_database_url()
+    engine = get_engine(url)
+    before = current_revision(engine) if is_initialised(engine) else None
+    if backup and before is not None and before != head_revision(url):
+        from hub.cli.backup import take  # noqa: PLC0415
+
+        m = take(None, None)
+        console.print(tr(f"Bila pembaruan gagal atau hub baru bermasalah: hentikan hub, pasang versi hub "
+                         f"sebelumnya, lalu `hub restore {m.file}` ke basis data kosong (revisi {before}).",
+                         f"If the upgrade fails or the new hub misbehaves: stop the hub, install the previous "
+                         f"hub version, then `hub restore {m.file}` into an empty database (revision {before})."),
+                      style="yellow")
     try:
         upgrade(url, revision)
     except Exception as exc:  # noqa: BLE001 - show any driver error plainly

@@ -6,6 +6,7 @@ import typer
 from sqlalchemy import func, select
 
 import hub.cli.simulate_fleet  # noqa: F401 - registers `hub simulate fleet`
+from hub.cli import backup as backup_cmd
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import demo as demo_cmd
 from hub.cli import face as face_cmd
@@ -41,6 +42,8 @@ app.command("run")(run_cmd.run)
 app.command("demo")(demo_cmd.demo)
 app.command("jobs")(jobs_cmd.jobs)
 app.command("reconcile")(reconcile_cli.reconcile_cmd)
+app.command("backup")(backup_cmd.backup_cmd)
+app.command("restore")(backup_cmd.restore_cmd)
 for _name, _grp in (("correction", reconcile_cli.correction_app), ("leave", reconcile_cli.leave_app),
                     ("period", reconcile_cli.period_app), ("ruleset", reconcile_cli.ruleset_app),
                     ("recap", reconcile_cli.recap_app), ("nodata", reconcile_cli.nodata_app),

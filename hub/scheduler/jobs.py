@@ -152,6 +152,20 @@ def punch_photos() -> dict[str, Any]:
     return record_run("punch_photos", work)
 
 
+def backup() -> dict[str, Any]:
+    """The nightly backup with its retention (settings [backup]); the key is not in it."""
+    def work() -> dict[str, Any]:
+        from hub.store.backup import backup as take  # noqa: PLC0415
+
+        settings = get_settings()
+        if not settings.backup.enabled:
+            return {"_status": "skipped", "reason": "backup.enabled = false"}
+        m = take(settings.effective_database_url(), settings.backup.path(settings.var_path), settings.backup.keep)
+        return {"file": m.file, "size": m.size, "rows": sum(m.tables.values()), "seconds": m.seconds}
+
+    return record_run("backup", work)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "pull_incremental": pull_incremental,
     "pull_full": pull_full,
@@ -160,4 +174,5 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "reconcile": reconcile_yesterday,
     "monthly_recap": monthly_recap,
     "punch_photos": punch_photos,
+    "backup": backup,
 }

@@ -28,6 +28,7 @@ def triggers(settings: Settings) -> dict[str, object]:
         "reconcile": _daily(s.reconcile_at, tz),
         "monthly_recap": _daily(s.recap_at, tz, day=s.recap_day),
         "punch_photos": IntervalTrigger(minutes=max(1, s.photo_check_every_min), timezone=tz),
+        "backup": _daily(settings.backup.at, tz),
     }
 
 
