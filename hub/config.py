@@ -56,6 +56,9 @@ class WebSettings:
     # reverse proxies (addresses or CIDRs, comma separated) whose X-Forwarded-For is
     # believed: terminal source pinning and login throttling see the real client
     trusted_proxies: str = ""
+    # the HTTPS address users and phones reach the hub at, through its reverse proxy
+    # (hub doctor checks it answers; links in messages use it)
+    public_url: str = ""
 
 
 @dataclass

@@ -9,6 +9,7 @@ import hub.cli.simulate_fleet  # noqa: F401 - registers `hub simulate fleet`
 from hub.cli import backup as backup_cmd
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import demo as demo_cmd
+from hub.cli import doctor as doctor_cmd
 from hub.cli import face as face_cmd
 from hub.cli import jobs as jobs_cmd
 from hub.cli import pull as pull_cmd
@@ -44,6 +45,7 @@ app.command("jobs")(jobs_cmd.jobs)
 app.command("reconcile")(reconcile_cli.reconcile_cmd)
 app.command("backup")(backup_cmd.backup_cmd)
 app.command("restore")(backup_cmd.restore_cmd)
+app.command("doctor")(doctor_cmd.doctor)
 for _name, _grp in (("correction", reconcile_cli.correction_app), ("leave", reconcile_cli.leave_app),
                     ("period", reconcile_cli.period_app), ("ruleset", reconcile_cli.ruleset_app),
                     ("recap", reconcile_cli.recap_app), ("nodata", reconcile_cli.nodata_app),
