@@ -432,7 +432,7 @@ def test_live_posts_arrive_in_seconds_once_and_only_from_the_terminal(engine, se
 def test_capacities_and_a_login_that_never_works(engine) -> None:  # type: ignore[no-untyped-def]
     """The first pull records what the terminal can hold (the fleet page's "nearly full");
     a terminal that refuses every Digest answer is a clear failure, not a hang."""
-    from hub.web.queries import use_of
+    from hub.fleet.status import use_of
 
     term = HikTerminal(serial="DS-K1T-CAP", events_cap=100)
     _day(term, 95)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from hub import messages
 from hub.adapters.zk.coordinator import Puller, load_targets
 from hub.config import get_settings
+from hub.fleet import status
 from hub.messages import CATALOG, Msg, msg, render, stored
 from hub.store.models import Device, IngestRun
-from hub.web import queries
 from tests.zk_fixtures import fast_settings, make_terminal
 
 __all__ = ["make_terminal"]
@@ -83,7 +83,7 @@ def test_a_failed_pull_reads_in_the_console_language(engine, make_terminal, monk
         run_error = s.scalar(select(IngestRun.error).where(IngestRun.device_id == sim.device_id))
         assert last_error.startswith(messages.PREFIX) and run_error.startswith(messages.PREFIX)
         assert render(run_error, "en").startswith("communication failed")
-        rows = {r["id"]: r for r in queries.fleet(s, get_settings(), lang="en")}
+        rows = {r["id"]: r for r in status.fleet(s, get_settings(), lang="en")}
         assert rows[sim.device_id]["last_error"].startswith("communication failed")
-        rows = {r["id"]: r for r in queries.fleet(s, get_settings(), lang="id")}
+        rows = {r["id"]: r for r in status.fleet(s, get_settings(), lang="id")}
         assert rows[sim.device_id]["last_error"].startswith("gagal berkomunikasi")

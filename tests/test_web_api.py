@@ -321,8 +321,8 @@ def test_input_the_store_cannot_hold_is_refused_clearly(web_env: WebEnv) -> None
 
 
 def test_backlog_from_the_last_run() -> None:
+    from hub.fleet.status import backlog
     from hub.store.models import Device, IngestRun
-    from hub.web.queries import backlog
 
     dev = Device(serial="X", kind="zk-tcp", last_record_count=100)
     assert backlog(dev, None) is None

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.fleet import status
 from hub.fleet.registry import (
     KINDS,
     DeviceSpec,
@@ -274,7 +275,7 @@ def device_detail(request: Request, serial: str, who: Principal = Depends(page_p
         return render(request, "error.html", status_code=404, title="Tidak ditemukan", message=serial)
     from hub.adapters.adms.quarantine import held  # noqa: PLC0415
 
-    row = next(r for r in queries.fleet(session, settings_of(request), lang=lang_of(request)) if r["id"] == device.id)
+    row = next(r for r in status.fleet(session, settings_of(request), lang=lang_of(request)) if r["id"] == device.id)
     edge = None
     if device.kind == "adms":
         from hub.adapters.adms.trust import describe  # noqa: PLC0415
@@ -493,7 +494,7 @@ def _worded(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
 
 def _row(request: Request, session: Session, device_id: int) -> dict[str, Any]:
     lang = lang_of(request)
-    return next(r for r in _worded(queries.fleet(session, settings_of(request), lang=lang), lang)
+    return next(r for r in _worded(status.fleet(session, settings_of(request), lang=lang), lang)
                 if r["id"] == device_id)
 
 
@@ -502,7 +503,7 @@ def api_devices(request: Request, site: str | None = Query(None, max_length=64),
                 who: Principal = Depends(api_principal("fleet.read")), session: Session = DB) -> list[dict]:
     scope.site(session, who, site)
     lang = lang_of(request)
-    return scope.rows(who, _worded(queries.fleet(session, settings_of(request), site, lang), lang))
+    return scope.rows(who, _worded(status.fleet(session, settings_of(request), site, lang), lang))
 
 
 @api.get("/devices/{serial}", response_model=DeviceDetail)

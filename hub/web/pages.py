@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import times
+from hub.fleet import status
 from hub.i18n import tr
 from hub.messages import msg
 from hub.peer import client_address, networks_of
@@ -121,11 +122,11 @@ def dashboard(request: Request, site: str | None = None,
               who: Principal = Depends(page_principal("fleet.read")),
               session: Session = DB) -> Response:
     scope.site(session, who, site)
-    rows = scope.rows(who, queries.fleet(session, settings_of(request), site or None, lang_of(request)))
+    rows = scope.rows(who, status.fleet(session, settings_of(request), site or None, lang_of(request)))
     settings = settings_of(request)
-    limits = {"offline_min": int(queries.online_window(settings).total_seconds() // 60),
-              "stale_h": int(queries.STALE_PULL.total_seconds() // 3600),
-              "clock_s": int(settings.pull.clock_tolerance_s), "full_pct": int(queries.FULL * 100)}
+    limits = {"offline_min": int(status.online_window(settings).total_seconds() // 60),
+              "stale_h": int(status.STALE_PULL.total_seconds() // 3600),
+              "clock_s": int(settings.pull.clock_tolerance_s), "full_pct": int(status.FULL * 100)}
     return render(request, "dashboard.html", rows=rows, sites=scope.sites(session, who), site=site or "",
                   online=sum(r["online"] for r in rows), limits=limits)
 
