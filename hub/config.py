@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-SECRET_KEYS = {"secret_key", "password", "comm_key", "api_token"}
+SECRET_KEYS = {"secret_key", "password", "comm_key", "api_token", "smtp_password", "webhook_secret"}
 
 
 @dataclass
@@ -97,6 +97,35 @@ class SchedulerSettings:
 
 
 @dataclass
+class AlertSettings:
+    """Who hears about problems, how, and when (the rules' thresholds are here too)."""
+    # e-mail (SMTP); mail_to: addresses, comma separated
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False  # implicit TLS (port 465)
+    mail_from: str = "hub-absensi@localhost"
+    mail_to: str = ""
+    # webhook: a JSON POST per message (a Telegram/WhatsApp gateway, a chat bot); signed with
+    # HMAC-SHA256 of the body in X-Hub-Signature-256 when a secret is set
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    check_every_min: int = 1
+    quiet_hours: str = ""  # e.g. "21:00-06:00": nothing sent; what is still open is sent after
+    digest_at: str = "07:00"  # one summary a day of what is open and what was over (empty: none)
+    working_hours: str = ""  # when an offline terminal is a problem; empty = [pull] working_hours
+    working_days: str = "1,2,3,4,5"  # ISO weekdays (1 = Monday)
+    offline_minutes: int = 30
+    pull_stale_minutes: int = 180
+    capacity_pct: int = 90
+    exceptions_days: int = 7
+    disk_pct: int = 85
+    ingest_error_minutes: int = 60
+
+
+@dataclass
 class BackupSettings:
     enabled: bool = True  # a nightly backup by the scheduler
     dir: str = ""  # default: <var_dir>/backups; better another disk or a mounted share
@@ -126,6 +155,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     recap: RecapSettings = field(default_factory=RecapSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     source: str = ""
 
     @property

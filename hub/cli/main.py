@@ -6,6 +6,7 @@ import typer
 from sqlalchemy import func, select
 
 import hub.cli.simulate_fleet  # noqa: F401 - registers `hub simulate fleet`
+from hub.cli import alerts as alerts_cmd
 from hub.cli import backup as backup_cmd
 from hub.cli import db, devices, employees, punches, simulate, sites, users
 from hub.cli import demo as demo_cmd
@@ -39,6 +40,7 @@ app.add_typer(face_cmd.app, name="face")
 app.add_typer(pull_cmd.app, name="pull")
 app.add_typer(pull_cmd.import_app, name="import")
 app.add_typer(push_cmd.app, name="push")
+app.add_typer(alerts_cmd.app, name="alerts")
 app.command("run")(run_cmd.run)
 app.command("demo")(demo_cmd.demo)
 app.command("jobs")(jobs_cmd.jobs)

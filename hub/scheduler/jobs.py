@@ -166,6 +166,28 @@ def backup() -> dict[str, Any]:
     return record_run("backup", work)
 
 
+def alerts() -> dict[str, Any]:
+    """The alert rules, then what is owed to people (e-mail, webhook)."""
+    def work() -> dict[str, Any]:
+        from hub.alerts.run import check  # noqa: PLC0415
+
+        out = check(get_engine(), get_settings()).as_dict()
+        return {**out, **({"_status": "error"} if out["failed"] and not out["sent"] else {})}
+
+    return record_run("alerts", work)
+
+
+def alerts_digest() -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        from hub.alerts.run import digest  # noqa: PLC0415
+
+        if not get_settings().alerts.digest_at:
+            return {"_status": "skipped", "reason": "alerts.digest_at is empty"}
+        return digest(get_engine(), get_settings())
+
+    return record_run("alerts_digest", work)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "pull_incremental": pull_incremental,
     "pull_full": pull_full,
@@ -175,4 +197,6 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "monthly_recap": monthly_recap,
     "punch_photos": punch_photos,
     "backup": backup,
+    "alerts": alerts,
+    "alerts_digest": alerts_digest,
 }

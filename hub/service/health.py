@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import Engine, func, insert, select, text
 
+from hub.alerts.models import Alert
 from hub.push.models import EdgeRefusal
 from hub.store.models import AuditLog, Device, IngestRun, JobRun, utcnow
 
@@ -38,7 +39,11 @@ class StoreCollector:
         job_errors = CounterMetricFamily("hub_job_errors", "Scheduled job runs that failed", labels=["job"])
         refused = CounterMetricFamily("hub_edge_refused", "Terminal requests refused at the edge "
                                       "(serial empty when unknown)", labels=["channel", "serial", "reason"])
+        alerts = GaugeMetricFamily("hub_alerts_open", "Problems the hub's alert rules see now", labels=["rule"])
         with self.engine.connect() as conn:
+            for rule, n in conn.execute(select(Alert.rule, func.count()).where(Alert.resolved_at.is_(None))
+                                        .group_by(Alert.rule)):
+                alerts.add_metric([rule], float(n))
             for serial, kind, seen, off, enabled in conn.execute(select(
                     Device.serial, Device.kind, Device.last_seen_at, Device.last_clock_offset_s,
                     Device.enabled)):
@@ -62,7 +67,7 @@ class StoreCollector:
             for channel, serial, reason, n in conn.execute(select(
                     EdgeRefusal.channel, EdgeRefusal.serial, EdgeRefusal.reason, EdgeRefusal.count)):
                 refused.add_metric([channel, serial, reason], float(n))
-        yield from (lag, offset, up, ingested, dupes, run_errors, job_errors, refused)
+        yield from (lag, offset, up, ingested, dupes, run_errors, job_errors, refused, alerts)
 
 
 def trusted(request: Request, token: str) -> bool:
