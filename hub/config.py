@@ -35,6 +35,9 @@ class MqttSettings:
     tls_key_file: str = ""
     # written by `hub push mqtt-acl` (and on approval) so the broker's ACL follows the registry
     acl_file: str = ""
+    # several hubs on one broker share the terminals' messages ($share/<group>/...; MQTT 5 and
+    # Mosquitto, EMQX, HiveMQ, VerneMQ); empty = "hub" in cluster mode, none otherwise
+    shared_group: str = ""
 
 
 @dataclass
@@ -97,6 +100,18 @@ class SchedulerSettings:
 
 
 @dataclass
+class ClusterSettings:
+    """Several `hub run` processes (on several machines) sharing one PostgreSQL store: pulls
+    become tasks of a PostgreSQL-backed queue (procrastinate) that every process works on."""
+    enabled: bool = False
+    worker_name: str = ""  # empty: host name and process id
+    concurrency: int = 8  # terminals one process pulls at once
+    heartbeat_s: float = 5.0
+    stalled_after_s: float = 30.0  # a worker silent this long is dead: its terminals go to others
+    retry_stalled_every_s: int = 10
+
+
+@dataclass
 class AlertSettings:
     """Who hears about problems, how, and when (the rules' thresholds are here too)."""
     # e-mail (SMTP); mail_to: addresses, comma separated
@@ -156,6 +171,7 @@ class Settings:
     recap: RecapSettings = field(default_factory=RecapSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     source: str = ""
 
     @property

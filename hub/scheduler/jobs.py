@@ -67,6 +67,12 @@ def _pull(full: bool) -> dict[str, Any]:
     from hub.adapters.isapi.pull import load_targets, pull_many
     from hub.adapters.zk.coordinator import pull_fleet
 
+    if get_settings().cluster.enabled:  # every hub run process works on them (hub.cluster)
+        from hub.cluster.queue import defer_pulls
+
+        d = defer_pulls(get_engine(), get_settings(), full)
+        return {"queued": d.queued, "already_queued": d.already}
+
     results = pull_fleet(get_engine(), get_settings().pull, full=full)
     results += pull_many(get_engine(), load_targets(get_engine()), full,  # Hikvision ISAPI terminals
                          tolerance_s=get_settings().pull.clock_tolerance_s)

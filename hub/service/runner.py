@@ -81,6 +81,7 @@ class Hub:
         self._scheduler = None
         self._mqtt = None
         self._requests = None
+        self._worker = None
         self._lock = LeaderLock(self.settings.effective_database_url(), self.settings.var_dir)
 
     # -- scheduler leadership ----------------------------------------------------------
@@ -107,6 +108,11 @@ class Hub:
     # -- live sessions: only the leader holds them (two hubs would displace each other's) --
     def _start_live(self) -> None:
         if not self.settings.pull.live or self.state.live is not None:
+            return
+        if self.settings.cluster.enabled:
+            # a live session would hold the terminal a pull task on another machine needs
+            # (one session per terminal): in cluster mode punches come by the count-gated poll
+            log.info("cluster mode: no live sessions; terminals are pulled as tasks")
             return
         from hub.adapters.isapi.stream import StreamSupervisor  # noqa: PLC0415
         from hub.adapters.zk.live import LiveSupervisor  # noqa: PLC0415
@@ -169,6 +175,11 @@ class Hub:
             leader.start()
         if self.use_mqtt:
             self._start_mqtt()
+        if self.settings.cluster.enabled:
+            from hub.cluster.worker import ClusterWorker  # noqa: PLC0415
+
+            self._worker = ClusterWorker(self.settings).start()
+            self.state.components["cluster_worker"] = self._worker.name
         # proxy_headers off: which proxy's X-Forwarded-For to believe is the hub's own
         # setting (web.trusted_proxies, hub.peer), not uvicorn's loopback default
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
@@ -188,5 +199,7 @@ class Hub:
             if leader is not None:
                 leader.join(timeout=30)
             self._stop_scheduler()
+            if self._worker is not None:
+                self._worker.stop()
             self._stop_mqtt()
             self._lock.release()

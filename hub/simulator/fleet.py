@@ -70,7 +70,7 @@ class FleetConfig:
     state_dir: Path = Path("var/fleet")
     base_port: int = 0  # 0: every terminal takes a free port; else base_port + terminal index
     processes: int | None = None  # default: one per CPU core (at least 2), never more than terminals
-    faults: dict[str, dict[str, Any]] = field(default_factory=dict)  # serial -> Faults fields
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)  # serial (or "*") -> Faults fields
     start_timeout_s: float = 120.0
     framing: str = "capture"  # how every terminal frames TCP streams (hub.simulator.zk.framing)
 
@@ -118,7 +118,7 @@ def _jobs(pop: Population, cfg: FleetConfig, rebuild: bool, n_proc: int) -> list
         entry: dict[str, Any] = {
             "serial": t.serial, "profile": t.profile, "comm_key": t.comm_key, "tz": t.tz,
             "clock_offset_s": t.clock_offset_s, "port": cfg.base_port + t.index if cfg.base_port else 0,
-            "faults": cfg.faults.get(t.serial, {}), "framing": cfg.framing,
+            "faults": cfg.faults.get(t.serial, cfg.faults.get("*", {})), "framing": cfg.framing,  # "*": every one
             "path": str(cfg.state_dir / "terminals" / f"{t.serial}.db"), "rebuild": rebuild,
         }
         if rebuild:

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from hub.i18n import tr
-from hub.store.db import current_revision, make_engine, normalise_url
+from hub.store.db import current_revision, libpq, make_engine
 
 FORMAT = 1
 PREFIX = "hub-"
@@ -58,10 +58,18 @@ class Manifest:
     def read(cls, path: Path) -> Manifest:
         try:
             data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
             if data.get("format") != FORMAT:
                 raise ValueError(f"format {data.get('format')!r}")
-            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+            m = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+            if not (isinstance(m.backend, str) and isinstance(m.created_at, str) and isinstance(m.file, str)
+                    and m.file.startswith(PREFIX) and "/" not in m.file and isinstance(m.tables, dict)
+                    and all(isinstance(k, str) and isinstance(v, int) for k, v in m.tables.items())):
+                raise ValueError("fields of the wrong kind")
+            datetime.fromisoformat(m.created_at)
+            return m
+        except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             raise BackupError(tr(f"manifes cadangan {path} tidak terbaca ({exc}); pakai berkas .json yang dibuat "
                                  "`hub backup` bersama cadangannya",
                                  f"backup manifest {path} unreadable ({exc}); use the .json `hub backup` wrote "
@@ -101,11 +109,11 @@ def _sha256(path: Path) -> str:
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
     """A libpq connection string for pg_dump/pg_restore and the environment carrying the
     password (never on the command line, where `ps` would show it)."""
-    u = make_url(normalise_url(url))
+    conninfo, password = libpq(url)
     env = dict(os.environ)
-    if u.password:
-        env["PGPASSWORD"] = str(u.password)
-    return u.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+    if password:
+        env["PGPASSWORD"] = password
+    return conninfo, env
 
 
 def _tool(name: str) -> str:

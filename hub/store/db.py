@@ -54,6 +54,14 @@ def _private_file(path: Path) -> None:
             path.chmod(0o600)
 
 
+def libpq(url: str) -> tuple[str, str | None]:
+    """A PostgreSQL URL as libpq takes it (pg_dump, psycopg itself: no "+psycopg") and its
+    password apart, so that it can travel in PGPASSWORD rather than on a command line."""
+    u = make_url(normalise_url(url))
+    return u.set(drivername="postgresql", password=None).render_as_string(hide_password=False), \
+        (str(u.password) if u.password else None)
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:  # type: ignore[no-untyped-def]
     url = normalise_url(url or get_settings().effective_database_url())
     parsed = make_url(url)
@@ -144,8 +152,10 @@ def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("raw_punches")
 
 
-# Tables that belong to libraries (APScheduler's job store creates its own).
+# Tables that belong to libraries (APScheduler's job store creates its own; procrastinate's
+# task queue, migration 0027, its procrastinate_* tables on PostgreSQL).
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+FOREIGN_PREFIXES = ("procrastinate_",)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
@@ -154,4 +164,5 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ig
 
     if type_ == "foreign_key_constraint" and name in TRIGGER_KEPT_KEYS:
         return False  # triggers keep them on PostgreSQL (migration 0009)
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+    return not (table in FOREIGN_TABLES or str(table).startswith(FOREIGN_PREFIXES))

@@ -341,6 +341,12 @@ def start_listener(settings: Any = None, engine: Engine | None = None) -> MqttLi
 
     settings = settings or get_settings()
     m = settings.mqtt
+    client_id, group = m.client_id, m.shared_group or None
+    if settings.cluster.enabled:
+        # each process its own session, the terminals' messages shared among them
+        from hub.cluster.queue import worker_name  # noqa: PLC0415
+
+        client_id, group = f"{m.client_id}-{worker_name(settings)}", group or "hub"
     return MqttListener(engine or get_engine(settings.effective_database_url()), m.host,
-                        m.port, m.client_id, m.username, m.password, root=m.topic_root,
-                        tls=TlsOptions.from_settings(m)).start()
+                        m.port, client_id, m.username, m.password, root=m.topic_root,
+                        tls=TlsOptions.from_settings(m), shared_group=group).start()

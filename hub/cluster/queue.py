@@ -1,0 +1,138 @@
+"""The task queue: procrastinate on the hub's own PostgreSQL (no broker to run), its tasks,
+and the deferring of pulls.
+
+Why procrastinate: it keeps jobs in the database the hub already depends on (one thing less
+to install and back up), its `lock` runs one job at a time per terminal across all
+machines, `queueing_lock` keeps one queued pull per terminal however often the scheduler
+asks, and worker heartbeats let the survivors take a dead worker's jobs back
+(bench/task_engines.py measures it against Celery on Redis and RabbitMQ)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as pexc
+from procrastinate.manager import JobManager
+from procrastinate.tasks import configure_task
+from sqlalchemy import Engine
+
+from hub.config import Settings, get_settings
+from hub.store.db import get_engine, libpq
+
+log = logging.getLogger("hub.cluster")
+QUEUE = "terminals"
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=""))  # bound by configure()
+
+
+def pool_args(settings: Settings) -> dict[str, Any]:
+    """psycopg_pool arguments: the hub's database, a pool no bigger than the work needs (a
+    PostgreSQL serves every process of every machine)."""
+    url = settings.effective_database_url()
+    if not url.startswith(("postgres", "postgresql")):
+        raise ValueError("cluster mode needs PostgreSQL (HUB_DATABASE_URL): SQLite is one process only")
+    info, password = libpq(url)
+    return {"conninfo": info, "min_size": 1, "max_size": max(2, settings.cluster.concurrency) + 2,
+            "kwargs": {"password": password} if password else {}}
+
+
+_bound: list[dict[str, Any]] = []
+
+
+def configure(settings: Settings) -> procrastinate.App:
+    """The app bound to this hub's database (the module-level app keeps the task registry);
+    bound once per process: the worker's open pool is never swapped under it."""
+    kwargs = pool_args(settings)
+    if _bound != [kwargs]:
+        connector = procrastinate.PsycopgConnector(**kwargs)
+        app.connector = app.job_manager.connector = connector
+        _bound[:] = [kwargs]
+    return app
+
+
+def worker_name(settings: Settings) -> str:
+    return settings.cluster.worker_name or f"{socket.gethostname()}-{os.getpid()}"
+
+
+@app.task(name="pull_terminal", queue=QUEUE, pass_context=True)
+def pull_terminal(context: procrastinate.JobContext, device_id: int, full: bool = False) -> dict[str, Any]:
+    """One terminal's pull (ZK or Hikvision), as the in-process scheduler pulls it. A terminal
+    that cannot be reached is a finished job (its failure is in its health); the next round
+    asks again."""
+    from hub.adapters.isapi.pull import load_targets as isapi_targets  # noqa: PLC0415
+    from hub.adapters.isapi.pull import pull_one  # noqa: PLC0415
+    from hub.adapters.zk.coordinator import Puller  # noqa: PLC0415
+    from hub.adapters.zk.coordinator import load_targets as zk_targets  # noqa: PLC0415
+    from hub.store.models import Device  # noqa: PLC0415
+
+    settings, engine = get_settings(), get_engine()
+    with engine.connect() as conn:
+        serial = conn.scalar(Device.__table__.select().with_only_columns(Device.serial).where(Device.id == device_id))
+    if serial is None:
+        return {"device_id": device_id, "error": "gone"}
+    zk = zk_targets(engine, device=serial)
+    if zk:
+        res = Puller(engine, settings.pull).pull(zk[0], full)
+    else:
+        hik = isapi_targets(engine, serial)
+        if not hik:
+            return {"serial": serial, "error": "not a pulled terminal"}
+        res = pull_one(engine, hik[0], full, tolerance_s=settings.pull.clock_tolerance_s)
+    worker = (context.additional_context or {}).get("worker", "")
+    log.info("%s pulled %s: %s new, %s", worker, serial, res.new, res.error or res.mode)
+    return {"serial": serial, "worker": worker, "new": res.new, "duplicate": res.duplicate, "mode": res.mode,
+            "error": res.error if res.error is None else str(res.error)}
+
+
+@app.periodic(cron="*/10 * * * * *", periodic_id="retry_stalled")
+@app.task(name="retry_stalled", queue="hub", queueing_lock="retry_stalled", pass_context=True)
+async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> int:
+    """Jobs of a worker that stopped beating (killed, its machine gone) go back to the queue
+    for the others. Runs every 10 s on whichever worker takes it."""
+    seconds = float((context.additional_context or {}).get("stalled_after_s", 30.0))
+    stalled = list(await context.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
+    for job in stalled:
+        await context.app.job_manager.retry_job(job)
+        log.warning("job %s (%s %s) of a stalled worker queued again", job.id, job.task_name, job.task_kwargs)
+    return len(stalled)
+
+
+@dataclass
+class Deferred:
+    queued: int = 0
+    already: int = 0  # a pull of that terminal was still waiting: not queued twice
+
+
+def defer_pulls(engine: Engine, settings: Settings, full: bool = False) -> Deferred:
+    """One pull task per enabled pulled terminal, at most one waiting per terminal, each run
+    under the terminal's lock (one conversation with a terminal at a time, fleet-wide)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from hub.store.models import Device  # noqa: PLC0415
+
+    kinds = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "hik-isapi")
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(Device.id).where(Device.enabled.is_(True), Device.kind.in_(kinds))
+                                .order_by(Device.id)))
+    out = Deferred()
+    # a connector of its own (synchronous): this process's worker holds the app's async pool
+    # on its own event loop, which no other thread may use
+    connector = procrastinate.SyncPsycopgConnector(**{**pool_args(settings), "max_size": 2})
+    connector.open()
+    try:
+        jobs = JobManager(connector)
+        for device_id in ids:
+            try:
+                configure_task(name="pull_terminal", job_manager=jobs, queue=QUEUE, lock=f"terminal:{device_id}",
+                               queueing_lock=f"pull:{device_id}").defer(device_id=device_id, full=full)
+                out.queued += 1
+            except pexc.AlreadyEnqueued:
+                out.already += 1
+    finally:
+        connector.close()
+    return out
