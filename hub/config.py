@@ -108,7 +108,6 @@ class ClusterSettings:
     concurrency: int = 8  # terminals one process pulls at once
     heartbeat_s: float = 5.0
     stalled_after_s: float = 30.0  # a worker silent this long is dead: its terminals go to others
-    retry_stalled_every_s: int = 10
 
 
 @dataclass

@@ -242,3 +242,38 @@ def test_a_hub_under_another_root_hears_nothing(engine: Engine, tag: str, listen
     finally:
         other.stop()
         forget_on_broker([f"hub-{tag}-other"], [])
+
+
+def test_cluster_listeners_share_the_terminals_messages(engine: Engine, tag: str, settings) -> None:  # type: ignore[no-untyped-def]
+    """Two hub processes in cluster mode on one broker: each its own MQTT session, the
+    terminals' messages shared between them ($share/hub/...): every punch stored once, acked,
+    and both processes did part of the work."""
+    from hub.adapters.mqtt.listener import start_listener
+
+    settings.mqtt.topic_root, settings.mqtt.client_id = root_of(tag), f"hub-{tag}"
+    settings.cluster.enabled = True
+    listeners = []
+    for name in ("a", "b"):
+        settings.cluster.worker_name = name
+        listeners.append(start_listener(settings, engine))
+    try:
+        assert all(lis.connected.wait(10) for lis in listeners)
+        assert {lis.client._client_id.decode() for lis in listeners} == {f"hub-{tag}-a", f"hub-{tag}-b"}
+        sns = [f"T{tag}{i}" for i in range(4)]
+        add_push_devices(engine, "mqtt", sns)
+        terms = [_term(sn) for sn in sns]
+        records = {sn: day_of_punches(sn, date(2026, 11, 21), staff=15) for sn in sns}
+        for t in terms:
+            for rec in records[t.serial]:
+                t.punch(rec)
+        assert wait_for(lambda: all((t.pump() or True) and t.outbox() == 0 for t in terms), 60)
+        for t in terms:
+            t.stop()
+        assert count_punches(engine) == sum(len(r) for r in records.values())
+        seen = [lis.stats.punches_seen for lis in listeners]
+        assert sum(lis.stats.punches_new for lis in listeners) == count_punches(engine)
+        assert all(n > 0 for n in seen), seen  # shared, not each taking everything
+    finally:
+        for lis in listeners:
+            lis.stop()
+        forget_on_broker([f"hub-{tag}-a", f"hub-{tag}-b"], [], root=root_of(tag))

@@ -157,7 +157,8 @@ def _summary(fl) -> None:
     profiles = Counter(t.profile for t in pop.terminals)
     console.print(tr("Kantor", "Offices") + f": {len(pop.offices)}  " + tr("pegawai", "employees")
                   + f": {len(pop.employees)}  " + tr("hari kerja", "working days")
-                  + f": {len(pop.working_days)} ({pop.working_days[0]} - {pop.working_days[-1]})  "
+                  + f": {len(pop.working_days)}"
+                  + (f" ({pop.working_days[0]} - {pop.working_days[-1]})  " if pop.working_days else "  ")
                   + f"punch: {len(pop.punches)}  " + tr("profil", "profiles") + f": {dict(profiles)}")
     console.print(tr("Anomali", "Anomalies") + f": {dict(pop.anomaly_counts())}")
     console.print(tr("Proses terminal", "Terminal processes") + f": {[p.pid for p in fl.procs]}  "
