@@ -58,7 +58,7 @@ app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=os.env
 def job(key: str, seconds: float) -> None:
     work(key, seconds)
 # procrastinate leaves a dead worker's jobs 'doing' until someone retries them: as the hub does
-@app.periodic(cron="*/10 * * * * *", periodic_id="retry_stalled")
+@app.periodic(cron="* * * * * */10", periodic_id="retry_stalled")
 @app.task(name="retry_stalled", queue="bench", queueing_lock="retry_stalled", pass_context=True)
 async def retry_stalled(context, timestamp):
     for j in await context.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=30):
@@ -68,28 +68,17 @@ def send(key, seconds):
 def opened():
     return app.open()
 ''',
-    "celery_redis": '''
+    **{f"celery_{name}": f'''
 from celery import Celery
 from bench_common import work
-app = Celery("bench", broker=os.environ["BENCH_REDIS"])
+app = Celery("bench", broker=os.environ["{env}"])
 app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1)
 @app.task(name="work")
 def job(key, seconds):
     work(key, seconds)
 def send(key, seconds):
     job.delay(key, seconds)
-''',
-    "celery_rabbitmq": '''
-from celery import Celery
-from bench_common import work
-app = Celery("bench", broker=os.environ["BENCH_AMQP"])
-app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1)
-@app.task(name="work")
-def job(key, seconds):
-    work(key, seconds)
-def send(key, seconds):
-    job.delay(key, seconds)
-''',
+''' for name, env in (("redis", "BENCH_REDIS"), ("rabbitmq", "BENCH_AMQP"))},
     "dramatiq_rabbitmq": '''
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker

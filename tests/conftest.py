@@ -126,6 +126,19 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
 
 
 @pytest.fixture
+def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database (no tables) on the backend under test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    else:
+        dbs: PgDatabases = request.getfixturevalue("pg_databases")
+        url = dbs.create()
+        yield url
+        reset_engines()
+        dbs.drop(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Iterator[Settings]:
     """Process settings pointing at the test store, with a var dir of the test's own."""
     s = Settings(database_url=db_url, var_dir=str(tmp_path / "var"),

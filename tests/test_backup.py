@@ -10,9 +10,7 @@ backs up first."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -59,25 +57,13 @@ def _rows(url: str) -> dict[str, list[tuple]]:
         eng.dispose()
 
 
-@pytest.fixture
-def empty_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored' / 'hub.sqlite3'}"
-    else:
-        dbs = request.getfixturevalue("pg_databases")
-        url = dbs.create()
-        yield url
-        reset_engines()
-        dbs.drop(url.rsplit("/", 1)[1])
-
-
 def _as(settings: Settings, url: str) -> Settings:
     other = Settings(database_url=url, var_dir=settings.var_dir, secret_key=settings.secret_key)
     set_settings(other)
     return other
 
 
-def test_backup_then_restore_gives_an_identical_store(settings, engine, empty_target, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_backup_then_restore_gives_an_identical_store(settings, engine, empty_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _load(engine)
     before = _rows(settings.database_url)
     assert sum(len(v) for v in before.values()) > 1000 and len([t for t, v in before.items() if v]) >= 12
@@ -95,11 +81,11 @@ def test_backup_then_restore_gives_an_identical_store(settings, engine, empty_ta
     assert settings.secret_key.encode() not in raw  # the key is never in the backup
 
     engine.dispose()
-    _as(settings, empty_target)
+    _as(settings, empty_url)
     r = runner.invoke(app, ["restore", str(out / m.file)])
     assert r.exit_code == 0, r.output
-    assert _rows(empty_target) == before
-    restored = make_engine(empty_target)
+    assert _rows(empty_url) == before
+    restored = make_engine(empty_url)
     try:
         with Session(restored) as s:
             again = month_figures(s, recap_oracle.MONTH)
@@ -110,10 +96,10 @@ def test_backup_then_restore_gives_an_identical_store(settings, engine, empty_ta
     # a second restore into the now full database is refused, and nothing in it changes
     r = runner.invoke(app, ["restore", str(out / m.file)])
     assert r.exit_code == 1 and "tidak kosong" in r.output
-    assert _rows(empty_target) == before
+    assert _rows(empty_url) == before
 
 
-def test_damage_another_key_and_retention(settings, engine, empty_target, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_damage_another_key_and_retention(settings, engine, empty_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _load(engine)
     out = tmp_path / "b"
     for _ in range(3):
@@ -124,7 +110,7 @@ def test_damage_another_key_and_retention(settings, engine, empty_target, tmp_pa
     [m] = backups(out)
     engine.dispose()
     # another key: refused with what to do, the target untouched
-    other = _as(settings, empty_target)
+    other = _as(settings, empty_url)
     real_key = other.secret_key
     from cryptography.fernet import Fernet
 
@@ -139,7 +125,7 @@ def test_damage_another_key_and_retention(settings, engine, empty_target, tmp_pa
     data.write_bytes(bytes(blob))
     r = runner.invoke(app, ["restore", str(data)])
     assert r.exit_code == 1 and "rusak atau berubah" in r.output
-    probe = make_engine(empty_target)
+    probe = make_engine(empty_url)
     try:
         assert inspect(probe).get_table_names() == []
     finally:
@@ -172,7 +158,7 @@ def test_the_nightly_job_and_db_upgrade_back_up_first(settings, engine, tmp_path
     assert r.exit_code == 0 and len(backups(tmp_path / "var2" / "backups")) == 1
 
 
-def test_a_store_from_the_first_release_upgrades_with_its_data(settings, empty_target, request, backend,  # type: ignore[no-untyped-def]
+def test_a_store_from_the_first_release_upgrades_with_its_data(settings, empty_url, request, backend,  # type: ignore[no-untyped-def]
                                                                tmp_path) -> None:
     """A store created by the oldest migration, holding punches as the first release wrote
     them, is upgraded by `hub db upgrade` (after a backup) to today's schema: every row is
@@ -185,10 +171,10 @@ def test_a_store_from_the_first_release_upgrades_with_its_data(settings, empty_t
     from hub.store.db import current_revision, head_revision
     from hub.store.ingest import ingest_punches
 
-    old = _as(settings, empty_target)
+    old = _as(settings, empty_url)
     old.var_dir = str(tmp_path / "var-old")
-    upgrade(empty_target, "0001")
-    eng = make_engine(empty_target)
+    upgrade(empty_url, "0001")
+    eng = make_engine(empty_url)
     with eng.begin() as conn:
         conn.execute(text("insert into sites (code, name, kind, tz, created_at) values "
                           "('DINKES', 'Dinas Kesehatan', 'opd', 'Asia/Jakarta', '2026-01-05 08:00:00')"))
@@ -213,14 +199,14 @@ def test_a_store_from_the_first_release_upgrades_with_its_data(settings, empty_t
         conn.execute(text("insert into audit_log (at, actor, action, entity, entity_id, details) values "
                           "('2026-01-05 08:00:00', 'cli:root', 'device.add', 'device', '1', '{}')"))
     eng.dispose()
-    before = {t: len(v) for t, v in _rows(empty_target).items()}
+    before = {t: len(v) for t, v in _rows(empty_url).items()}
 
     r = runner.invoke(app, ["db", "upgrade"])
     assert r.exit_code == 0, r.output
-    eng = make_engine(empty_target)
+    eng = make_engine(empty_url)
     try:
-        assert current_revision(eng) == head_revision(empty_target)
-        after = {t: len(v) for t, v in _rows(empty_target).items()}
+        assert current_revision(eng) == head_revision(empty_url)
+        after = {t: len(v) for t, v in _rows(empty_url).items()}
         assert all(after[t] == n for t, n in before.items() if t != "alembic_version"), (before, after)
         again = ingest_punches(eng, [Punch(1, Source.ZK_TCP, "101", datetime(2026, 1, 5, 7, 1), "Asia/Jakarta",
                                            State.CHECK_IN, Verify.FINGERPRINT)])

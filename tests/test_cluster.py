@@ -134,3 +134,20 @@ def test_three_workers_one_killed_nothing_lost_or_doubled(pg_settings, tmp_path:
 def _scalar_list(engine, sql: str, **params) -> list:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return list(conn.scalars(text(sql), params))
+
+
+def test_stalled_jobs_are_looked_for_every_ten_seconds_all_hour() -> None:
+    """The lease holds at any minute: the retry round comes every 10 s, every minute (a cron
+    with the seconds in the wrong field ran only in minutes :00, :10, ...)."""
+    from datetime import datetime
+
+    import croniter
+
+    from hub.cluster.queue import app
+
+    [task] = [p for p in app.periodic_registry.periodic_tasks.values() if p.periodic_id == "retry_stalled"]
+    for start in (datetime(2026, 12, 6, 5, 31, 3), datetime(2026, 12, 6, 5, 40, 55)):
+        it = croniter.croniter(task.cron, start)
+        times = [it.get_next(datetime) for _ in range(12)]
+        gaps = {(b - a).total_seconds() for a, b in zip([start, *times], times, strict=False)}
+        assert max(gaps) <= 10 and (times[0] - start).total_seconds() <= 10, (start, times)

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from hub.schema import metadata
-from hub.store.db import downgrade, head_revision, include_object, make_engine, reset_engines, upgrade
-
-
-@pytest.fixture
-def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    else:
-        dbs = request.getfixturevalue("pg_databases")
-        url = dbs.create()
-        yield url
-        reset_engines()
-        dbs.drop(url.rsplit("/", 1)[1])
+from hub.store.db import downgrade, head_revision, include_object, make_engine, upgrade
 
 
 def _diff(url: str) -> list:

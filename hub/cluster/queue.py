@@ -89,7 +89,7 @@ def pull_terminal(context: procrastinate.JobContext, device_id: int, full: bool 
             "error": res.error if res.error is None else str(res.error)}
 
 
-@app.periodic(cron="*/10 * * * * *", periodic_id="retry_stalled")
+@app.periodic(cron="* * * * * */10", periodic_id="retry_stalled")
 @app.task(name="retry_stalled", queue="hub", queueing_lock="retry_stalled", pass_context=True)
 async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> int:
     """Jobs of a worker that stopped beating (killed, its machine gone) go back to the queue
