@@ -109,6 +109,13 @@ class ClusterSettings:
     heartbeat_s: float = 5.0
     stalled_after_s: float = 30.0  # a worker silent this long is dead: its terminals go to others
 
+    def worker(self) -> str:
+        """This process's name in the cluster (its MQTT session, its queue worker)."""
+        import os  # noqa: PLC0415
+        import socket  # noqa: PLC0415
+
+        return self.worker_name or f"{socket.gethostname()}-{os.getpid()}"
+
 
 @dataclass
 class AlertSettings:

@@ -10,8 +10,6 @@ asks, and worker heartbeats let the survivors take a dead worker's jobs back
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +51,6 @@ def configure(settings: Settings) -> procrastinate.App:
         app.connector = app.job_manager.connector = connector
         _bound[:] = [kwargs]
     return app
-
-
-def worker_name(settings: Settings) -> str:
-    return settings.cluster.worker_name or f"{socket.gethostname()}-{os.getpid()}"
 
 
 @app.task(name="pull_terminal", queue=QUEUE, pass_context=True)

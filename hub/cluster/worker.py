@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 
-from hub.cluster.queue import QUEUE, configure, worker_name
+from hub.cluster.queue import QUEUE, configure
 from hub.config import Settings
 
 log = logging.getLogger("hub.cluster")
@@ -17,7 +17,7 @@ log = logging.getLogger("hub.cluster")
 class ClusterWorker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.name = worker_name(settings)
+        self.name = settings.cluster.worker()
         self.loop = asyncio.new_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._run, name="cluster-worker", daemon=True)

@@ -344,9 +344,7 @@ def start_listener(settings: Any = None, engine: Engine | None = None) -> MqttLi
     client_id, group = m.client_id, m.shared_group or None
     if settings.cluster.enabled:
         # each process its own session, the terminals' messages shared among them
-        from hub.cluster.queue import worker_name  # noqa: PLC0415
-
-        client_id, group = f"{m.client_id}-{worker_name(settings)}", group or "hub"
+        client_id, group = f"{m.client_id}-{settings.cluster.worker()}", group or "hub"
     return MqttListener(engine or get_engine(settings.effective_database_url()), m.host,
                         m.port, client_id, m.username, m.password, root=m.topic_root,
                         tls=TlsOptions.from_settings(m), shared_group=group).start()
