@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from hub.i18n import tr
@@ -152,3 +153,15 @@ class Issue:
     status: str = "error"  # error | warning | mismatch
     employee_id: int | None = None
     finger_index: int | None = None
+
+
+VALID_FIRST, VALID_LAST = date(2000, 1, 1), date(2037, 12, 31)  # the range terminals' firmware accepts (MinMoe)
+
+
+def valid_period(begin: date | None, end: date | None) -> str:
+    """A person's period on the terminal as "from..to" (ISO days): from joining to leaving,
+    open sides at the firmware's limits, so the terminal itself refuses a leaver the hub
+    could not reach in time."""
+    first = min(max(begin or VALID_FIRST, VALID_FIRST), VALID_LAST)
+    last = max(min(end or VALID_LAST, VALID_LAST), first)
+    return f"{first.isoformat()}..{last.isoformat()}"

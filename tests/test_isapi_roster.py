@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.commands import VALID_FIRST, VALID_LAST, valid_period
 from hub.face.enroll import enroll_analysis
 from hub.fleet.registry import set_login
 from hub.protocols import isapi
@@ -183,12 +184,12 @@ def test_a_person_is_valid_on_the_terminal_from_joining_to_leaving(engine) -> No
 @given(st.one_of(st.none(), st.dates()), st.one_of(st.none(), st.dates()))
 def test_a_period_survives_the_terminal(begin: date | None, end: date | None) -> None:
     """What the hub writes as a person's period is what it reads back from the terminal."""
-    valid = isapi.valid_period(begin, end)
+    valid = valid_period(begin, end)
     record = isapi.user_record("123456", "Nama", valid)["UserInfo"]
     page = isapi.parse_user_search({"UserInfoSearch": {"responseStatusStrg": "OK", "UserInfo": [record]}})
     assert page.users == (("123456", "Nama", valid),)
     first, last = valid.split("..")
-    assert isapi.VALID_FIRST.isoformat() <= first <= last <= isapi.VALID_LAST.isoformat()
+    assert VALID_FIRST.isoformat() <= first <= last <= VALID_LAST.isoformat()
 
 
 @hsettings(max_examples=300, deadline=None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from hub.commands import valid_period
 from hub.punch import State, Verify
 
 MAJOR_ACCESS = 5  # MAJOR_EVENT: a person at the door (the rest: alarms, exceptions, operations)
@@ -362,18 +363,6 @@ def device_info_xml(fields: Mapping[str, str]) -> str:
 
 NAME_LIMIT = 32  # bytes of UTF-8 a MinMoe keeps of a person's name
 FACE_LIB = {"faceLibType": "blackFD", "FDID": "1"}
-
-
-VALID_FIRST, VALID_LAST = date(2000, 1, 1), date(2037, 12, 31)  # the range MinMoe firmware accepts
-
-
-def valid_period(begin: date | None, end: date | None) -> str:
-    """A person's period on the terminal as "from..to" (ISO days): from joining to leaving,
-    open sides at the firmware's limits, so the terminal itself refuses a leaver the hub
-    could not reach in time."""
-    first = min(max(begin or VALID_FIRST, VALID_FIRST), VALID_LAST)
-    last = max(min(end or VALID_LAST, VALID_LAST), first)
-    return f"{first.isoformat()}..{last.isoformat()}"
 
 
 def _period_days(valid: str) -> tuple[date, date]:

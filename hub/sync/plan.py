@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.commands import ISAPI_KINDS, PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem
+from hub.commands import ISAPI_KINDS, PUSH_KINDS, ZK_KINDS, DevicePlan, TemplateItem, UserItem, valid_period
 from hub.i18n import tr
-from hub.protocols.isapi import valid_period
 from hub.roster.assignment import ROSTER_KINDS, Org, assign, load_org
 from hub.roster.names import terminal_name
 from hub.roster.pins import allocate, current_pins, today
