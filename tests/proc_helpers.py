@@ -24,14 +24,17 @@ def free_port() -> int:
 
 def hub_env(settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    own = uuid.uuid4().hex[:10]
     env.update({
         "HUB_DATABASE_URL": settings.database_url,
         "HUB_VAR_DIR": settings.var_dir,
         "HUB_SECRET_KEY": settings.secret_key,
         "PYTHONUNBUFFERED": "1",
         # its own MQTT topic root: a hub running on the same broker never sees the test's
-        # terminals, nor the test the hub's
-        "HUB_MQTT_TOPIC_ROOT": f"hubtest-{uuid.uuid4().hex[:10]}/v1/devices",
+        # terminals, nor the test the hub's; and its own client id: two hubs of two tests at
+        # once would share one persistent session (and each other's subscriptions) as "hub"
+        "HUB_MQTT_TOPIC_ROOT": f"hubtest-{own}/v1/devices",
+        "HUB_MQTT_CLIENT_ID": f"hubtest-{own}",
     })
     env.update(extra)
     return env

@@ -170,8 +170,9 @@ def forget_on_broker(client_ids: list[str], serials: list[str], host: str = "127
     import paho.mqtt.client as mqtt
 
     from hub.protocols import mqtt as proto
+    from hub.simulator.mqtt import client_id_of
 
-    for cid in client_ids:
+    for cid in client_ids + [client_id_of(sn, root or proto.ROOT) for sn in serials]:
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
         with contextlib.suppress(OSError):
             c.connect(host, port, 5)

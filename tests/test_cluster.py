@@ -10,6 +10,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
@@ -87,8 +88,9 @@ def test_three_workers_one_killed_nothing_lost_or_doubled(pg_settings, tmp_path:
         assert (d.queued, d.already) == (90, 0)
         assert defer_pulls(engine, settings).already == 90  # asked again before any ran: not queued twice
         ids: dict[str, int] = {}
+        ports: dict[str, int] = {}
         for n, name in enumerate(("w1", "w2", "w3"), 1):  # one at a time: each one's worker id is known
-            port = free_port()
+            port = ports[name] = free_port()
             workers[name] = start_hub(["run", "--port", str(port)],
                                       {**env, **cluster, "HUB_CLUSTER_WORKER_NAME": name}, tmp_path / f"{name}.log")
             wait_http(f"http://127.0.0.1:{port}/healthz", proc=workers[name])  # type: ignore[arg-type]
@@ -124,6 +126,19 @@ def test_three_workers_one_killed_nothing_lost_or_doubled(pg_settings, tmp_path:
         defer_pulls(engine, settings)
         _wait(lambda: _jobs(settings.database_url).get("succeeded", 0) == 180, 120, 0.5)
         assert _scalar(engine, "SELECT count(*) FROM raw_punches") == len(stored)
+
+        # "pull now" asked of one worker's API is a task under the terminal's lock too
+        from hub.web.auth import add_user, new_api_token
+
+        with Session(engine) as s:
+            token = new_api_token(s, add_user(s, "it-cluster", "Sandi-Kuat-2026!", "it"), "test")
+            serial, device_id = s.execute(select(Device.serial, Device.id).order_by(Device.id)).first()
+            s.commit()
+        r = httpx.post(f"http://127.0.0.1:{ports['w3']}/api/devices/{serial}/pull", timeout=120,
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["ok"] and r.json()["mode"] == "unchanged", r.text
+        assert _scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'terminal_request' AND "
+                               "lock = :lock AND status = 'succeeded'", lock=f"terminal:{device_id}") == 1
     finally:
         for proc in workers.values():
             stop(proc, signal.SIGTERM)  # type: ignore[arg-type]

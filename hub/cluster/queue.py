@@ -9,6 +9,7 @@ asks, and worker heartbeats let the survivors take a dead worker's jobs back
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,36 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> in
     return len(stalled)
 
 
+@app.task(name="terminal_request", queue=QUEUE)
+def terminal_request(request_id: int) -> bool:
+    """Work asked of the cluster on one terminal (pull now, set clock, test, restart, roster
+    push, harvest), written back to its device_requests row as `hub run`'s worker does."""
+    from hub.tasks.requests import RequestWorker  # noqa: PLC0415
+
+    return RequestWorker(get_engine(), get_settings()).do(request_id)
+
+
+def _deferring(settings: Settings) -> Any:
+    """A connector of its own (synchronous): this process's worker holds the app's async pool
+    on its own event loop, which no other thread may use."""
+    connector = procrastinate.SyncPsycopgConnector(**{**pool_args(settings), "max_size": 2})
+    connector.open()
+    return connector
+
+
+def defer_requests(settings: Settings, requests: list[tuple[int, int]]) -> None:
+    """(request id, device id) pairs as tasks under their terminals' locks."""
+    connector = _deferring(settings)
+    try:
+        jobs = JobManager(connector)
+        for request_id, device_id in requests:
+            with contextlib.suppress(pexc.AlreadyEnqueued):
+                configure_task(name="terminal_request", job_manager=jobs, queue=QUEUE, lock=f"terminal:{device_id}",
+                               queueing_lock=f"request:{request_id}").defer(request_id=request_id)
+    finally:
+        connector.close()
+
+
 @dataclass
 class Deferred:
     queued: int = 0
@@ -114,10 +145,7 @@ def defer_pulls(engine: Engine, settings: Settings, full: bool = False) -> Defer
         ids = list(conn.scalars(select(Device.id).where(Device.enabled.is_(True), Device.kind.in_(kinds))
                                 .order_by(Device.id)))
     out = Deferred()
-    # a connector of its own (synchronous): this process's worker holds the app's async pool
-    # on its own event loop, which no other thread may use
-    connector = procrastinate.SyncPsycopgConnector(**{**pool_args(settings), "max_size": 2})
-    connector.open()
+    connector = _deferring(settings)
     try:
         jobs = JobManager(connector)
         for device_id in ids:

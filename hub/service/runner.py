@@ -128,6 +128,8 @@ class Hub:
         through the sessions this leader holds."""
         from hub.tasks.requests import RequestWorker  # noqa: PLC0415
 
+        if self.settings.cluster.enabled:
+            return  # (requests are queue tasks under their terminal's lock: hub.cluster)
         if self._requests is None:
             self._requests = RequestWorker(get_engine(self.settings.effective_database_url()), self.settings)
             self._requests.start()

@@ -8,6 +8,7 @@ id; a second delivery gets the stored result again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict, deque
@@ -20,6 +21,13 @@ import paho.mqtt.client as mqtt
 from hub.protocols import mqtt as proto
 from hub.protocols.zk_codes import ZK_STATE, zk_verify
 from hub.simulator.terminal_state import Record, TerminalState
+
+
+def client_id_of(serial: str, root: str = proto.ROOT) -> str:
+    """A terminal's client id is its serial; under another topic root (tests and benches,
+    several at once on one broker) the root goes with it, so two simulated terminals with
+    one serial never take each other's persistent session."""
+    return serial if root == proto.ROOT else f"{serial}-{hashlib.sha1(root.encode()).hexdigest()[:8]}"
 
 
 @dataclass
@@ -50,7 +58,7 @@ class MqttTerminal:
         self._next_scan = 0.0
         self._seq = 0
         self.connected = threading.Event()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.serial,
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id_of(self.serial, self.root),
                         clean_session=False)
         if self.username:
             c.username_pw_set(self.username, self.password)

@@ -47,9 +47,18 @@ def submit(engine: Engine, device_ids: list[int], action: str, actor: str, full:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     with engine.begin() as conn:
-        return [conn.execute(insert(DeviceRequest).values(
+        ids = [conn.execute(insert(DeviceRequest).values(
             device_id=d, action=action, full=full, params=params or {}, requested_by=actor, requested_at=utcnow(),
             status="queued", result={}).returning(DeviceRequest.id)).scalar_one() for d in device_ids]
+    from hub.config import get_settings  # noqa: PLC0415
+
+    if get_settings().cluster.enabled:
+        # in a cluster, a request is a task under its terminal's lock like every pull: done by
+        # whichever process is free, never beside another conversation with that terminal
+        from hub.cluster.queue import defer_requests  # noqa: PLC0415
+
+        defer_requests(get_settings(), list(zip(ids, device_ids, strict=True)))
+    return ids
 
 
 def ask(engine: Engine, settings: Settings, device_ids: list[int], action: str, actor: str, full: bool = False,
@@ -58,7 +67,7 @@ def ask(engine: Engine, settings: Settings, device_ids: list[int], action: str, 
     worker when a `hub run` leads, else a worker thread of this process. Returns the request
     ids; the asker reads their progress from `device_requests`."""
     ids = submit(engine, device_ids, action, actor, full, params)
-    if not leader_running(settings):
+    if not settings.cluster.enabled and not leader_running(settings):
         threading.Thread(target=RequestWorker(engine, settings).drain, name="device-requests-here",
                          daemon=True).start()
     return ids
@@ -122,10 +131,17 @@ class RequestWorker(threading.Thread):
     def _one(self) -> bool:
         """Take every queued request; pulls run together (as `hub pull` would run them),
         the rest one by one. False when there was nothing to do."""
+        return self._take(select(DeviceRequest).where(DeviceRequest.status == "queued")
+                          .order_by(DeviceRequest.id).limit(500))
+
+    def do(self, request_id: int) -> bool:
+        """One request (a cluster task's work); False when it was no longer waiting."""
+        return self._take(select(DeviceRequest).where(DeviceRequest.id == request_id))
+
+    def _take(self, query: Any) -> bool:
         taken = []
         with self.engine.begin() as conn:
-            for req in conn.execute(select(DeviceRequest).where(DeviceRequest.status == "queued")
-                                    .order_by(DeviceRequest.id).limit(500)).all():
+            for req in conn.execute(query).all():
                 if conn.execute(update(DeviceRequest).where(DeviceRequest.id == req.id,
                                                             DeviceRequest.status == "queued")
                                 .values(status="running", taken_at=utcnow())).rowcount:

@@ -591,6 +591,30 @@ def api_tasks(request: Request, serial: str, limit: int = Query(20, ge=1, le=200
     return task_rows(session, dev.id, limit=limit, lang=lang_of(request))
 
 
+def _pull_in_cluster(request: Request, session: Session, who: Principal, serial: str, full: bool) -> dict:
+    """In a cluster the pull is a task under the terminal's lock (no second conversation with
+    it on another machine); this request waits for its result."""
+    from hub.tasks.requests import ask, wait  # noqa: PLC0415
+
+    engine = request.app.state.engine
+    with engine.connect() as conn:
+        device_id = conn.scalar(select(Device.id).where(Device.serial == serial,
+                                                        Device.kind.in_((*ZK_KINDS, "hik-isapi"))))
+    if device_id is None:
+        raise HTTPException(404, tr(f"terminal ZK/Hikvision '{serial}' tidak ditemukan",
+                                    f"ZK/Hikvision terminal '{serial}' not found"))
+    ids = ask(engine, settings_of(request), [device_id], "pull", who.username, full)
+    [res] = wait(engine, ids, pickup_s=120.0, timeout_s=600.0) or [{"error": tr(
+        "tidak ada proses hub yang mengambil tugas ini; periksa `hub doctor`",
+        "no hub process took this task; check `hub doctor`")}]
+    session.add(AuditLog(actor=who.username, action="device.pull", entity="device", entity_id=str(device_id),
+                         details={"serial": serial, "full": full, "new": res.get("new"), "error": res.get("error")}))
+    error = render_msg(res.get("error"), lang_of(request)) or None
+    return {"serial": serial, "ok": error is None, "mode": res.get("mode", "full"), "new": res.get("new", 0),
+            "duplicate": res.get("duplicate", 0), "seconds": round(float(res.get("seconds", 0.0)), 3),
+            "error": error, "notes": [render_msg(n, lang_of(request)) for n in res.get("notes", [])]}
+
+
 @api.post("/devices/{serial}/pull", response_model=PullNowOut)
 def api_pull_now(request: Request, serial: str, full: bool = Query(False),
                  who: Principal = Depends(api_principal("fleet.write")), session: Session = DB) -> dict:
@@ -609,6 +633,8 @@ def api_pull_now(request: Request, serial: str, full: bool = Query(False),
         if found is not None:
             scope.check(who, found.site_id)
     targets: list[Any] = load_targets(engine, device=serial, include_disabled=True)
+    if settings_of(request).cluster.enabled:
+        return _pull_in_cluster(request, session, who, serial, full)
     if targets:
         res = Puller(engine, settings_of(request).pull).pull(targets[0], full=full)
     else:
