@@ -127,6 +127,13 @@ def test_three_workers_one_killed_nothing_lost_or_doubled(pg_settings, tmp_path:
         _wait(lambda: _jobs(settings.database_url).get("succeeded", 0) == 180, 120, 0.5)
         assert _scalar(engine, "SELECT count(*) FROM raw_punches") == len(stored)
 
+        # the doctor sees the two processes still working on the queue
+        from hub.service.doctor import _cluster
+
+        settings.cluster.enabled, settings.cluster.stalled_after_s = True, STALLED_AFTER_S  # (as the workers run)
+        [seen] = _cluster(settings)
+        assert seen.status == "ok" and seen.found.startswith("2 "), seen
+
         # "pull now" asked of one worker's API is a task under the terminal's lock too
         from hub.web.auth import add_user, new_api_token
 

@@ -26,7 +26,9 @@ from hub.store.db import get_engine, libpq
 log = logging.getLogger("hub.cluster")
 QUEUE = "terminals"
 
-app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=""))  # bound by configure()
+# bound by configure(); the tasks of the layers above (terminal requests) are loaded by name
+# when a worker starts, so nothing here imports them
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=""), import_paths=["hub.tasks.requests"])
 
 
 def pool_args(settings: Settings) -> dict[str, Any]:
@@ -95,15 +97,6 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> in
         await context.app.job_manager.retry_job(job)
         log.warning("job %s (%s %s) of a stalled worker queued again", job.id, job.task_name, job.task_kwargs)
     return len(stalled)
-
-
-@app.task(name="terminal_request", queue=QUEUE)
-def terminal_request(request_id: int) -> bool:
-    """Work asked of the cluster on one terminal (pull now, set clock, test, restart, roster
-    push, harvest), written back to its device_requests row as `hub run`'s worker does."""
-    from hub.tasks.requests import RequestWorker  # noqa: PLC0415
-
-    return RequestWorker(get_engine(), get_settings()).do(request_id)
 
 
 def _deferring(settings: Settings) -> Any:

@@ -334,8 +334,47 @@ def _terminals(settings: Settings) -> list[Check]:
     return out
 
 
+def _cluster(settings: Settings) -> list[Check]:
+    """Cluster mode: PostgreSQL, workers beating, no pull waiting long for a worker."""
+    if not settings.cluster.enabled:
+        return []
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from hub.store.db import make_engine  # noqa: PLC0415
+
+    url = settings.effective_database_url()
+    if not url.startswith("postgres"):
+        return [Check("cluster", FAIL, tr("mode klaster dengan SQLite", "cluster mode on SQLite"),
+                      tr("isi HUB_DATABASE_URL dengan PostgreSQL atau matikan [cluster] enabled",
+                         "set HUB_DATABASE_URL to PostgreSQL or turn [cluster] enabled off"))]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            alive = conn.execute(text(
+                "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => :s)"),
+                {"s": settings.cluster.stalled_after_s}).scalar_one()
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM procrastinate_jobs j WHERE j.status = 'todo' AND EXISTS (SELECT 1 FROM "
+                "procrastinate_events e WHERE e.job_id = j.id AND e.type = 'deferred' AND e.at < now() - "
+                "interval '10 minutes')")).scalar_one()
+    finally:
+        engine.dispose()
+    if not alive:
+        return [Check("cluster", FAIL, tr("tidak ada proses hub yang bekerja pada antrean", "no hub process works "
+                                          "on the queue"),
+                      tr("jalankan `hub run` dengan [cluster] enabled di setiap mesin", "start `hub run` with "
+                         "[cluster] enabled on every machine"))]
+    if waiting:
+        return [Check("cluster", WARN, tr(f"{alive} proses bekerja; {waiting} tugas menunggu lebih dari 10 menit",
+                                          f"{alive} processes working; {waiting} tasks waiting over 10 minutes"),
+                      tr("tambah proses/mesin atau [cluster] concurrency", "add processes/machines or raise "
+                         "[cluster] concurrency"))]
+    return [Check("cluster", OK, tr(f"{alive} proses hub bekerja pada antrean", f"{alive} hub processes work on "
+                                    "the queue"))]
+
+
 CHECKS: list[Callable[[Settings], list[Check] | Check]] = [
-    _db, _key, _broker, _tls, _disk, lambda _s: _clock(), _backups, lambda _s: _user(), _terminals]
+    _db, _key, _broker, _tls, _disk, lambda _s: _clock(), _backups, lambda _s: _user(), _terminals, _cluster]
 
 
 def diagnose(settings: Settings) -> list[Check]:

@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from hub.config import Settings
+from hub.cluster.queue import QUEUE, defer_requests
+from hub.cluster.queue import app as cluster_app
+from hub.config import Settings, get_settings
 from hub.store.models import DeviceRequest, utcnow
 
 log = logging.getLogger(__name__)
@@ -50,15 +52,19 @@ def submit(engine: Engine, device_ids: list[int], action: str, actor: str, full:
         ids = [conn.execute(insert(DeviceRequest).values(
             device_id=d, action=action, full=full, params=params or {}, requested_by=actor, requested_at=utcnow(),
             status="queued", result={}).returning(DeviceRequest.id)).scalar_one() for d in device_ids]
-    from hub.config import get_settings  # noqa: PLC0415
-
     if get_settings().cluster.enabled:
         # in a cluster, a request is a task under its terminal's lock like every pull: done by
         # whichever process is free, never beside another conversation with that terminal
-        from hub.cluster.queue import defer_requests  # noqa: PLC0415
-
         defer_requests(get_settings(), list(zip(ids, device_ids, strict=True)))
     return ids
+
+
+@cluster_app.task(name="terminal_request", queue=QUEUE)
+def terminal_request(request_id: int) -> bool:
+    """A cluster worker's side of a request: the same work, written back the same way."""
+    from hub.store.db import get_engine  # noqa: PLC0415
+
+    return RequestWorker(get_engine(), get_settings()).do(request_id)
 
 
 def ask(engine: Engine, settings: Settings, device_ids: list[int], action: str, actor: str, full: bool = False,
