@@ -98,7 +98,8 @@ def test_an_offline_terminal_gives_one_mail_one_webhook_and_one_recovery(setting
     box, hook = channels
     sim = make_terminal(users=5, records=20)
     assert not [r for r in pull_fleet(engine, fast_settings()) if r.error]
-    assert jobs.alerts()["opened"] == []  # all well: nothing to say
+    assert jobs.alerts()["opened"] == []  # all well: nothing to say, and no job history of it
+    assert _alert_runs(engine) == 0
     # the terminal is switched off; the hub last reached it 40 minutes ago
     port = sim.server.port
     sim.server.stop()
@@ -109,6 +110,7 @@ def test_an_offline_terminal_gives_one_mail_one_webhook_and_one_recovery(setting
     assert out["status"] == "ok" and out["opened"] == [f"terminal_offline:{sim.serial}"], out
     for _ in range(3):  # checked again and again while it is off: nothing more
         assert jobs.alerts()["sent"] == 0
+    assert _alert_runs(engine) == 1  # (the minute it opened and was sent)
     assert len(box.messages) == 1 and hook.events() == [("problem", f"terminal_offline:{sim.serial}")]
     rcpt, mail = box.messages[0]
     assert sorted(rcpt) == ["it@bkd.example.go.id", "kabid@example.go.id"]
@@ -132,6 +134,11 @@ def test_an_offline_terminal_gives_one_mail_one_webhook_and_one_recovery(setting
     with Session(engine) as s:
         [row] = s.scalars(select(Alert)).all()
         assert set(row.notified) == set(row.recovered) == {"mail", "webhook"} and row.resolved_at
+
+
+def _alert_runs(engine) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return len(conn.execute(select(JobRun.id).where(JobRun.job == "alerts")).all())
 
 
 def test_quiet_hours_hold_messages_until_they_end(settings, engine, channels) -> None:  # type: ignore[no-untyped-def]

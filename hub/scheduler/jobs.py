@@ -173,14 +173,23 @@ def backup() -> dict[str, Any]:
 
 
 def alerts() -> dict[str, Any]:
-    """The alert rules, then what is owed to people (e-mail, webhook)."""
-    def work() -> dict[str, Any]:
-        from hub.alerts.run import check  # noqa: PLC0415
+    """The alert rules, then what is owed to people (e-mail, webhook). Runs every minute: a
+    job_runs row only when something opened, ended, was sent or failed (a quiet minute is
+    not history)."""
+    from hub.alerts.run import check  # noqa: PLC0415
 
+    try:
         out = check(get_engine(), get_settings()).as_dict()
-        return {**out, **({"_status": "error"} if out["failed"] and not out["sent"] else {})}
+    except Exception as exc:  # noqa: BLE001 - recorded as the job's failure
+        failure = exc
 
-    return record_run("alerts", work)
+        def fail() -> dict[str, Any]:
+            raise failure
+        return record_run("alerts", fail)
+    if out["opened"] or out["resolved"] or out["sent"] or out["failed"]:
+        return record_run("alerts", lambda: {**out, **({"_status": "error"} if out["failed"] and not out["sent"]
+                                                      else {})})
+    return {"status": "ok", **out}
 
 
 def alerts_digest() -> dict[str, Any]:
