@@ -32,8 +32,10 @@ from hub.alerts.run import check, digest
 from hub.push.models import PushRegistration
 from hub.scheduler import jobs
 from hub.simulator.zk.server import start_in_thread
+from hub.store.db import make_engine
 from hub.store.models import Device, JobRun, utcnow
 from tests.proc_helpers import ROOT, free_port
+from tests.web_fixtures import web_env  # noqa: F401 - fixture
 from tests.zk_fixtures import fast_settings, make_terminal  # noqa: F401 - fixture
 
 
@@ -232,3 +234,32 @@ def test_prometheus_rules_use_the_hubs_own_metrics(settings, engine) -> None:  #
 def test_example_config_lists_the_alert_settings() -> None:
     text = Path(ROOT / "config" / "hub.example.toml").read_text()
     assert "[alerts]" in text and "webhook_url" in text and "quiet_hours" in text
+
+
+def test_the_fleet_page_shows_open_alerts_in_the_readers_scope(web_env) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """IT sees every open problem on the fleet page, in the page's language; an office's
+    operator only those of its own terminals."""
+    from fastapi.testclient import TestClient
+
+    from hub.web.app import create_app
+    from tests.web_fixtures import USERS, login
+
+    s = web_env.settings
+    s.alerts.working_days, s.alerts.disk_pct = "1,2,3,4,5,6,7", 101
+    local = times.to_local(utcnow(), s.default_timezone)
+    s.alerts.working_hours = f"{(local - timedelta(hours=2)):%H:%M}-{(local + timedelta(hours=2)):%H:%M}"
+    engine = make_engine(s.database_url)
+    try:
+        out = check(engine, s)
+    finally:
+        engine.dispose()
+    assert "terminal_offline:SN-OFF" in out.opened and "clock_drift:SN-OFF" in out.opened
+    with TestClient(create_app(s)) as c:
+        login(c, USERS["it"])
+        page = c.get("/").text
+        assert 'id="alerts"' in page and "Terminal SN-OFF (OPD2) luring 2 hari" in page
+        page_en = c.get("/", params={"lang": "en"}).text
+        assert "Open alerts" in page_en and "Terminal SN-OFF (OPD2) offline 2 days" in page_en
+    with TestClient(create_app(s)) as c:
+        login(c, USERS["operator"])
+        assert "SN-OFF" not in c.get("/").text  # (another office's terminal)

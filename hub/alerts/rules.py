@@ -24,6 +24,7 @@ from hub.store.models import Correction, IngestRun, JobRun
 
 PULLED = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "hik-isapi")
 PUSHED = ("adms", "mqtt")
+TERMINAL_RULES = ("terminal_offline", "pull_stale", "clock_drift", "capacity")  # subject: serial[:what]
 UNDECIDED = ("TD", "TV")  # days waiting for a reviewer: no data, held punches
 STORE_FAILED = 'msg:{"c": "pull.db%'  # the stored codes pull.db_write / pull.db_unavailable
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hub import times
 from hub.alerts.models import Alert
 from hub.alerts.notify import ChannelError, Message, channels, send
-from hub.alerts.rules import evaluate, tr_since
+from hub.alerts.rules import TERMINAL_RULES, evaluate, tr_since
 from hub.config import Settings
 from hub.store.models import utcnow
 
@@ -47,7 +47,7 @@ def _link(settings: Settings, row: Alert) -> str:
     if not base:
         return ""
     serial = row.subject.split(":")[0]
-    if row.rule in ("terminal_offline", "pull_stale", "clock_drift", "capacity"):
+    if row.rule in TERMINAL_RULES:
         return f"{base}/devices/{serial}"
     return {"pending_registrations": f"{base}/terminals/pending", "exceptions_waiting": f"{base}/exceptions",
             "job_failed": f"{base}/jobs", "ingest_errors": f"{base}/jobs"}.get(row.rule, base)
@@ -74,6 +74,15 @@ def message_of(row: Alert, event: str, settings: Settings, now: datetime) -> Mes
             "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None, "facts": row.facts,
             "message": row.message, "message_en": row.message_en, "fix": row.fix, "link": link}
     return Message(event, subject, "\n".join(lines) + "\n", data)
+
+
+def open_alerts(session: Session, serials: set[str] | None) -> list[Alert]:
+    """Problems open now, for a reader who sees these terminals (None: every terminal and the
+    hub's own problems; an office's reader sees only its terminals')."""
+    rows = session.scalars(select(Alert).where(Alert.resolved_at.is_(None)).order_by(Alert.opened_at)).all()
+    if serials is None:
+        return list(rows)
+    return [a for a in rows if a.rule in TERMINAL_RULES and a.subject.split(":")[0] in serials]
 
 
 def check(engine: Engine, settings: Settings, now: datetime | None = None) -> Outcome:

@@ -127,8 +127,11 @@ def dashboard(request: Request, site: str | None = None,
     limits = {"offline_min": int(status.online_window(settings).total_seconds() // 60),
               "stale_h": int(status.STALE_PULL.total_seconds() // 3600),
               "clock_s": int(settings.pull.clock_tolerance_s), "full_pct": int(status.FULL * 100)}
+    from hub.alerts.run import open_alerts  # noqa: PLC0415
+
+    alerts = open_alerts(session, None if who.scope is None else {r["serial"] for r in rows})
     return render(request, "dashboard.html", rows=rows, sites=scope.sites(session, who), site=site or "",
-                  online=sum(r["online"] for r in rows), limits=limits)
+                  online=sum(r["online"] for r in rows), limits=limits, alerts=alerts)
 
 
 # --- roster and punches ------------------------------------------------------------------
