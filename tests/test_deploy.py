@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from tests.proc_helpers import ROOT, free_port, stop, wait_http
+from tests.push_fixtures import make_tls
 
 UNIT = ROOT / "deploy" / "hub.service"
 
@@ -64,32 +65,6 @@ def test_the_unit_is_valid_and_hardened(tmp_path: Path) -> None:
                          check=False)
     level = re.search(r"Overall exposure level for hub.service: ([0-9.]+)", sec.stdout)
     assert level and float(level.group(1)) < 4.0, sec.stdout[-600:]  # "OK" on systemd's own scale
-
-
-def _tls_files(where: Path) -> tuple[str, str]:
-    from datetime import UTC, datetime, timedelta
-    from ipaddress import IPv4Address
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(IPv4Address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    crt, pem = where / "proxy.crt", where / "proxy.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    return str(crt), str(pem)
 
 
 class TlsProxy:
@@ -177,7 +152,7 @@ def _fresh_install(svc: dict[str, list[str]], user: pwd.struct_passwd, base: Pat
         env[k] = mapped(v)
     web_port, mqtt_port = free_port(), free_port()
     config = Path(env["HUB_CONFIG"])
-    cert, key = _tls_files(base)
+    ca, cert, key = make_tls(base)  # the proxy's certificate, and the CA the machine trusts
 
     def write_config(**extra: str) -> None:
         lines = [f'var_dir = "{var}"', "[web]", f"port = {web_port}", *[f'{k} = "{v}"' for k, v in extra.items()],
@@ -190,7 +165,7 @@ def _fresh_install(svc: dict[str, list[str]], user: pwd.struct_passwd, base: Pat
         groups = [g for g in svc.get("SupplementaryGroups", []) if _group_exists(g)]
         return subprocess.Popen(mapped(cmd).split(), user=user.pw_uid, group=user.pw_gid, extra_groups=groups,
                                 umask=int(svc["UMask"][0], 8), cwd=mapped(svc["WorkingDirectory"][0]),
-                                env={**env, "SSL_CERT_FILE": cert}, **kw)
+                                env={**env, "SSL_CERT_FILE": ca}, **kw)
 
     def doctor() -> tuple[int, dict[str, dict]]:
         p = as_unit(f"{hub_bin} doctor --json", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -242,9 +217,9 @@ def _fresh_install(svc: dict[str, list[str]], user: pwd.struct_passwd, base: Pat
         status = Path(f"/proc/{hub_run.pid}/status").read_text()
         assert re.search(rf"^Uid:\s+{user.pw_uid}\s", status, re.M), status  # runs as the unit's user
         proxy = TlsProxy(cert, key, web_port)
-        write_config(public_url=f"https://localhost:{proxy.port}", trusted_proxies="127.0.0.1")
-        trust = ssl.create_default_context(cafile=cert)
-        r = httpx.get(f"https://localhost:{proxy.port}/healthz", verify=trust, timeout=10)
+        write_config(public_url=f"https://127.0.0.1:{proxy.port}", trusted_proxies="127.0.0.1")
+        trust = ssl.create_default_context(cafile=ca)
+        r = httpx.get(f"https://127.0.0.1:{proxy.port}/healthz", verify=trust, timeout=10)
         assert r.status_code == 200
         code, found = doctor()
         assert found["tls"]["status"] == "ok" and found["mqtt"]["status"] == "warn"  # (no ACL written yet)

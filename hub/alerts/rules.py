@@ -6,7 +6,6 @@ rules read the same judgement the fleet page shows (hub.fleet.status)."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,15 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub import times
+from hub.commands import ISAPI_KINDS, PUSH_KINDS, ZK_KINDS
 from hub.config import Settings
+from hub.disks import usage
 from hub.fleet.status import fleet
 from hub.messages import render
 from hub.push.models import PushRegistration
 from hub.reconcile.models import DailyStatus, LeaveEntry
 from hub.store.models import Correction, IngestRun, JobRun
 
-PULLED = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "hik-isapi")
-PUSHED = ("adms", "mqtt")
+PULLED = ZK_KINDS + ISAPI_KINDS  # the hub asks them; PUSH_KINDS come to it
 TERMINAL_RULES = ("terminal_offline", "pull_stale", "clock_drift", "capacity")  # subject: serial[:what]
 UNDECIDED = ("TD", "TV")  # days waiting for a reviewer: no data, held punches
 STORE_FAILED = 'msg:{"c": "pull.db%'  # the stored codes pull.db_write / pull.db_unavailable
@@ -59,7 +59,7 @@ def terminal_problems(session: Session, settings: Settings, now: datetime, open_
     a = settings.alerts
     out = []
     for r in fleet(session, settings):
-        if not r["enabled"] or r["kind"] not in PULLED + PUSHED:
+        if not r["enabled"] or r["kind"] not in PULLED + PUSH_KINDS:
             continue  # (USB imports and the phone app have no terminal to be offline)
         sn, where = r["serial"], f" ({r['site']})" if r["site"] else ""
         seen = r["last_seen_at"]
@@ -158,19 +158,10 @@ def store_problems(session: Session, settings: Settings, now: datetime, today: d
 
 
 def disk_problems(settings: Settings) -> list[Problem]:
-    out = []
-    for label, path in (("var", settings.var_path), ("backup", settings.backup.path(settings.var_path))):
-        probe = path
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-        u = shutil.disk_usage(probe)
-        pct = 100.0 * u.used / u.total if u.total else 0.0
-        if pct >= settings.alerts.disk_pct:
-            out.append(Problem("disk", label, f"Disk {path} {pct:.0f}% terpakai ({u.free / 2**30:.1f} GiB bebas)",
-                               f"Disk {path} {pct:.0f}% used ({u.free / 2**30:.1f} GiB free)",
-                               "kosongkan ruang atau pindahkan var_dir / [backup] dir ke disk lain",
-                               {"pct": round(pct, 1)}))
-    return out
+    return [Problem("disk", d.label, f"Disk {d.path} {d.pct:.0f}% terpakai ({d.free_gib:.1f} GiB bebas)",
+                    f"Disk {d.path} {d.pct:.0f}% used ({d.free_gib:.1f} GiB free)",
+                    "kosongkan ruang atau pindahkan var_dir / [backup] dir ke disk lain", {"pct": round(d.pct, 1)})
+            for d in usage(settings) if d.pct >= settings.alerts.disk_pct]
 
 
 def evaluate(session: Session, settings: Settings, now: datetime, open_keys: set[str]) -> list[Problem]:

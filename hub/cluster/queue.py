@@ -20,6 +20,7 @@ from procrastinate.manager import JobManager
 from procrastinate.tasks import configure_task
 from sqlalchemy import Engine
 
+from hub.commands import ISAPI_KINDS, ZK_KINDS
 from hub.config import Settings, get_settings
 from hub.store.db import get_engine, libpq
 
@@ -61,25 +62,16 @@ def pull_terminal(context: procrastinate.JobContext, device_id: int, full: bool 
     """One terminal's pull (ZK or Hikvision), as the in-process scheduler pulls it. A terminal
     that cannot be reached is a finished job (its failure is in its health); the next round
     asks again."""
-    from hub.adapters.isapi.pull import load_targets as isapi_targets  # noqa: PLC0415
-    from hub.adapters.isapi.pull import pull_one  # noqa: PLC0415
-    from hub.adapters.zk.coordinator import Puller  # noqa: PLC0415
-    from hub.adapters.zk.coordinator import load_targets as zk_targets  # noqa: PLC0415
+    from hub.adapters.pull_any import pull_target, target_of  # noqa: PLC0415
     from hub.store.models import Device  # noqa: PLC0415
 
     settings, engine = get_settings(), get_engine()
     with engine.connect() as conn:
         serial = conn.scalar(Device.__table__.select().with_only_columns(Device.serial).where(Device.id == device_id))
-    if serial is None:
-        return {"device_id": device_id, "error": "gone"}
-    zk = zk_targets(engine, device=serial)
-    if zk:
-        res = Puller(engine, settings.pull).pull(zk[0], full)
-    else:
-        hik = isapi_targets(engine, serial)
-        if not hik:
-            return {"serial": serial, "error": "not a pulled terminal"}
-        res = pull_one(engine, hik[0], full, tolerance_s=settings.pull.clock_tolerance_s)
+    target = target_of(engine, serial) if serial is not None else None
+    if target is None:
+        return {"device_id": device_id, "serial": serial, "error": "not a pulled terminal (any more)"}
+    res = pull_target(engine, settings, target, full)
     worker = (context.additional_context or {}).get("worker", "")
     log.info("%s pulled %s: %s new, %s", worker, serial, res.new, res.error or res.mode)
     return {"serial": serial, "worker": worker, "new": res.new, "duplicate": res.duplicate, "mode": res.mode,
@@ -133,9 +125,9 @@ def defer_pulls(engine: Engine, settings: Settings, full: bool = False) -> Defer
 
     from hub.store.models import Device  # noqa: PLC0415
 
-    kinds = ("zk-tcp", "zk-udp", "zk-auto", "zk-serial", "hik-isapi")
     with engine.connect() as conn:
-        ids = list(conn.scalars(select(Device.id).where(Device.enabled.is_(True), Device.kind.in_(kinds))
+        ids = list(conn.scalars(select(Device.id).where(Device.enabled.is_(True),
+                                                        Device.kind.in_(ZK_KINDS + ISAPI_KINDS))
                                 .order_by(Device.id)))
     out = Deferred()
     connector = _deferring(settings)

@@ -36,16 +36,21 @@ class Check:
     fix: str = ""
 
 
-def _db(settings: Settings) -> list[Check]:
-    from sqlalchemy import insert, text  # noqa: PLC0415
+def _missing_sqlite(url: str) -> str | None:
+    """The embedded store's file when it does not exist yet (the doctor looks, it does not
+    make one by connecting)."""
     from sqlalchemy.engine import make_url  # noqa: PLC0415
 
-    from hub.store.db import current_revision, head_revision, is_initialised, make_engine  # noqa: PLC0415
-    from hub.store.models import AuditLog, utcnow  # noqa: PLC0415
+    file = make_url(url).database if url.startswith("sqlite") else None
+    return file if file and not Path(file).exists() else None
+
+
+def _db(settings: Settings) -> list[Check]:
+    from hub.store.db import current_revision, head_revision, is_initialised, make_engine, write_probe  # noqa: PLC0415
 
     url = settings.effective_database_url()
-    file = make_url(url).database if url.startswith("sqlite") else None
-    if file and not Path(file).exists():  # (not made here: the doctor only looks)
+    file = _missing_sqlite(url)
+    if file:
         return [Check("database", FAIL, tr(f"berkas SQLite {file} belum ada", f"SQLite file {file} does not exist"),
                       tr("jalankan `hub db upgrade` (atau isi HUB_DATABASE_URL untuk PostgreSQL)",
                          "run `hub db upgrade` (or set HUB_DATABASE_URL for PostgreSQL)"))]
@@ -53,13 +58,9 @@ def _db(settings: Settings) -> list[Check]:
     out = []
     try:
         try:
-            with engine.connect() as conn, conn.begin() as tx:
-                conn.execute(text("SELECT 1"))
-                ready = is_initialised(engine)
-                if ready:  # writable: a row written and rolled back
-                    conn.execute(insert(AuditLog).values(at=utcnow(), actor="doctor", action="doctor", entity="hub",
-                                                         entity_id=None, details={}))
-                tx.rollback()
+            ready = is_initialised(engine)
+            if ready:
+                write_probe(engine, "doctor")
         except Exception as exc:  # noqa: BLE001 - the finding itself
             return [Check("database", FAIL, f"{exc.__class__.__name__}: {str(exc)[:200]}",
                           tr("periksa HUB_DATABASE_URL, apakah server basis data berjalan dan pengguna hub boleh "
@@ -206,22 +207,14 @@ def _tls(settings: Settings) -> list[Check]:
 
 
 def _disk(settings: Settings) -> list[Check]:
+    from hub.disks import usage  # noqa: PLC0415
+
     out = []
-    seen: set[int] = set()
-    for label, path in (("var", settings.var_path), ("backup", settings.backup.path(settings.var_path))):
-        probe = path
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-        dev = probe.stat().st_dev
-        if dev in seen:
-            continue
-        seen.add(dev)
-        u = shutil.disk_usage(probe)
-        pct = 100.0 * u.used / u.total if u.total else 0.0
-        found = tr(f"{path}: {pct:.0f}% terpakai, {u.free / 2**30:.1f} GiB bebas",
-                   f"{path}: {pct:.0f}% used, {u.free / 2**30:.1f} GiB free")
-        status = FAIL if pct >= DISK_FAIL else WARN if pct >= DISK_WARN else OK
-        out.append(Check(f"disk ({label})", status, found,
+    for d in usage(settings):
+        found = tr(f"{d.path}: {d.pct:.0f}% terpakai, {d.free_gib:.1f} GiB bebas",
+                   f"{d.path}: {d.pct:.0f}% used, {d.free_gib:.1f} GiB free")
+        status = FAIL if d.pct >= DISK_FAIL else WARN if d.pct >= DISK_WARN else OK
+        out.append(Check(f"disk ({d.label})", status, found,
                          "" if status == OK else tr("kosongkan ruang atau pindahkan var_dir/[backup] dir ke disk "
                                                     "lain", "free space or move var_dir/[backup] dir to another "
                                                     "disk")))
@@ -292,7 +285,7 @@ def _terminals(settings: Settings) -> list[Check]:
     from hub.store.models import Device  # noqa: PLC0415
 
     url = settings.effective_database_url()
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+    if _missing_sqlite(url):
         return []  # (the database check says what to do)
     engine = make_engine(url)
     try:

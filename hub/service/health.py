@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, func, select
 
 from hub.alerts.models import Alert
 from hub.push.models import EdgeRefusal
-from hub.store.models import AuditLog, Device, IngestRun, JobRun, utcnow
+from hub.store.db import write_probe
+from hub.store.models import Device, IngestRun, JobRun, utcnow
 
 
 class StoreCollector:
@@ -92,12 +93,8 @@ def health_router(engine: Engine, status: Callable[[], dict[str, Any]] | None = 
     def healthz(request: Request) -> JSONResponse:
         body: dict[str, Any] = {"database": "ok"}
         code = 200
-        try:  # readable and writable: a row written and rolled back
-            with engine.connect() as conn, conn.begin() as tx:
-                conn.execute(text("SELECT 1"))
-                conn.execute(insert(AuditLog).values(at=utcnow(), actor="healthz", action="healthz",
-                                                     entity="hub", entity_id=None, details={}))
-                tx.rollback()
+        try:
+            write_probe(engine, "healthz")
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             body["database"] = f"error: {exc.__class__.__name__}"
             code = 503

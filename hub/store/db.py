@@ -148,6 +148,20 @@ def head_revision(url: str | None = None) -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
+def write_probe(engine: Engine, actor: str) -> None:
+    """Can the hub read and write its store? An audit row written and rolled back; raises
+    what the database said (a store that reads but does not write loses punches)."""
+    from sqlalchemy import insert, text  # noqa: PLC0415
+
+    from hub.store.models import AuditLog, utcnow  # noqa: PLC0415
+
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text("SELECT 1"))
+        conn.execute(insert(AuditLog).values(at=utcnow(), actor=actor, action=actor, entity="hub", entity_id=None,
+                                             details={}))
+        tx.rollback()
+
+
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("raw_punches")
 

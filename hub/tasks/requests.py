@@ -184,16 +184,12 @@ class RequestWorker(threading.Thread):
 
     def _target_of(self, device_id: int) -> tuple[str, Any]:
         """The terminal's pull target: a ZK one, or a Hikvision one (IsapiTarget)."""
-        from hub.adapters.isapi.pull import load_targets as isapi_targets  # noqa: PLC0415
-        from hub.adapters.zk.coordinator import load_targets  # noqa: PLC0415
+        from hub.adapters.pull_any import target_of  # noqa: PLC0415
         from hub.store.models import Device  # noqa: PLC0415
 
         with self.engine.connect() as conn:
             serial = conn.scalar(select(Device.serial).where(Device.id == device_id))
-        targets = load_targets(self.engine, device=serial, include_disabled=True) if serial else []
-        if serial and not targets:
-            targets = isapi_targets(self.engine, serial)
-        return serial or str(device_id), (targets[0] if targets else None)
+        return serial or str(device_id), (target_of(self.engine, serial, include_disabled=True) if serial else None)
 
     @staticmethod
     def _missing(serial: str, device_id: int) -> dict[str, Any]:

@@ -621,8 +621,7 @@ def api_pull_now(request: Request, serial: str, full: bool = Query(False),
     """Pull one ZK or Hikvision terminal now and answer with the result (a task that waits):
     a ZK terminal through its live session when this process holds one (no second session),
     else a session opened for it."""
-    from hub.adapters.isapi import pull as isapi_pull  # noqa: PLC0415
-    from hub.adapters.zk.coordinator import Puller, load_targets  # noqa: PLC0415
+    from hub.adapters.pull_any import pull_target, target_of  # noqa: PLC0415
 
     engine = request.app.state.engine
     if who.scope is not None:
@@ -632,19 +631,15 @@ def api_pull_now(request: Request, serial: str, full: bool = Query(False),
             found = conn.execute(select(Device.site_id).where(Device.serial == serial)).first()
         if found is not None:
             scope.check(who, found.site_id)
-    targets: list[Any] = load_targets(engine, device=serial, include_disabled=True)
     if settings_of(request).cluster.enabled:
         return _pull_in_cluster(request, session, who, serial, full)
-    if targets:
-        res = Puller(engine, settings_of(request).pull).pull(targets[0], full=full)
-    else:
-        targets = isapi_pull.load_targets(engine, serial)
-        if not targets:
-            raise HTTPException(404, tr(f"terminal ZK/Hikvision '{serial}' tidak ditemukan",
-                                        f"ZK/Hikvision terminal '{serial}' not found"))
-        res = isapi_pull.pull_one(engine, targets[0], full, tolerance_s=settings_of(request).pull.clock_tolerance_s)
+    target = target_of(engine, serial, include_disabled=True)
+    if target is None:
+        raise HTTPException(404, tr(f"terminal ZK/Hikvision '{serial}' tidak ditemukan",
+                                    f"ZK/Hikvision terminal '{serial}' not found"))
+    res = pull_target(engine, settings_of(request), target, full)
     session.add(AuditLog(actor=who.username, action="device.pull", entity="device",
-                         entity_id=str(targets[0].id),
+                         entity_id=str(target.id),
                          details={"serial": serial, "full": full, "new": res.new, "error": res.error}))
     return {"serial": res.serial, "ok": res.ok, "mode": res.mode, "new": res.new,
             "duplicate": res.duplicate, "seconds": round(res.seconds, 3), "error": res.error,
