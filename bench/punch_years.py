@@ -1,23 +1,28 @@
 """Years of punches (issue 22, item 3): does a store holding years of data still ingest a
 day and reconcile a month as fast as an empty one? On PostgreSQL.
 
-Two stores, same schema, same offices, terminals and 7,000 employees:
+Stores with the same offices, terminals and 7,000 employees:
 - empty: only the measured month's punches;
 - full: also `--years` of history before it (250 working days a year, 4 punches a day
-  per employee: 10 years = 70 million rows), written server-side with generate_series.
+  per employee: 10 years = 70 million rows), written server-side with generate_series;
+each in two layouts: `partitioned` (today's schema: raw_punches by month, migration 0028,
+the history's months made as the migration makes them) and `plain` (the baseline: the
+schema of the release before, revision 0027, one table).
 
-Measured in both, the same way: ingest of one new day (28,000 punches through
-hub.store.ingest in pull-sized batches of 2,000, as pulls arrive) and reconcile_period over
-the measured month (7,000 employees). Ends with: rows_full, ingest_empty_s, ingest_full_s,
-ingest_ratio, reconcile_empty_s, reconcile_full_s, reconcile_ratio.
+Measured in each store, the same way: ingest of three new days (28,000 punches each,
+through hub.store.ingest in pull-sized batches of 2,000, as pulls arrive; the median day)
+and reconcile_period over the measured month (7,000 employees). Ends with, per layout
+(plain_ for the baseline): rows_full, ingest_empty_s, ingest_full_s, ingest_ratio,
+reconcile_empty_s, reconcile_full_s, reconcile_ratio.
 
-    python bench/punch_years.py [--years 10] [--employees 7000]
+    python bench/punch_years.py [--years 10] [--employees 7000] [--layout both|partitioned|plain]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -30,18 +35,20 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from hub.punch import Punch, Source, State, Verify  # noqa: E402
 from hub.reconcile.daily import reconcile_period  # noqa: E402
+from hub.store import partitions  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
 from hub.store.ingest import ingest_punches  # noqa: E402
 
 PG_ADMIN = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MONTH = date(2026, 10, 1)
-NEW_DAY = date(2026, 11, 2)  # a Monday after the measured month
+NEW_DAYS = (date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4))  # Mon-Wed after the measured month
+PLAIN = "0027_task_queue"  # the last revision before raw_punches was partitioned
 DEVICES = 90
 STATES = ("check_in", "break_out", "break_in", "check_out")
 
 
-def seed(url: str, employees: int) -> None:
-    upgrade(url)
+def seed(url: str, employees: int, layout: str) -> None:
+    upgrade(url, PLAIN if layout == "plain" else "head")
     eng = make_engine(url)
     with eng.begin() as c:
         c.execute(text("INSERT INTO sites (code, name, kind, tz, created_at) SELECT 'OPD' || g, 'Dinas ' || g, "
@@ -62,6 +69,14 @@ def fill(url: str, first: date, last: date, employees: int) -> int:
     """Four punches a working day per employee, each on the terminal of its office, written
     server-side (one statement per month: the identity and the references still checked)."""
     eng = make_engine(url)
+    with eng.begin() as c:  # the months a store holding them has (the migration makes them so)
+        if partitions.is_partitioned(c):
+            have = {p.month for p in partitions.partitions(c)}
+            month = first.replace(day=1)
+            while month <= last:
+                if month not in have:
+                    partitions.add_month(c, month, 0)
+                month = partitions.month_start(month, 1)
     day = first.replace(day=1)
     while day <= last:
         nxt = (day + timedelta(days=32)).replace(day=1)
@@ -89,58 +104,67 @@ ON CONFLICT DO NOTHING"""))
 
 
 def measure(url: str, employees: int) -> tuple[float, float]:
+    """The median of three days' ingest, then the month's reconcile."""
     eng = make_engine(url)
-    punches = [Punch(1 + (e - 1) % DEVICES, Source.ZK_TCP, str(e),
-                     datetime.combine(NEW_DAY, datetime.min.time()) + timedelta(hours=h, minutes=(e * 7) % 50),
-                     "Asia/Jakarta", State(STATES[s]), Verify.FINGERPRINT)
-               for e in range(1, employees + 1) for s, h in enumerate((7, 12, 13, 16))]
-    started = time.monotonic()
-    for i in range(0, len(punches), 2000):
-        ingest_punches(eng, punches[i:i + 2000])
-    ingest_s = time.monotonic() - started
+    days = []
+    for day in NEW_DAYS:
+        punches = [Punch(1 + (e - 1) % DEVICES, Source.ZK_TCP, str(e),
+                         datetime.combine(day, datetime.min.time()) + timedelta(hours=h, minutes=(e * 7) % 50),
+                         "Asia/Jakarta", State(STATES[s]), Verify.FINGERPRINT)
+                   for e in range(1, employees + 1) for s, h in enumerate((7, 12, 13, 16))]
+        started = time.monotonic()
+        for i in range(0, len(punches), 2000):
+            ingest_punches(eng, punches[i:i + 2000])
+        days.append(time.monotonic() - started)
     last = (MONTH + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     started = time.monotonic()
-    reconcile_period(eng, MONTH, last, today=NEW_DAY)
+    reconcile_period(eng, MONTH, last, today=NEW_DAYS[-1])
     reconcile_s = time.monotonic() - started
     eng.dispose()
-    return ingest_s, reconcile_s
+    return statistics.median(days), reconcile_s
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--employees", type=int, default=7000)
+    ap.add_argument("--layout", choices=("both", "partitioned", "plain"), default="both")
     a = ap.parse_args()
+    layouts = ("plain", "partitioned") if a.layout == "both" else (a.layout,)
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     tag = uuid.uuid4().hex[:6]
-    names = {k: f"bench_years_{k}_{tag}" for k in ("empty", "full")}
+    names = {(lay, k): f"bench_years_{lay}_{k}_{tag}" for lay in layouts for k in ("empty", "full")}
     base = PG_ADMIN.rsplit("/", 1)[0]
+    last = (MONTH + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    history_first = MONTH.replace(year=MONTH.year - a.years)
+    lines: list[str] = []
     try:
         with admin.connect() as c:
             for n in names.values():
                 c.execute(text(f'CREATE DATABASE "{n}"'))
-        urls = {k: f"{base}/{n}" for k, n in names.items()}
-        last = (MONTH + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        for url in urls.values():
-            seed(url, a.employees)
-        t0 = time.monotonic()
-        history_first = MONTH.replace(year=MONTH.year - a.years)
-        rows_full = fill(urls["full"], history_first, last, a.employees)
-        print(f"full store: {rows_full:,} punches ({a.years} years + the month) written in "
-              f"{time.monotonic() - t0:.0f} s")
-        rows_empty = fill(urls["empty"], MONTH, last, a.employees)
-        print(f"empty store: {rows_empty:,} punches (the month)")
-        results = {k: measure(url, a.employees) for k, url in urls.items()}
-        for k, (i_s, r_s) in results.items():
-            print(f"{k}: ingest of one day ({a.employees * 4:,} punches) {i_s:.2f} s, month reconcile {r_s:.2f} s")
-        (ie, re_), (i_f, rf) = results["empty"], results["full"]
-        print(f"rows_full: {rows_full}")
-        print(f"ingest_empty_s: {ie:.2f}")
-        print(f"ingest_full_s: {i_f:.2f}")
-        print(f"ingest_ratio: {i_f / ie:.2f}")
-        print(f"reconcile_empty_s: {re_:.2f}")
-        print(f"reconcile_full_s: {rf:.2f}")
-        print(f"reconcile_ratio: {rf / re_:.2f}")
+        urls = {key: f"{base}/{n}" for key, n in names.items()}
+        for (lay, _k), url in urls.items():
+            seed(url, a.employees, lay)
+        for lay in layouts:
+            t0 = time.monotonic()
+            rows_full = fill(urls[lay, "full"], history_first, last, a.employees)
+            print(f"{lay}, full store: {rows_full:,} punches ({a.years} years + the month) written in "
+                  f"{time.monotonic() - t0:.0f} s", flush=True)
+            rows_empty = fill(urls[lay, "empty"], MONTH, last, a.employees)
+            print(f"{lay}, empty store: {rows_empty:,} punches (the month)", flush=True)
+            results = {k: measure(urls[lay, k], a.employees) for k in ("empty", "full")}
+            for k, (i_s, r_s) in results.items():
+                print(f"{lay}, {k}: ingest of one day ({a.employees * 4:,} punches, median of "
+                      f"{len(NEW_DAYS)}) {i_s:.2f} s, month reconcile {r_s:.2f} s", flush=True)
+            (ie, re_), (i_f, rf) = results["empty"], results["full"]
+            p = "plain_" if lay == "plain" else ""
+            lines += [f"{p}rows_full: {rows_full}", f"{p}ingest_empty_s: {ie:.2f}", f"{p}ingest_full_s: {i_f:.2f}",
+                      f"{p}ingest_ratio: {i_f / ie:.2f}", f"{p}reconcile_empty_s: {re_:.2f}",
+                      f"{p}reconcile_full_s: {rf:.2f}", f"{p}reconcile_ratio: {rf / re_:.2f}"]
+            for n in (names[lay, "empty"], names[lay, "full"]):  # room on the disk for the next layout
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'))
+        print("\n".join(lines))
     finally:
         with admin.connect() as c:
             for n in names.values():

@@ -94,6 +94,8 @@ class SchedulerSettings:
     reconcile_at: str = "03:30"
     recap_day: int = 1
     recap_at: str = "04:30"
+    # PostgreSQL: raw_punches' month partitions made ahead (hub.store.partitions)
+    partitions_at: str = "00:45"
     misfire_grace_s: int = 600
     photo_check_every_min: int = 10  # terminal punch photos against enrolled faces
     leader_poll_s: float = 5.0

@@ -61,3 +61,41 @@ def db_status() -> None:
     console.print(tr(f"revisi: {cur or '-'} (terbaru: {head})", f"revision: {cur or '-'} (head: {head})"))
     if cur != head:
         console.print(tr("Jalankan `hub db upgrade`.", "Run `hub db upgrade`."), style="yellow")
+
+
+@app.command("partitions")
+def db_partitions(ensure: bool = typer.Option(False, "--ensure",
+                                              help="buat partisi bulan yang belum ada (seperti tugas malam)")) -> None:
+    """PostgreSQL: partisi bulanan tabel presensi (raw_punches), jumlah baris dan ukurannya."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from hub.store import partitions as parts  # noqa: PLC0415
+
+    engine = get_engine(get_settings().effective_database_url())
+    with engine.connect() as conn:
+        partitioned = parts.is_partitioned(conn)
+    if not partitioned:
+        console.print(tr("Tabel presensi tidak dipartisi di basis data ini (SQLite: satu tabel; PostgreSQL: "
+                         "jalankan `hub db upgrade`).", "The punch table is not partitioned in this database "
+                         "(SQLite: one table; PostgreSQL: run `hub db upgrade`)."))
+        return
+    if ensure:
+        for made in parts.ensure(engine):
+            console.print(tr(f"dibuat {made.name} ({made.moved:,} presensi dipindah dari partisi bawaan)",
+                             f"made {made.name} ({made.moved:,} punches moved from the default partition)"))
+    with engine.connect() as conn:
+        rows = parts.partitions(conn)
+        strays = parts.strays(conn)
+    table = Table(tr("Bulan", "Month"), tr("Tabel", "Table"), tr("Baris (perkiraan)", "Rows (estimate)"),
+                  tr("Ukuran", "Size"))
+    for p in rows:
+        table.add_row(f"{p.month:%Y-%m}" if p.month else tr("lainnya", "other"), p.name, f"{p.rows:,}",
+                      f"{p.bytes / 2**20:,.1f} MB")
+    console.print(table)
+    if strays:
+        console.print(tr(f"Di partisi bawaan: {sum(strays.values()):,} presensi dari {len(strays)} bulan "
+                         "(jam terminal yang salah, atau impor lama: bulan dengan "
+                         f"{parts.MIN_ROWS:,}+ presensi mendapat partisinya sendiri).",
+                         f"In the default partition: {sum(strays.values()):,} punches of {len(strays)} months "
+                         f"(a wrong terminal clock, or an old import: a month with {parts.MIN_ROWS:,}+ punches "
+                         "gets its own partition)."))

@@ -172,6 +172,21 @@ def backup() -> dict[str, Any]:
     return record_run("backup", work)
 
 
+def partitions() -> dict[str, Any]:
+    """PostgreSQL: the month partitions of raw_punches made ahead, and a month that gathered
+    punches in the default partition given its own (nothing to do on SQLite)."""
+    def work() -> dict[str, Any]:
+        from hub.store.partitions import ensure, is_partitioned  # noqa: PLC0415
+
+        with get_engine().connect() as conn:
+            if not is_partitioned(conn):
+                return {"_status": "skipped", "reason": "raw_punches is one table here (SQLite)"}
+        made = ensure(get_engine())
+        return {"made": [m.name for m in made], "moved": sum(m.moved for m in made)}
+
+    return record_run("partitions", work)
+
+
 def alerts() -> dict[str, Any]:
     """The alert rules, then what is owed to people (e-mail, webhook). Runs every minute: a
     job_runs row only when something opened, ended, was sent or failed (a quiet minute is
@@ -212,6 +227,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "monthly_recap": monthly_recap,
     "punch_photos": punch_photos,
     "backup": backup,
+    "partitions": partitions,
     "alerts": alerts,
     "alerts_digest": alerts_digest,
 }

@@ -29,6 +29,7 @@ def triggers(settings: Settings) -> dict[str, object]:
         "monthly_recap": _daily(s.recap_at, tz, day=s.recap_day),
         "punch_photos": IntervalTrigger(minutes=max(1, s.photo_check_every_min), timezone=tz),
         "backup": _daily(settings.backup.at, tz),
+        "partitions": _daily(s.partitions_at, tz),
         "alerts": IntervalTrigger(minutes=max(1, settings.alerts.check_every_min), timezone=tz),
         "alerts_digest": _daily(settings.alerts.digest_at or "07:00", tz),
     }

@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.config import Settings
 from hub.i18n import tr
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 DISK_FAIL, DISK_WARN = 85.0, 75.0  # percent used
@@ -76,6 +79,8 @@ def _db(settings: Settings) -> list[Check]:
                                                     f"revision {current or '-'}, head {head}"),
                              tr("jalankan `hub db upgrade` (mencadangkan dulu)", "run `hub db upgrade` (it backs up "
                                 "first)")))
+        if ready and current == head:
+            out.extend(_partitions(engine))
         if engine.dialect.name == "sqlite":
             path = Path(engine.url.database or "")
             if path.exists() and path.stat().st_mode & 0o077:
@@ -87,6 +92,31 @@ def _db(settings: Settings) -> list[Check]:
     finally:
         engine.dispose()
     return out
+
+
+def _partitions(engine: Engine) -> list[Check]:
+    """PostgreSQL: next month's punches have their partition, and no month waits in the
+    default partition (the nightly `partitions` job makes them)."""
+    from hub.store import partitions as parts  # noqa: PLC0415
+
+    with engine.connect() as conn:
+        if not parts.is_partitioned(conn):
+            return []
+        held = [p for p in parts.partitions(conn) if p.month]
+        strays = parts.strays(conn)
+    due = sorted(parts.wanted(date.today(), strays, ahead=1) - {p.month for p in held})
+    if due:
+        months = ", ".join(f"{m:%Y-%m}" for m in due)
+        return [Check("partitions", WARN, tr(f"partisi presensi belum dibuat untuk {months}: presensinya menunggu di "
+                                             "partisi bawaan", f"no punch partition yet for {months}: its punches "
+                                             "wait in the default partition"),
+                      tr("jalankan `hub db partitions --ensure` (tugas malam `partitions` melakukannya bila hub run "
+                         "berjalan)", "run `hub db partitions --ensure` (the nightly `partitions` job does it while "
+                         "hub run runs)"))]
+    last = max(p.month for p in held) if held else None
+    return [Check("partitions", OK, tr(f"{len(held)} partisi bulanan hingga {last:%Y-%m}; {sum(strays.values())} "
+                                       "presensi di partisi bawaan", f"{len(held)} month partitions through "
+                                       f"{last:%Y-%m}; {sum(strays.values())} punches in the default partition"))]
 
 
 def _key(settings: Settings) -> Check:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,6 +171,8 @@ def is_initialised(engine: Engine) -> bool:
 # task queue, migration 0027, its procrastinate_* tables on PostgreSQL).
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 FOREIGN_PREFIXES = ("procrastinate_",)
+# raw_punches' month partitions on PostgreSQL (migration 0028): the parent is the model.
+PARTITION = re.compile(r"^raw_punches_(\d{4}_\d{2}|default)$")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
@@ -179,4 +182,5 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ig
     if type_ == "foreign_key_constraint" and name in TRIGGER_KEPT_KEYS:
         return False  # triggers keep them on PostgreSQL (migration 0009)
     table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
-    return not (table in FOREIGN_TABLES or str(table).startswith(FOREIGN_PREFIXES))
+    return not (table in FOREIGN_TABLES or str(table).startswith(FOREIGN_PREFIXES)
+                or PARTITION.match(str(table)))

@@ -223,9 +223,15 @@ class IngestRun(Base):
 # On PostgreSQL these references of raw_punches are kept by statement-level triggers
 # (migration 0009): per-row key checks were most of a bulk ingest's cost there. The model
 # keeps them as keys, so the ORM orders its writes by them; schema comparison skips them.
+# Since raw_punches is partitioned by month there (migration 0028), the keys that point at a
+# punch are triggers too: a partitioned table's unique keys must hold its month.
 TRIGGER_KEPT_KEYS = frozenset({"fk_raw_punches_device_id_devices",
                                "fk_raw_punches_employee_id_employees",
-                               "fk_raw_punches_ingest_run_id_ingest_runs"})
+                               "fk_raw_punches_ingest_run_id_ingest_runs",
+                               "fk_corrections_punch_id_raw_punches",
+                               "fk_face_reviews_punch_id_raw_punches",
+                               "fk_mobile_selfies_punch_id_raw_punches",
+                               "fk_punch_reviews_punch_id_raw_punches"})
 
 
 class RawPunch(Base):
