@@ -188,3 +188,56 @@ def test_the_cli_the_doctor_and_the_nightly_job_keep_the_months(settings, engine
     # The nightly job finds nothing left to make, and says so in its run.
     out = jobs.partitions()
     assert out["status"] == "ok" and out["made"] == [] and out["moved"] == 0
+
+
+def test_the_migration_moves_a_store_into_months_and_back(empty_url, backend) -> None:
+    """0028 on a store holding punches and what points at them: the same rows, ids and
+    references after it; each month with punches a partition, strays in the default one; new
+    punches continue the ids; and its way down gives the single table with its keys back."""
+    from hub.store.db import downgrade, make_engine, upgrade
+
+    upgrade(empty_url, "0027_task_queue")
+    engine = make_engine(empty_url)
+    dev, emp = _people(engine)
+    batch = (_punches(dev, datetime(2026, 10, 1, 7, 0), 1500, timedelta(minutes=20))
+             + [Punch(dev, Source.ZK_TCP, "1", datetime(2000, 1, 1, 0, m), "Asia/Jakarta") for m in range(3)])
+    assert ingest_punches(engine, batch).new == 1503
+    ids = _ids(engine)
+    with Session(engine) as s:
+        s.add(Correction(employee_id=emp, day=date(2026, 10, 1), kind="void_punch", punch_id=ids[3],
+                         reason="r", author="a"))
+        s.add(PunchReview(punch_id=ids[4], decision="accepted", reason="r", decided_by="b"))
+        s.add(MobileSelfie(sha256="cd" * 32, employee_id=emp, punch_id=ids[0]))
+        s.commit()
+    engine.dispose()
+
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    assert _ids(engine) == ids
+    with Session(engine) as s:
+        assert s.scalars(select(Correction.punch_id)).all() == [ids[3]]
+        assert s.scalars(select(PunchReview.punch_id)).all() == [ids[4]]
+    if backend == "postgresql":
+        where = _where(engine)
+        assert where["raw_punches_2026_10"] == 1500 and where["raw_punches_default"] == 3
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the correction still keeps its punch
+        conn.execute(delete(RawPunch).where(RawPunch.id == ids[3]))
+    with engine.begin() as conn:  # the stray's selfie is released, as before
+        conn.execute(delete(RawPunch).where(RawPunch.id == ids[0]))
+    assert ingest_punches(engine, batch).new == 1  # only the deleted stray comes back
+    assert max(_ids(engine)) > max(ids)
+    engine.dispose()
+
+    downgrade(empty_url, "0027_task_queue")
+    engine = make_engine(empty_url)
+    assert len(_ids(engine)) == 1503
+    if backend == "postgresql":
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'raw_punches'")).scalar() == "r"
+            keys = set(conn.execute(text("SELECT conname FROM pg_constraint WHERE confrelid = "
+                                         "'raw_punches'::regclass")).scalars())
+        assert keys == {f"fk_{t}_punch_id_raw_punches"
+                        for t in ("corrections", "face_reviews", "mobile_selfies", "punch_reviews")}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(delete(RawPunch).where(RawPunch.id == ids[3]))
+    engine.dispose()
