@@ -55,14 +55,17 @@ CREATE INDEX ix_raw_punches_employee_local ON raw_punches (employee_id, local_ti
 CREATE TABLE raw_punches_default PARTITION OF raw_punches DEFAULT;
 """
 
-TRIGGERS = """
+# 0009/0010's reference checks, on the new table (and on the plain one on the way down).
+REFS = """
 CREATE TRIGGER raw_punches_refs_insert AFTER INSERT ON raw_punches
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION raw_punches_check_refs();
 CREATE TRIGGER raw_punches_refs_update AFTER UPDATE ON raw_punches
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION raw_punches_check_refs();
+"""
 
+TRIGGERS = REFS + """
 -- What the keys pointing at a punch did when it was deleted, once per statement.
 CREATE FUNCTION raw_punches_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -128,13 +131,7 @@ ALTER TABLE raw_punches ADD CONSTRAINT pk_raw_punches PRIMARY KEY (id);
 ALTER TABLE raw_punches ADD CONSTRAINT uq_raw_punches_identity
     UNIQUE (device_id, local_time, pin, state, verify);
 CREATE INDEX ix_raw_punches_employee_local ON raw_punches (employee_id, local_time);
-CREATE TRIGGER raw_punches_refs_insert AFTER INSERT ON raw_punches
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION raw_punches_check_refs();
-CREATE TRIGGER raw_punches_refs_update AFTER UPDATE ON raw_punches
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION raw_punches_check_refs();
-"""
+""" + REFS
 
 
 def _month(d: date, shift: int = 0) -> date:
