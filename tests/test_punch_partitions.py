@@ -241,3 +241,37 @@ def test_the_migration_moves_a_store_into_months_and_back(empty_url, backend) ->
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(delete(RawPunch).where(RawPunch.id == ids[3]))
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # the move between partitions is PostgreSQL's
+def test_a_month_moved_while_its_punches_keep_arriving_loses_and_doubles_nothing(engine, backend) -> None:
+    """An old export imported in batches while the nightly job gives its month a partition:
+    every batch is stored once, whether it came before, during or after the move, and no
+    ingest fails for it (inserts wait the moment the move takes)."""
+    import threading
+
+    dev, _emp = _people(engine)
+    old = datetime(2018, 7, 1, 7, 0)
+    batches = [_punches(dev, old + timedelta(hours=6 * i), 200, timedelta(seconds=7)) for i in range(40)]
+    errors: list[BaseException] = []
+    first_ten = threading.Event()
+
+    def feed() -> None:
+        try:
+            for i, batch in enumerate(batches):
+                ingest_punches(engine, batch)
+                if i == 9:
+                    first_ten.set()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+            first_ten.set()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    assert first_ten.wait(60)
+    made = partitions.ensure(engine, date.today(), min_rows=1000)
+    feeder.join(120)
+    assert not feeder.is_alive() and errors == []
+    assert [m.name for m in made] == ["raw_punches_2018_07"] and made[0].moved >= 2000
+    assert _where(engine) == {"raw_punches_2018_07": 8000}
+    assert all(ingest_punches(engine, b).new == 0 for b in batches[:3])

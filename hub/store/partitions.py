@@ -13,16 +13,21 @@ SQLite keeps one table: every function here does nothing there.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 PARENT = "raw_punches"
 DEFAULT = "raw_punches_default"
 AHEAD = 3
 BEHIND = 1
 MIN_ROWS = 1000
+LOCK_WAIT_S = 5
+TRIES = 4
+LOCK_NOT_AVAILABLE = "55P03"
 _BOUND = re.compile(r"FROM \('(\d{4})-(\d{2})-01 00:00:00'\) TO")
 
 
@@ -78,23 +83,30 @@ def wanted(today: date, held: dict[date, int], ahead: int = AHEAD, min_rows: int
             | {m for m, n in held.items() if n >= min_rows})
 
 
-def add_month(conn: Connection, month: date, moving: int) -> None:
+def add_month(conn: Connection, month: date, moving: int) -> int:
     """One month's partition; its punches already in the default partition moved into it
-    (in the caller's transaction: all of it or nothing)."""
+    (in the caller's transaction: all of it or nothing). Returns how many were moved."""
     name, first, after = name_of(month), month, month_start(month, 1)
-    # Inserts wait the moment this takes (no punch can land in the default partition for
-    # this month between the move and the attach); reads go on.
-    conn.execute(text(f"LOCK TABLE {PARENT} IN SHARE ROW EXCLUSIVE MODE"))
+    # The whole table, at once, before anything else: a weaker lock on the parent and then
+    # the default partition's (which attaching takes) deadlocked with an ingest that had
+    # read the table and then inserted (test_a_month_moved_while_its_punches_keep_arriving).
+    # Ingests and reads wait the moment this takes; no punch can land in the default
+    # partition between the move and the attach. Waiting longer than LOCK_WAIT for a long
+    # reader would hold every ingest behind it: give up instead, the caller tries again.
+    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_S}s'"))
+    conn.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))
     bounds = f"FOR VALUES FROM ('{first}') TO ('{after}')"
     if not moving:
         conn.execute(text(f"CREATE TABLE {name} PARTITION OF {PARENT} {bounds}"))
-        return
+        return 0
     # Moved partition to partition, not through raw_punches: its statement triggers (what
     # a delete does to reviews and corrections) must not fire for a punch that stays.
     conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
-    conn.execute(text(f"WITH moved AS (DELETE FROM {DEFAULT} WHERE local_time >= :a AND local_time < :b "
-                      f"RETURNING *) INSERT INTO {name} SELECT * FROM moved"), {"a": first, "b": after})
+    moved = conn.execute(text(f"WITH moved AS (DELETE FROM {DEFAULT} WHERE local_time >= :a AND local_time < :b "
+                              f"RETURNING *) INSERT INTO {name} SELECT * FROM moved"),
+                         {"a": first, "b": after}).rowcount
     conn.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} {bounds}"))
+    return moved
 
 
 @dataclass(frozen=True)
@@ -113,9 +125,16 @@ def ensure(engine: Engine, today: date | None = None, ahead: int = AHEAD, min_ro
         held = strays(conn)
     made = []
     for month in sorted(wanted(today, held, ahead, min_rows) - have):
-        with engine.begin() as conn:
-            add_month(conn, month, held.get(month, 0))
-        made.append(Made(name_of(month), held.get(month, 0)))
+        for attempt in range(1, TRIES + 1):
+            try:
+                with engine.begin() as conn:
+                    moved = add_month(conn, month, held.get(month, 0))
+                break
+            except OperationalError as exc:  # the table stayed busy past lock_timeout
+                if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE or attempt == TRIES:
+                    raise
+                time.sleep(attempt)
+        made.append(Made(name_of(month), moved))
     if made:
         with engine.connect() as conn:
             conn.execute(text(f"ANALYZE {PARENT}"))
