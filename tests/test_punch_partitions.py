@@ -188,6 +188,11 @@ def test_the_cli_the_doctor_and_the_nightly_job_keep_the_months(settings, engine
     # The nightly job finds nothing left to make, and says so in its run.
     out = jobs.partitions()
     assert out["status"] == "ok" and out["made"] == [] and out["moved"] == 0
+    # A hub started again after months off: `hub db upgrade` (the unit's ExecStartPre) makes them.
+    ingest_punches(engine, _punches(dev, datetime(2017, 5, 1, 7, 0), partitions.MIN_ROWS, timedelta(minutes=30)))
+    r = runner.invoke(app, ["db", "upgrade", "--no-backup"])
+    assert r.exit_code == 0 and "raw_punches_2017_05" in r.output, r.output
+    assert _where(engine)["raw_punches_2017_05"] == partitions.MIN_ROWS
 
 
 def test_the_migration_moves_a_store_into_months_and_back(empty_url, backend) -> None:

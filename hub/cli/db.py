@@ -36,6 +36,12 @@ def db_upgrade(revision: str = typer.Argument("head"),
         fail(tr(f"migrasi gagal: {exc}", f"migration failed: {exc}"),
              tr("periksa HUB_DATABASE_URL dan apakah server basis data berjalan.",
                 "check HUB_DATABASE_URL and that the database server is running."))
+    if revision == "head":  # a hub that was off for months finds its punch months made (PostgreSQL)
+        from hub.store.partitions import ensure  # noqa: PLC0415
+
+        for made in ensure(get_engine(url)):
+            console.print(tr(f"partisi {made.name} dibuat ({made.moved:,} presensi dipindah)",
+                             f"partition {made.name} made ({made.moved:,} punches moved)"))
     console.print(tr(f"Basis data siap ({redact_url(url)}) pada revisi {current_revision(get_engine(url))}.",
                      f"Database ready ({redact_url(url)}) at revision {current_revision(get_engine(url))}."))
 
