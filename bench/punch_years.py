@@ -77,7 +77,7 @@ def fill(url: str, first: date, last: date, employees: int) -> int:
             month = first.replace(day=1)
             while month <= last:
                 if month not in have:
-                    partitions.add_month(c, month, 0)
+                    partitions.add_month(c, month)
                 month = partitions.month_start(month, 1)
     day = first.replace(day=1)
     while day <= last:

@@ -136,13 +136,18 @@ def test_punches_land_in_their_month_and_strays_wait_in_the_default_one(engine, 
     # Nothing more to make the same day; months ahead once time has passed.
     assert partitions.ensure(engine, today) == []
     later = partitions.month_start(today, 5)
+    # A terminal whose clock ran months ahead: its punch waits in the default partition,
+    # and is moved when its month is made (however few punches it has).
+    ahead = datetime.combine(later, datetime.min.time()) + timedelta(days=3, hours=7)
+    assert ingest_punches(engine, _punches(dev, ahead, 1)).new == 1
     made = partitions.ensure(engine, later)
-    assert [m.name for m in made] == [partitions.name_of(partitions.month_start(later, k))
-                                      for k in range(-partitions.BEHIND, partitions.AHEAD + 1)]
+    assert [(m.name, m.moved) for m in made] == [
+        (partitions.name_of(partitions.month_start(later, k)), int(k == 0))
+        for k in range(-partitions.BEHIND, partitions.AHEAD + 1)]
     # New punches go on with the same sequence.
     assert ingest_punches(engine, _punches(dev, datetime.combine(later, datetime.min.time()), 3)).new == 3
-    assert _where(engine)[partitions.name_of(later)] == 3
-    assert min(_ids(engine)[-3:]) > max(ids)
+    assert _where(engine)[partitions.name_of(later)] == 4
+    assert min(_ids(engine)[-4:]) > max(ids)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite has one table: nothing to prune

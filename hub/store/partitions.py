@@ -83,7 +83,7 @@ def wanted(today: date, held: dict[date, int], ahead: int = AHEAD, min_rows: int
             | {m for m, n in held.items() if n >= min_rows})
 
 
-def add_month(conn: Connection, month: date, moving: int) -> int:
+def add_month(conn: Connection, month: date) -> int:
     """One month's partition; its punches already in the default partition moved into it
     (in the caller's transaction: all of it or nothing). Returns how many were moved."""
     name, first, after = name_of(month), month, month_start(month, 1)
@@ -96,7 +96,10 @@ def add_month(conn: Connection, month: date, moving: int) -> int:
     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_S}s'"))
     conn.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))
     bounds = f"FOR VALUES FROM ('{first}') TO ('{after}')"
-    if not moving:
+    # Counted under the lock: a punch of that month may have come since the caller looked.
+    waiting = conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE local_time >= :a AND "
+                                "local_time < :b)"), {"a": first, "b": after}).scalar_one()
+    if not waiting:
         conn.execute(text(f"CREATE TABLE {name} PARTITION OF {PARENT} {bounds}"))
         return 0
     # Moved partition to partition, not through raw_punches: its statement triggers (what
@@ -128,7 +131,7 @@ def ensure(engine: Engine, today: date | None = None, ahead: int = AHEAD, min_ro
         for attempt in range(1, TRIES + 1):
             try:
                 with engine.begin() as conn:
-                    moved = add_month(conn, month, held.get(month, 0))
+                    moved = add_month(conn, month)
                 break
             except OperationalError as exc:  # the table stayed busy past lock_timeout
                 if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE or attempt == TRIES:
