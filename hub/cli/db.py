@@ -7,6 +7,7 @@ import typer
 from hub.cli.common import console, fail
 from hub.config import get_settings, redact_url
 from hub.i18n import tr
+from hub.store import partitions as parts
 from hub.store.db import current_revision, downgrade, get_engine, head_revision, is_initialised, upgrade
 
 app = typer.Typer(help=tr("Basis data: buat, perbarui, periksa.", "Database: create, upgrade, inspect."),
@@ -37,11 +38,7 @@ def db_upgrade(revision: str = typer.Argument("head"),
              tr("periksa HUB_DATABASE_URL dan apakah server basis data berjalan.",
                 "check HUB_DATABASE_URL and that the database server is running."))
     if revision == "head":  # a hub that was off for months finds its punch months made (PostgreSQL)
-        from hub.store.partitions import ensure  # noqa: PLC0415
-
-        for made in ensure(get_engine(url)):
-            console.print(tr(f"partisi {made.name} dibuat ({made.moved:,} presensi dipindah)",
-                             f"partition {made.name} made ({made.moved:,} punches moved)"))
+        _made(parts.ensure(get_engine(url)))
     console.print(tr(f"Basis data siap ({redact_url(url)}) pada revisi {current_revision(get_engine(url))}.",
                      f"Database ready ({redact_url(url)}) at revision {current_revision(get_engine(url))}."))
 
@@ -69,13 +66,17 @@ def db_status() -> None:
         console.print(tr("Jalankan `hub db upgrade`.", "Run `hub db upgrade`."), style="yellow")
 
 
+def _made(made: list[parts.Made]) -> None:
+    for m in made:
+        console.print(tr(f"partisi {m.name} dibuat ({m.moved:,} presensi dipindah dari partisi bawaan)",
+                         f"partition {m.name} made ({m.moved:,} punches moved from the default partition)"))
+
+
 @app.command("partitions")
 def db_partitions(ensure: bool = typer.Option(False, "--ensure",
                                               help="buat partisi bulan yang belum ada (seperti tugas malam)")) -> None:
     """PostgreSQL: partisi bulanan tabel presensi (raw_punches), jumlah baris dan ukurannya."""
     from rich.table import Table  # noqa: PLC0415
-
-    from hub.store import partitions as parts  # noqa: PLC0415
 
     engine = get_engine(get_settings().effective_database_url())
     with engine.connect() as conn:
@@ -86,9 +87,7 @@ def db_partitions(ensure: bool = typer.Option(False, "--ensure",
                          "(SQLite: one table; PostgreSQL: run `hub db upgrade`)."))
         return
     if ensure:
-        for made in parts.ensure(engine):
-            console.print(tr(f"dibuat {made.name} ({made.moved:,} presensi dipindah dari partisi bawaan)",
-                             f"made {made.name} ({made.moved:,} punches moved from the default partition)"))
+        _made(parts.ensure(engine))
     with engine.connect() as conn:
         rows = parts.partitions(conn)
         strays = parts.strays(conn)

@@ -118,6 +118,21 @@ class Made:
     moved: int
 
 
+def _add_when_free(engine: Engine, month: date) -> int:
+    """add_month in its own transaction, tried again while the table stays busy past
+    lock_timeout (TRIES times in all, then the failure is the caller's)."""
+    for attempt in range(1, TRIES):
+        try:
+            with engine.begin() as conn:
+                return add_month(conn, month)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            time.sleep(attempt)
+    with engine.begin() as conn:
+        return add_month(conn, month)
+
+
 def ensure(engine: Engine, today: date | None = None, ahead: int = AHEAD, min_rows: int = MIN_ROWS) -> list[Made]:
     """Make the partitions that should exist and do not (each in its own transaction)."""
     today = today or date.today()
@@ -126,20 +141,12 @@ def ensure(engine: Engine, today: date | None = None, ahead: int = AHEAD, min_ro
             return []
         have = {p.month for p in partitions(conn) if p.month}
         held = strays(conn)
-    made = []
-    for month in sorted(wanted(today, held, ahead, min_rows) - have):
-        for attempt in range(1, TRIES + 1):
-            try:
-                with engine.begin() as conn:
-                    moved = add_month(conn, month)
-                break
-            except OperationalError as exc:  # the table stayed busy past lock_timeout
-                if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE or attempt == TRIES:
-                    raise
-                time.sleep(attempt)
-        made.append(Made(name_of(month), moved))
-    if made:
-        with engine.connect() as conn:
-            conn.execute(text(f"ANALYZE {PARENT}"))
-            conn.commit()
+    made = [Made(name_of(month), _add_when_free(engine, month))
+            for month in sorted(wanted(today, held, ahead, min_rows) - have)]
+    # Statistics for the tables that received punches now (autovacuum would come later; an
+    # empty month needs none, and the parent's would sample every month of the history).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for m in made:
+            if m.moved:
+                conn.execute(text(f"ANALYZE {m.name}"))
     return made
